@@ -1,0 +1,76 @@
+/**
+ * The demo site that `npm start` serves on http://127.0.0.1:8000/.
+ *
+ * `helloWorld` wraps a `urlmap`: a home page at `/`, a Hono application mounted unchanged at
+ * `/api` (any fetch handler is an `Application`), and `/where` — a page that shows its own
+ * `scriptName` and `pathInfo`, mounted twice to show how a mount shifts them.
+ */
+import { Hono } from 'hono';
+import { type Application, compose, escapeHTML, FastResponse } from '../../src/index.js';
+import { helloWorld } from '../../middleware/hello/index.js';
+import { urlmap } from '../../middleware/urlmap/index.js';
+
+const api = new Hono();
+api.get('/', (c) => c.json({ name: 'mortar demo api', routes: ['/time', '/echo/:word'] }));
+api.get('/time', (c) => c.json({ now: new Date().toISOString() }));
+api.get('/echo/:word', (c) => c.json({ word: c.req.param('word'), url: c.req.url }));
+
+const page = (title: string, body: string, status = 200): Response =>
+  new FastResponse(
+    `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHTML(title)}</title>
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 42rem; margin: 3rem auto; padding: 0 1rem; color: #222; }
+  code { background: #f3f3f3; padding: 0 .25em; border-radius: 3px; }
+  table { border-collapse: collapse; } td, th { text-align: left; padding: .25rem .75rem .25rem 0; }
+</style></head>
+<body>${body}</body></html>
+`,
+    { status, headers: { 'content-type': 'text/html; charset=utf-8' } },
+  );
+
+const home: Application = (request, environ) => {
+  if (environ.pathInfo !== '/' && environ.pathInfo !== '') {
+    const home = `${escapeHTML(environ.scriptName)}/`;
+    return page('Not found', `<h1>Not found</h1><p><a href="${home}">Home</a></p>`, 404);
+  }
+  const base = escapeHTML(environ.scriptName);
+  return page(
+    'mortar demo',
+    `<h1>mortar demo</h1>
+<p>Every link below is a different application, mounted with <code>urlmap</code> and wrapped by
+<code>helloWorld</code>.</p>
+<ul>
+  <li><a href="${base}/hello">/hello</a> — answered by <code>helloWorld</code> itself</li>
+  <li><a href="${base}/api">/api</a> — a Hono app, mounted unchanged
+    (<a href="${base}/api/time">/api/time</a>, <a href="${base}/api/echo/mortar">/api/echo/mortar</a>)</li>
+  <li><a href="${base}/where/some/path?x=1">/where/some/path</a> — shows its <code>scriptName</code> and <code>pathInfo</code></li>
+  <li><a href="${base}/nested/where/deeper">/nested/where/deeper</a> — the same page mounted two levels down</li>
+</ul>
+<p>Request: <code>${escapeHTML(request.method)} ${escapeHTML(request.url)}</code></p>`,
+  );
+};
+
+const where: Application = (request, environ) =>
+  page(
+    'scriptName and pathInfo',
+    `<h1>Where am I?</h1>
+<table>
+  <tr><th>environ.scriptName</th><td><code>${escapeHTML(JSON.stringify(environ.scriptName))}</code></td></tr>
+  <tr><th>environ.pathInfo</th><td><code>${escapeHTML(JSON.stringify(environ.pathInfo))}</code></td></tr>
+  <tr><th>request.url</th><td><code>${escapeHTML(request.url)}</code></td></tr>
+  <tr><th>environ.gateway</th><td><code>${escapeHTML(environ.gateway)}</code></td></tr>
+  <tr><th>environ.remoteAddress</th><td><code>${escapeHTML(String(environ.remoteAddress))}</code></td></tr>
+</table>
+<p><a href="/">Home</a></p>`,
+  );
+
+/** The demo site: `mortar serve examples/site/index.ts`. */
+export const application: Application = compose(helloWorld())(
+  urlmap({
+    '/': home,
+    '/api': api.fetch,
+    '/where': where,
+    '/nested': urlmap({ '/where': where }),
+  }),
+);

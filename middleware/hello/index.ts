@@ -1,0 +1,59 @@
+/**
+ * `mortar/hello` — the smallest correct application, and a wrapper that answers one path.
+ *
+ * ```ts
+ * import { hello, helloWorld } from 'mortar/hello';
+ * serve(hello);                                   // every path: Hello, world!
+ * serve(helloWorld({ path: '/hello' })(myApp));   // /hello here, the rest to myApp
+ * ```
+ *
+ * `helloWorld` is the seeds' `application = HelloWorldApplication(application)`: the first
+ * middleware anyone writes, done right — it matches on `environ.pathInfo` (so it works under
+ * a mount), answers GET and HEAD, 405 with `Allow` otherwise, and passes every other request
+ * through untouched.
+ */
+import { FastResponse } from '../../src/response.js';
+import type { Application, Middleware } from '../../src/types.js';
+
+const BODY = 'Hello, world!\n';
+const HEADERS = { 'content-type': 'text/plain; charset=utf-8' };
+const NOT_ALLOWED_HEADERS = { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' };
+
+/**
+ * Answers `Hello, world!` (text/plain) to GET and HEAD, and `405 Method Not Allowed` with
+ * `Allow: GET, HEAD` to any other method (RFC 9110 §15.5.6).
+ */
+export const hello: Application = (request) => {
+  const method = request.method;
+  if (method === 'GET' || method === 'HEAD') {
+    return new FastResponse(BODY, { headers: HEADERS });
+  }
+  return new FastResponse('405 Method Not Allowed\n', { status: 405, headers: NOT_ALLOWED_HEADERS });
+};
+
+/** Options of {@link helloWorld}. */
+export interface HelloWorldOptions {
+  /**
+   * The path answered, compared with `environ.pathInfo` exactly (percent-encoded, no trailing
+   * slash added). Default `'/hello'`. Must start with `/`.
+   */
+  path?: string;
+  /** The application that answers that path. Default {@link hello}. */
+  answer?: Application;
+}
+
+/**
+ * A middleware that answers one path itself and passes every other request, unchanged, to
+ * the application it wraps.
+ *
+ * @throws TypeError when `path` does not start with `/`.
+ */
+export function helloWorld(options: HelloWorldOptions = {}): Middleware {
+  const path = options.path ?? '/hello';
+  if (!path.startsWith('/')) {
+    throw new TypeError(`helloWorld(): options.path must start with "/", got ${JSON.stringify(path)}`);
+  }
+  const answer = options.answer ?? hello;
+  return (app) => (request, environ) =>
+    environ.pathInfo === path ? answer(request, environ) : app(request, environ);
+}

@@ -1,0 +1,318 @@
+/**
+ * `mortar/urlmap` — mount applications under URL prefixes (paste.urlmap.URLMap, Werkzeug's
+ * DispatcherMiddleware, Hono's `mount`), and try applications in turn (paste.cascade).
+ *
+ * ```ts
+ * import { urlmap, cascade } from 'mortar/urlmap';
+ * const app = urlmap({
+ *   '/': home,
+ *   '/api': honoApp.fetch,                       // a foreign fetch handler, unchanged
+ *   '/blog': blog,
+ *   'http://admin.localhost/': admin,            // a host key
+ * });
+ * ```
+ *
+ * Matching: the longest prefix wins, on path-segment boundaries only (`/blog` matches
+ * `/blog`, `/blog/` and `/blog/x`, never `/blogs`); percent-escapes compare by what they
+ * decode to, so `/caf%C3%A9` matches a `/café` key. Host keys (`'http://example.com/path'`,
+ * or `{ host, path }` in the array form) are tried before host-less ones; the host compares
+ * case-insensitively, and a key without a port matches any port. The scheme of a host key is
+ * ignored.
+ *
+ * The mount invariant (DESIGN.md §1): the mounted application sees `request.url` without the
+ * prefix (query kept; method, headers, body and signal untouched), `environ.scriptName` gains
+ * the prefix as the client sent it and `environ.pathInfo` keeps the rest. The mount point
+ * itself (`/blog`) arrives as pathInfo `''` and URL path `/`. A path whose rest would start
+ * with `//` (`/blog//evil.example`) is never handed on as a protocol-relative path: it gets a
+ * 308 to the same path with the slashes after the prefix merged.
+ *
+ * Options: `notFound` (default: a plain 404 negotiated by `Accept`, which never lists the
+ * mounts — Paste's listing had an XSS).
+ */
+import { originOf, rebaseRequest, searchOf } from '../../src/environ.js';
+import { errorResponse } from '../../src/http-error.js';
+import { FastResponse } from '../../src/response.js';
+import type { Application, Environ } from '../../src/types.js';
+
+/** A mount key in the array form: an optional host and a path prefix. */
+export interface MountKey {
+  /** `example.com` or `example.com:8080`; case-insensitive; no port matches any port. */
+  host?: string;
+  /** The prefix, starting with `/`; a trailing `/` is ignored; `/` mounts at the root. */
+  path: string;
+}
+
+/** A mapping: `{ '/path': app, 'http://host/path': app }`, or pairs, or a `Map`. */
+export type URLMapping =
+  | Readonly<Record<string, Application>>
+  | Iterable<readonly [string | MountKey, Application]>;
+
+/** Options of {@link urlmap}. */
+export interface URLMapOptions {
+  /** Answers a request that no mount matches. Default: a plain 404 (`errorResponse(404)`). */
+  notFound?: Application;
+}
+
+interface Mount {
+  host: string | undefined;
+  hostHasPort: boolean;
+  /** Percent-encoded canonical prefix: '' for the root, else '/a/b'. */
+  prefix: string;
+  /** Decoded segments of the prefix. */
+  segments: string[];
+  app: Application;
+  key: string;
+}
+
+/**
+ * Builds an application that dispatches to the mounted applications by host and path prefix.
+ *
+ * @throws TypeError at construction for a key that is not a path (`/…`) or an `http(s)://`
+ *   URL, a key with `?`, `#`, `.`/`..` or empty segments, two keys for the same mount, or a
+ *   value that is not a function — each message names the key.
+ */
+export function urlmap(mapping: URLMapping, options: URLMapOptions = {}): Application {
+  const entries: Iterable<readonly [string | MountKey, Application]> =
+    Symbol.iterator in mapping
+      ? (mapping as Iterable<readonly [string | MountKey, Application]>)
+      : Object.entries(mapping as Record<string, Application>);
+  const mounts: Mount[] = [];
+  const seen = new Set<string>();
+  for (const [key, app] of entries) {
+    const mount = parseKey(key, app);
+    const id = `${mount.host ?? ''} ${mount.segments.join('/')}`;
+    if (seen.has(id)) throw new TypeError(`urlmap(): ${mount.key} is mounted twice`);
+    seen.add(id);
+    mounts.push(mount);
+  }
+  // Host entries first, then the longest prefix first.
+  mounts.sort(
+    (a, b) =>
+      Number(b.host !== undefined) - Number(a.host !== undefined) ||
+      b.segments.length - a.segments.length,
+  );
+  const anyHost = mounts.some((m) => m.host !== undefined);
+  const notFound: Application = options.notFound ?? ((request) => errorResponse(404, request));
+
+  return (request, environ) => {
+    const pathInfo = environ.pathInfo;
+    let host: string | undefined;
+    let hostname: string | undefined;
+    if (anyHost) {
+      host = hostOf(request);
+      hostname = stripPort(host);
+    }
+    for (const mount of mounts) {
+      if (mount.host !== undefined && mount.host !== (mount.hostHasPort ? host : hostname)) {
+        continue;
+      }
+      const consumed = matchPrefix(pathInfo, mount);
+      if (consumed < 0) continue;
+      if (consumed === 0) return mount.app(request, environ);
+      return dispatch(mount.app, request, environ, consumed);
+    }
+    return notFound(request, environ);
+  };
+}
+
+function dispatch(
+  app: Application,
+  request: Request,
+  environ: Environ,
+  consumed: number,
+): Response | Promise<Response> {
+  const pathInfo = environ.pathInfo;
+  const prefix = pathInfo.slice(0, consumed);
+  const rest = pathInfo.slice(consumed);
+  const search = searchOf(request.url);
+  if (rest.startsWith('//')) {
+    const location = `${environ.scriptName}${prefix}/${rest.replace(/^\/+/, '')}${search}`;
+    return new FastResponse(null, { status: 308, headers: { location } });
+  }
+  const mounted: Environ = {
+    ...environ,
+    scriptName: environ.scriptName + prefix,
+    pathInfo: rest,
+  };
+  return app(rebaseRequest(request, `${originOf(request.url)}${rest || '/'}${search}`), mounted);
+}
+
+/**
+ * How many characters of `pathInfo` the mount's prefix covers, or -1 when it does not match
+ * on a segment boundary.
+ */
+function matchPrefix(pathInfo: string, mount: Mount): number {
+  const prefix = mount.prefix;
+  if (prefix === '') return 0;
+  if (
+    pathInfo.startsWith(prefix) &&
+    (pathInfo.length === prefix.length || pathInfo.charCodeAt(prefix.length) === 47)
+  ) {
+    return prefix.length;
+  }
+  if (!pathInfo.includes('%')) return -1;
+  // Slow path: the client encoded differently (`%7E` for `~`, lower-case hex, …).
+  let position = 0;
+  for (const segment of mount.segments) {
+    if (pathInfo.charCodeAt(position) !== 47) return -1;
+    const end = pathInfo.indexOf('/', position + 1);
+    const raw = pathInfo.slice(position + 1, end === -1 ? undefined : end);
+    if (safeDecode(raw) !== segment) return -1;
+    position = end === -1 ? pathInfo.length : end;
+  }
+  return position;
+}
+
+function safeDecode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+function hostOf(request: Request): string {
+  const origin = originOf(request.url);
+  return origin.slice(origin.indexOf('//') + 2).toLowerCase();
+}
+
+function stripPort(host: string): string {
+  const colon = host.lastIndexOf(':');
+  return colon === -1 || host.endsWith(']') ? host : host.slice(0, colon);
+}
+
+function parseKey(key: string | MountKey, app: Application): Mount {
+  const shown = typeof key === 'string' ? JSON.stringify(key) : JSON.stringify(key);
+  const fail = (why: string): never => {
+    throw new TypeError(`urlmap(): key ${shown}: ${why}`);
+  };
+  if (typeof app !== 'function') fail(`the value is ${typeof app}, not an application`);
+  let host: string | undefined;
+  let path: string;
+  if (typeof key === 'string') {
+    const match = /^https?:\/\/([^/?#]+)(.*)$/i.exec(key);
+    if (match) {
+      host = match[1];
+      path = match[2] || '/';
+    } else path = key;
+  } else {
+    if (!key || typeof key.path !== 'string') fail('expected { host?, path }');
+    host = key.host;
+    path = key.path;
+  }
+  if (host !== undefined) {
+    host = host.toLowerCase();
+    if (!/^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/.test(host)) fail('the host is malformed');
+  }
+  if (!path.startsWith('/')) fail('the path must start with "/"');
+  if (/[?#]/.test(path)) fail('the path must not hold "?" or "#"');
+  const trimmed = path.replace(/\/$/, '');
+  const rawSegments = trimmed === '' ? [] : trimmed.slice(1).split('/');
+  const segments = rawSegments.map((segment) => {
+    const decoded = safeDecode(segment);
+    if (decoded === undefined) fail(`the segment "${segment}" has a malformed %-escape`);
+    if (decoded === '' || decoded === '.' || decoded === '..') {
+      fail('empty, "." and ".." segments cannot be mounted');
+    }
+    return decoded as string;
+  });
+  const prefix = segments.map((s) => `/${encodeSegment(s)}`).join('');
+  return {
+    host,
+    hostHasPort: host !== undefined && stripPort(host) !== host,
+    prefix,
+    segments,
+    app,
+    key: shown,
+  };
+}
+
+/** Percent-encodes a decoded segment the way a URL parser leaves a path: RFC 3986 pchar. */
+function encodeSegment(segment: string): string {
+  return encodeURIComponent(segment).replace(
+    /%(?:21|24|26|27|28|29|2A|2B|2C|3B|3D|3A|40)/g,
+    decodeURIComponent,
+  );
+}
+
+/** Options of {@link cascade}. */
+export interface CascadeOptions {
+  /** Statuses that mean "try the next application". Default `[404]`. */
+  catch?: readonly number[];
+  /**
+   * Largest request body, in bytes, buffered so that every application can read it; a larger
+   * one answers 413. Default `1_048_576` (1 MiB).
+   */
+  maxBodySize?: number;
+}
+
+/**
+ * Tries applications in order (paste.cascade): while one answers a caught status (404 by
+ * default), its response body is cancelled and the next is tried; the last answer is
+ * returned whatever its status. A request body is buffered (up to `maxBodySize`) and replayed
+ * to each application. An application that throws ends the cascade with that error.
+ *
+ * @throws TypeError at construction when `apps` is empty or holds a non-function.
+ */
+export function cascade(apps: readonly Application[], options: CascadeOptions = {}): Application {
+  if (apps.length === 0) throw new TypeError('cascade(): give at least one application');
+  apps.forEach((app, index) => {
+    if (typeof app !== 'function') {
+      throw new TypeError(`cascade(): application ${index + 1} is ${typeof app}, not a function`);
+    }
+  });
+  const caught = new Set(options.catch ?? [404]);
+  const maxBodySize = options.maxBodySize ?? 1_048_576;
+
+  return async (request, environ) => {
+    let body: Uint8Array<ArrayBuffer> | undefined;
+    if (request.body !== null) {
+      const read = await readBody(request, maxBodySize);
+      if (read === undefined) {
+        return errorResponse(413, request, `the request body is larger than ${maxBodySize} bytes`);
+      }
+      body = read;
+    }
+    for (let index = 0; ; index++) {
+      const app = apps[index]!;
+      const attempt =
+        body === undefined
+          ? request
+          : new Request(request.url, {
+              method: request.method,
+              headers: request.headers,
+              body,
+              signal: request.signal,
+            });
+      const response = await app(attempt, environ);
+      if (index === apps.length - 1 || !caught.has(response.status)) return response;
+      await response.body?.cancel();
+    }
+  };
+}
+
+/** The whole body, or `undefined` when it is larger than `limit` bytes. */
+async function readBody(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const declared = Number(request.headers.get('content-length'));
+  if (declared > limit) return undefined;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}

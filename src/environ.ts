@@ -1,0 +1,150 @@
+import type { Environ } from './types.js';
+
+/**
+ * A typed slot in the environ, defined once by the middleware that fills it.
+ *
+ * ```ts
+ * // middleware/session/index.ts
+ * const sessionKey = defineEnvironKey<Session>('session', "session() from 'mortar/session'");
+ * export const getSession = (environ: Environ) => sessionKey.get(environ);
+ * // inside the middleware:
+ * return app(request, sessionKey.with(environ, session));
+ * ```
+ */
+export interface EnvironKey<T> {
+  /** Short name, used in error messages and as the symbol's description. */
+  readonly name: string;
+  /**
+   * The value the middleware placed.
+   * @throws Error naming the missing middleware when no value was placed.
+   */
+  get(environ: Environ): T;
+  /** The value, or `undefined` when the middleware is not installed. */
+  find(environ: Environ): T | undefined;
+  /** A new environ carrying `value`; the given environ is not changed. */
+  with(environ: Environ, value: T): Environ;
+}
+
+/**
+ * Defines a typed environ slot backed by a private symbol.
+ *
+ * @param name - What the value is (`'session'`); used in messages.
+ * @param provider - How a user installs the middleware that fills it
+ *   (`"session() from 'mortar/session'"`); the error of `get` names it.
+ */
+export function defineEnvironKey<T>(name: string, provider: string): EnvironKey<T> {
+  const symbol = Symbol(`mortar.${name}`);
+  return {
+    name,
+    get(environ) {
+      if (!(symbol in environ)) {
+        throw new Error(
+          `no ${name} in this environ: wrap the application with ${provider} (it must be outside the code that reads it)`,
+        );
+      }
+      return environ[symbol] as T;
+    },
+    find: (environ) => environ[symbol] as T | undefined,
+    with: (environ, value) => ({ ...environ, [symbol]: value }),
+  };
+}
+
+/**
+ * Moves `prefix` from the front of `environ.pathInfo` to the end of `environ.scriptName`
+ * (paste's `shift_path_info`), returning a new environ.
+ *
+ * @param prefix - Percent-encoded, starting with `/`, not ending with `/`; `pathInfo` must
+ *   start with it on a segment boundary (the caller has checked).
+ */
+export function shiftEnviron(environ: Environ, prefix: string): Environ {
+  return {
+    ...environ,
+    scriptName: environ.scriptName + prefix,
+    pathInfo: environ.pathInfo.slice(prefix.length),
+  };
+}
+
+const kInner = Symbol('mortar.innerRequest');
+
+/**
+ * A `Request` whose `url` differs from the one it wraps; everything else (method, headers,
+ * body, signal) is the wrapped request's own, read through. Making one costs an object, not a
+ * native `Request` with copied headers.
+ */
+class RebasedRequest {
+  readonly [kInner]: Request;
+  readonly #url: string;
+  constructor(inner: Request, url: string) {
+    this[kInner] = inner;
+    this.#url = url;
+  }
+  get url(): string {
+    return this.#url;
+  }
+  clone(): Request {
+    return rebaseRequest(this[kInner].clone(), this.#url);
+  }
+  /** srvx's extras (`ip`, `runtime`, `waitUntil`), read through for handlers that use them. */
+  get ip(): unknown {
+    return (this[kInner] as { ip?: unknown }).ip;
+  }
+  get runtime(): unknown {
+    return (this[kInner] as { runtime?: unknown }).runtime;
+  }
+  get waitUntil(): unknown {
+    return (this[kInner] as { waitUntil?: unknown }).waitUntil;
+  }
+}
+
+for (const key of Reflect.ownKeys(Request.prototype)) {
+  if (key === 'constructor' || key === 'url' || key === 'clone') continue;
+  const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key);
+  if (!descriptor) continue;
+  if (descriptor.get) {
+    descriptor.get = function (this: RebasedRequest) {
+      return Reflect.get(this[kInner], key);
+    };
+    descriptor.set = undefined;
+  } else if (typeof descriptor.value === 'function') {
+    const name = key;
+    descriptor.value = function (this: RebasedRequest, ...args: unknown[]) {
+      const inner = this[kInner] as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>;
+      return inner[name]!(...args);
+    };
+  } else continue;
+  Object.defineProperty(RebasedRequest.prototype, key, descriptor);
+}
+Object.setPrototypeOf(RebasedRequest.prototype, Request.prototype);
+
+/**
+ * Returns a request identical to `request` but for its URL — what a mount hands to the
+ * application below it (DESIGN.md §1, the mount invariant). `instanceof Request` holds.
+ *
+ * Like srvx's own request, the result cannot be passed to `new Request(it)` on Node 20's
+ * undici; `new Request(it.url, it)` works.
+ *
+ * @param url - An absolute URL string, already percent-encoded.
+ */
+export function rebaseRequest(request: Request, url: string): Request {
+  const inner = request instanceof RebasedRequest ? request[kInner] : request;
+  return new RebasedRequest(inner, url) as unknown as Request;
+}
+
+/**
+ * The `origin` part of an absolute URL string (`scheme://authority`), without parsing it.
+ */
+export function originOf(url: string): string {
+  const start = url.indexOf('//') + 2;
+  const slash = url.indexOf('/', start);
+  const query = url.indexOf('?', start);
+  const end = slash === -1 ? (query === -1 ? url.length : query) : slash;
+  return url.slice(0, end);
+}
+
+/** The `?query` part of a URL string, `''` when there is none (the fragment is dropped). */
+export function searchOf(url: string): string {
+  const query = url.indexOf('?');
+  if (query === -1) return '';
+  const hash = url.indexOf('#', query);
+  return hash === -1 ? url.slice(query) : url.slice(query, hash);
+}

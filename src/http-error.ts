@@ -1,0 +1,178 @@
+import { FastResponse, STATUS_TEXT } from './response.js';
+
+/** Options of {@link HTTPError}. */
+export interface HTTPErrorOptions {
+  /**
+   * What the client reads below the status line: plain text, always escaped in the HTML and
+   * JSON renderings. Default: the reason phrase.
+   */
+  body?: string;
+  /** Extra response headers (`Allow` for a 405, `Location` for a redirect, …). */
+  headers?: HeadersInit;
+  /** The underlying error, kept for logs; never sent to the client. */
+  cause?: unknown;
+}
+
+/**
+ * An error that is also a response (paste.httpexceptions): throw it anywhere below a gateway
+ * and the client gets its status, headers and body. The body is negotiated by the request's
+ * `Accept` header — HTML, JSON or plain text — and always escaped.
+ *
+ * ```ts
+ * throw new HTTPError(405, { headers: { allow: 'GET, HEAD' } });
+ * throw new HTTPError(404, { body: `no user ${id}` });
+ * ```
+ *
+ * @throws RangeError from the constructor when `status` is not an integer in 300–599.
+ */
+export class HTTPError extends Error {
+  override readonly name = 'HTTPError';
+  /** The HTTP status code (300–599). */
+  readonly status: number;
+  /** Response headers sent with the error. */
+  readonly headers: Headers;
+  /** The explanation sent to the client (plain text, escaped when rendered). */
+  readonly body: string;
+
+  constructor(status: number, options: HTTPErrorOptions = {}) {
+    if (!Number.isInteger(status) || status < 300 || status > 599) {
+      throw new RangeError(`HTTPError: status must be an integer from 300 to 599, got ${status}`);
+    }
+    const reason = STATUS_TEXT[status] ?? 'Error';
+    super(`${status} ${reason}${options.body ? `: ${options.body}` : ''}`, {
+      cause: options.cause,
+    });
+    this.status = status;
+    this.headers = new Headers(options.headers);
+    this.body = options.body ?? reason;
+  }
+
+  /** Renders this error as a response for `request` (its `Accept` picks the format). */
+  toResponse(request?: Request): Response {
+    return errorResponse(this.status, request, this.body, this.headers);
+  }
+}
+
+const OFFERS = ['text/plain', 'text/html', 'application/json'] as const;
+type Offer = (typeof OFFERS)[number];
+
+/**
+ * A small error response for `status`, negotiated by `request`'s `Accept` (HTML, JSON, or
+ * plain text, which is also the default) and escaped. Used by every response mortar makes
+ * for an error of its own.
+ *
+ * @param detail - Plain text shown under the status; default the reason phrase.
+ * @param headers - Extra headers; `Content-Type`, `Vary`, `Cache-Control` and
+ *   `X-Content-Type-Options` are set here.
+ */
+export function errorResponse(
+  status: number,
+  request?: Request,
+  detail?: string,
+  headers?: HeadersInit,
+): Response {
+  const reason = STATUS_TEXT[status] ?? 'Error';
+  const message = detail ?? reason;
+  const type = preferredMediaType(request?.headers.get('accept'), OFFERS) ?? 'text/plain';
+  const out = new Headers(headers);
+  out.set('content-type', `${type}; charset=utf-8`);
+  out.set('x-content-type-options', 'nosniff');
+  out.append('vary', 'Accept');
+  if (!out.has('cache-control')) out.set('cache-control', 'no-store');
+  const body = request?.method === 'HEAD' ? null : renderError(type, status, reason, message);
+  return new FastResponse(status === 304 ? null : body, { status, headers: out });
+}
+
+function renderError(type: Offer, status: number, reason: string, message: string): string {
+  switch (type) {
+    case 'application/json':
+      return escapeJSON(JSON.stringify({ status, error: reason, message }));
+    case 'text/html': {
+      const title = escapeHTML(`${status} ${reason}`);
+      return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>\n<body><h1>${title}</h1>\n<p>${escapeHTML(message)}</p></body></html>\n`;
+    }
+    default:
+      return `${status} ${reason}\n${message === reason ? '' : `\n${message}\n`}`;
+  }
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Escapes `& < > " '` for HTML text and attribute values. */
+export function escapeHTML(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+}
+
+/** Makes JSON safe to embed anywhere: `<`, `>`, `&` and U+2028/9 become `\uXXXX` escapes. */
+function escapeJSON(json: string): string {
+  return json.replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/**
+ * The offer the client prefers by its `Accept` header (RFC 9110 §12.5.1): highest q-value,
+ * then most specific range, then the order of `offers`. `q=0` excludes.
+ *
+ * @param accept - The header value; `null`/`undefined`/empty means "anything": the first offer.
+ * @param offers - Media types such as `text/html`, most preferred by the server first.
+ * @returns The chosen offer, or `undefined` when the header excludes every one.
+ */
+export function preferredMediaType<T extends string>(
+  accept: string | null | undefined,
+  offers: readonly T[],
+): T | undefined {
+  if (!accept) return offers[0];
+  let best: T | undefined;
+  let bestQ = 0;
+  let bestSpecificity = -1;
+  const ranges = accept.split(',').map(parseMediaRange);
+  for (const offer of offers) {
+    const [type, subtype] = offer.split('/');
+    let q = -1;
+    let specificity = -1;
+    for (const range of ranges) {
+      if (!range) continue;
+      const s =
+        range.type === type && range.subtype === subtype
+          ? 2
+          : range.type === type && range.subtype === '*'
+            ? 1
+            : range.type === '*' && range.subtype === '*'
+              ? 0
+              : -1;
+      if (s > specificity) {
+        specificity = s;
+        q = range.q;
+      }
+    }
+    if (q > bestQ || (q === bestQ && q > 0 && specificity > bestSpecificity)) {
+      best = offer;
+      bestQ = q;
+      bestSpecificity = specificity;
+    }
+  }
+  return best;
+}
+
+function parseMediaRange(part: string): { type: string; subtype: string; q: number } | undefined {
+  const [range = '', ...params] = part.split(';');
+  const [type, subtype] = range.trim().toLowerCase().split('/');
+  if (!type || !subtype) return undefined;
+  let q = 1;
+  for (const param of params) {
+    const [name, value] = param.split('=');
+    if (name?.trim().toLowerCase() === 'q') {
+      const parsed = Number(value?.trim());
+      q = Number.isFinite(parsed) ? Math.min(Math.max(parsed, 0), 1) : 1;
+    }
+  }
+  return { type, subtype, q };
+}

@@ -1,0 +1,32 @@
+/**
+ * mortar — composable HTTP middleware for fetch handlers.
+ *
+ * The core: the contract ({@link Application}, {@link Middleware}, {@link Environ}),
+ * {@link compose}, typed environ slots, {@link HTTPError}, the fast {@link FastResponse}, the
+ * HTTP gateway {@link serve} and the in-process {@link TestClient}.
+ */
+export { compose } from './compose.js';
+export {
+  defineEnvironKey,
+  type EnvironKey,
+  originOf,
+  rebaseRequest,
+  searchOf,
+  shiftEnviron,
+} from './environ.js';
+export {
+  errorResponse,
+  escapeHTML,
+  HTTPError,
+  type HTTPErrorOptions,
+  preferredMediaType,
+} from './http-error.js';
+export { FastResponse, STATUS_TEXT } from './response.js';
+export { requestTargetPath, type ServeOptions, type Server, serve } from './serve.js';
+export {
+  TestClient,
+  type TestClientOptions,
+  type TestRequestInit,
+  TestResponse,
+} from './test-client.js';
+export type { Application, Environ, Gateway, Middleware } from './types.js';

@@ -1,0 +1,109 @@
+/**
+ * Loading an application by name, as a WSGI server does with `module:attribute`.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Application } from './types.js';
+
+/** A failure to load an application, with a one-line message meant for the terminal. */
+export class LoadError extends Error {
+  override readonly name = 'LoadError';
+}
+
+const EXTENSIONS = ['', '.ts', '.mts', '.js', '.mjs', '.cts', '.cjs', '/index.ts', '/index.js'];
+
+/**
+ * Splits `module[:export]` (the export may be a dotted path: `app.ts:app.fetch`).
+ * @throws LoadError for an empty module or a malformed export name.
+ */
+export function parseAppSpec(spec: string): { module: string; exportPath: string[] | undefined } {
+  const colon = spec.lastIndexOf(':');
+  const module = colon > 0 ? spec.slice(0, colon) : spec;
+  const name = colon > 0 ? spec.slice(colon + 1) : undefined;
+  if (!module) throw new LoadError(`"${spec}" names no module (expected module[:export])`);
+  if (name !== undefined && !/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/.test(name)) {
+    throw new LoadError(`"${name}" is not an export name (expected an identifier, like application)`);
+  }
+  return { module, exportPath: name?.split('.') };
+}
+
+/**
+ * Resolves a module name to a file: a path relative to `cwd` (extensions and `index` tried
+ * as Node and tsx do), else a package resolved from `cwd`.
+ * @throws LoadError when nothing is found.
+ */
+export function resolveModule(module: string, cwd: string): string {
+  const base = path.resolve(cwd, module);
+  for (const extension of EXTENSIONS) {
+    const candidate = base + extension;
+    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
+  }
+  if (!module.startsWith('.') && !path.isAbsolute(module)) {
+    try {
+      return createRequire(path.join(cwd, 'noop.js')).resolve(module);
+    } catch {
+      // Fall through to the error below.
+    }
+  }
+  throw new LoadError(`cannot find module "${module}" (looked from ${cwd})`);
+}
+
+/**
+ * Imports `module[:export]` and returns the application it names. Without an export name it
+ * takes `application`, then the default export. An object with a `fetch` method (a Hono app,
+ * `export default { fetch }`) yields its bound `fetch`.
+ *
+ * @throws LoadError when the module is missing, the export is missing, or it is not a
+ *   function; whatever the module itself throws while it loads is rethrown as is.
+ */
+export async function loadApplication(spec: string, cwd = process.cwd()): Promise<Application> {
+  const { module, exportPath } = parseAppSpec(spec);
+  const file = resolveModule(module, cwd);
+  const namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const shown = path.relative(cwd, file) || file;
+  let names = exportPath;
+  if (!names) {
+    if ('application' in namespace) names = ['application'];
+    else if ('default' in namespace) names = ['default'];
+    else {
+      throw new LoadError(
+        `${shown} exports neither "application" nor a default (it exports: ${listExports(namespace)})`,
+      );
+    }
+  }
+  let owner: unknown;
+  let value: unknown = namespace;
+  for (const [index, name] of names.entries()) {
+    owner = value;
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function') || !(name in value)) {
+      const where = names.slice(0, index).join('.');
+      throw new LoadError(
+        index === 0
+          ? `${shown} has no export "${name}" (it exports: ${listExports(namespace)})`
+          : `${shown}:${where} has no property "${name}"`,
+      );
+    }
+    value = (value as Record<string, unknown>)[name];
+  }
+  if (value !== null && typeof value === 'object' && typeof (value as { fetch?: unknown }).fetch === 'function') {
+    owner = value;
+    value = (value as { fetch: unknown }).fetch;
+  }
+  if (typeof value !== 'function') {
+    const what =
+      value === null || value === undefined
+        ? String(value)
+        : typeof value === 'object'
+          ? 'an object'
+          : `a ${typeof value}`;
+    throw new LoadError(`${shown}:${names.join('.')} is ${what}, not an application function`);
+  }
+  return (value as Application).bind(owner) as Application;
+}
+
+function listExports(namespace: Record<string, unknown>): string {
+  const names = Object.keys(namespace);
+  return names.length ? names.join(', ') : 'nothing';
+}

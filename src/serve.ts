@@ -1,0 +1,254 @@
+/**
+ * The HTTP gateway: serves any {@link Application} on Node's `node:http` through srvx's fast
+ * `Request`/`Response` bridge, without touching the `Request`/`Response` globals.
+ *
+ * ```ts
+ * import { serve } from 'mortar';
+ * const server = await serve(app, { port: 8000 });
+ * console.log(server.url); // http://127.0.0.1:8000/
+ * ```
+ *
+ * What it guarantees: request and response bodies stream with back-pressure; a client that
+ * disconnects aborts `request.signal`; a HEAD response never pumps its body (an endless stream
+ * under HEAD is cancelled at once); every `Set-Cookie` header is kept; SIGINT/SIGTERM stop
+ * accepting, let in-flight requests finish (bounded by `shutdownTimeout`) and exit 0.
+ * A malformed request target or `Host` is a 400; a thrown `HTTPError` is its own response;
+ * anything else thrown, or a return value that is not a `Response`, is a 500 and one log line.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { NodeRequest } from 'srvx/node';
+import { errorResponse, HTTPError } from './http-error.js';
+import { writeResponse } from './node-response.js';
+import type { Application, Environ } from './types.js';
+
+/** Options of {@link serve}. */
+export interface ServeOptions {
+  /** Interface to bind. Default `'127.0.0.1'` (loopback only); `'0.0.0.0'` for every IPv4. */
+  host?: string;
+  /** TCP port. Default `8000`; `0` picks a free port (read it from `server.url`). */
+  port?: number;
+  /** Aborting it shuts the server down gracefully, as `server.close()` does. */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds that a graceful shutdown waits for in-flight requests before it closes
+   * their connections. Default `10_000`.
+   */
+  shutdownTimeout?: number;
+  /**
+   * Install SIGINT/SIGTERM handlers that shut down gracefully and then exit the process with
+   * code 0. Default `true`; a second signal exits at once.
+   */
+  handleSignals?: boolean;
+  /** Where log lines go (errors, the listening line). Default `console.error`. */
+  log?: (line: string) => void;
+  /** Print `mortar: listening on <url>` once listening. Default `true`. */
+  announce?: boolean;
+}
+
+/** A running HTTP gateway. */
+export interface Server {
+  /** The URL it answers on, with the real port: `http://127.0.0.1:8000/`. */
+  readonly url: string;
+  /** The underlying Node server, for what this interface does not cover. */
+  readonly node: http.Server;
+  /**
+   * Stops accepting, lets in-flight requests finish (up to `shutdownTimeout` milliseconds),
+   * then closes every connection. Resolves when the server is closed; calling it again
+   * returns the same promise.
+   */
+  close(): Promise<void>;
+}
+
+const VALID_PATH = /^(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)+$/;
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:\/|$)/i;
+const VALID_HOST =
+  /^(?:\[[A-Fa-f0-9:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?)(?::\d{1,5})?$/;
+
+/**
+ * The path of an HTTP request target, percent-encoded as received, or an error message when
+ * the target is malformed (RFC 9112 §3.2: origin-form or absolute-form; RFC 3986 path
+ * characters only; no dot segments, which the URL parser would silently resolve).
+ */
+export function requestTargetPath(target: string): string | { error: string } {
+  let path = target;
+  if (target.charCodeAt(0) !== 47 /* "/" */) {
+    const match = /^https?:\/\/[^/?#]+(\/[^?#]*)?/i.exec(target);
+    if (!match) return { error: 'the request target is not a path or an absolute http(s) URL' };
+    path = match[1] ?? '/';
+  }
+  const query = path.indexOf('?');
+  if (query !== -1) path = path.slice(0, query);
+  if (!VALID_PATH.test(path)) {
+    return { error: 'the request path has a character outside RFC 3986 or a malformed %-escape' };
+  }
+  if (DOT_SEGMENT.test(path)) return { error: 'the request path has a "." or ".." segment' };
+  return path;
+}
+
+/**
+ * Serves `app` over HTTP/1.1 on Node.
+ *
+ * @returns The running server, once it listens.
+ * @throws Error `port 8000 on 127.0.0.1 is already in use` (code `EADDRINUSE`) and other
+ *   listen errors, with the address in the message.
+ */
+export async function serve(app: Application, options: ServeOptions = {}): Promise<Server> {
+  if (typeof app !== 'function') {
+    throw new TypeError(`serve(): the application must be a function, got ${typeof app}`);
+  }
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 8000;
+  const log = options.log ?? ((line: string) => console.error(line));
+  const shutdownTimeout = options.shutdownTimeout ?? 10_000;
+  let draining = false;
+
+  const fail = (error: unknown, request: Request): Response => {
+    if (error instanceof HTTPError) return error.toResponse(request);
+    log(`mortar: unhandled error in ${request.method} ${request.url}: ${describeError(error)}`);
+    return errorResponse(500, request);
+  };
+
+  const send = (res: http.ServerResponse, response: unknown, request: Request): void => {
+    if (!(response instanceof Response)) {
+      log(
+        `mortar: the application returned ${describeValue(response)} for ${request.method} ${request.url}, not a Response; answering 500`,
+      );
+      response = errorResponse(500, request);
+    }
+    writeResponse(res, response as Response, request.method === 'HEAD').catch((error: unknown) => {
+      log(`mortar: the response body of ${request.method} ${request.url} failed: ${describeError(error)}`);
+    });
+  };
+
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (draining) res.shouldKeepAlive = false;
+    const target = req.url ?? '/';
+    const hostHeader = req.headers.host;
+    if (hostHeader !== undefined && !VALID_HOST.test(hostHeader)) {
+      return badRequest(res, 'the Host header is not a valid host[:port]');
+    }
+    if (target === '*') {
+      res.writeHead(req.method === 'OPTIONS' ? 204 : 400, { 'content-length': '0' }).end();
+      return;
+    }
+    const pathInfo = requestTargetPath(target);
+    if (typeof pathInfo !== 'string') return badRequest(res, pathInfo.error);
+
+    const request = new NodeRequest({ req, res }) as Request;
+    const environ: Environ = {
+      scriptName: '',
+      pathInfo,
+      remoteAddress: req.socket.remoteAddress,
+      gateway: 'http',
+    };
+    let result: Response | Promise<Response>;
+    try {
+      result = app(request, environ);
+    } catch (error) {
+      return send(res, fail(error, request), request);
+    }
+    if (typeof (result as Partial<Promise<Response>>)?.then === 'function') {
+      (result as Promise<Response>).then(
+        (response) => send(res, response, request),
+        (error: unknown) => send(res, fail(error, request), request),
+      );
+    } else send(res, result as Response, request);
+  };
+
+  const server = http.createServer(handler);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (socket.writable && !socket.destroyed) {
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\n\r\n`);
+    } else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const where = `port ${port} on ${host}`;
+      const message =
+        error.code === 'EADDRINUSE'
+          ? `${where} is already in use`
+          : error.code === 'EACCES'
+            ? `no permission to listen on ${where}`
+            : `cannot listen on ${where}: ${error.message}`;
+      reject(Object.assign(new Error(message, { cause: error }), { code: error.code }));
+    });
+    server.listen(port, host, () => resolve());
+  });
+
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost}:${address.port}/`;
+  if (options.announce ?? true) log(`mortar: listening on ${url}`);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      draining = true;
+      const sweep = setInterval(() => server.closeIdleConnections(), 25);
+      const force = setTimeout(() => {
+        log(`mortar: requests still running after ${shutdownTimeout} ms; closing their connections`);
+        server.closeAllConnections();
+      }, shutdownTimeout);
+      server.close(() => {
+        clearInterval(sweep);
+        clearTimeout(force);
+        removeSignalHandlers();
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (closing) {
+      log(`mortar: ${signal} again; exiting now`);
+      process.exit(1);
+    }
+    log(`mortar: ${signal}: finishing in-flight requests, then exiting`);
+    close().then(() => process.exit(0));
+  };
+  const removeSignalHandlers = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  if (options.handleSignals ?? true) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  if (options.signal) {
+    if (options.signal.aborted) await close();
+    else options.signal.addEventListener('abort', () => void close(), { once: true });
+  }
+
+  return { url, node: server, close };
+}
+
+function badRequest(res: http.ServerResponse, reason: string): void {
+  const body = `400 Bad Request\n\n${reason}\n`;
+  res.shouldKeepAlive = false;
+  res
+    .writeHead(400, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'x-content-type-options': 'nosniff',
+    })
+    .end(body);
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  return `a thrown ${describeValue(error)} (throw an Error to get a stack trace)`;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') {
+    const name = (value as object).constructor?.name;
+    return name ? `an object of class ${name}` : 'an object';
+  }
+  return `a ${typeof value} (${String(value).slice(0, 40)})`;
+}

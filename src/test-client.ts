@@ -1,0 +1,343 @@
+/**
+ * `TestClient` — paste.fixture's `TestApp` / WebTest for mortar: drives an application
+ * in-process, with no socket, keeping cookies between requests like a browser.
+ *
+ * ```ts
+ * const client = new TestClient(app);
+ * const res = await client.post('/login', { form: { user: 'ann' }, followRedirects: true });
+ * expect(res.status).toBe(200);
+ * expect(client.cookies.get('sid')).toBeDefined();
+ * ```
+ */
+import { parseSetCookie } from 'cookie';
+import { HTTPError } from './http-error.js';
+import { requestTargetPath } from './serve.js';
+import type { Application, Environ } from './types.js';
+
+/** Options of {@link TestClient}. */
+export interface TestClientOptions {
+  /** Scheme and host the requests claim to come to. Default `'http://localhost'`. */
+  baseURL?: string;
+  /** Follow 301/302/303/307/308 responses (up to 10). Default `false`. */
+  followRedirects?: boolean;
+  /**
+   * Rethrow what the application throws (other than `HTTPError`), so a test sees the real
+   * stack. Default `true`; `false` answers a plain 500 as the gateways do.
+   */
+  throwErrors?: boolean;
+  /** `environ.remoteAddress`. Default `'127.0.0.1'`. */
+  remoteAddress?: string;
+  /** Headers sent with every request (a request's own headers win). */
+  headers?: HeadersInit;
+}
+
+/** One request's options: `RequestInit` plus shortcuts for JSON and form bodies. */
+export interface TestRequestInit extends Omit<RequestInit, 'body' | 'method'> {
+  /** A raw body. */
+  body?: BodyInit | null;
+  /** Sent as `application/json`. */
+  json?: unknown;
+  /** Sent as `application/x-www-form-urlencoded`. */
+  form?: Record<string, string>;
+  /** Overrides the client's `followRedirects` for this request. */
+  followRedirects?: boolean;
+}
+
+/** A stored cookie (RFC 6265 §5.3). `expires` is milliseconds since the epoch. */
+interface StoredCookie {
+  name: string;
+  value: string;
+  domain: string;
+  hostOnly: boolean;
+  path: string;
+  expires: number | undefined;
+  secure: boolean;
+  httpOnly: boolean;
+}
+
+/**
+ * A cookie jar that follows RFC 6265 §5.3–5.4 for what tests meet: `Path` (default-path
+ * rule), `Domain`, `Expires`, `Max-Age` (wins over `Expires`; `≤ 0` deletes), `Secure`.
+ */
+export class CookieJar {
+  #cookies: StoredCookie[] = [];
+
+  /** Stores the `Set-Cookie` headers of a response to a request for `url`. */
+  store(url: URL, setCookies: readonly string[], now = Date.now()): void {
+    for (const header of setCookies) {
+      const parsed = parseSetCookie(header, { decode: (value) => value });
+      if (!parsed.name) continue;
+      let domain = url.hostname.toLowerCase();
+      let hostOnly = true;
+      if (parsed.domain) {
+        const attribute = parsed.domain.toLowerCase().replace(/^\./, '');
+        if (!domainMatches(domain, attribute)) continue;
+        domain = attribute;
+        hostOnly = false;
+      }
+      if (parsed.secure && url.protocol !== 'https:') continue;
+      const expires =
+        parsed.maxAge !== undefined
+          ? now + parsed.maxAge * 1000
+          : parsed.expires && !Number.isNaN(parsed.expires.getTime())
+            ? parsed.expires.getTime()
+            : undefined;
+      const path = parsed.path?.startsWith('/') ? parsed.path : defaultPath(url.pathname);
+      this.#cookies = this.#cookies.filter(
+        (c) => !(c.name === parsed.name && c.domain === domain && c.path === path),
+      );
+      if (expires !== undefined && expires <= now) continue;
+      this.#cookies.push({
+        name: parsed.name,
+        value: parsed.value ?? '',
+        domain,
+        hostOnly,
+        path,
+        expires,
+        secure: parsed.secure ?? false,
+        httpOnly: parsed.httpOnly ?? false,
+      });
+    }
+  }
+
+  /** The `Cookie` header a browser would send to `url`, or `undefined` for none. */
+  header(url: URL, now = Date.now()): string | undefined {
+    this.#cookies = this.#cookies.filter((c) => c.expires === undefined || c.expires > now);
+    const host = url.hostname.toLowerCase();
+    const matching = this.#cookies
+      .filter(
+        (c) =>
+          (c.hostOnly ? c.domain === host : domainMatches(host, c.domain)) &&
+          pathMatches(url.pathname, c.path) &&
+          (!c.secure || url.protocol === 'https:'),
+      )
+      .sort((a, b) => b.path.length - a.path.length);
+    return matching.length ? matching.map((c) => `${c.name}=${c.value}`).join('; ') : undefined;
+  }
+
+  /** The value of the cookie `name` that a request to `url` (default: any) would carry. */
+  get(name: string, url?: URL): string | undefined {
+    const now = Date.now();
+    return this.#cookies.find(
+      (c) =>
+        c.name === name &&
+        (c.expires === undefined || c.expires > now) &&
+        (!url || pathMatches(url.pathname, c.path)),
+    )?.value;
+  }
+
+  /** Names of the live cookies, for assertions. */
+  names(): string[] {
+    const now = Date.now();
+    return this.#cookies.filter((c) => c.expires === undefined || c.expires > now).map((c) => c.name);
+  }
+
+  /** Forgets every cookie. */
+  clear(): void {
+    this.#cookies = [];
+  }
+}
+
+function domainMatches(host: string, domain: string): boolean {
+  return host === domain || (host.endsWith(`.${domain}`) && !/^[\d.]+$|:/.test(host));
+}
+
+function pathMatches(requestPath: string, cookiePath: string): boolean {
+  if (requestPath === cookiePath) return true;
+  if (!requestPath.startsWith(cookiePath)) return false;
+  return cookiePath.endsWith('/') || requestPath.charAt(cookiePath.length) === '/';
+}
+
+function defaultPath(requestPath: string): string {
+  const last = requestPath.lastIndexOf('/');
+  return last <= 0 ? '/' : requestPath.slice(0, last);
+}
+
+/** A finished response, with its body read once and kept so `text()` and `json()` both work. */
+export class TestResponse {
+  /** The final URL (after redirects, when followed). */
+  readonly url: string;
+  /** The underlying `Response`; its body is already consumed. */
+  readonly response: Response;
+  /** The URLs of the redirects that were followed, in order. */
+  readonly redirects: readonly string[];
+  readonly #bytes: Uint8Array;
+
+  constructor(response: Response, url: string, bytes: Uint8Array, redirects: readonly string[]) {
+    this.response = response;
+    this.url = url;
+    this.#bytes = bytes;
+    this.redirects = redirects;
+  }
+  get status(): number {
+    return this.response.status;
+  }
+  get headers(): Headers {
+    return this.response.headers;
+  }
+  /** The body as UTF-8 text. */
+  text(): string {
+    return new TextDecoder().decode(this.#bytes);
+  }
+  /**
+   * The body parsed as JSON.
+   * @throws SyntaxError naming the status and the start of the body when it is not JSON.
+   */
+  json<T = unknown>(): T {
+    const text = this.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new SyntaxError(
+        `response ${this.status} is not JSON: ${JSON.stringify(text.slice(0, 80))}`,
+      );
+    }
+  }
+  /** The raw body bytes. */
+  bytes(): Uint8Array {
+    return this.#bytes;
+  }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Drives an application in-process: builds a `Request` and an `Environ` (gateway `'test'`,
+ * `scriptName` `''`, `pathInfo` from the path), calls the application, reads the body, and
+ * stores cookies.
+ */
+export class TestClient {
+  /** The cookies received so far. */
+  readonly cookies = new CookieJar();
+  readonly #app: Application;
+  readonly #options: TestClientOptions;
+  readonly #base: URL;
+
+  /**
+   * @throws TypeError when `app` is not a function or `baseURL` is not an absolute http(s) URL.
+   */
+  constructor(app: Application, options: TestClientOptions = {}) {
+    if (typeof app !== 'function') {
+      throw new TypeError(`TestClient: the application must be a function, got ${typeof app}`);
+    }
+    this.#app = app;
+    this.#options = options;
+    this.#base = new URL(options.baseURL ?? 'http://localhost');
+    if (this.#base.protocol !== 'http:' && this.#base.protocol !== 'https:') {
+      throw new TypeError(`TestClient: baseURL must be http: or https:, got ${options.baseURL}`);
+    }
+  }
+
+  get(path: string, init?: TestRequestInit): Promise<TestResponse> {
+    return this.request('GET', path, init);
+  }
+  head(path: string, init?: TestRequestInit): Promise<TestResponse> {
+    return this.request('HEAD', path, init);
+  }
+  post(path: string, init?: TestRequestInit): Promise<TestResponse> {
+    return this.request('POST', path, init);
+  }
+  put(path: string, init?: TestRequestInit): Promise<TestResponse> {
+    return this.request('PUT', path, init);
+  }
+  patch(path: string, init?: TestRequestInit): Promise<TestResponse> {
+    return this.request('PATCH', path, init);
+  }
+  delete(path: string, init?: TestRequestInit): Promise<TestResponse> {
+    return this.request('DELETE', path, init);
+  }
+
+  /**
+   * Sends one request (and, when following, its redirects).
+   *
+   * @param path - Origin-form request target: `/path?query`, percent-encoded; or an absolute
+   *   URL on the client's host.
+   * @throws TypeError for a malformed path; whatever the application throws, other than an
+   *   `HTTPError`, unless `throwErrors` is `false`.
+   */
+  async request(method: string, path: string, init: TestRequestInit = {}): Promise<TestResponse> {
+    const follow = init.followRedirects ?? this.#options.followRedirects ?? false;
+    const redirects: string[] = [];
+    let url = this.#resolve(path);
+    let currentMethod = method.toUpperCase();
+    let currentInit = init;
+    for (;;) {
+      const response = await this.#send(currentMethod, url, currentInit);
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const location = response.headers.get('location');
+      if (!follow || !REDIRECTS.has(response.status) || !location) {
+        return new TestResponse(response, url.href, bytes, redirects);
+      }
+      if (redirects.length === 10) throw new Error(`TestClient: more than 10 redirects from ${path}`);
+      const next = new URL(location, url);
+      if (next.origin !== this.#base.origin) {
+        return new TestResponse(response, url.href, bytes, redirects);
+      }
+      redirects.push(next.href);
+      url = next;
+      if (response.status === 303 || ((response.status === 301 || response.status === 302) && currentMethod === 'POST')) {
+        currentMethod = currentMethod === 'HEAD' ? 'HEAD' : 'GET';
+        currentInit = { ...init, body: null, json: undefined, form: undefined };
+      }
+    }
+  }
+
+  #resolve(path: string): URL {
+    const url = path.startsWith('/') ? new URL(this.#base.origin + path) : new URL(path);
+    if (url.origin !== this.#base.origin) {
+      throw new TypeError(`TestClient: ${path} is not on ${this.#base.origin}`);
+    }
+    return url;
+  }
+
+  async #send(method: string, url: URL, init: TestRequestInit): Promise<Response> {
+    const target = url.pathname + url.search;
+    const pathInfo = requestTargetPath(target);
+    if (typeof pathInfo !== 'string') {
+      throw new TypeError(`TestClient: malformed path ${JSON.stringify(target)}: ${pathInfo.error}`);
+    }
+    const { json, form, followRedirects: _, body: rawBody, ...rest } = init;
+    const headers = new Headers(this.#options.headers);
+    for (const [name, value] of new Headers(init.headers)) headers.set(name, value);
+    let body: BodyInit | null | undefined = rawBody;
+    if (json !== undefined) {
+      body = JSON.stringify(json);
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    } else if (form !== undefined) {
+      body = new URLSearchParams(form).toString();
+      if (!headers.has('content-type')) {
+        headers.set('content-type', 'application/x-www-form-urlencoded');
+      }
+    }
+    const cookie = this.cookies.header(url);
+    if (cookie && !headers.has('cookie')) headers.set('cookie', cookie);
+    const request = new Request(url, {
+      ...rest,
+      method,
+      headers,
+      body: method === 'GET' || method === 'HEAD' ? null : (body ?? null),
+      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    const environ: Environ = {
+      scriptName: '',
+      pathInfo,
+      remoteAddress: this.#options.remoteAddress ?? '127.0.0.1',
+      gateway: 'test',
+    };
+    let response: unknown;
+    try {
+      response = await this.#app(request, environ);
+    } catch (error) {
+      if (error instanceof HTTPError) response = error.toResponse(request);
+      else if (this.#options.throwErrors ?? true) throw error;
+      else response = new Response('500 Internal Server Error\n', { status: 500 });
+    }
+    if (!(response instanceof Response)) {
+      throw new TypeError(
+        `TestClient: the application returned ${response === null ? 'null' : typeof response} for ${method} ${target}, not a Response`,
+      );
+    }
+    this.cookies.store(url, response.headers.getSetCookie());
+    return response;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The contract every part of mortar keeps (DESIGN.md §1).
+ *
+ * An {@link Application} answers one request; a {@link Middleware} wraps an application and
+ * returns a new one. Any fetch handler — Hono's `app.fetch`, a Remix handler, a Workers
+ * `fetch` — is already an `Application`.
+ */
+
+/** Which gateway turned the wire protocol into a `Request`. */
+export type Gateway = 'http' | 'fastcgi' | 'cgi' | 'test';
+
+/**
+ * What a gateway knows that a `Request` cannot carry: the WSGI environ / ASGI scope analogue.
+ *
+ * Values placed by middleware live under symbol keys and are read through typed accessors
+ * (see {@link defineEnvironKey}), never through strings in user code.
+ */
+export interface Environ {
+  /**
+   * PEP 3333 `SCRIPT_NAME`: the mount prefix consumed so far, percent-encoded as received,
+   * `''` at the root, never ending in `/`.
+   */
+  readonly scriptName: string;
+  /**
+   * PEP 3333 `PATH_INFO`: the rest of the path, percent-encoded as received, `''` or
+   * starting with `/`. `scriptName + pathInfo` is always the path the client sent.
+   */
+  readonly pathInfo: string;
+  /** The peer's IP address as the gateway saw it (`REMOTE_ADDR`), when known. */
+  readonly remoteAddress?: string | undefined;
+  /** The gateway that made the request. */
+  readonly gateway: Gateway;
+  /** Values placed by middleware, each under its own symbol. */
+  readonly [key: symbol]: unknown;
+}
+
+/** One request in, one response out. May throw or reject; see `HTTPError`. */
+export type Application = (request: Request, environ: Environ) => Response | Promise<Response>;
+
+/** Takes an application and returns a new one (the decorator pattern). */
+export type Middleware = (app: Application) => Application;
