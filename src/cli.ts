@@ -79,7 +79,9 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) {
-    throw new UsageError(`serve takes one module, got ${positionals.length}: ${positionals.join(' ')}`);
+    throw new UsageError(
+      `serve takes one module, got ${positionals.length}: ${positionals.join(' ')}`,
+    );
   }
   const spec = positionals[0] ?? process.env.MORTAR_APP;
   if (!spec) {
@@ -131,9 +133,13 @@ function reloadLoop(childArgs: readonly string[]): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
   const start = (): void => {
-    child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'serve', ...childArgs], {
-      stdio: 'inherit',
-    });
+    child = spawn(
+      process.execPath,
+      [...process.execArgv, process.argv[1]!, 'serve', ...childArgs],
+      {
+        stdio: 'inherit',
+      },
+    );
     child.once('exit', (code, signal) => {
       if (!stopping && signal === null && code !== 0) {
         process.stderr.write('mortar: the server exited; waiting for a file change to restart\n');
@@ -143,7 +149,10 @@ function reloadLoop(childArgs: readonly string[]): Promise<number> {
   };
   const restart = (): void => {
     const old = child;
-    if (!old) return start();
+    if (!old) {
+      start();
+      return;
+    }
     old.once('exit', start);
     old.kill('SIGTERM');
   };

@@ -24,7 +24,9 @@ export function parseAppSpec(spec: string): { module: string; exportPath: string
   const name = colon > 0 ? spec.slice(colon + 1) : undefined;
   if (!module) throw new LoadError(`"${spec}" names no module (expected module[:export])`);
   if (name !== undefined && !/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/.test(name)) {
-    throw new LoadError(`"${name}" is not an export name (expected an identifier, like application)`);
+    throw new LoadError(
+      `"${name}" is not an export name (expected an identifier, like application)`,
+    );
   }
   return { module, exportPath: name?.split('.') };
 }
@@ -77,7 +79,11 @@ export async function loadApplication(spec: string, cwd = process.cwd()): Promis
   let value: unknown = namespace;
   for (const [index, name] of names.entries()) {
     owner = value;
-    if (value === null || (typeof value !== 'object' && typeof value !== 'function') || !(name in value)) {
+    if (
+      value === null ||
+      (typeof value !== 'object' && typeof value !== 'function') ||
+      !(name in value)
+    ) {
       const where = names.slice(0, index).join('.');
       throw new LoadError(
         index === 0
@@ -87,7 +93,11 @@ export async function loadApplication(spec: string, cwd = process.cwd()): Promis
     }
     value = (value as Record<string, unknown>)[name];
   }
-  if (value !== null && typeof value === 'object' && typeof (value as { fetch?: unknown }).fetch === 'function') {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { fetch?: unknown }).fetch === 'function'
+  ) {
     owner = value;
     value = (value as { fetch: unknown }).fetch;
   }

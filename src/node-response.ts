@@ -24,7 +24,11 @@ const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
  * rejects when the response body errors (the connection is destroyed first, so the client
  * sees a truncated response rather than a complete-looking one).
  */
-export function writeResponse(res: ServerResponse, response: Response, head: boolean): Promise<void> {
+export function writeResponse(
+  res: ServerResponse,
+  response: Response,
+  head: boolean,
+): Promise<void> {
   const prepared = prepare(response as FastResponseLike);
   const { status, headers } = prepared;
   let body = prepared.body;

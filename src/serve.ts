@@ -117,7 +117,9 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
       response = errorResponse(500, request);
     }
     writeResponse(res, response as Response, request.method === 'HEAD').catch((error: unknown) => {
-      log(`mortar: the response body of ${request.method} ${request.url} failed: ${describeError(error)}`);
+      log(
+        `mortar: the response body of ${request.method} ${request.url} failed: ${describeError(error)}`,
+      );
     });
   };
 
@@ -126,14 +128,18 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
     const target = req.url ?? '/';
     const hostHeader = req.headers.host;
     if (hostHeader !== undefined && !VALID_HOST.test(hostHeader)) {
-      return badRequest(res, 'the Host header is not a valid host[:port]');
+      badRequest(res, 'the Host header is not a valid host[:port]');
+      return;
     }
     if (target === '*') {
       res.writeHead(req.method === 'OPTIONS' ? 204 : 400, { 'content-length': '0' }).end();
       return;
     }
     const pathInfo = requestTargetPath(target);
-    if (typeof pathInfo !== 'string') return badRequest(res, pathInfo.error);
+    if (typeof pathInfo !== 'string') {
+      badRequest(res, pathInfo.error);
+      return;
+    }
 
     const request = new NodeRequest({ req, res }) as Request;
     const environ: Environ = {
@@ -146,7 +152,8 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
     try {
       result = app(request, environ);
     } catch (error) {
-      return send(res, fail(error, request), request);
+      send(res, fail(error, request), request);
+      return;
     }
     if (typeof (result as Partial<Promise<Response>>)?.then === 'function') {
       (result as Promise<Response>).then(
@@ -189,7 +196,9 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
       draining = true;
       const sweep = setInterval(() => server.closeIdleConnections(), 25);
       const force = setTimeout(() => {
-        log(`mortar: requests still running after ${shutdownTimeout} ms; closing their connections`);
+        log(
+          `mortar: requests still running after ${shutdownTimeout} ms; closing their connections`,
+        );
         server.closeAllConnections();
       }, shutdownTimeout);
       server.close(() => {

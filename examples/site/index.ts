@@ -6,9 +6,9 @@
  * `scriptName` and `pathInfo`, mounted twice to show how a mount shifts them.
  */
 import { Hono } from 'hono';
-import { type Application, compose, escapeHTML, FastResponse } from '../../src/index.js';
 import { helloWorld } from '../../middleware/hello/index.js';
 import { urlmap } from '../../middleware/urlmap/index.js';
+import { type Application, compose, escapeHTML, FastResponse } from '../../src/index.js';
 
 const api = new Hono();
 api.get('/', (c) => c.json({ name: 'mortar demo api', routes: ['/time', '/echo/:word'] }));

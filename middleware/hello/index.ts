@@ -28,7 +28,10 @@ export const hello: Application = (request) => {
   if (method === 'GET' || method === 'HEAD') {
     return new FastResponse(BODY, { headers: HEADERS });
   }
-  return new FastResponse('405 Method Not Allowed\n', { status: 405, headers: NOT_ALLOWED_HEADERS });
+  return new FastResponse('405 Method Not Allowed\n', {
+    status: 405,
+    headers: NOT_ALLOWED_HEADERS,
+  });
 };
 
 /** Options of {@link helloWorld}. */
@@ -51,7 +54,9 @@ export interface HelloWorldOptions {
 export function helloWorld(options: HelloWorldOptions = {}): Middleware {
   const path = options.path ?? '/hello';
   if (!path.startsWith('/')) {
-    throw new TypeError(`helloWorld(): options.path must start with "/", got ${JSON.stringify(path)}`);
+    throw new TypeError(
+      `helloWorld(): options.path must start with "/", got ${JSON.stringify(path)}`,
+    );
   }
   const answer = options.answer ?? hello;
   return (app) => (request, environ) =>

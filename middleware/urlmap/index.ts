@@ -292,7 +292,10 @@ export function cascade(apps: readonly Application[], options: CascadeOptions = 
 }
 
 /** The whole body, or `undefined` when it is larger than `limit` bytes. */
-async function readBody(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+async function readBody(
+  request: Request,
+  limit: number,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const declared = Number(request.headers.get('content-length'));
   if (declared > limit) return undefined;
   const chunks: Uint8Array[] = [];

@@ -1,0 +1,68 @@
+/**
+ * The servers `bench/index.ts` measures, one per process: `tsx bench/servers.ts <name>`
+ * prints its URL on stdout and serves until killed.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve as honoServe } from '@hono/node-server';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { hello, helloWorld } from '../middleware/hello/index.js';
+import { urlmap } from '../middleware/urlmap/index.js';
+import { type Application, compose, type Middleware, serve } from '../src/index.js';
+
+const BODY = 'Hello, world!\n';
+
+/** A middleware that does nothing but call the next layer. */
+const passThrough: Middleware = (app) => (request, environ) => app(request, environ);
+
+const stack: Application = compose(
+  passThrough,
+  passThrough,
+  passThrough,
+  helloWorld(),
+)(urlmap({ '/app': hello }));
+
+const servers: Record<string, () => Promise<string>> = {
+  async bare() {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(BODY);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  },
+  async mortar() {
+    return (await serve(hello, { port: 0, announce: false })).url.slice(0, -1);
+  },
+  async 'mortar-mount'() {
+    return (await serve(urlmap({ '/app': hello }), { port: 0, announce: false })).url.slice(0, -1);
+  },
+  async 'mortar-stack'() {
+    return (await serve(stack, { port: 0, announce: false })).url.slice(0, -1);
+  },
+  async 'hono-stack'() {
+    const pass: MiddlewareHandler = async (_c, next) => {
+      await next();
+    };
+    const sub = new Hono();
+    sub.get('*', (c) => c.text(BODY));
+    const app = new Hono();
+    app.use(pass, pass, pass);
+    app.get('/hello', (c) => c.text(BODY));
+    app.route('/app', sub);
+    return new Promise((resolve) => {
+      honoServe({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+        resolve(`http://127.0.0.1:${info.port}`),
+      );
+    });
+  },
+};
+
+const name = process.argv[2] ?? '';
+const start = servers[name];
+if (!start) {
+  console.error(
+    `bench/servers.ts: unknown server "${name}"; one of ${Object.keys(servers).join(', ')}`,
+  );
+  process.exit(2);
+}
+process.stdout.write(`${await start()}\n`);

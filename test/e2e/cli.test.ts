@@ -1,0 +1,181 @@
+/**
+ * `mortar serve` as a child process, as a user runs it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = path.join(root, 'bin/mortar.js');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+function run(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Run {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? root,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (c) => {
+    output += c;
+  });
+  child.stderr!.on('data', (c) => {
+    output += c;
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exit };
+}
+
+/** Waits for the "serving … on URL" line and returns the URL. */
+async function served(started: Run): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const match = / on (http:\/\/\S+)/.exec(started.output());
+    if (match) return match[1]!;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`mortar serve did not start:\n${started.output()}`);
+}
+
+describe('mortar serve', () => {
+  it('serves a .ts module, its "application" export by default', async () => {
+    const started = run(['serve', 'test/fixtures/app.ts', '--port', '0']);
+    const url = await served(started);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(await (await fetch(`${url}x?y=1`)).text()).toBe('application typescript /x ?y=1');
+  });
+
+  it('serves a named export, a dotted export bound to its object, and a default { fetch }', async () => {
+    for (const [spec, body] of [
+      ['test/fixtures/app.ts:other', 'other'],
+      ['test/fixtures/app.ts:api', 'fetch bound to api'],
+      ['test/fixtures/app.ts:api.fetch', 'fetch bound to api'],
+      ['test/fixtures/default-export.ts', 'default fetch'],
+    ] as const) {
+      const started = run(['serve', spec, '--port', '0']);
+      expect(await (await fetch(await served(started))).text()).toBe(body);
+      started.child.kill('SIGTERM');
+      expect(await started.exit).toBe(0);
+    }
+  });
+
+  it('reads MORTAR_APP when no module is named', async () => {
+    const started = run(['serve', '--port', '0'], {
+      env: { MORTAR_APP: 'test/fixtures/app.ts:other' },
+    });
+    expect(await (await fetch(await served(started))).text()).toBe('other');
+  });
+
+  it('on SIGTERM lets an in-flight request finish, then exits 0', async () => {
+    const started = run(['serve', 'test/fixtures/app.ts:slow', '--port', '0']);
+    const url = await served(started);
+    const inflight = fetch(`${url}?ms=700`).then((r) => r.text());
+    await new Promise((r) => setTimeout(r, 200));
+    started.child.kill('SIGTERM');
+    expect(await inflight).toBe('slept 700');
+    expect(await started.exit).toBe(0);
+    expect(started.output()).toContain('SIGTERM: finishing in-flight requests');
+  });
+
+  it.each([
+    [
+      ['serve', 'test/fixtures/missing.ts'],
+      /^mortar: cannot find module "test\/fixtures\/missing.ts"/,
+    ],
+    [
+      ['serve', 'test/fixtures/app.ts:nope'],
+      /^mortar: test\/fixtures\/app.ts has no export "nope" \(it exports: api, application, notAFunction, other, slow\)/,
+    ],
+    [
+      ['serve', 'test/fixtures/app.ts:notAFunction'],
+      /^mortar: test\/fixtures\/app.ts:notAFunction is a number, not an application function/,
+    ],
+    [
+      ['serve', 'test/fixtures/default-export.ts:bad-name'],
+      /^mortar: "bad-name" is not an export name/,
+    ],
+    [['serve'], /^mortar: name an application: mortar serve module\[:export\], or set MORTAR_APP/],
+    [
+      ['serve', 'x.ts', '--port', 'eighty'],
+      /^mortar: --port must be an integer from 0 to 65535, got "eighty"/,
+    ],
+    [['serve', 'x.ts', '--bogus'], /^mortar: Unknown option '--bogus'/],
+    [['launch'], /^mortar: unknown command "launch"/],
+  ])('mortar %j exits 2 with one line', async (args, message) => {
+    const started = run(args, { env: { MORTAR_APP: '' } });
+    expect(await started.exit).toBe(2);
+    expect(started.output()).toMatch(message);
+    expect(started.output().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('exits 2 with one line when the port is in use', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const started = run(['serve', 'test/fixtures/app.ts', '--port', String(port)]);
+      expect(await started.exit).toBe(2);
+      expect(started.output().trim()).toBe(`mortar: port ${port} on 127.0.0.1 is already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('reports an error thrown while the module loads, with its stack', async () => {
+    const started = run(['serve', 'test/fixtures/throws.ts']);
+    expect(await started.exit).not.toBe(0);
+    expect(started.output()).toContain('this module fails while it loads');
+  });
+
+  it('documents every option in --help', async () => {
+    const main = run(['--help']);
+    expect(await main.exit).toBe(0);
+    expect(main.output()).toContain('serve [module[:export]]');
+    const serve = run(['serve', '--help']);
+    expect(await serve.exit).toBe(0);
+    for (const option of ['--host', '--port', '--reload', 'MORTAR_APP', 'application']) {
+      expect(serve.output()).toContain(option);
+    }
+  });
+
+  it('--reload restarts the server when a file changes', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mortar-reload-'));
+    try {
+      const file = path.join(dir, 'app.ts');
+      writeFileSync(file, "export default { fetch: () => new Response('first') };\n");
+      const started = run(['serve', 'app.ts', '--port', '0', '--reload'], { cwd: dir });
+      const url = await served(started);
+      expect(await (await fetch(url)).text()).toBe('first');
+      const before = started.output().length;
+      writeFileSync(file, "export default { fetch: () => new Response('second') };\n");
+      let body = '';
+      for (let i = 0; i < 100 && body !== 'second'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const match = / on (http:\/\/\S+)/.exec(started.output().slice(before));
+        if (match)
+          body = await fetch(match[1]!).then(
+            (r) => r.text(),
+            () => '',
+          );
+      }
+      expect(body).toBe('second');
+      started.child.kill('SIGTERM');
+      expect(await started.exit).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * The demo site, started with the exact `npm start` script from package.json, over real HTTP.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const { scripts } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as {
+  scripts: Record<string, string>;
+};
+
+let child: ChildProcess;
+let url = '';
+
+beforeAll(async () => {
+  child = spawn(scripts.start!, {
+    cwd: root,
+    shell: true,
+    detached: true,
+    env: { ...process.env, PORT: '0', PATH: `${root}/node_modules/.bin:${process.env.PATH}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.on('data', (c) => {
+    output += c;
+  });
+  for (let i = 0; i < 200 && !url; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    url = / on (http:\/\/\S+)\//.exec(output)?.[1] ?? '';
+  }
+  if (!url) throw new Error(`npm start did not serve:\n${output}`);
+});
+afterAll(() => {
+  // The script runs under a shell: stop the whole process group.
+  if (child?.pid) process.kill(-child.pid, 'SIGTERM');
+});
+
+describe('the demo site (npm start)', () => {
+  it('serves a home page that links to every part', async () => {
+    const res = await fetch(`${url}/`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    for (const href of ['/hello', '/api', '/where/some/path?x=1', '/nested/where/deeper']) {
+      expect(html).toContain(`href="${href}"`);
+    }
+  });
+
+  it('answers /hello through helloWorld', async () => {
+    expect(await (await fetch(`${url}/hello`)).text()).toBe('Hello, world!\n');
+  });
+
+  it('runs the mounted Hono app unchanged under /api', async () => {
+    expect(await (await fetch(`${url}/api/echo/mortar?x=1`)).json()).toEqual({
+      word: 'mortar',
+      url: `${url}/echo/mortar?x=1`,
+    });
+  });
+
+  it('shows scriptName and pathInfo, shifted by each mount', async () => {
+    const once = await (await fetch(`${url}/where/some/path?x=1`)).text();
+    expect(once).toContain('&quot;/where&quot;');
+    expect(once).toContain('&quot;/some/path&quot;');
+    const twice = await (await fetch(`${url}/nested/where/deeper`)).text();
+    expect(twice).toContain('&quot;/nested/where&quot;');
+    expect(twice).toContain('&quot;/deeper&quot;');
+  });
+
+  it('answers an unknown path with 404', async () => {
+    expect((await fetch(`${url}/no/such/page`)).status).toBe(404);
+  });
+});
