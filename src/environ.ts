@@ -53,8 +53,10 @@ export function defineEnvironKey<T>(name: string, provider: string): EnvironKey<
  * Moves `prefix` from the front of `environ.pathInfo` to the end of `environ.scriptName`
  * (paste's `shift_path_info`), returning a new environ.
  *
- * @param prefix - Percent-encoded, starting with `/`, not ending with `/`; `pathInfo` must
- *   start with it on a segment boundary (the caller has checked).
+ * @param prefix - Percent-encoded, starting with `/`, not ending with `/`: the first
+ *   `prefix.length` characters of `pathInfo`, ending on a segment boundary (the caller has
+ *   checked; `urlmap` matches `/caf%c3%a9` to a `/café` key, so compare by what the prefix
+ *   covers, not by its spelling).
  */
 export function shiftEnviron(environ: Environ, prefix: string): Environ {
   return {

@@ -10,7 +10,7 @@
  * ```
  */
 import { parseSetCookie } from 'cookie';
-import { HTTPError } from './http-error.js';
+import { errorResponse, HTTPError } from './http-error.js';
 import { requestTargetPath } from './serve.js';
 import type { Application, Environ } from './types.js';
 
@@ -342,7 +342,7 @@ export class TestClient {
     } catch (error) {
       if (error instanceof HTTPError) response = error.toResponse(request);
       else if (this.#options.throwErrors ?? true) throw error;
-      else response = new Response('500 Internal Server Error\n', { status: 500 });
+      else response = errorResponse(500, request);
     }
     if (!(response instanceof Response)) {
       throw new TypeError(

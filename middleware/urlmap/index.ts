@@ -29,7 +29,7 @@
  * Options: `notFound` (default: a plain 404 negotiated by `Accept`, which never lists the
  * mounts — Paste's listing had an XSS).
  */
-import { originOf, rebaseRequest, searchOf } from '../../src/environ.js';
+import { originOf, rebaseRequest, searchOf, shiftEnviron } from '../../src/environ.js';
 import { errorResponse } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Environ } from '../../src/types.js';
@@ -129,12 +129,8 @@ function dispatch(
     const location = `${environ.scriptName}${prefix}/${rest.replace(/^\/+/, '')}${search}`;
     return new FastResponse(null, { status: 308, headers: { location } });
   }
-  const mounted: Environ = {
-    ...environ,
-    scriptName: environ.scriptName + prefix,
-    pathInfo: rest,
-  };
-  return app(rebaseRequest(request, `${originOf(request.url)}${rest || '/'}${search}`), mounted);
+  const url = `${originOf(request.url)}${rest || '/'}${search}`;
+  return app(rebaseRequest(request, url), shiftEnviron(environ, prefix));
 }
 
 /**

@@ -3,7 +3,9 @@
  */
 import http from 'node:http';
 import net from 'node:net';
+import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
+import { urlmap } from '../../middleware/urlmap/index.js';
 import { type Application, FastResponse, HTTPError, type Server, serve } from '../../src/index.js';
 
 const servers: Server[] = [];
@@ -66,6 +68,32 @@ describe('serve()', () => {
       pathInfo: '/a%20b/c',
       remoteAddress: '127.0.0.1',
       gateway: 'http',
+    });
+  });
+
+  it('runs a mounted Hono app over real HTTP: route, query, headers, body and abort signal', async () => {
+    const hono = new Hono();
+    hono.post('/items/:id', async (c) =>
+      c.json({
+        id: c.req.param('id'),
+        q: c.req.query('q'),
+        type: c.req.header('content-type'),
+        body: await c.req.json(),
+        signal: c.req.raw.signal instanceof AbortSignal,
+      }),
+    );
+    const url = await start(urlmap({ '/shop': hono.fetch }));
+    const res = await fetch(`${url}shop/items/7?q=x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ big: 'y'.repeat(200_000) }),
+    });
+    expect(await res.json()).toEqual({
+      id: '7',
+      q: 'x',
+      type: 'application/json',
+      body: { big: 'y'.repeat(200_000) },
+      signal: true,
     });
   });
 

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { cascade, urlmap } from '../../middleware/urlmap/index.js';
-import { type Application, FastResponse, TestClient } from '../../src/index.js';
+import { type Application, type Environ, FastResponse, TestClient } from '../../src/index.js';
 
 /** Reports what it was given: which app, the URL it saw, and the environ's paths. */
 const probe =
@@ -71,6 +71,19 @@ describe('urlmap matching', () => {
     });
     const res = await new TestClient(nested).get('/outer/inner//evil');
     expect(res.headers.get('location')).toBe('/outer/inner/evil');
+  });
+
+  it('passes a new environ down and leaves the one it was given unchanged', async () => {
+    const seen: Environ[] = [];
+    const outer: Application = async (request, environ) => {
+      const before = { ...environ };
+      const response = await urlmap({ '/a': probe('a') })(request, environ);
+      seen.push(before, environ);
+      return response;
+    };
+    await new TestClient(outer).get('/a/b');
+    expect(seen[1]).toEqual(seen[0]);
+    expect(seen[1]).toMatchObject({ scriptName: '', pathInfo: '/a/b' });
   });
 
   it('answers a plain 404 that does not list the mounts', async () => {
