@@ -69,22 +69,28 @@ export function shiftEnviron(environ: Environ, prefix: string): Environ {
 const kInner = Symbol('mortar.innerRequest');
 
 /**
- * A `Request` whose `url` differs from the one it wraps; everything else (method, headers,
- * body, signal) is the wrapped request's own, read through. Making one costs an object, not a
- * native `Request` with copied headers.
+ * A `Request` whose URL path differs from the one it wraps; everything else (method, headers,
+ * body, signal, the origin and query of the URL) is the wrapped request's own, read through.
+ * Making one costs an object, not a native `Request` with copied headers, and its `url` is
+ * only built when read — an application that never reads it never pays for it.
  */
 class RebasedRequest {
   readonly [kInner]: Request;
-  readonly #url: string;
-  constructor(inner: Request, url: string) {
+  readonly #path: string;
+  #url: string | undefined;
+  constructor(inner: Request, path: string) {
     this[kInner] = inner;
-    this.#url = url;
+    this.#path = path;
   }
   get url(): string {
+    if (this.#url === undefined) {
+      const url = this[kInner].url;
+      this.#url = originOf(url) + this.#path + searchOf(url);
+    }
     return this.#url;
   }
   clone(): Request {
-    return rebaseRequest(this[kInner].clone(), this.#url);
+    return rebaseRequest(this[kInner].clone(), this.#path);
   }
   /** srvx's extras (`ip`, `runtime`, `waitUntil`), read through for handlers that use them. */
   get ip(): unknown {
@@ -119,17 +125,18 @@ for (const key of Reflect.ownKeys(Request.prototype)) {
 Object.setPrototypeOf(RebasedRequest.prototype, Request.prototype);
 
 /**
- * Returns a request identical to `request` but for its URL — what a mount hands to the
- * application below it (DESIGN.md §1, the mount invariant). `instanceof Request` holds.
+ * Returns a request identical to `request` but for the path of its URL (origin and query
+ * kept) — what a mount hands to the application below it (DESIGN.md §1, the mount
+ * invariant). `instanceof Request` holds.
  *
  * Like srvx's own request, the result cannot be passed to `new Request(it)` on Node 20's
  * undici; `new Request(it.url, it)` works.
  *
- * @param url - An absolute URL string, already percent-encoded.
+ * @param path - The new path, percent-encoded, starting with `/`.
  */
-export function rebaseRequest(request: Request, url: string): Request {
+export function rebaseRequest(request: Request, path: string): Request {
   const inner = request instanceof RebasedRequest ? request[kInner] : request;
-  return new RebasedRequest(inner, url) as unknown as Request;
+  return new RebasedRequest(inner, path) as unknown as Request;
 }
 
 /**

@@ -124,13 +124,12 @@ function dispatch(
   const pathInfo = environ.pathInfo;
   const prefix = pathInfo.slice(0, consumed);
   const rest = pathInfo.slice(consumed);
-  const search = searchOf(request.url);
   if (rest.startsWith('//')) {
-    const location = `${environ.scriptName}${prefix}/${rest.replace(/^\/+/, '')}${search}`;
+    const merged = `${environ.scriptName}${prefix}/${rest.replace(/^\/+/, '')}`;
+    const location = merged + searchOf(request.url);
     return new FastResponse(null, { status: 308, headers: { location } });
   }
-  const url = `${originOf(request.url)}${rest || '/'}${search}`;
-  return app(rebaseRequest(request, url), shiftEnviron(environ, prefix));
+  return app(rebaseRequest(request, rest || '/'), shiftEnviron(environ, prefix));
 }
 
 /**
