@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { layerCosts } from './layers.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -80,3 +81,6 @@ for (const [index, c] of cases.entries()) {
 const [, plain, mounted, stack, hono] = medians as [number, number, number, number, number];
 console.log(`\nmounting costs ${((1 - mounted / plain) * 100).toFixed(1)} % (target ≤ 5 %)`);
 console.log(`stack / Hono = ${(stack / hono).toFixed(2)} (target ≥ 1.0)`);
+
+console.log('\nin-process, no sockets (ns per request, median of 5 × 1e6 calls):');
+for (const { label, ns } of layerCosts()) console.log(`  ${label}: ${ns.toFixed(0)} ns`);
