@@ -2,13 +2,25 @@
  * The demo site that `npm start` serves on http://127.0.0.1:8000/.
  *
  * `helloWorld` wraps a `urlmap`: a home page at `/`, a Hono application mounted unchanged at
- * `/api` (any fetch handler is an `Application`), and `/where` — a page that shows its own
- * `scriptName` and `pathInfo`, mounted twice to show how a mount shifts them.
+ * `/api` (any fetch handler is an `Application`), `/where` — a page that shows its own
+ * `scriptName` and `pathInfo`, mounted twice to show how a mount shifts them — and static
+ * files from `public/` under `/static/` (serveStatic) and at `/favicon.svg` (fileApp).
  */
+import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { helloWorld } from '../../middleware/hello/index.js';
+import { fileApp, serveStatic } from '../../middleware/static/index.js';
 import { urlmap } from '../../middleware/urlmap/index.js';
-import { type Application, compose, escapeHTML, FastResponse } from '../../src/index.js';
+import {
+  type Application,
+  compose,
+  errorResponse,
+  escapeHTML,
+  FastResponse,
+} from '../../src/index.js';
+
+const publicDir = fileURLToPath(new URL('./public', import.meta.url));
+const notFound: Application = (request) => errorResponse(404, request);
 
 const api = new Hono();
 api.get('/', (c) => c.json({ name: 'mortar demo api', routes: ['/time', '/echo/:word'] }));
@@ -19,11 +31,7 @@ const page = (title: string, body: string, status = 200): Response =>
   new FastResponse(
     `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHTML(title)}</title>
-<style>
-  body { font: 16px/1.5 system-ui, sans-serif; max-width: 42rem; margin: 3rem auto; padding: 0 1rem; color: #222; }
-  code { background: #f3f3f3; padding: 0 .25em; border-radius: 3px; }
-  table { border-collapse: collapse; } td, th { text-align: left; padding: .25rem .75rem .25rem 0; }
-</style></head>
+<link rel="stylesheet" href="/static/site.css"><link rel="icon" href="/favicon.svg"></head>
 <body>${body}</body></html>
 `,
     { status, headers: { 'content-type': 'text/html; charset=utf-8' } },
@@ -46,6 +54,9 @@ const home: Application = (request, environ) => {
     (<a href="${base}/api/time">/api/time</a>, <a href="${base}/api/echo/mortar">/api/echo/mortar</a>)</li>
   <li><a href="${base}/where/some/path?x=1">/where/some/path</a> — shows its <code>scriptName</code> and <code>pathInfo</code></li>
   <li><a href="${base}/nested/where/deeper">/nested/where/deeper</a> — the same page mounted two levels down</li>
+  <li><a href="${base}/static/">/static/</a> — files served by <code>serveStatic</code> (with a listing;
+    <a href="${base}/static/about.txt">about.txt</a>, <a href="${base}/static/site.css">site.css</a>, precompressed)</li>
+  <li><a href="${base}/favicon.svg">/favicon.svg</a> — one file, served by <code>fileApp</code></li>
 </ul>
 <p>Request: <code>${escapeHTML(request.method)} ${escapeHTML(request.url)}</code></p>`,
   );
@@ -72,5 +83,9 @@ export const application: Application = compose(helloWorld())(
     '/api': api.fetch,
     '/where': where,
     '/nested': urlmap({ '/where': where }),
+    '/static': serveStatic(publicDir, { listing: true, precompressed: ['gzip'], maxAge: 300 })(
+      notFound,
+    ),
+    '/favicon.svg': fileApp(`${publicDir}/favicon.svg`, { maxAge: 86_400 }),
   }),
 );

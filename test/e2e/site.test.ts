@@ -42,7 +42,14 @@ describe('the demo site (npm start)', () => {
     const res = await fetch(`${url}/`);
     expect(res.status).toBe(200);
     const html = await res.text();
-    for (const href of ['/hello', '/api', '/where/some/path?x=1', '/nested/where/deeper']) {
+    for (const href of [
+      '/hello',
+      '/api',
+      '/where/some/path?x=1',
+      '/nested/where/deeper',
+      '/static/',
+      '/favicon.svg',
+    ]) {
       expect(html).toContain(`href="${href}"`);
     }
   });
@@ -65,6 +72,22 @@ describe('the demo site (npm start)', () => {
     const twice = await (await fetch(`${url}/nested/where/deeper`)).text();
     expect(twice).toContain('&quot;/nested/where&quot;');
     expect(twice).toContain('&quot;/deeper&quot;');
+  });
+
+  it('serves static files under /static/ and the favicon through fileApp', async () => {
+    const css = await fetch(`${url}/static/site.css`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect(css.headers.get('content-encoding')).toBe('gzip');
+    expect(await css.text()).toContain('--accent');
+    const listing = await (await fetch(`${url}/static/`)).text();
+    expect(listing).toContain('href="about.txt"');
+    const range = await fetch(`${url}/static/about.txt`, { headers: { range: 'bytes=0-5' } });
+    expect(range.status).toBe(206);
+    expect(await range.text()).toBe('mortar');
+    const icon = await fetch(`${url}/favicon.svg`);
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+    expect(icon.headers.get('cache-control')).toBe('public, max-age=86400');
   });
 
   it('answers an unknown path with 404', async () => {
