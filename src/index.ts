@@ -21,6 +21,7 @@ export {
   type HTTPErrorOptions,
   preferredMediaType,
 } from './http-error.js';
+export { requestHeader } from './request-header.js';
 export { FastResponse, STATUS_TEXT } from './response.js';
 export { requestTargetPath, type ServeOptions, type Server, serve } from './serve.js';
 export {

@@ -3,7 +3,7 @@
  * metadata cache with a TTL, a small-file content cache checked against size and mtime, and
  * bodies that stream from one open descriptor and never disagree with their Content-Length.
  */
-import type { Stats } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -53,13 +53,20 @@ export class FileView {
     this.#options = options;
   }
 
-  /** What `path` (absolute, under the root) is; symlinks resolved and contained. */
-  async lookup(path: string): Promise<Entry> {
-    const ttl = this.#options.ttl;
-    if (ttl > 0) {
+  /**
+   * What `path` (absolute, under the root) is; symlinks resolved and contained. Answers
+   * synchronously from the metadata cache when it can (no promise to wait for).
+   */
+  lookup(path: string): Entry | Promise<Entry> {
+    if (this.#options.ttl > 0) {
       const cached = this.#entries.get(path);
       if (cached && cached.expires > Date.now()) return cached.entry;
     }
+    return this.#lookupAndRemember(path);
+  }
+
+  async #lookupAndRemember(path: string): Promise<Entry> {
+    const ttl = this.#options.ttl;
     const entry = await this.#lookup(path);
     if (ttl > 0) {
       if (this.#entries.size >= this.#options.maxEntries) {
@@ -104,16 +111,22 @@ export class FileView {
     return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
   }
 
+  /** The content of a small file from memory, when size and mtime still match `entry`. */
+  cachedContent(entry: Entry & { kind: 'file' }): Buffer | undefined {
+    const cached = this.#contents.get(entry.path);
+    return cached && cached.size === entry.size && cached.mtimeMs === entry.mtimeMs
+      ? cached.bytes
+      : undefined;
+  }
+
   /**
    * The content of a small file, from memory when size and mtime still match `entry`, else
    * read from one descriptor. `undefined` when the file changed since `entry` was taken (the
    * caller looks it up again).
    */
   async content(entry: Entry & { kind: 'file' }): Promise<Buffer | undefined> {
-    const cached = this.#contents.get(entry.path);
-    if (cached && cached.size === entry.size && cached.mtimeMs === entry.mtimeMs) {
-      return cached.bytes;
-    }
+    const cached = this.cachedContent(entry);
+    if (cached) return cached;
     const handle = await open(entry.path, 'r');
     try {
       const stats = await handle.stat();
@@ -194,11 +207,15 @@ class ExactLength extends Transform {
 }
 
 /**
- * A body for bytes `start`…`end` (inclusive) of an open file. The handle is closed when the
- * stream ends, fails or is destroyed (client abort, HEAD).
+ * A body for bytes `start`…`end` (inclusive) of the file at `path`, opened as the stream
+ * starts (one open, no stat: the metadata the headers came from is checked by the byte count
+ * instead). It never reads past `end`; when the file ends early (it shrank, or was replaced)
+ * the stream fails, so the gateway cuts the connection rather than end a response shorter
+ * than its Content-Length. The descriptor is closed on end, error and destroy (client
+ * abort, HEAD).
  */
-export function fileStream(handle: FileHandle, start: number, end: number): Readable {
-  const source = handle.createReadStream({ start, end, highWaterMark: 64 * 1024, autoClose: true });
+export function fileStream(path: string, start: number, end: number): Readable {
+  const source = createReadStream(path, { start, end, highWaterMark: 128 * 1024 });
   const checked = new ExactLength(end - start + 1);
   source.on('error', (error) => checked.destroy(error));
   checked.on('close', () => {

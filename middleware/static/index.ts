@@ -37,13 +37,14 @@ import path from 'node:path';
 import contentDisposition from 'content-disposition';
 import mime from 'mime-types';
 import { errorResponse, escapeHTML } from '../../src/http-error.js';
+import { requestHeader } from '../../src/request-header.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Environ, Middleware } from '../../src/types.js';
 import { type ConditionalHeaders, evaluatePreconditions, ifRangeMatches } from './conditional.js';
 import { negotiateEncoding } from './encoding.js';
 import { type Entry, FileView, fileStream, multipartStream, type SymlinkPolicy } from './files.js';
 import { hasDotfile, parseStaticPath } from './path.js';
-import { multipartByteranges, parseRange } from './range.js';
+import { type ByteRange, multipartByteranges, parseRange } from './range.js';
 
 export {
   type ConditionalHeaders,
@@ -119,6 +120,12 @@ const ALLOW = { allow: 'GET, HEAD' };
 
 interface Settings {
   view: FileView;
+  /** Per looked-up file entry, what its responses share (see {@link representation}). */
+  representations: WeakMap<FileEntry, Representation>;
+  /** A fixed Content-Type (fileApp), else from the file name. */
+  contentType: string | undefined;
+  /** A Content-Disposition value (fileApp's download). */
+  disposition: string | undefined;
   cacheControl: string;
   etag: boolean;
   lastModified: boolean;
@@ -128,7 +135,7 @@ interface Settings {
 }
 
 function settings(
-  options: FileOptions,
+  options: FileOptions & { contentType?: string; download?: string },
   root: string | undefined,
   followSymlinks: SymlinkPolicy,
 ): Settings {
@@ -158,6 +165,9 @@ function settings(
       maxCachedFile: contentCache === false ? -1 : (contentCache.maxFileSize ?? 64 * 1024),
       maxCachedBytes: contentCache === false ? 0 : (contentCache.maxSize ?? 32 * 1024 * 1024),
     }),
+    representations: new WeakMap(),
+    contentType: options.contentType,
+    disposition: options.download === undefined ? undefined : contentDisposition(options.download),
     cacheControl: `public, max-age=${maxAge}${options.immutable ? ', immutable' : ''}`,
     etag: options.etag ?? true,
     lastModified: options.lastModified ?? true,
@@ -185,54 +195,117 @@ export function serveStatic(root: string, options: StaticOptions = {}): Middlewa
   if (!statSync(realRoot).isDirectory()) {
     throw new Error(`serveStatic: root ${JSON.stringify(root)} is not a folder`);
   }
-  const shared = settings(options, realRoot, options.followSymlinks ?? 'inside');
-  const index = options.index === false ? [] : (options.index ?? ['index.html']);
-  const redirect = options.redirect ?? true;
-  const listing = options.listing ?? false;
   const dotfiles = options.dotfiles ?? 'ignore';
   if (!['ignore', 'deny', 'allow'].includes(dotfiles)) {
     throw new TypeError(
       `serveStatic: options.dotfiles must be ignore, deny or allow, got ${dotfiles}`,
     );
   }
-  const allowed = new Set(options.allowDotfiles ?? ['.well-known']);
-  const fallthrough = options.fallthrough ?? true;
-
-  return (app) => async (request, environ) => {
-    const notServed = (status: 404 | 403): Response | Promise<Response> =>
-      fallthrough ? app(request, environ) : errorResponse(status, request);
-    const method = request.method;
-    if (method !== 'GET' && method !== 'HEAD') {
-      return fallthrough ? app(request, environ) : errorResponse(405, request, undefined, ALLOW);
-    }
-    const parsed = parseStaticPath(environ.pathInfo);
-    if ('error' in parsed) return errorResponse(400, request, parsed.error);
-    if ('refused' in parsed) return notServed(404);
-    const { segments, trailingSlash } = parsed;
-    if (dotfiles !== 'allow' && hasDotfile(segments, allowed)) {
-      return dotfiles === 'deny' ? errorResponse(403, request) : notServed(404);
-    }
-    const fsPath = segments.length ? realRoot + path.sep + segments.join(path.sep) : realRoot;
-    const entry = await shared.view.lookup(fsPath);
-    if (entry.kind === 'file') {
-      return trailingSlash
-        ? notServed(404)
-        : sendFile(request, entry, shared, contentTypeOf(fsPath));
-    }
-    if (entry.kind === 'missing') return notServed(404);
-    if (!trailingSlash) {
-      if (!redirect) return notServed(404);
-      return directoryRedirect(request, environ);
-    }
-    for (const name of index) {
-      const candidate = await shared.view.lookup(fsPath + path.sep + name);
-      if (candidate.kind === 'file') {
-        return sendFile(request, candidate, shared, contentTypeOf(candidate.path));
-      }
-    }
-    if (listing) return listDirectory(request, environ, fsPath, dotfiles, allowed);
-    return notServed(404);
+  const config: Omit<Mount, 'app'> = {
+    root: realRoot,
+    shared: settings(options, realRoot, options.followSymlinks ?? 'inside'),
+    index: options.index === false ? [] : (options.index ?? ['index.html']),
+    redirect: options.redirect ?? true,
+    listing: options.listing ?? false,
+    dotfiles,
+    allowed: new Set(options.allowDotfiles ?? ['.well-known']),
+    fallthrough: options.fallthrough ?? true,
   };
+  return (app) => {
+    const mount: Mount = { ...config, app };
+    return (request, environ) => serveRequest(mount, request, environ);
+  };
+}
+
+/** One serveStatic instance, resolved from its options. */
+interface Mount {
+  app: Application;
+  root: string;
+  shared: Settings;
+  index: readonly string[];
+  redirect: boolean;
+  listing: boolean;
+  dotfiles: 'ignore' | 'deny' | 'allow';
+  allowed: ReadonlySet<string>;
+  fallthrough: boolean;
+}
+
+// The request path below is written as top-level functions, not closures: a request makes
+// no function objects.
+
+function serveRequest(
+  mount: Mount,
+  request: Request,
+  environ: Environ,
+): Response | Promise<Response> {
+  const method = request.method;
+  if (method !== 'GET' && method !== 'HEAD') {
+    return mount.fallthrough
+      ? mount.app(request, environ)
+      : errorResponse(405, request, undefined, ALLOW);
+  }
+  const parsed = parseStaticPath(environ.pathInfo);
+  if ('error' in parsed) return errorResponse(400, request, parsed.error);
+  if ('refused' in parsed) return notServed(mount, request, environ, 404);
+  const { segments, trailingSlash } = parsed;
+  if (mount.dotfiles !== 'allow' && hasDotfile(segments, mount.allowed)) {
+    return mount.dotfiles === 'deny'
+      ? errorResponse(403, request)
+      : notServed(mount, request, environ, 404);
+  }
+  const fsPath = segments.length ? mount.root + path.sep + segments.join(path.sep) : mount.root;
+  const found = mount.shared.view.lookup(fsPath);
+  if (!(found instanceof Promise)) {
+    return serveEntry(mount, request, environ, found, fsPath, trailingSlash);
+  }
+  return found.then((entry) => serveEntry(mount, request, environ, entry, fsPath, trailingSlash));
+}
+
+function notServed(
+  mount: Mount,
+  request: Request,
+  environ: Environ,
+  status: 403 | 404,
+): Response | Promise<Response> {
+  return mount.fallthrough ? mount.app(request, environ) : errorResponse(status, request);
+}
+
+function serveEntry(
+  mount: Mount,
+  request: Request,
+  environ: Environ,
+  entry: Entry,
+  fsPath: string,
+  trailingSlash: boolean,
+): Response | Promise<Response> {
+  if (entry.kind === 'file') {
+    return trailingSlash
+      ? notServed(mount, request, environ, 404)
+      : sendFile(request, entry, mount.shared);
+  }
+  if (entry.kind === 'missing') return notServed(mount, request, environ, 404);
+  if (!trailingSlash) {
+    return mount.redirect
+      ? directoryRedirect(request, environ)
+      : notServed(mount, request, environ, 404);
+  }
+  return serveDirectory(mount, request, environ, fsPath);
+}
+
+async function serveDirectory(
+  mount: Mount,
+  request: Request,
+  environ: Environ,
+  directory: string,
+): Promise<Response> {
+  for (const name of mount.index) {
+    const candidate = await mount.shared.view.lookup(directory + path.sep + name);
+    if (candidate.kind === 'file') return sendFile(request, candidate, mount.shared);
+  }
+  if (mount.listing) {
+    return listDirectory(request, environ, directory, mount.dotfiles, mount.allowed);
+  }
+  return notServed(mount, request, environ, 404);
 }
 
 /**
@@ -245,16 +318,13 @@ export function serveStatic(root: string, options: StaticOptions = {}): Middlewa
 export function fileApp(filePath: string, options: FileAppOptions = {}): Application {
   const absolute = path.resolve(filePath);
   const shared = settings(options, undefined, true);
-  const contentType = options.contentType ?? contentTypeOf(absolute);
-  const disposition =
-    options.download === undefined ? undefined : contentDisposition(options.download);
   return async (request) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return errorResponse(405, request, undefined, ALLOW);
     }
     const entry = await shared.view.lookup(absolute);
     if (entry.kind !== 'file') return errorResponse(404, request);
-    return sendFile(request, entry, shared, contentType, disposition);
+    return sendFile(request, entry, shared);
   };
 }
 
@@ -272,49 +342,35 @@ function directoryRedirect(request: Request, environ: Environ): Response {
 type FileEntry = Entry & { kind: 'file' };
 
 /**
- * The response for one file: variant selection, validators, preconditions, ranges, body.
- * Retries when the file is seen to change between its lookup and its opening, so the
- * headers always describe the bytes sent.
+ * Everything in one file's response that does not depend on the request, built once per
+ * looked-up entry (so, in production, once per metadata-cache period).
  */
-async function sendFile(
-  request: Request,
-  entry: FileEntry,
-  shared: Settings,
-  contentType: string,
-  disposition?: string,
-): Promise<Response> {
-  for (let attempt = 0; ; attempt++) {
-    const response = await trySendFile(request, entry, shared, contentType, disposition);
-    if (response !== undefined) return response;
-    shared.view.forget(entry.path);
-    const fresh = await shared.view.lookup(entry.path);
-    if (fresh.kind !== 'file' || attempt === 3) return errorResponse(404, request);
-    entry = fresh;
-  }
+interface Representation {
+  /** The file whose bytes are sent: the original or a precompressed variant. */
+  file: FileEntry;
+  etag: string | undefined;
+  lastModified: number | undefined;
+  contentType: string;
+  varies: boolean;
+  /** Headers of a 304 (RFC 9110 §15.4.5): Cache-Control, ETag, Last-Modified, Vary. */
+  validators: [string, string][];
+  /** Headers of a 200 or 206, without Content-Length, Content-Range. */
+  base: [string, string][];
+  /** Headers of the full 200, Content-Length included. */
+  full: [string, string][];
 }
 
-async function trySendFile(
-  request: Request,
-  entry: FileEntry,
+function representation(
   shared: Settings,
-  contentType: string,
-  disposition: string | undefined,
-): Promise<Response | undefined> {
-  const requestHeaders = request.headers;
-  let file = entry;
-  let coding = 'identity';
-  let varies = false;
-  if (shared.precompressed.length) {
-    const variants = new Map<string, FileEntry>();
-    for (const name of shared.precompressed) {
-      const variant = await shared.view.lookup(entry.path + EXTENSIONS[name]);
-      if (variant.kind === 'file') variants.set(name, variant);
-    }
-    varies = variants.size > 0;
-    coding = negotiateEncoding(requestHeaders.get('accept-encoding'), [...variants.keys()]);
-    file = variants.get(coding) ?? entry;
-  }
-
+  original: FileEntry,
+  file: FileEntry,
+  coding: string,
+  varies: boolean,
+): Representation {
+  const known = shared.representations.get(file);
+  if (known && known.varies === varies) return known;
+  const contentType = shared.contentType ?? contentTypeOf(original.path);
+  const disposition = shared.disposition;
   const etag = shared.etag
     ? `W/"${file.size.toString(16)}-${Math.floor(file.mtimeMs).toString(16)}${coding === 'identity' ? '' : `-${coding}`}"`
     : undefined;
@@ -325,76 +381,171 @@ async function trySendFile(
     validators.push(['last-modified', new Date(lastModified).toUTCString()]);
   }
   if (varies) validators.push(['vary', 'Accept-Encoding']);
-
-  const method = request.method;
-  const conditional: ConditionalHeaders = {
-    ifMatch: requestHeaders.get('if-match'),
-    ifNoneMatch: requestHeaders.get('if-none-match'),
-    ifModifiedSince: requestHeaders.get('if-modified-since'),
-    ifUnmodifiedSince: requestHeaders.get('if-unmodified-since'),
-    cacheControl: requestHeaders.get('cache-control'),
-  };
-  const precondition = evaluatePreconditions(method, conditional, { etag, lastModified });
-  if (precondition === 412) return errorResponse(412, request);
-  if (precondition === 304) return new FastResponse(null, { status: 304, headers: validators });
-
-  const headers: [string, string][] = [
+  const base: [string, string][] = [
     ['content-type', contentType],
     ['accept-ranges', 'bytes'],
     ...validators,
   ];
-  if (coding !== 'identity') headers.push(['content-encoding', coding]);
-  if (disposition) headers.push(['content-disposition', disposition]);
-  let responseHeaders: HeadersInit = headers;
-  if (shared.setHeaders) {
-    const mutable = new Headers(headers);
-    shared.setHeaders(mutable, { path: file.path, size: file.size, mtimeMs: file.mtimeMs });
-    responseHeaders = mutable;
-  }
-  const size = file.size;
+  if (coding !== 'identity') base.push(['content-encoding', coding]);
+  if (disposition) base.push(['content-disposition', disposition]);
+  const made: Representation = {
+    file,
+    etag,
+    lastModified,
+    contentType,
+    varies,
+    validators,
+    base,
+    full: [...base, ['content-length', String(file.size)]],
+  };
+  shared.representations.set(file, made);
+  return made;
+}
 
+/**
+ * The response for one file: variant selection, validators, preconditions, ranges, body.
+ * Retries when the file is seen to change between its lookup and its opening, so the
+ * headers always describe the bytes sent.
+ */
+function sendFile(
+  request: Request,
+  entry: FileEntry,
+  shared: Settings,
+): Response | Promise<Response> {
+  const first = respond(request, entry, shared);
+  if (first !== undefined && !(first instanceof Promise)) return first;
+  return sendFileAgain(request, entry, shared, first);
+}
+
+/** The slow path of {@link sendFile}: wait for the response; look up and retry on change. */
+async function sendFileAgain(
+  request: Request,
+  entry: FileEntry,
+  shared: Settings,
+  first: Promise<Response | undefined> | undefined,
+): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    const response = attempt === 0 ? await first : await respond(request, entry, shared);
+    if (response !== undefined) return response;
+    shared.view.forget(entry.path);
+    const fresh = await shared.view.lookup(entry.path);
+    if (fresh.kind !== 'file' || attempt === 3) return errorResponse(404, request);
+    entry = fresh;
+  }
+}
+
+async function selectVariant(
+  request: Request,
+  entry: FileEntry,
+  shared: Settings,
+): Promise<{ file: FileEntry; coding: string; varies: boolean }> {
+  const variants = new Map<string, FileEntry>();
+  for (const name of shared.precompressed) {
+    const variant = await shared.view.lookup(entry.path + EXTENSIONS[name]);
+    if (variant.kind === 'file') variants.set(name, variant);
+  }
+  const coding = negotiateEncoding(requestHeader(request, 'accept-encoding'), [...variants.keys()]);
+  return { file: variants.get(coding) ?? entry, coding, varies: variants.size > 0 };
+}
+
+function respond(
+  request: Request,
+  entry: FileEntry,
+  shared: Settings,
+): Response | undefined | Promise<Response | undefined> {
+  if (shared.precompressed.length === 0) {
+    return respondWith(request, representation(shared, entry, entry, 'identity', false), shared);
+  }
+  return selectVariant(request, entry, shared).then(({ file, coding, varies }) =>
+    respondWith(request, representation(shared, entry, file, coding, varies), shared),
+  );
+}
+
+function respondWith(
+  request: Request,
+  rep: Representation,
+  shared: Settings,
+): Response | undefined | Promise<Response | undefined> {
+  const method = request.method;
+  const { file, etag, lastModified } = rep;
+  const conditional: ConditionalHeaders = {
+    ifMatch: requestHeader(request, 'if-match'),
+    ifNoneMatch: requestHeader(request, 'if-none-match'),
+    ifModifiedSince: requestHeader(request, 'if-modified-since'),
+    ifUnmodifiedSince: requestHeader(request, 'if-unmodified-since'),
+    cacheControl: requestHeader(request, 'cache-control'),
+  };
+  const precondition = evaluatePreconditions(method, conditional, rep);
+  if (precondition === 412) return errorResponse(412, request);
+  if (precondition === 304) return new FastResponse(null, { status: 304, headers: rep.validators });
+
+  const size = file.size;
   // Range handling is defined for GET only (RFC 9110 §14.2).
-  const rangeHeader = method === 'GET' ? requestHeaders.get('range') : null;
+  const rangeHeader = method === 'GET' ? requestHeader(request, 'range') : null;
   const ranges =
-    rangeHeader !== null && ifRangeMatches(requestHeaders.get('if-range'), { etag, lastModified })
+    rangeHeader !== null &&
+    ifRangeMatches(requestHeader(request, 'if-range'), { etag, lastModified })
       ? parseRange(rangeHeader, size, shared.maxRanges)
       : undefined;
   if (ranges === 'unsatisfiable') {
     return errorResponse(416, request, undefined, { 'content-range': `bytes */${size}` });
   }
-
-  /** The response headers with `extra` set (replacing a header of the same name). */
-  const withHeaders = (extra: [string, string][]): HeadersInit => {
-    if (responseHeaders instanceof Headers) {
-      const out = new Headers(responseHeaders);
-      for (const [name, value] of extra) out.set(name, value);
-      return out;
-    }
-    const names = new Set(extra.map(([name]) => name));
-    return [...headers.filter(([name]) => !names.has(name)), ...extra];
-  };
-
   if (ranges === undefined) {
-    const init = { status: 200, headers: withHeaders([['content-length', String(size)]]) };
+    const init = { status: 200, headers: finalHeaders(shared, rep, undefined) };
     if (method === 'HEAD') return new FastResponse(null, init);
     return body(file, shared, 0, size - 1, init);
   }
   if (ranges.length === 1) {
     const { start, end } = ranges[0]!;
-    const init = {
-      status: 206,
-      headers: withHeaders([
-        ['content-range', `bytes ${start}-${end}/${size}`],
-        ['content-length', String(end - start + 1)],
-      ]),
-    };
-    return body(file, shared, start, end, init);
+    const headers = finalHeaders(shared, rep, [
+      ['content-range', `bytes ${start}-${end}/${size}`],
+      ['content-length', String(end - start + 1)],
+    ]);
+    return body(file, shared, start, end, { status: 206, headers });
   }
-  const boundary = `mortar-${crypto.randomUUID()}`;
-  const framing = multipartByteranges(ranges, size, contentType, boundary);
+  return multipartBody(file, shared, rep, ranges);
+}
+
+/**
+ * The headers of a 200 (`extra` undefined: the precomputed full set) or a 206 (`extra` with
+ * Content-Range/Length/Type, replacing those of the same name), through `setHeaders`.
+ */
+function finalHeaders(
+  shared: Settings,
+  rep: Representation,
+  extra: [string, string][] | undefined,
+): HeadersInit {
+  let headers = rep.full;
+  if (extra) {
+    const names = new Set(extra.map(([name]) => name));
+    headers = [...rep.base.filter(([name]) => !names.has(name)), ...extra];
+  }
+  if (!shared.setHeaders) return headers;
+  const mutable = new Headers(headers);
+  shared.setHeaders(mutable, {
+    path: rep.file.path,
+    size: rep.file.size,
+    mtimeMs: rep.file.mtimeMs,
+  });
+  return mutable;
+}
+
+async function multipartBody(
+  file: FileEntry,
+  shared: Settings,
+  rep: Representation,
+  ranges: ByteRange[],
+): Promise<Response | undefined> {
+  const size = file.size;
+  const framing = multipartByteranges(
+    ranges,
+    size,
+    rep.contentType,
+    `mortar-${crypto.randomUUID()}`,
+  );
   const init = {
     status: 206,
-    headers: withHeaders([
+    headers: finalHeaders(shared, rep, [
       ['content-type', framing.contentType],
       ['content-length', String(framing.length)],
     ]),
@@ -407,7 +558,7 @@ async function trySendFile(
       parts.push(framing.heads[index]!, bytes.subarray(range.start, range.end + 1));
     }
     parts.push(framing.tail);
-    return new FastResponse(Buffer.concat(parts), init);
+    return new FastResponse(Buffer.concat(parts) as Uint8Array<ArrayBuffer>, init);
   }
   const handle = await shared.view.openFor(file);
   if (handle === undefined) return undefined;
@@ -415,24 +566,30 @@ async function trySendFile(
 }
 
 /** The body for bytes start…end of `file`: from memory when small, else streamed. */
-async function body(
+function body(
   file: FileEntry,
   shared: Settings,
   start: number,
   end: number,
   init: ResponseInit,
-): Promise<Response | undefined> {
+): Response | undefined | Promise<Response | undefined> {
   if (end < start) return new FastResponse(null, init); // an empty file
-  if (shared.view.cacheable(file.size)) {
-    const bytes = await shared.view.content(file);
-    if (bytes === undefined) return undefined;
-    const slice =
-      start === 0 && end === bytes.byteLength - 1 ? bytes : bytes.subarray(start, end + 1);
-    return new FastResponse(slice as Uint8Array<ArrayBuffer>, init);
-  }
-  const handle = await shared.view.openFor(file);
-  if (handle === undefined) return undefined;
-  return new FastResponse(fileStream(handle, start, end) as unknown as BodyInit, init);
+  if (!shared.view.cacheable(file.size)) return streamedBody(file, start, end, init);
+  const cached = shared.view.cachedContent(file);
+  if (cached) return fromMemory(cached, start, end, init);
+  return shared.view
+    .content(file)
+    .then((bytes) => (bytes === undefined ? undefined : fromMemory(bytes, start, end, init)));
+}
+
+function fromMemory(bytes: Buffer, start: number, end: number, init: ResponseInit): Response {
+  const slice =
+    start === 0 && end === bytes.byteLength - 1 ? bytes : bytes.subarray(start, end + 1);
+  return new FastResponse(slice as Uint8Array<ArrayBuffer>, init);
+}
+
+function streamedBody(file: FileEntry, start: number, end: number, init: ResponseInit): Response {
+  return new FastResponse(fileStream(file.path, start, end) as unknown as BodyInit, init);
 }
 
 async function listDirectory(

@@ -1,0 +1,109 @@
+/**
+ * What every benchmark here shares: servers in child processes, load from autocannon in this
+ * one, interleaved runs, medians.
+ */
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+export const runs = Number(process.env.BENCH_RUNS ?? 3);
+export const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+export const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+
+export interface Running {
+  child: ChildProcess;
+  url: string;
+}
+
+/**
+ * Runs `script name ...args` with tsx (NODE_ENV=production) and waits for the URL it prints
+ * on its first stdout line.
+ */
+export async function startServer(
+  script: URL,
+  name: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<Running> {
+  const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
+  const child = spawn(process.execPath, [tsx, fileURLToPath(script), name, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+  });
+  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { child, url: chunk.toString().trim() };
+}
+
+export interface Load {
+  requests: number;
+  bytes: number;
+}
+
+/** wrk's path when it is installed (`apt-get install -y wrk`): it loads harder than autocannon. */
+const wrk = (() => {
+  if (process.env.BENCH_LOADER === 'autocannon') return undefined;
+  try {
+    return execFileSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** The load generator in use, for the report. */
+export const loader = wrk ? 'wrk (1 thread)' : 'autocannon';
+
+const UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
+
+/** One wrk run. */
+async function wrkLoad(url: string, duration: number): Promise<Load> {
+  const output = await new Promise<string>((resolve, reject) => {
+    execFile(
+      wrk!,
+      ['-t1', `-c${connections}`, `-d${duration}s`, url],
+      { encoding: 'utf8' },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    );
+  });
+  const requests = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
+  const transfer = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(output);
+  const failures =
+    /Non-2xx or 3xx responses: (\d+)|Socket errors: .*?(?:read|write|timeout) [1-9]/.exec(output);
+  if (!Number.isFinite(requests) || !transfer || failures) {
+    throw new Error(`${url}: wrk reported failures or nothing:\n${output}`);
+  }
+  return { requests, bytes: Number(transfer[1]) * (UNITS[transfer[2]!] ?? 1) };
+}
+
+/** One load run (wrk when installed, else autocannon): mean requests and bytes per second;
+ * throws on any non-2xx or socket error. */
+export async function load(url: string, duration: number): Promise<Load> {
+  if (wrk) return wrkLoad(url, duration);
+  const result = await autocannon({ url, connections, duration, pipelining: 1 });
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${url}: ${result.non2xx} non-2xx responses, ${result.errors} errors`);
+  }
+  return { requests: result.requests.average, bytes: result.throughput.average };
+}
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+/**
+ * Loads every target once for warm-up, then `runs` times interleaved (each target once per
+ * round), and returns the median requests/s and bytes/s of each.
+ */
+export async function measure(targets: readonly string[]): Promise<Load[]> {
+  const samples: Load[][] = targets.map(() => []);
+  for (const target of targets) await load(target, 1);
+  for (let run = 0; run < runs; run++) {
+    for (const [index, target] of targets.entries())
+      samples[index]!.push(await load(target, seconds));
+  }
+  return samples.map((list) => ({
+    requests: median(list.map((s) => s.requests)),
+    bytes: median(list.map((s) => s.bytes)),
+  }));
+}

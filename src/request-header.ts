@@ -1,0 +1,22 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+interface NodeBacked {
+  runtime?: { node?: { req?: { headers?: IncomingHttpHeaders } } };
+}
+
+/**
+ * A request header's value, like `request.headers.get(name)`, but read straight from Node's
+ * parsed header object when the request came through mortar's HTTP gateway (srvx keeps it
+ * there): a property read instead of a Headers lookup and its name validation. Middleware
+ * that reads several headers on every request (static files' conditionals) uses it.
+ *
+ * @param name - The header name in lower case.
+ * @returns The value (repeated fields joined with `, ` as Headers does), or `null`.
+ */
+export function requestHeader(request: Request, name: string): string | null {
+  const raw = (request as NodeBacked).runtime?.node?.req?.headers;
+  if (raw === undefined) return request.headers.get(name);
+  const value = raw[name];
+  if (value === undefined) return null;
+  return typeof value === 'string' ? value : value.join(', ');
+}
