@@ -215,7 +215,7 @@ class ExactLength extends Transform {
  * abort, HEAD).
  */
 export function fileStream(path: string, start: number, end: number): Readable {
-  const source = createReadStream(path, { start, end, highWaterMark: 128 * 1024 });
+  const source = createReadStream(path, { start, end, highWaterMark: 256 * 1024 });
   const checked = new ExactLength(end - start + 1);
   source.on('error', (error) => checked.destroy(error));
   checked.on('close', () => {
