@@ -1,0 +1,142 @@
+/**
+ * `mortar/session/redis` — `RedisStore`, the session store for many processes and many hosts,
+ * through ioredis. A subpath of its own, so that `mortar/session` never loads ioredis.
+ *
+ * ```ts
+ * import { session } from 'mortar/session';
+ * import { RedisStore } from 'mortar/session/redis';
+ * const store = new RedisStore({ url: 'redis://127.0.0.1:6379' });
+ * const app = compose(session({ secret, store }))(site);
+ * ```
+ */
+import { Redis, ReplyError } from 'ioredis';
+import { type SessionRecord, type Store, StoreUnavailableError } from './store.js';
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** A client of your own (its options are yours: keep its offline queue off for fast 503s). */
+  client?: Redis;
+  /** Where to connect when no client is given. Default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Prepended to every key. Default `'mortar:sess:'`. */
+  prefix?: string;
+  /** Milliseconds a command may take before the store counts as unavailable. Default `2000`. */
+  commandTimeout?: number;
+  /**
+   * Milliseconds the first commands wait for the first connection after start-up. Later,
+   * while Redis is down, commands fail at once. Default `2000`.
+   */
+  connectTimeout?: number;
+}
+
+/** Compare-and-set: writes ARGV[2] with TTL ARGV[3] only if the key still holds ARGV[1]. */
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1])
+if (current == false and ARGV[1] == '') or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0`;
+
+type CasClient = Redis & {
+  mortarCompareAndSet(key: string, expected: string, value: string, ttl: number): Promise<number>;
+};
+
+/**
+ * Sessions in Redis: `SET key json EX ttl`, `touch` by `EXPIRE`, `destroy` by `DEL`, and an
+ * atomic merge for concurrent writers (a compare-and-set script, retried) — safe on the one
+ * multiplexed connection ioredis keeps, where WATCH would not be.
+ *
+ * When Redis cannot be reached, every call rejects at once with
+ * {@link StoreUnavailableError} (the offline queue is off, so nothing waits for a reconnect):
+ * the session middleware answers 503 and logs one line. ioredis reconnects by itself, and
+ * service resumes when Redis returns. `accessedAt` moves on saves only (a touch is an
+ * `EXPIRE`, which extends the session's life without rewriting it).
+ */
+export class RedisStore implements Store {
+  readonly client: Redis;
+  readonly prefix: string;
+  /** Resolves when the first connection is up (or gives up after `connectTimeout`). */
+  #firstConnection: Promise<void> | undefined;
+
+  constructor(options: RedisStoreOptions = {}) {
+    this.prefix = options.prefix ?? 'mortar:sess:';
+    this.client =
+      options.client ??
+      new Redis(options.url ?? 'redis://127.0.0.1:6379', {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        commandTimeout: options.commandTimeout ?? 2000,
+        retryStrategy: (times) => Math.min(times * 100, 1000),
+      });
+    // Connection errors arrive as events too; the middleware reports them, once.
+    this.client.on('error', () => {});
+    // Right after start-up, wait (briefly) for the first connection rather than fail.
+    if (this.client.status !== 'ready') {
+      const timeout = options.connectTimeout ?? 2000;
+      this.#firstConnection = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeout);
+        timer.unref();
+        this.client.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }).then(() => {
+        this.#firstConnection = undefined;
+      });
+    }
+    this.client.defineCommand('mortarCompareAndSet', { numberOfKeys: 1, lua: COMPARE_AND_SET });
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    const json = await this.#call(() => this.client.get(this.prefix + id));
+    return json === null ? undefined : (JSON.parse(json) as SessionRecord);
+  }
+
+  async set(id: string, record: SessionRecord, ttl: number): Promise<void> {
+    await this.#call(() => this.client.set(this.prefix + id, JSON.stringify(record), 'EX', ttl));
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.#call(() => this.client.del(this.prefix + id));
+  }
+
+  async touch(id: string, _record: SessionRecord, ttl: number): Promise<void> {
+    await this.#call(() => this.client.expire(this.prefix + id, ttl));
+  }
+
+  /** Read, change, compare-and-set; again while another writer got there first (≤ 20 times). */
+  async update(
+    id: string,
+    ttl: number,
+    change: (current: SessionRecord | undefined) => SessionRecord,
+  ): Promise<void> {
+    const key = this.prefix + id;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const json = await this.#call(() => this.client.get(key));
+      const next = change(json === null ? undefined : (JSON.parse(json) as SessionRecord));
+      const written = await this.#call(() =>
+        (this.client as CasClient).mortarCompareAndSet(key, json ?? '', JSON.stringify(next), ttl),
+      );
+      if (written === 1) return;
+    }
+    throw new Error(
+      `RedisStore: session ${id.slice(0, 6)}… kept changing under 20 attempts to save it`,
+    );
+  }
+
+  /** Closes the connection (when the store made it). */
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  async #call<T>(command: () => Promise<T>): Promise<T> {
+    if (this.#firstConnection) await this.#firstConnection;
+    try {
+      return await command();
+    } catch (error) {
+      if (error instanceof ReplyError) throw error;
+      throw new StoreUnavailableError(`Redis: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}

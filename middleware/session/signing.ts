@@ -1,0 +1,70 @@
+/**
+ * Session ids and their signatures: ids of 192 random bits, sent as `id.keyId.mac` with an
+ * HMAC-SHA256 under the newest secret, verified under any configured secret (rotation).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** Secrets by numeric id; the highest id signs and seals (as iron-session does). */
+export interface Secrets {
+  current: { id: string; secret: string };
+  all: ReadonlyMap<string, string>;
+}
+
+const ID = /^[A-Za-z0-9_-]{32}$/;
+
+/**
+ * Normalises the `secret` option: a string is `{ 1: secret }`.
+ * @throws TypeError when a secret is shorter than 32 characters or an id is not an integer.
+ */
+export function parseSecrets(secret: unknown, option = 'options.secret'): Secrets {
+  if (secret === undefined || secret === null || secret === '') {
+    throw new TypeError(`session: ${option} is required (a string of 32 or more characters)`);
+  }
+  const entries: [string, unknown][] =
+    typeof secret === 'string' ? [['1', secret]] : Object.entries(secret as object);
+  if (entries.length === 0) throw new TypeError(`session: ${option} has no secrets`);
+  const all = new Map<string, string>();
+  for (const [id, value] of entries) {
+    if (!/^\d+$/.test(id)) {
+      throw new TypeError(`session: ${option} ids must be integers (1, 2, …), got "${id}"`);
+    }
+    if (typeof value !== 'string' || value.length < 32) {
+      throw new TypeError(
+        `session: ${option}${typeof secret === 'string' ? '' : `[${id}]`} must be a string of at least 32 characters`,
+      );
+    }
+    all.set(id, value);
+  }
+  const newest = [...all.keys()].sort((a, b) => Number(b) - Number(a))[0]!;
+  return { current: { id: newest, secret: all.get(newest)! }, all };
+}
+
+/** A new session id: 24 random bytes from Web Crypto, base64url (32 characters). */
+export function newSessionId(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url');
+}
+
+/** Whether `id` has the shape of an id we made (what FileStore relies on for file names). */
+export function isSessionId(id: string): boolean {
+  return ID.test(id);
+}
+
+function mac(secret: string, id: string): string {
+  return createHmac('sha256', secret).update(id).digest('base64url');
+}
+
+/** The cookie value for `id`: `id.keyId.mac`. */
+export function signId(id: string, secrets: Secrets): string {
+  return `${id}.${secrets.current.id}.${mac(secrets.current.secret, id)}`;
+}
+
+/** The id in a signed cookie value, or `undefined` when it is malformed or forged. */
+export function verifyId(value: string, secrets: Secrets): string | undefined {
+  const [id, keyId, signature, extra] = value.split('.');
+  if (extra !== undefined || !id || !keyId || !signature || !isSessionId(id)) return undefined;
+  const secret = secrets.all.get(keyId);
+  if (secret === undefined) return undefined;
+  const expected = Buffer.from(mac(secret, id));
+  const given = Buffer.from(signature);
+  return given.length === expected.length && timingSafeEqual(given, expected) ? id : undefined;
+}

@@ -1,0 +1,140 @@
+/**
+ * The server-side session store interface, and `MemoryStore`, the default.
+ */
+
+/** What a store keeps for one session. Times are milliseconds since the epoch. */
+export interface SessionRecord {
+  /** The session's values (JSON). */
+  data: Record<string, unknown>;
+  /** When the session was created; the absolute timeout counts from here. */
+  createdAt: number;
+  /** When the session was last saved or touched (RedisStore: saved; see its notes). */
+  accessedAt: number;
+}
+
+/**
+ * A session store. Every method may reject with {@link StoreUnavailableError} when the
+ * backing service is down: the session middleware answers 503 and logs once.
+ *
+ * TTLs are in seconds: the record must be gone (or never returned) once they pass.
+ */
+export interface Store {
+  /** The record for `id`, or `undefined` when there is none or it expired. */
+  get(id: string): Promise<SessionRecord | undefined>;
+  /** Writes the record for `id`, expiring `ttl` seconds from now. */
+  set(id: string, record: SessionRecord, ttl: number): Promise<void>;
+  /** Removes `id`. Removing an absent id is not an error. */
+  destroy(id: string): Promise<void>;
+  /** Extends the life of `id` to `ttl` seconds from now, keeping its data. */
+  touch(id: string, record: SessionRecord, ttl: number): Promise<void>;
+  /**
+   * Optional read-modify-write that no other writer of `id` can interleave with (across
+   * processes, for shared stores): `change` gets the record as stored now and returns the
+   * record to write. The session middleware uses it to merge the keys a request changed into
+   * what concurrent requests saved meanwhile. Without it, `set` is used (last writer wins).
+   */
+  update?(
+    id: string,
+    ttl: number,
+    change: (current: SessionRecord | undefined) => SessionRecord,
+  ): Promise<void>;
+}
+
+/** The store's backing service cannot be reached; the request gets a 503. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Most sessions kept; the least recently used go first. Default `10_000`. */
+  maxSessions?: number;
+  /** Seconds between sweeps of expired sessions. Default `60`. */
+  sweepInterval?: number;
+}
+
+interface MemoryEntry {
+  json: string;
+  expires: number;
+}
+
+/**
+ * Sessions in this process's memory: the default store. Bounded (least recently used
+ * sessions are dropped past `maxSessions`), expired entries swept. One process only: a
+ * second process, or a restart, sees none of them — use FileStore or RedisStore for that.
+ *
+ * Records are kept as JSON text, so nothing a request holds aliases what is stored.
+ */
+export class MemoryStore implements Store {
+  readonly #entries = new Map<string, MemoryEntry>();
+  readonly #maxSessions: number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#maxSessions = options.maxSessions ?? 10_000;
+    if (!Number.isInteger(this.#maxSessions) || this.#maxSessions < 1) {
+      throw new TypeError(
+        `MemoryStore: maxSessions must be a positive integer, got ${options.maxSessions}`,
+      );
+    }
+    const sweep = setInterval(() => this.sweep(), (options.sweepInterval ?? 60) * 1000);
+    sweep.unref();
+  }
+
+  /** How many sessions are held (expired ones not yet swept included). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    if (entry.expires <= Date.now()) {
+      this.#entries.delete(id);
+      return undefined;
+    }
+    // Most recently used last: delete and re-insert.
+    this.#entries.delete(id);
+    this.#entries.set(id, entry);
+    return JSON.parse(entry.json) as SessionRecord;
+  }
+
+  async set(id: string, record: SessionRecord, ttl: number): Promise<void> {
+    this.#write(id, record, ttl);
+  }
+
+  async destroy(id: string): Promise<void> {
+    this.#entries.delete(id);
+  }
+
+  async touch(id: string, record: SessionRecord, ttl: number): Promise<void> {
+    const entry = this.#entries.get(id);
+    if (entry && entry.expires > Date.now()) this.#write(id, record, ttl);
+  }
+
+  async update(
+    id: string,
+    ttl: number,
+    change: (current: SessionRecord | undefined) => SessionRecord,
+  ): Promise<void> {
+    const entry = this.#entries.get(id);
+    const current =
+      entry && entry.expires > Date.now() ? (JSON.parse(entry.json) as SessionRecord) : undefined;
+    this.#write(id, change(current), ttl);
+  }
+
+  /** Drops expired sessions now (it also runs every `sweepInterval` seconds). */
+  sweep(): void {
+    const now = Date.now();
+    for (const [id, entry] of this.#entries) {
+      if (entry.expires <= now) this.#entries.delete(id);
+    }
+  }
+
+  #write(id: string, record: SessionRecord, ttl: number): void {
+    this.#entries.delete(id);
+    this.#entries.set(id, { json: JSON.stringify(record), expires: Date.now() + ttl * 1000 });
+    if (this.#entries.size > this.#maxSessions) {
+      this.#entries.delete(this.#entries.keys().next().value as string);
+    }
+  }
+}
