@@ -146,7 +146,10 @@ function configure(options: SessionOptions): Config {
   const absoluteTimeout = seconds(options.absoluteTimeout, 604_800, 'options.absoluteTimeout');
   const server = cookieStore ? undefined : (store as Store);
   let lock = locks.get(store);
-  if (!lock) locks.set(store, (lock = new KeyedLock()));
+  if (!lock) {
+    lock = new KeyedLock();
+    locks.set(store, lock);
+  }
   return {
     secrets,
     store: server,
