@@ -174,7 +174,7 @@ describe('session: the API', () => {
       const s = await getSession(environ);
       s.set('a', 1);
       s.set('b', 2);
-      const seen = [s.has('a'), s.has('zz')];
+      const seen: (boolean | number)[] = [s.has('a'), s.has('zz')];
       s.delete('a');
       seen.push(s.has('a'), s.keys().length);
       s.clear();
