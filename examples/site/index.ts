@@ -9,6 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { helloWorld } from '../../middleware/hello/index.js';
+import { session } from '../../middleware/session/index.js';
 import { fileApp, serveStatic } from '../../middleware/static/index.js';
 import { urlmap } from '../../middleware/urlmap/index.js';
 import {
@@ -18,8 +19,11 @@ import {
   escapeHTML,
   FastResponse,
 } from '../../src/index.js';
+import { accountApp } from './account.js';
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
+/** Sessions need a secret; the demo makes one per process unless SESSION_SECRET is set. */
+const secret = process.env.SESSION_SECRET ?? crypto.randomUUID() + crypto.randomUUID();
 const notFound: Application = (request) => errorResponse(404, request);
 
 const api = new Hono();
@@ -57,6 +61,8 @@ const home: Application = (request, environ) => {
   <li><a href="${base}/static/">/static/</a> — files served by <code>serveStatic</code> (with a listing;
     <a href="${base}/static/about.txt">about.txt</a>, <a href="${base}/static/site.css">site.css</a>, precompressed)</li>
   <li><a href="${base}/favicon.svg">/favicon.svg</a> — one file, served by <code>fileApp</code></li>
+  <li><a href="${base}/account/visits">/account/visits</a> — a visit counter in a <code>session</code>;
+    <a href="${base}/account/">/account/</a> — sign in (the session is regenerated) and out</li>
 </ul>
 <p>Request: <code>${escapeHTML(request.method)} ${escapeHTML(request.url)}</code></p>`,
   );
@@ -77,7 +83,10 @@ const where: Application = (request, environ) =>
   );
 
 /** The demo site: `mortar serve examples/site/index.ts`. */
-export const application: Application = compose(helloWorld())(
+export const application: Application = compose(
+  helloWorld(),
+  session({ secret }),
+)(
   urlmap({
     '/': home,
     '/api': api.fetch,
@@ -87,5 +96,6 @@ export const application: Application = compose(helloWorld())(
       notFound,
     ),
     '/favicon.svg': fileApp(`${publicDir}/favicon.svg`, { maxAge: 86_400 }),
+    '/account': accountApp(page),
   }),
 );

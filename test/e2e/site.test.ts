@@ -90,6 +90,43 @@ describe('the demo site (npm start)', () => {
     expect(icon.headers.get('cache-control')).toBe('public, max-age=86400');
   });
 
+  it('counts visits in a session, and sends no cookie from pages that do not use it', async () => {
+    expect((await fetch(`${url}/`)).headers.getSetCookie()).toEqual([]);
+    const first = await fetch(`${url}/account/visits`);
+    const cookie = first.headers.getSetCookie()[0]!.split(';')[0]!;
+    expect(await first.text()).toContain('<strong>1</strong> time in this session');
+    const second = await fetch(`${url}/account/visits`, { headers: { cookie } });
+    expect(await second.text()).toContain('<strong>2</strong> times');
+  });
+
+  it('signs in with a new session id (regenerate) and signs out (destroy)', async () => {
+    const visit = await fetch(`${url}/account/visits`);
+    const before = visit.headers.getSetCookie()[0]!.split(';')[0]!;
+    const login = await fetch(`${url}/account/login`, {
+      method: 'POST',
+      headers: { cookie: before, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'user=<ann>',
+      redirect: 'manual',
+    });
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/account/');
+    const after = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    expect(after).not.toBe(before);
+    const account = await (await fetch(`${url}/account/`, { headers: { cookie: after } })).text();
+    expect(account).toContain('Signed in as <strong>&lt;ann&gt;</strong>');
+    const stale = await (await fetch(`${url}/account/`, { headers: { cookie: before } })).text();
+    expect(stale).toContain('Not signed in');
+    const logout = await fetch(`${url}/account/logout`, {
+      method: 'POST',
+      headers: { cookie: after },
+      redirect: 'manual',
+    });
+    expect(logout.headers.getSetCookie()[0]).toMatch(/Max-Age=0/);
+    expect(await (await fetch(`${url}/account/`, { headers: { cookie: after } })).text()).toContain(
+      'Not signed in',
+    );
+  });
+
   it('answers an unknown path with 404', async () => {
     expect((await fetch(`${url}/no/such/page`)).status).toBe(404);
   });
