@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
@@ -55,12 +56,35 @@ export const loader = wrk ? 'wrk (1 thread)' : 'autocannon';
 
 const UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
 
+/**
+ * A load target: a URL, or a URL and a JSON file of `Cookie` header values that the requests
+ * take in turn (many sessions at once).
+ */
+export type Target = string | { url: string; cookiesFile: string };
+
 /** One wrk run. */
-async function wrkLoad(url: string, duration: number): Promise<Load> {
+async function wrkLoad(target: Target, duration: number): Promise<Load> {
+  const url = typeof target === 'string' ? target : target.url;
+  const script: string[] = [];
+  if (typeof target !== 'string') {
+    const cookies = JSON.parse(readFileSync(target.cookiesFile, 'utf8')) as string[];
+    const lua = `${target.cookiesFile}.lua`;
+    writeFileSync(
+      lua,
+      `local cookies = {${cookies.map((c) => JSON.stringify(c)).join(',')}}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", nil, { ["Cookie"] = cookies[(i % #cookies) + 1] })
+end
+`,
+    );
+    script.push('-s', lua);
+  }
   const output = await new Promise<string>((resolve, reject) => {
     execFile(
       wrk!,
-      ['-t1', `-c${connections}`, `-d${duration}s`, url],
+      ['-t1', `-c${connections}`, `-d${duration}s`, ...script, url],
       { encoding: 'utf8' },
       (error, stdout) => (error ? reject(error) : resolve(stdout)),
     );
@@ -77,9 +101,23 @@ async function wrkLoad(url: string, duration: number): Promise<Load> {
 
 /** One load run (wrk when installed, else autocannon): mean requests and bytes per second;
  * throws on any non-2xx or socket error. */
-export async function load(url: string, duration: number): Promise<Load> {
-  if (wrk) return wrkLoad(url, duration);
-  const result = await autocannon({ url, connections, duration, pipelining: 1 });
+export async function load(target: Target, duration: number): Promise<Load> {
+  if (wrk) return wrkLoad(target, duration);
+  const url = typeof target === 'string' ? target : target.url;
+  let requests: autocannon.Request[] | undefined;
+  if (typeof target !== 'string') {
+    const cookies = JSON.parse(readFileSync(target.cookiesFile, 'utf8')) as string[];
+    let next = 0;
+    requests = [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          headers: { ...request.headers, cookie: cookies[next++ % cookies.length]! },
+        }),
+      },
+    ];
+  }
+  const result = await autocannon({ url, connections, duration, pipelining: 1, requests });
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${url}: ${result.non2xx} non-2xx responses, ${result.errors} errors`);
   }
@@ -95,7 +133,7 @@ export const median = (values: number[]): number => {
  * Loads every target once for warm-up, then `runs` times interleaved (each target once per
  * round), and returns the median requests/s and bytes/s of each.
  */
-export async function measure(targets: readonly string[]): Promise<Load[]> {
+export async function measure(targets: readonly Target[]): Promise<Load[]> {
   const samples: Load[][] = targets.map(() => []);
   for (const target of targets) await load(target, 1);
   for (let run = 0; run < runs; run++) {

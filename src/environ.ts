@@ -45,7 +45,13 @@ export function defineEnvironKey<T>(name: string, provider: string): EnvironKey<
       return environ[symbol] as T;
     },
     find: (environ) => environ[symbol] as T | undefined,
-    with: (environ, value) => ({ ...environ, [symbol]: value }),
+    with: (environ, value) => {
+      // Object.assign then a set: ~60 ns. `{ ...environ, [symbol]: value }` costs ~500 ns in
+      // V8 (a symbol added to a spread-made object leaves the fast path).
+      const next = Object.assign({}, environ) as unknown as Record<PropertyKey, unknown>;
+      next[symbol] = value;
+      return next as unknown as Environ;
+    },
   };
 }
 

@@ -109,6 +109,8 @@ interface Config {
 }
 
 const locks = new WeakMap<object, KeyedLock>();
+/** The data of a handle not loaded yet (never written to). */
+const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function seconds(value: number | undefined, fallback: number, option: string): number {
@@ -294,17 +296,19 @@ class SessionHandle {
   readonly #request: Request;
   #loading: Promise<Session> | undefined;
   #release: (() => void) | undefined;
-  #snapshot = new Map<string, string>();
+  // Everything below is set when the session is first loaded: a request that never touches
+  // the session allocates nothing but this object.
+  #snapshot: Map<string, string> | undefined;
   #hadCookie = false;
   #regenerated = false;
   #destroyed = false;
-  #cookies = new Map<string, string>();
+  #cookies: Map<string, string> | undefined;
   used = false;
   id = '';
   isNew = true;
   createdAt = 0;
   accessedAt = 0;
-  data: Record<string, unknown> = {};
+  data: Record<string, unknown> = EMPTY;
 
   constructor(config: Config, request: Request) {
     this.#config = config;
@@ -359,7 +363,9 @@ class SessionHandle {
       this.createdAt = now;
       this.accessedAt = now;
     }
+    if (this.data === EMPTY) this.data = {};
     this.#snapshot = snapshot(this.data);
+    this.#cookies = new Map();
     return new Session(this);
   }
 
@@ -402,10 +408,11 @@ class SessionHandle {
   /** The keys changed since the last save (set, deleted or changed in place). */
   #changes(): { set: string[]; deleted: string[] } {
     const set: string[] = [];
+    const before = this.#snapshot!;
     for (const [key, value] of Object.entries(this.data)) {
-      if (this.#snapshot.get(key) !== JSON.stringify(value)) set.push(key);
+      if (before.get(key) !== JSON.stringify(value)) set.push(key);
     }
-    const deleted = [...this.#snapshot.keys()].filter((key) => !Object.hasOwn(this.data, key));
+    const deleted = [...before.keys()].filter((key) => !Object.hasOwn(this.data, key));
     return { set, deleted };
   }
 
@@ -493,34 +500,33 @@ class SessionHandle {
   }
 
   #setCookie(name: string, value: string): void {
-    this.#cookies.set(
+    this.#cookies!.set(
       name,
       stringifySetCookie(name, value, this.#cookieAttributes(this.#config.cookie.maxAge)),
     );
   }
 
+  #clearCookie(name: string): void {
+    this.#cookies!.set(
+      name,
+      stringifySetCookie(name, '', { ...this.#cookieAttributes(0), expires: new Date(0) }),
+    );
+  }
+
+  /** Clears every cookie of this session that the request carried. */
   #clearCookies(): void {
     const cookies = parseCookie(requestHeader(this.#request, 'cookie') ?? '');
     const names = this.#config.sealer
       ? chunkNames(cookies, this.#config.name)
       : [this.#config.name];
-    for (const name of names) {
-      this.#cookies.set(
-        name,
-        stringifySetCookie(name, '', { ...this.#cookieAttributes(0), expires: new Date(0) }),
-      );
-    }
+    for (const name of names) this.#clearCookie(name);
   }
 
+  /** Clears the chunk cookies the request carried that the new seal no longer uses. */
   #clearStaleChunks(keep: ReadonlySet<string>): void {
     const cookies = parseCookie(requestHeader(this.#request, 'cookie') ?? '');
     for (const name of chunkNames(cookies, this.#config.name)) {
-      if (!keep.has(name)) {
-        this.#cookies.set(
-          name,
-          stringifySetCookie(name, '', { ...this.#cookieAttributes(0), expires: new Date(0) }),
-        );
-      }
+      if (!keep.has(name)) this.#clearCookie(name);
     }
   }
 
@@ -539,7 +545,7 @@ class SessionHandle {
       if (!this.#loading) return response;
       await this.#loading;
       await this.commit();
-      return withCookies(response, [...this.#cookies.values()]);
+      return withCookies(response, [...this.#cookies!.values()]);
     } catch (failure) {
       if (failure instanceof StoreUnavailableError) return this.#unavailable(failure);
       throw failure;
