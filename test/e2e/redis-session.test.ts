@@ -3,13 +3,12 @@
  * line, nothing crashes; restarted, service resumes by itself. And two processes sharing a
  * store merge what they write.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSession, session } from '../../middleware/session/index.js';
 import { RedisStore } from '../../middleware/session/redis.js';
 import { type Application, FastResponse, TestClient } from '../../src/index.js';
 import { RedisServer, redisAvailable, redisSkipReason } from '../helpers/redis.js';
+import { runWriters } from '../helpers/writers.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 let redis: RedisServer;
@@ -66,27 +65,7 @@ describe.skipIf(!redisAvailable)('RedisStore with a real redis-server', () => {
     const client = new TestClient(session({ secret: SECRET, store })(counter));
     const first = await client.get('/');
     const cookie = first.headers.getSetCookie()[0]!.split(';')[0]!;
-    const script = fileURLToPath(new URL('../fixtures/session-writer.ts', import.meta.url));
-    const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
-    const startAt = String(Date.now() + 2500);
-    const run = (key: string) =>
-      new Promise<string>((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          [tsx, script, redis.url, cookie, key, '300', startAt],
-          {
-            stdio: ['ignore', 'pipe', 'inherit'],
-          },
-        );
-        let out = '';
-        child.stdout.on('data', (c) => {
-          out += c;
-        });
-        child.on('exit', (code) =>
-          code === 0 ? resolve(out) : reject(new Error(`writer exited ${code}`)),
-        );
-      });
-    await Promise.all([run('alpha'), run('beta')]);
+    await runWriters(redis.url, cookie, ['alpha', 'beta'], 300);
     const read: Application = async (_request, environ) => {
       const s = await getSession(environ);
       return FastResponse.json(Object.fromEntries(s.keys().map((k) => [k, s.get(k)])));

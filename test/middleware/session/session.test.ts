@@ -268,6 +268,42 @@ describe('session: the API', () => {
   });
 });
 
+describe('session: explicit save and stores', () => {
+  it('save() lets a streaming response carry the cookie and the saved value', async () => {
+    const store = new MemoryStore();
+    const streaming: Application = async (_request, environ) => {
+      const s = await getSession(environ);
+      s.set('started', true);
+      await s.save();
+      const body = new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('chunk'));
+          controller.close();
+        },
+      });
+      return new FastResponse(body);
+    };
+    const client = new TestClient(session({ secret: SECRET, store })(streaming));
+    const res = await client.get('/');
+    expect(res.text()).toBe('chunk');
+    const id = /^mortar_session=([^.]+)\./.exec(res.headers.getSetCookie()[0]!)![1]!;
+    expect((await store.get(id))!.data).toEqual({ started: true });
+  });
+
+  it('MemoryStore keeps at most maxSessions, dropping the least recently used', async () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    const r = { data: {}, createdAt: 0, accessedAt: 0 };
+    await store.set('a', r, 60);
+    await store.set('b', r, 60);
+    await store.get('a'); // a is now more recent than b
+    await store.set('c', r, 60);
+    expect(await store.get('b')).toBeUndefined();
+    expect(await store.get('a')).toBeDefined();
+    expect(await store.get('c')).toBeDefined();
+    expect(store.size).toBe(2);
+  });
+});
+
 describe('session: cookies and ids', () => {
   const sessionCookie = (header: string) => /^mortar_session=([^;]+)/.exec(header)![1]!;
 
