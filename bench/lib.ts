@@ -2,11 +2,12 @@
  * What every benchmark here shares: servers in child processes, load from autocannon in this
  * one, interleaved runs, medians.
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { which } from '../test/helpers/net.js';
 
 export const runs = Number(process.env.BENCH_RUNS ?? 3);
 export const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -42,14 +43,7 @@ export interface Load {
 }
 
 /** wrk's path when it is installed (`apt-get install -y wrk`): it loads harder than autocannon. */
-const wrk = (() => {
-  if (process.env.BENCH_LOADER === 'autocannon') return undefined;
-  try {
-    return execFileSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-})();
+const wrk = process.env.BENCH_LOADER === 'autocannon' ? undefined : which('wrk');
 
 /** The load generator in use, for the report. */
 export const loader = wrk ? 'wrk (1 thread)' : 'autocannon';

@@ -1,3 +1,4 @@
+import { preferredMediaType } from './negotiation.js';
 import { FastResponse, STATUS_TEXT } from './response.js';
 
 /** Options of {@link HTTPError}. */
@@ -115,64 +116,4 @@ function escapeJSON(json: string): string {
     /[<>&\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
-}
-
-/**
- * The offer the client prefers by its `Accept` header (RFC 9110 §12.5.1): highest q-value,
- * then most specific range, then the order of `offers`. `q=0` excludes.
- *
- * @param accept - The header value; `null`/`undefined`/empty means "anything": the first offer.
- * @param offers - Media types such as `text/html`, most preferred by the server first.
- * @returns The chosen offer, or `undefined` when the header excludes every one.
- */
-export function preferredMediaType<T extends string>(
-  accept: string | null | undefined,
-  offers: readonly T[],
-): T | undefined {
-  if (!accept) return offers[0];
-  let best: T | undefined;
-  let bestQ = 0;
-  let bestSpecificity = -1;
-  const ranges = accept.split(',').map(parseMediaRange);
-  for (const offer of offers) {
-    const [type, subtype] = offer.split('/');
-    let q = -1;
-    let specificity = -1;
-    for (const range of ranges) {
-      if (!range) continue;
-      const s =
-        range.type === type && range.subtype === subtype
-          ? 2
-          : range.type === type && range.subtype === '*'
-            ? 1
-            : range.type === '*' && range.subtype === '*'
-              ? 0
-              : -1;
-      if (s > specificity) {
-        specificity = s;
-        q = range.q;
-      }
-    }
-    if (q > bestQ || (q === bestQ && q > 0 && specificity > bestSpecificity)) {
-      best = offer;
-      bestQ = q;
-      bestSpecificity = specificity;
-    }
-  }
-  return best;
-}
-
-function parseMediaRange(part: string): { type: string; subtype: string; q: number } | undefined {
-  const [range = '', ...params] = part.split(';');
-  const [type, subtype] = range.trim().toLowerCase().split('/');
-  if (!type || !subtype) return undefined;
-  let q = 1;
-  for (const param of params) {
-    const [name, value] = param.split('=');
-    if (name?.trim().toLowerCase() === 'q') {
-      const parsed = Number(value?.trim());
-      q = Number.isFinite(parsed) ? Math.min(Math.max(parsed, 0), 1) : 1;
-    }
-  }
-  return { type, subtype, q };
 }

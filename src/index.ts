@@ -14,13 +14,13 @@ export {
   searchOf,
   shiftEnviron,
 } from './environ.js';
+export { errorResponse, escapeHTML, HTTPError, type HTTPErrorOptions } from './http-error.js';
 export {
-  errorResponse,
-  escapeHTML,
-  HTTPError,
-  type HTTPErrorOptions,
+  negotiateEncoding,
+  parseWeightedList,
   preferredMediaType,
-} from './http-error.js';
+  type Weighted,
+} from './negotiation.js';
 export { requestHeader } from './request-header.js';
 export { FastResponse, STATUS_TEXT } from './response.js';
 export { requestTargetPath, type ServeOptions, type Server, serve } from './serve.js';

@@ -6,12 +6,12 @@
  * and sendfile, as a single Node process is compared with it. Reported: req/s, MB/s and
  * ratios to sirv and nginx, medians of BENCH_RUNS interleaved runs.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort, which } from '../../test/helpers/net.js';
 import { connections, loader, measure, runs, seconds, startServer } from '../lib.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mortar-bench-static-'));
@@ -20,22 +20,10 @@ const files = { '1 KiB': 'small.bin', '1 MiB': 'large.bin' } as const;
 writeFileSync(path.join(dir, files['1 KiB']), randomBytes(1024));
 writeFileSync(path.join(dir, files['1 MiB']), randomBytes(1024 * 1024));
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 function findNginx(): string | undefined {
   for (const candidate of ['/usr/sbin/nginx', '/usr/bin/nginx'])
     if (existsSync(candidate)) return candidate;
-  try {
-    return execFileSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  return which('nginx');
 }
 
 async function startNginx(binary: string): Promise<{ child: ChildProcess; url: string }> {

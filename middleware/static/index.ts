@@ -37,11 +37,11 @@ import path from 'node:path';
 import contentDisposition from 'content-disposition';
 import mime from 'mime-types';
 import { errorResponse, escapeHTML } from '../../src/http-error.js';
+import { negotiateEncoding } from '../../src/negotiation.js';
 import { requestHeader } from '../../src/request-header.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Environ, Middleware } from '../../src/types.js';
 import { type ConditionalHeaders, evaluatePreconditions, ifRangeMatches } from './conditional.js';
-import { negotiateEncoding } from './encoding.js';
 import { type Entry, FileView, fileStream, multipartStream, type SymlinkPolicy } from './files.js';
 import { hasDotfile, parseStaticPath } from './path.js';
 import { type ByteRange, multipartByteranges, parseRange } from './range.js';
@@ -53,7 +53,6 @@ export {
   parseHTTPDate,
   type Validators,
 } from './conditional.js';
-export { negotiateEncoding } from './encoding.js';
 export { parseStaticPath } from './path.js';
 export { multipartByteranges, parseRange } from './range.js';
 

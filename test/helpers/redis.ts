@@ -4,21 +4,12 @@
  * Without redis-server installed, `redisAvailable` is false: the Redis tests skip with a
  * message saying how to run them — except under CI=true, where they must run and fail.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-
-function which(command: string): string | undefined {
-  try {
-    return (
-      execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim() || undefined
-    );
-  } catch {
-    return undefined;
-  }
-}
+import { freePort, which } from './net.js';
 
 const binary = which('redis-server');
 /** Whether the Redis tests run here. */
@@ -26,14 +17,6 @@ export const redisAvailable = binary !== undefined || process.env.CI === 'true';
 /** Why they do not, for the skip message. */
 export const redisSkipReason =
   'redis-server is not installed: `apt-get install -y redis-server` (or run with CI=true to make this a failure)';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A running redis-server that can be stopped and started again on the same port. */
 export class RedisServer {

@@ -7,10 +7,10 @@ import {
   evaluatePreconditions,
   ifRangeMatches,
   multipartByteranges,
-  negotiateEncoding,
   parseRange,
   parseStaticPath,
 } from '../../../middleware/static/index.js';
+import { negotiateEncoding } from '../../../src/index.js';
 
 const NONE: ConditionalHeaders = {
   ifMatch: null,
