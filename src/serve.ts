@@ -20,28 +20,15 @@ import type { AddressInfo } from 'node:net';
 import { NodeRequest } from 'srvx/node';
 import { errorResponse, HTTPError } from './http-error.js';
 import { writeResponse } from './node-response.js';
+import { type ShutdownOptions, shutdownControl } from './shutdown.js';
 import type { Application, Environ } from './types.js';
 
 /** Options of {@link serve}. */
-export interface ServeOptions {
+export interface ServeOptions extends ShutdownOptions {
   /** Interface to bind. Default `'127.0.0.1'` (loopback only); `'0.0.0.0'` for every IPv4. */
   host?: string;
   /** TCP port. Default `8000`; `0` picks a free port (read it from `server.url`). */
   port?: number;
-  /** Aborting it shuts the server down gracefully, as `server.close()` does. */
-  signal?: AbortSignal;
-  /**
-   * Milliseconds that a graceful shutdown waits for in-flight requests before it closes
-   * their connections. Default `10_000`.
-   */
-  shutdownTimeout?: number;
-  /**
-   * Install SIGINT/SIGTERM handlers that shut down gracefully and then exit the process with
-   * code 0. Default `true`; a second signal exits at once.
-   */
-  handleSignals?: boolean;
-  /** Where log lines go (errors, the listening line). Default `console.error`. */
-  log?: (line: string) => void;
   /** Print `mortar: listening on <url>` once listening. Default `true`. */
   announce?: boolean;
 }
@@ -100,7 +87,6 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8000;
   const log = options.log ?? ((line: string) => console.error(line));
-  const shutdownTimeout = options.shutdownTimeout ?? 10_000;
   let draining = false;
 
   const fail = (error: unknown, request: Request): Response => {
@@ -190,48 +176,27 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const url = `http://${shownHost}:${address.port}/`;
   if (options.announce ?? true) log(`mortar: listening on ${url}`);
 
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve) => {
-      draining = true;
-      const sweep = setInterval(() => server.closeIdleConnections(), 25);
-      const force = setTimeout(() => {
-        log(
-          `mortar: requests still running after ${shutdownTimeout} ms; closing their connections`,
-        );
-        server.closeAllConnections();
-      }, shutdownTimeout);
-      server.close(() => {
-        clearInterval(sweep);
-        clearTimeout(force);
-        removeSignalHandlers();
-        resolve();
-      });
-      server.closeIdleConnections();
-    });
-    return closing;
-  };
-
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (closing) {
-      log(`mortar: ${signal} again; exiting now`);
-      process.exit(1);
-    }
-    log(`mortar: ${signal}: finishing in-flight requests, then exiting`);
-    close().then(() => process.exit(0));
-  };
-  const removeSignalHandlers = (): void => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  if (options.handleSignals ?? true) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
-  if (options.signal) {
-    if (options.signal.aborted) await close();
-    else options.signal.addEventListener('abort', () => void close(), { once: true });
-  }
+  const close = shutdownControl(
+    (shutdownTimeout) =>
+      new Promise<void>((resolve) => {
+        draining = true;
+        const sweep = setInterval(() => server.closeIdleConnections(), 25);
+        const force = setTimeout(() => {
+          log(
+            `mortar: requests still running after ${shutdownTimeout} ms; closing their connections`,
+          );
+          server.closeAllConnections();
+        }, shutdownTimeout);
+        server.close(() => {
+          clearInterval(sweep);
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+    { ...options, log },
+  );
+  if (options.signal?.aborted) await close();
 
   return { url, node: server, close };
 }

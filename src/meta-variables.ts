@@ -1,0 +1,131 @@
+/**
+ * What the CGI-family gateways (FastCGI, SCGI, CGI) share: turning the front end's CGI/1.1
+ * meta-variables (RFC 3875 §4.1) into a `Request` and an `Environ`, and a `Response` into a
+ * CGI response head (RFC 3875 §6).
+ */
+
+import { STATUS_TEXT } from './response.js';
+import { requestTargetPath } from './serve.js';
+import type { Environ, Gateway } from './types.js';
+
+/** Meta-variables by name, as the front end sent them. */
+export type MetaVariables = Readonly<Record<string, string>>;
+
+/** A request rebuilt from meta-variables, or why it could not be. */
+export type Rebuilt = { request: Request; environ: Environ } | { error: string };
+
+/**
+ * Rebuilds the request a front end received.
+ *
+ * - URL: `https` when `HTTPS` is `on`/`1` (or `REQUEST_SCHEME` says so); host from `HTTP_HOST`,
+ *   else `SERVER_NAME` and `SERVER_PORT`; path and query from `REQUEST_URI` (as the client
+ *   sent them), else `SCRIPT_NAME` + `PATH_INFO` and `QUERY_STRING`.
+ * - `environ.scriptName` is `SCRIPT_NAME` spelled as the client spelled it — taken from
+ *   `REQUEST_URI` segment for segment, since front ends decode `SCRIPT_NAME` (`''` for an app at
+ *   the root; a trailing `/` dropped) — and `environ.pathInfo` the rest of the `REQUEST_URI`
+ *   path, so its percent-encoding matches the URL (lighttpd and nginx both decode `PATH_INFO`).
+ *   As for a mount, `request.url` leaves the `scriptName` out.
+ * - Headers from `HTTP_*` (`HTTP_X_FOO` → `x-foo`), `CONTENT_TYPE` and `CONTENT_LENGTH`.
+ *
+ * @returns `{ error }` for a missing method, a malformed request URI or host.
+ */
+export function rebuildRequest(
+  meta: MetaVariables,
+  body: ReadableStream<Uint8Array> | null,
+  signal: AbortSignal,
+  gateway: Gateway,
+): Rebuilt {
+  const method = meta.REQUEST_METHOD;
+  if (!method || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method)) {
+    return { error: 'REQUEST_METHOD is missing or not a method' };
+  }
+  const https =
+    /^(?:on|1)$/i.test(meta.HTTPS ?? '') || (meta.REQUEST_SCHEME ?? '').toLowerCase() === 'https';
+  const host =
+    meta.HTTP_HOST ||
+    (meta.SERVER_NAME
+      ? `${meta.SERVER_NAME.includes(':') ? `[${meta.SERVER_NAME}]` : meta.SERVER_NAME}${meta.SERVER_PORT && meta.SERVER_PORT !== (https ? '443' : '80') ? `:${meta.SERVER_PORT}` : ''}`
+      : 'localhost');
+  if (!/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/.test(host)) {
+    return { error: 'the Host is not a valid host[:port]' };
+  }
+  let target = meta.REQUEST_URI;
+  if (!target) {
+    const query = meta.QUERY_STRING ? `?${meta.QUERY_STRING}` : '';
+    target =
+      `${encodeURI(meta.SCRIPT_NAME ?? '')}${encodeURI(meta.PATH_INFO ?? '')}${query}` || '/';
+  }
+  const path = requestTargetPath(target.startsWith('/') ? target : `/${target}`);
+  if (typeof path !== 'string') return { error: path.error };
+  const query = target.indexOf('?');
+  const search = query === -1 ? '' : target.slice(query);
+  const scriptName = rawPrefix(path, meta.SCRIPT_NAME ?? '');
+  const pathInfo = path.slice(scriptName.length);
+
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(meta)) {
+    if (name.startsWith('HTTP_') && name !== 'HTTP_PROXY') {
+      headers.append(name.slice(5).toLowerCase().replaceAll('_', '-'), value);
+    }
+  }
+  if (meta.CONTENT_TYPE) headers.set('content-type', meta.CONTENT_TYPE);
+  if (meta.CONTENT_LENGTH) headers.set('content-length', meta.CONTENT_LENGTH);
+  const hasBody = method !== 'GET' && method !== 'HEAD' && body !== null;
+  let request: Request;
+  try {
+    request = new Request(`${https ? 'https' : 'http'}://${host}${pathInfo || '/'}${search}`, {
+      method,
+      headers,
+      body: hasBody ? body : null,
+      signal,
+      ...(hasBody ? { duplex: 'half' } : {}),
+    } as RequestInit);
+  } catch (error) {
+    return { error: `the request cannot be rebuilt: ${(error as Error).message}` };
+  }
+  if (!hasBody) body?.cancel().catch(() => {});
+  const environ: Environ = {
+    scriptName,
+    pathInfo,
+    remoteAddress: meta.REMOTE_ADDR,
+    gateway,
+  };
+  return { request, environ };
+}
+
+/**
+ * The leading segments of the raw `path` that spell the (decoded) `scriptName`, or `''` when
+ * they do not: the front end's mount prefix in the client's own spelling.
+ */
+function rawPrefix(path: string, scriptName: string): string {
+  const wanted = scriptName.replace(/\/+$/, '');
+  if (wanted === '') return '';
+  const count = wanted.split('/').length - 1;
+  let end = 0;
+  for (let i = 0; i < count; i++) {
+    const next = path.indexOf('/', end + 1);
+    end = next === -1 ? path.length : next;
+  }
+  const prefix = path.slice(0, end);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(prefix);
+  } catch {
+    return '';
+  }
+  return decoded === wanted ? prefix : '';
+}
+
+/**
+ * The CGI response head (RFC 3875 §6.2): `Status:` line and headers, ending in a blank line.
+ * Every `Set-Cookie` is its own line.
+ */
+export function responseHead(response: Response): string {
+  const status = response.status;
+  let head = `Status: ${status} ${response.statusText || STATUS_TEXT[status] || ''}\r\n`;
+  for (const [name, value] of response.headers) head += `${name}: ${value}\r\n`;
+  return `${head}\r\n`;
+}
+
+/** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
+export const NO_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304]);

@@ -1,0 +1,63 @@
+/**
+ * Graceful shutdown, shared by every gateway: SIGINT/SIGTERM and an `AbortSignal` start it;
+ * a second signal exits at once.
+ */
+
+/** Options every gateway takes for its shutdown. */
+export interface ShutdownOptions {
+  /** Aborting it shuts the server down gracefully, as `server.close()` does. */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds a graceful shutdown waits for in-flight requests before it closes their
+   * connections. Default `10_000`.
+   */
+  shutdownTimeout?: number;
+  /**
+   * Install SIGINT/SIGTERM handlers that shut down gracefully and then exit the process with
+   * code 0. Default `true`; a second signal exits at once with code 1.
+   */
+  handleSignals?: boolean;
+  /** Where log lines go. Default `console.error`. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Returns the gateway's `close()`: it runs `drain(shutdownTimeout)` once (later calls get the
+ * same promise), and is wired to the signals the options ask for.
+ *
+ * @param drain - Stops accepting, lets in-flight requests finish, and after the timeout (in
+ *   milliseconds) closes what is left; resolves when everything is closed.
+ */
+export function shutdownControl(
+  drain: (shutdownTimeout: number) => Promise<void>,
+  options: ShutdownOptions,
+): () => Promise<void> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const timeout = options.shutdownTimeout ?? 10_000;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= drain(timeout).finally(removeSignalHandlers);
+    return closing;
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (closing) {
+      log(`mortar: ${signal} again; exiting now`);
+      process.exit(1);
+    }
+    log(`mortar: ${signal}: finishing in-flight requests, then exiting`);
+    close().then(() => process.exit(0));
+  };
+  const removeSignalHandlers = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  if (options.handleSignals ?? true) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  if (options.signal) {
+    if (options.signal.aborted) void close();
+    else options.signal.addEventListener('abort', () => void close(), { once: true });
+  }
+  return close;
+}
