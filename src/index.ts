@@ -5,6 +5,7 @@
  * {@link compose}, typed environ slots, {@link HTTPError}, the fast {@link FastResponse}, the
  * HTTP gateway {@link serve} and the in-process {@link TestClient}.
  */
+export { type CGIOptions, runCGI } from './cgi.js';
 export { compose } from './compose.js';
 export {
   defineEnvironKey,
@@ -14,6 +15,12 @@ export {
   searchOf,
   shiftEnviron,
 } from './environ.js';
+export {
+  type FastCGIOptions,
+  type SocketListenOptions,
+  type SocketServer,
+  serveFastCGI,
+} from './fastcgi.js';
 export { errorResponse, escapeHTML, HTTPError, type HTTPErrorOptions } from './http-error.js';
 export {
   negotiateEncoding,
@@ -23,7 +30,9 @@ export {
 } from './negotiation.js';
 export { requestHeader } from './request-header.js';
 export { FastResponse, STATUS_TEXT } from './response.js';
+export { parseSCGIHeader, type SCGIOptions, serveSCGI } from './scgi.js';
 export { requestTargetPath, type ServeOptions, type Server, serve } from './serve.js';
+export type { ShutdownOptions } from './shutdown.js';
 export {
   TestClient,
   type TestClientOptions,

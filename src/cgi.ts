@@ -1,0 +1,81 @@
+/**
+ * The CGI gateway (RFC 3875, as wsgiref's CGIHandler): one request per process, read from
+ * the environment and standard input, answered on standard output.
+ *
+ * ```sh
+ * #!/bin/sh
+ * exec mortar cgi /srv/app/app.ts:application
+ * ```
+ */
+import { Readable } from 'node:stream';
+import { errorResponse, HTTPError } from './http-error.js';
+import { rebuildRequest } from './meta-variables.js';
+import { writeCGIResponse } from './scgi.js';
+import type { Application } from './types.js';
+
+/** Where a CGI request comes from and goes to (the process's own by default). */
+export interface CGIOptions {
+  /** The meta-variables. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The request body. Default `process.stdin`. */
+  stdin?: NodeJS.ReadableStream;
+  /** Where the response goes. Default `process.stdout`. */
+  stdout?: NodeJS.WritableStream;
+  /** Where errors are logged (the front end's error log). Default `process.stderr`. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Runs `app` for the one request described by the CGI environment, and resolves when the
+ * response is written. A request the environment cannot describe gets a 400; a thrown
+ * HTTPError its own response; anything else thrown a 500 and a line on stderr.
+ */
+export async function runCGI(app: Application, options: CGIOptions = {}): Promise<void> {
+  const env = options.env ?? process.env;
+  const stdout = options.stdout ?? process.stdout;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const meta: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) meta[name] = value;
+  const length = Number(meta.CONTENT_LENGTH || 0);
+  const stdin = options.stdin ?? process.stdin;
+  const body =
+    length > 0
+      ? (Readable.toWeb(Readable.from(limit(stdin, length))) as ReadableStream<Uint8Array>)
+      : null;
+  const abort = new AbortController();
+  const rebuilt = rebuildRequest(meta, body, abort.signal, 'cgi');
+  let response: Response;
+  let request: Request | undefined;
+  if ('error' in rebuilt) response = errorResponse(400, undefined, rebuilt.error);
+  else {
+    request = rebuilt.request;
+    try {
+      const result: unknown = await app(request, rebuilt.environ);
+      if (result instanceof Response) response = result;
+      else {
+        log(`mortar: the application returned ${typeof result}, not a Response; answering 500`);
+        response = errorResponse(500, request);
+      }
+    } catch (error) {
+      if (error instanceof HTTPError) response = error.toResponse(request);
+      else {
+        log(
+          `mortar: unhandled error in ${request.method} ${request.url}: ${error instanceof Error ? error.stack : String(error)}`,
+        );
+        response = errorResponse(500, request);
+      }
+    }
+  }
+  await writeCGIResponse(stdout, response, request?.method === 'HEAD');
+}
+
+/** The first `length` bytes of a stream. */
+async function* limit(stream: NodeJS.ReadableStream, length: number): AsyncGenerator<Buffer> {
+  let remaining = length;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    yield buffer.subarray(0, remaining);
+    remaining -= buffer.length;
+    if (remaining <= 0) return;
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The SCGI gateway (the SCGI protocol: a netstring of meta-variables, the body, then a CGI
+ * response on the same connection, which then closes).
+ *
+ * ```ts
+ * import { serveSCGI } from 'mortar';
+ * await serveSCGI(app, { path: '/run/app-scgi.sock', socketMode: 0o660 });
+ * ```
+ *
+ * The same guarantees as the FastCGI gateway: the request body streams to the application
+ * (the socket is paused while it does not read), the response body streams with
+ * back-pressure, and a front end that drops the connection aborts `request.signal`.
+ */
+import net from 'node:net';
+import { listen, type SocketListenOptions, type SocketServer } from './fastcgi.js';
+import { errorResponse, HTTPError } from './http-error.js';
+import {
+  type MetaVariables,
+  NO_BODY_STATUS,
+  rebuildRequest,
+  responseHead,
+} from './meta-variables.js';
+import { shutdownControl } from './shutdown.js';
+import type { Application } from './types.js';
+
+/** Options of {@link serveSCGI}. */
+export interface SCGIOptions extends SocketListenOptions {
+  /** Largest netstring of meta-variables accepted, in bytes. Default `65_536`. */
+  maxHeaderSize?: number;
+}
+
+/**
+ * Parses the SCGI header netstring at the start of `data`.
+ * @returns The meta-variables and the bytes after the netstring; `undefined` when more data
+ *   is needed.
+ * @throws Error for a malformed netstring or one over `maxSize` bytes.
+ */
+export function parseSCGIHeader(
+  data: Buffer,
+  maxSize: number,
+): { meta: Record<string, string>; rest: Buffer } | undefined {
+  const colon = data.indexOf(0x3a);
+  if (colon === -1) {
+    if (data.length > 10) throw new Error('the netstring length is not a number');
+    return undefined;
+  }
+  const lengthText = data.toString('latin1', 0, colon);
+  if (!/^\d{1,10}$/.test(lengthText)) throw new Error('the netstring length is not a number');
+  const length = Number(lengthText);
+  if (length > maxSize) throw new Error(`the SCGI header is ${length} bytes, over ${maxSize}`);
+  if (data.length < colon + 1 + length + 1) return undefined;
+  if (data[colon + 1 + length] !== 0x2c) throw new Error('the netstring does not end with ","');
+  const fields = data.toString('latin1', colon + 1, colon + 1 + length).split('\0');
+  const meta: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) meta[fields[i]!] = fields[i + 1]!;
+  return { meta, rest: data.subarray(colon + 2 + length) };
+}
+
+/**
+ * Serves `app` over SCGI on a unix socket (`path`) or TCP (`host`, `port`; default 9000).
+ * @throws Error when the socket cannot be listened on, naming it.
+ */
+export async function serveSCGI(
+  app: Application,
+  options: SCGIOptions = {},
+): Promise<SocketServer> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const maxHeaderSize = options.maxHeaderSize ?? 65_536;
+  const sockets = new Set<net.Socket>();
+  const busy = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      busy.delete(socket);
+    });
+    busy.add(socket);
+    void handle(socket, app, log, maxHeaderSize).finally(() => busy.delete(socket));
+  });
+  const url = await listen(server, { port: 9000, ...options }, 'scgi');
+  const close = shutdownControl(
+    (timeout) =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) if (!busy.has(socket)) socket.destroy();
+        setTimeout(() => {
+          for (const socket of sockets) socket.destroy();
+        }, timeout).unref();
+      }),
+    { ...options, log },
+  );
+  return { url, node: server, close };
+}
+
+async function handle(
+  socket: net.Socket,
+  app: Application,
+  log: (line: string) => void,
+  maxHeaderSize: number,
+): Promise<void> {
+  socket.on('error', () => {});
+  const abort = new AbortController();
+  socket.once('close', () => abort.abort());
+  let parsed: { meta: MetaVariables; rest: Buffer } | undefined;
+  let buffer = Buffer.alloc(0);
+  try {
+    while (!parsed) {
+      const chunk = await nextChunk(socket);
+      if (chunk === undefined) return;
+      buffer = Buffer.concat([buffer, chunk]);
+      parsed = parseSCGIHeader(buffer, maxHeaderSize);
+    }
+  } catch (error) {
+    log(`mortar scgi: ${(error as Error).message}; closing the connection`);
+    socket.destroy();
+    return;
+  }
+  socket.pause();
+  const { meta, rest } = parsed;
+  const body = bodyStream(socket, rest, Number(meta.CONTENT_LENGTH || 0));
+  const rebuilt = rebuildRequest(meta, body, abort.signal, 'scgi');
+  let response: Response;
+  let request: Request | undefined;
+  if ('error' in rebuilt) response = errorResponse(400, undefined, rebuilt.error);
+  else {
+    request = rebuilt.request;
+    try {
+      const result: unknown = await app(request, rebuilt.environ);
+      if (result instanceof Response) response = result;
+      else {
+        log(
+          `mortar: the application returned ${typeof result} for ${request.method} ${request.url}, not a Response; answering 500`,
+        );
+        response = errorResponse(500, request);
+      }
+    } catch (error) {
+      if (error instanceof HTTPError) response = error.toResponse(request);
+      else {
+        log(
+          `mortar: unhandled error in ${request.method} ${request.url}: ${error instanceof Error ? error.stack : String(error)}`,
+        );
+        response = errorResponse(500, request);
+      }
+    }
+  }
+  try {
+    await writeCGIResponse(socket, response, request?.method === 'HEAD', abort.signal);
+    socket.end();
+  } catch (error) {
+    log(`mortar scgi: the response body failed: ${(error as Error).message}`);
+    socket.destroy();
+  }
+}
+
+function nextChunk(socket: net.Socket): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer): void => {
+      cleanup();
+      socket.pause();
+      resolve(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(undefined);
+    };
+    const cleanup = (): void => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+    socket.resume();
+  });
+}
+
+/** The next `length` bytes of the socket (starting with `first`), pulled as the reader asks. */
+function bodyStream(socket: net.Socket, first: Buffer, length: number): ReadableStream<Uint8Array> {
+  let remaining = length;
+  let pending: Buffer | undefined = first.length ? first : undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (remaining <= 0) {
+        controller.close();
+        return;
+      }
+      const chunk = pending ?? (await nextChunk(socket));
+      pending = undefined;
+      if (chunk === undefined) {
+        controller.error(new Error('the connection closed before the request body ended'));
+        return;
+      }
+      const part = chunk.subarray(0, remaining);
+      remaining -= part.length;
+      controller.enqueue(new Uint8Array(part));
+      if (remaining <= 0) controller.close();
+    },
+  });
+}
+
+/**
+ * Writes a CGI response (head, then body) to a stream socket or stdout, waiting for `drain`;
+ * never pumps a body for HEAD; stops when `signal` aborts.
+ */
+export async function writeCGIResponse(
+  out: NodeJS.WritableStream & { destroyed?: boolean },
+  response: Response,
+  head: boolean,
+  signal?: AbortSignal,
+): Promise<void> {
+  out.write(responseHead(response), 'latin1');
+  const body = response.body;
+  if (!body || head || NO_BODY_STATUS.has(response.status)) {
+    await body?.cancel().catch(() => {});
+    return;
+  }
+  const reader = body.getReader();
+  const stop = (): void => void reader.cancel().catch(() => {});
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || out.destroyed) return;
+      if (!out.write(value)) {
+        await new Promise<void>((resolve) => {
+          out.once('drain', resolve);
+          out.once('close', resolve);
+        });
+      }
+    }
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
+}
