@@ -289,7 +289,10 @@ class FastCGIConnection {
   }
 
   #onRecord(type: number, id: number, content: Buffer): void {
-    if (id === 0) return this.#onManagement(type, content);
+    if (id === 0) {
+      this.#onManagement(type, content);
+      return;
+    }
     const exchange = this.#exchanges.get(id);
     switch (type) {
       case BEGIN_REQUEST: {
