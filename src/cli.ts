@@ -7,7 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { type FSWatcher, watch } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runCGI } from './cgi.js';
-import { serveFastCGI } from './fastcgi.js';
+import { clearStaleSocket, serveFastCGI } from './fastcgi.js';
 import { LoadError, loadApplication } from './load.js';
 import { serveSCGI } from './scgi.js';
 import { serve } from './serve.js';
@@ -135,10 +135,13 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   ) {
     throw new UsageError(`--workers must be an integer from 1 to 256, got "${values.workers}"`);
   }
-  if (workers > 0 && cluster.isPrimary) return runWorkers(workers, spec);
+  const socket = values.fastcgi ?? values.scgi;
+  if (workers > 0 && cluster.isPrimary) {
+    if (socket?.includes('/')) await clearStaleSocket(socket);
+    return runWorkers(workers, spec);
+  }
 
   const app = await loadApplication(spec);
-  const socket = values.fastcgi ?? values.scgi;
   let url: string;
   if (socket !== undefined) {
     const where = parseSocket(socket, values.fastcgi !== undefined ? '--fastcgi' : '--scgi');

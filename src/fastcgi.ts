@@ -13,6 +13,8 @@
  * both bodies (stdin is paused while the application does not read; stdout waits for
  * `drain`); never sends a stray empty stderr record or a `Connection` header.
  */
+
+import cluster from 'node:cluster';
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { errorResponse, HTTPError } from './http-error.js';
@@ -182,6 +184,24 @@ export async function serveFastCGI(
 }
 
 /**
+ * Removes a unix socket file that no process listens on any more (left by a crash).
+ * @throws Error (code EADDRINUSE) when a process still listens on it.
+ */
+export async function clearStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path) || !lstatSync(path).isSocket()) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw Object.assign(new Error(`${path} is already in use`), { code: 'EADDRINUSE' });
+  unlinkSync(path);
+}
+
+/**
  * Listens on a unix socket (removing a stale socket file first, then applying the mode) or
  * on TCP.
  */
@@ -191,18 +211,8 @@ export async function listen(
   scheme: string,
 ): Promise<string> {
   const where = options.path ?? `${options.host ?? '127.0.0.1'}:${options.port ?? 9000}`;
-  if (options.path && existsSync(options.path) && lstatSync(options.path).isSocket()) {
-    const alive = await new Promise<boolean>((resolve) => {
-      const probe = net.connect(options.path!);
-      probe.once('connect', () => {
-        probe.destroy();
-        resolve(true);
-      });
-      probe.once('error', () => resolve(false));
-    });
-    if (alive) throw Object.assign(new Error(`${where} is already in use`), { code: 'EADDRINUSE' });
-    unlinkSync(options.path);
-  }
+  // Cluster workers share the primary's socket; the primary cleared a stale one.
+  if (options.path && !cluster.isWorker) await clearStaleSocket(options.path);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const message =
