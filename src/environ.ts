@@ -110,25 +110,42 @@ class RebasedRequest {
   }
 }
 
-for (const key of Reflect.ownKeys(Request.prototype)) {
-  if (key === 'constructor' || key === 'url' || key === 'clone') continue;
-  const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key);
-  if (!descriptor) continue;
-  if (descriptor.get) {
-    descriptor.get = function (this: RebasedRequest) {
-      return Reflect.get(this[kInner], key);
-    };
-    descriptor.set = undefined;
-  } else if (typeof descriptor.value === 'function') {
-    const name = key;
-    descriptor.value = function (this: RebasedRequest, ...args: unknown[]) {
-      const inner = this[kInner] as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>;
-      return inner[name]!(...args);
-    };
-  } else continue;
-  Object.defineProperty(RebasedRequest.prototype, key, descriptor);
-}
+forwardRequestMembers(RebasedRequest.prototype, (self) => (self as RebasedRequest)[kInner], [
+  'url',
+  'clone',
+]);
 Object.setPrototypeOf(RebasedRequest.prototype, Request.prototype);
+
+/**
+ * Makes `prototype` a stand-in for `Request.prototype`: every getter and method of the native
+ * class that `prototype` does not define itself (and that is not in `except`) reads through to
+ * the request `inner(this)` returns. Used by the light requests mortar hands to applications.
+ */
+export function forwardRequestMembers(
+  prototype: object,
+  inner: (self: object) => Request,
+  except: readonly string[],
+): void {
+  for (const key of Reflect.ownKeys(Request.prototype)) {
+    if (key === 'constructor' || except.includes(key as string) || Object.hasOwn(prototype, key))
+      continue;
+    const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key);
+    if (!descriptor) continue;
+    if (descriptor.get) {
+      descriptor.get = function (this: object) {
+        return Reflect.get(inner(this), key);
+      };
+      descriptor.set = undefined;
+    } else if (typeof descriptor.value === 'function') {
+      const name = key;
+      descriptor.value = function (this: object, ...args: unknown[]) {
+        const target = inner(this) as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>;
+        return target[name]!(...args);
+      };
+    } else continue;
+    Object.defineProperty(prototype, key, descriptor);
+  }
+}
 
 /**
  * Returns a request identical to `request` but for the path of its URL (origin and query

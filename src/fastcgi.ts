@@ -19,10 +19,10 @@ import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { errorResponse, HTTPError } from './http-error.js';
 import {
+  cgiResponse,
   type MetaVariables,
   NO_BODY_STATUS,
   rebuildRequest,
-  responseHead,
 } from './meta-variables.js';
 import { type ShutdownOptions, shutdownControl } from './shutdown.js';
 import type { Application } from './types.js';
@@ -137,9 +137,11 @@ interface Exchange {
   id: number;
   keepConnection: boolean;
   params: Buffer[];
+  /** Feeds the request body; set once PARAMS show the request has one. */
   stdin: ReadableStreamDefaultController<Uint8Array> | undefined;
-  body: ReadableStream<Uint8Array>;
-  abort: AbortController;
+  /** Made when the application first reads `request.signal`. */
+  abort: AbortController | undefined;
+  aborted: boolean;
   started: boolean;
   done: boolean;
 }
@@ -361,11 +363,24 @@ class FastCGIConnection {
   }
 
   #begin(id: number, keepConnection: boolean): void {
-    let controller!: ReadableStreamDefaultController<Uint8Array>;
-    const body = new ReadableStream<Uint8Array>(
+    this.#exchanges.set(id, {
+      id,
+      keepConnection,
+      params: [],
+      stdin: undefined,
+      abort: undefined,
+      aborted: false,
+      started: false,
+      done: false,
+    });
+  }
+
+  /** The request body as a stream fed by STDIN records (made only for requests with one). */
+  #bodyFor(exchange: Exchange): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(
       {
-        start: (c) => {
-          controller = c;
+        start: (controller) => {
+          exchange.stdin = controller;
         },
         pull: () => {
           if (this.#socket.isPaused()) this.#socket.resume();
@@ -377,21 +392,11 @@ class FastCGIConnection {
       },
       { highWaterMark: 4 },
     );
-    const exchange: Exchange = {
-      id,
-      keepConnection,
-      params: [],
-      stdin: controller,
-      body,
-      abort: new AbortController(),
-      started: false,
-      done: false,
-    };
-    this.#exchanges.set(id, exchange);
   }
 
   #abort(exchange: Exchange): void {
-    if (!exchange.abort.signal.aborted) exchange.abort.abort();
+    exchange.aborted = true;
+    if (exchange.abort && !exchange.abort.signal.aborted) exchange.abort.abort();
     try {
       exchange.stdin?.error(new DOMException('The request was aborted.', 'AbortError'));
     } catch {
@@ -415,7 +420,12 @@ class FastCGIConnection {
   }
 
   async #run(exchange: Exchange, meta: MetaVariables): Promise<void> {
-    const rebuilt = rebuildRequest(meta, exchange.body, exchange.abort.signal, 'fastcgi');
+    const hasBody =
+      Number(meta.CONTENT_LENGTH || 0) > 0 ||
+      meta.HTTP_TRANSFER_ENCODING !== undefined ||
+      (meta.REQUEST_METHOD !== 'GET' && meta.REQUEST_METHOD !== 'HEAD');
+    const body = hasBody ? this.#bodyFor(exchange) : null;
+    const rebuilt = rebuildRequest(meta, body, () => signalOf(exchange), 'fastcgi');
     let response: Response;
     let request: Request | undefined;
     if ('error' in rebuilt) {
@@ -455,12 +465,17 @@ class FastCGIConnection {
 
   async #respond(exchange: Exchange, response: Response, head: boolean): Promise<void> {
     this.#socket.cork();
-    this.#stdout(exchange.id, Buffer.from(responseHead(response), 'latin1'));
-    const body = response.body;
-    if (body && !head && !NO_BODY_STATUS.has(response.status)) {
+    const { head: text, body } = cgiResponse(response);
+    this.#stdout(exchange.id, Buffer.from(text, 'latin1'));
+    if (typeof body === 'string' || body instanceof Uint8Array) {
+      if (!head && !NO_BODY_STATUS.has(response.status)) {
+        this.#stdout(exchange.id, typeof body === 'string' ? Buffer.from(body) : body);
+      }
+    } else if (body && !head && !NO_BODY_STATUS.has(response.status)) {
       const reader = body.getReader();
       const stop = (): void => void reader.cancel().catch(() => {});
-      exchange.abort.signal.addEventListener('abort', stop, { once: true });
+      const signal = signalOf(exchange);
+      signal.addEventListener('abort', stop, { once: true });
       try {
         for (;;) {
           const { done, value } = await reader.read();
@@ -468,7 +483,7 @@ class FastCGIConnection {
           if (!this.#stdout(exchange.id, value)) await this.#drained();
         }
       } finally {
-        exchange.abort.signal.removeEventListener('abort', stop);
+        signal.removeEventListener('abort', stop);
       }
     } else {
       await body?.cancel().catch(() => {});
@@ -520,6 +535,15 @@ class FastCGIConnection {
   #write(data: Buffer): boolean {
     return this.#socket.destroyed ? true : this.#socket.write(data);
   }
+}
+
+/** The exchange's abort signal, made on first use (already aborted if the request was). */
+function signalOf(exchange: Exchange): AbortSignal {
+  if (!exchange.abort) {
+    exchange.abort = new AbortController();
+    if (exchange.aborted) exchange.abort.abort();
+  }
+  return exchange.abort.signal;
 }
 
 function endRequestBody(appStatus: number, protocolStatus: number): Buffer {

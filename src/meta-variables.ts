@@ -4,8 +4,10 @@
  * CGI response head (RFC 3875 §6).
  */
 
+import { Readable } from 'node:stream';
+import { forwardRequestMembers } from './environ.js';
 import { STATUS_TEXT } from './response.js';
-import { requestTargetPath } from './serve.js';
+import { requestTargetPath, VALID_HOST } from './serve.js';
 import type { Environ, Gateway } from './types.js';
 
 /** Meta-variables by name, as the front end sent them. */
@@ -32,7 +34,7 @@ export type Rebuilt = { request: Request; environ: Environ } | { error: string }
 export function rebuildRequest(
   meta: MetaVariables,
   body: ReadableStream<Uint8Array> | null,
-  signal: AbortSignal,
+  signal: AbortSignal | (() => AbortSignal),
   gateway: Gateway,
 ): Rebuilt {
   const method = meta.REQUEST_METHOD;
@@ -46,7 +48,7 @@ export function rebuildRequest(
     (meta.SERVER_NAME
       ? `${meta.SERVER_NAME.includes(':') ? `[${meta.SERVER_NAME}]` : meta.SERVER_NAME}${meta.SERVER_PORT && meta.SERVER_PORT !== (https ? '443' : '80') ? `:${meta.SERVER_PORT}` : ''}`
       : 'localhost');
-  if (!/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/.test(host)) {
+  if (!VALID_HOST.test(host)) {
     return { error: 'the Host is not a valid host[:port]' };
   }
   let target = meta.REQUEST_URI;
@@ -63,27 +65,27 @@ export function rebuildRequest(
   const pathInfo = path.slice(scriptName.length);
 
   const headers = new Headers();
-  for (const [name, value] of Object.entries(meta)) {
-    if (name.startsWith('HTTP_') && name !== 'HTTP_PROXY') {
-      headers.append(name.slice(5).toLowerCase().replaceAll('_', '-'), value);
-    }
-  }
-  if (meta.CONTENT_TYPE) headers.set('content-type', meta.CONTENT_TYPE);
-  if (meta.CONTENT_LENGTH) headers.set('content-length', meta.CONTENT_LENGTH);
-  const hasBody = method !== 'GET' && method !== 'HEAD' && body !== null;
-  let request: Request;
   try {
-    request = new Request(`${https ? 'https' : 'http'}://${host}${pathInfo || '/'}${search}`, {
-      method,
-      headers,
-      body: hasBody ? body : null,
-      signal,
-      ...(hasBody ? { duplex: 'half' } : {}),
-    } as RequestInit);
+    for (const [name, value] of Object.entries(meta)) {
+      if (name.startsWith('HTTP_') && name !== 'HTTP_PROXY') {
+        headers.append(name.slice(5).toLowerCase().replaceAll('_', '-'), value);
+      }
+    }
+    if (meta.CONTENT_TYPE) headers.set('content-type', meta.CONTENT_TYPE);
+    if (meta.CONTENT_LENGTH) headers.set('content-length', meta.CONTENT_LENGTH);
   } catch (error) {
-    return { error: `the request cannot be rebuilt: ${(error as Error).message}` };
+    return { error: `a header is malformed: ${(error as Error).message}` };
   }
+  const hasBody = method !== 'GET' && method !== 'HEAD' && body !== null;
   if (!hasBody) body?.cancel().catch(() => {});
+  const url = `${https ? 'https' : 'http'}://${host}${pathInfo || '/'}${search}`;
+  const request = new GatewayRequest(
+    url,
+    method,
+    headers,
+    hasBody ? body : null,
+    signal,
+  ) as unknown as Request;
   const environ: Environ = {
     scriptName,
     pathInfo,
@@ -92,6 +94,58 @@ export function rebuildRequest(
   };
   return { request, environ };
 }
+
+const kNative = Symbol('mortar.nativeRequest');
+
+/**
+ * The `Request` the CGI-family gateways hand to applications: url, method, headers, body and
+ * signal are its own (the signal made only when read — an AbortController per request is a
+ * measurable cost); everything else (text(), json(), formData(), clone() …) goes through a
+ * native `Request` built on first use. `instanceof Request` holds.
+ */
+class GatewayRequest {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Headers;
+  #body: ReadableStream<Uint8Array> | null;
+  #signal: AbortSignal | (() => AbortSignal);
+  #native: Request | undefined;
+  constructor(
+    url: string,
+    method: string,
+    headers: Headers,
+    body: ReadableStream<Uint8Array> | null,
+    signal: AbortSignal | (() => AbortSignal),
+  ) {
+    this.url = url;
+    this.method = method;
+    this.headers = headers;
+    this.#body = body;
+    this.#signal = signal;
+  }
+  get signal(): AbortSignal {
+    if (typeof this.#signal === 'function') this.#signal = this.#signal();
+    return this.#signal;
+  }
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.#native ? this.#native.body : this.#body;
+  }
+  get bodyUsed(): boolean {
+    return this.#native ? this.#native.bodyUsed : (this.#body?.locked ?? false);
+  }
+  get [kNative](): Request {
+    this.#native ??= new Request(this.url, {
+      method: this.method,
+      headers: this.headers,
+      body: this.#body,
+      signal: this.signal,
+      ...(this.#body ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    return this.#native;
+  }
+}
+forwardRequestMembers(GatewayRequest.prototype, (self) => (self as GatewayRequest)[kNative], []);
+Object.setPrototypeOf(GatewayRequest.prototype, Request.prototype);
 
 /**
  * The leading segments of the raw `path` that spell the (decoded) `scriptName`, or `''` when
@@ -125,6 +179,51 @@ export function responseHead(response: Response): string {
   let head = `Status: ${status} ${response.statusText || STATUS_TEXT[status] || ''}\r\n`;
   for (const [name, value] of response.headers) head += `${name}: ${value}\r\n`;
   return `${head}\r\n`;
+}
+
+type FastResponseLike = Response & {
+  _toNodeResponse?: () => {
+    status: number;
+    statusText: string;
+    headers: string[];
+    body:
+      | string
+      | Uint8Array
+      | ArrayBuffer
+      | DataView
+      | ReadableStream
+      | NodeJS.ReadableStream
+      | null
+      | undefined;
+  };
+};
+
+/**
+ * A response's CGI head and its body: for a FastResponse, straight from its parts (no native
+ * `Response` is built); else the standard way. A body other than bytes or text comes back as
+ * a web stream.
+ */
+export function cgiResponse(response: Response): {
+  head: string;
+  body: string | Uint8Array | ReadableStream<Uint8Array> | null;
+} {
+  const fast = (response as FastResponseLike)._toNodeResponse;
+  if (typeof fast !== 'function') return { head: responseHead(response), body: response.body };
+  const prepared = fast.call(response);
+  const status = prepared.status;
+  let head = `Status: ${status} ${prepared.statusText || STATUS_TEXT[status] || ''}\r\n`;
+  for (let i = 0; i < prepared.headers.length; i += 2) {
+    head += `${prepared.headers[i]}: ${prepared.headers[i + 1]}\r\n`;
+  }
+  head += '\r\n';
+  const body = prepared.body;
+  if (body == null || typeof body === 'string' || body instanceof Uint8Array)
+    return { head, body: body ?? null };
+  if (body instanceof ArrayBuffer) return { head, body: new Uint8Array(body) };
+  if (body instanceof DataView)
+    return { head, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
+  if (body instanceof ReadableStream) return { head, body };
+  return { head, body: Readable.toWeb(body as Readable) as ReadableStream<Uint8Array> };
 }
 
 /** Statuses whose responses never have a body (RFC 9110 §6.4.1). */

@@ -49,8 +49,12 @@ export interface Server {
 
 const VALID_PATH = /^(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)+$/;
 const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:\/|$)/i;
-const VALID_HOST =
-  /^(?:\[[A-Fa-f0-9:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?)(?::\d{1,5})?$/;
+/**
+ * RFC 9110 §7.2 `Host`: an IP literal, or a reg-name of RFC 3986's unreserved characters
+ * (so `_`, which nginx's upstream names carry, is allowed; `/`, `@`, spaces are not), and an
+ * optional port.
+ */
+export const VALID_HOST = /^(?:\[[A-Fa-f0-9:.]+\]|[A-Za-z0-9._~-]+)(?::\d{1,5})?$/;
 
 /**
  * The path of an HTTP request target, percent-encoded as received, or an error message when

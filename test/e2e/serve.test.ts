@@ -276,6 +276,16 @@ describe('serve()', () => {
     expect((await fetch(url)).status).toBe(200);
   });
 
+  it('accepts a Host with an underscore (an nginx upstream name) and an IPv6 literal', async () => {
+    const url = await start((request) => new FastResponse(new URL(request.url).host));
+    expect(
+      await raw(url, 'GET / HTTP/1.1\r\nHost: mortar_http\r\nConnection: close\r\n\r\n'),
+    ).toMatch(/mortar_http$/);
+    expect(
+      await raw(url, 'GET / HTTP/1.1\r\nHost: [::1]:8000\r\nConnection: close\r\n\r\n'),
+    ).toMatch(/\[::1\]:8000$/);
+  });
+
   it('accepts an absolute-form target and gives the path as pathInfo', async () => {
     const url = await start(
       (request, environ) => new FastResponse(`${environ.pathInfo} ${request.url}`),
