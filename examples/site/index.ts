@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { debug, errors } from '../../middleware/debug/index.js';
 import { helloWorld } from '../../middleware/hello/index.js';
 import { session } from '../../middleware/session/index.js';
 import { fileApp, serveStatic } from '../../middleware/static/index.js';
@@ -20,6 +21,7 @@ import {
   FastResponse,
 } from '../../src/index.js';
 import { accountApp } from './account.js';
+import { boom } from './boom.js';
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
 /** Sessions need a secret; the demo makes one per process unless SESSION_SECRET is set. */
@@ -61,6 +63,9 @@ const home: Application = (request, environ) => {
   <li><a href="${base}/static/">/static/</a> — files served by <code>serveStatic</code> (with a listing;
     <a href="${base}/static/about.txt">about.txt</a>, <a href="${base}/static/site.css">site.css</a>, precompressed)</li>
   <li><a href="${base}/favicon.svg">/favicon.svg</a> — one file, served by <code>fileApp</code></li>
+  <li>Errors, shown by <code>debug</code>: <a href="${base}/boom/sync">sync</a>, <a href="${base}/boom/async">async</a>,
+    <a href="${base}/boom/cause">with a cause</a>, <a href="${base}/boom/aggregate">AggregateError</a>,
+    <a href="${base}/boom/library">from inside a library</a></li>
   <li><a href="${base}/account/visits">/account/visits</a> — a visit counter in a <code>session</code>;
     <a href="${base}/account/">/account/</a> — sign in (the session is regenerated) and out</li>
 </ul>
@@ -82,8 +87,12 @@ const where: Application = (request, environ) =>
 <p><a href="/">Home</a></p>`,
   );
 
+/** Development shows the interactive traceback; production only an error id. */
+const errorPages = process.env.NODE_ENV === 'production' ? errors() : debug();
+
 /** The demo site: `mortar serve examples/site/index.ts`. */
 export const application: Application = compose(
+  errorPages,
   helloWorld(),
   session({ secret }),
 )(
@@ -97,5 +106,6 @@ export const application: Application = compose(
     ),
     '/favicon.svg': fileApp(`${publicDir}/favicon.svg`, { maxAge: 86_400 }),
     '/account': accountApp(page),
+    '/boom': boom,
   }),
 );
