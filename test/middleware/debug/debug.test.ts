@@ -1,0 +1,367 @@
+/**
+ * errors() and debug(): negotiation, what each shows to whom, locals, the console and every
+ * security rule.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  type DebugOptions,
+  debug,
+  type ErrorRecord,
+  errors,
+} from '../../../middleware/debug/index.js';
+import { type Application, FastResponse, HTTPError, TestClient } from '../../../src/index.js';
+
+function inner(order: { id: number }): never {
+  const secret = `sauce-${order.id}`;
+  throw new RangeError(`no price for order ${order.id} <script>alert(1)</script> ${secret.length}`);
+}
+
+/** Routes that fail in different ways. */
+const failing: Application = async (request) => {
+  const { pathname } = new URL(request.url);
+  if (pathname === '/sync') inner({ id: 7 });
+  if (pathname === '/async') {
+    const before = 'before the await';
+    await new Promise((r) => setTimeout(r, 1));
+    const after = { list: [1, 2, 3] };
+    inner({ id: after.list.length + before.length });
+  }
+  if (pathname === '/cause')
+    throw new Error('outer failure', { cause: new TypeError('inner failure') });
+  if (pathname === '/aggregate')
+    throw new AggregateError([new Error('first'), new Error('second')], 'both failed');
+  if (pathname === '/http') throw new HTTPError(409, { body: 'conflict here' });
+  if (pathname === '/string') throw 'a plain string';
+  return new FastResponse('fine');
+};
+
+const logs: string[] = [];
+const make = (options: DebugOptions = {}, base = 'http://localhost') =>
+  new TestClient(
+    debug({
+      log: (line) => logs.push(line),
+      errors: { log: (r) => logs.push(r.message) },
+      ...options,
+    })(failing),
+    { baseURL: base },
+  );
+const pinFromLogs = () => /the console PIN is (\d{3}-\d{3}-\d{3})/.exec(logs.join('\n'))?.[1];
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllEnvs();
+  logs.length = 0;
+});
+
+describe('errors()', () => {
+  const records: ErrorRecord[] = [];
+  const client = (onError?: () => void) =>
+    new TestClient(errors({ log: (r) => records.push(r), onError })(failing));
+
+  it('logs one record with an id and the traceback, and answers only the id', async () => {
+    records.length = 0;
+    const res = await client().get('/sync', { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(500);
+    const id = res.headers.get('x-error-id')!;
+    expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(res.text()).toContain(id);
+    expect(res.text()).not.toMatch(/inner|debug\.test|sauce|RangeError/);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      level: 'error',
+      id,
+      method: 'GET',
+      url: 'http://localhost/sync',
+    });
+    expect(records[0]!.traceback).toMatch(
+      /RangeError: no price for order 7[\s\S]*at inner \(.*debug\.test\.ts:\d+:\d+\)/,
+    );
+  });
+
+  it('negotiates JSON and text, never with source or stack', async () => {
+    const json = await client().get('/sync', { headers: { accept: 'application/json' } });
+    expect(Object.keys(json.json<object>()).sort()).toEqual(['error', 'message', 'status']);
+    const text = await client().get('/sync');
+    expect(text.text()).toMatch(
+      /^500 Internal Server Error\n\nSomething went wrong on our side\. Error id: [0-9a-f]{16}\n$/,
+    );
+  });
+
+  it('lets an HTTPError through as its own response, and calls onError for the rest', async () => {
+    const seen: unknown[] = [];
+    const c = client(() => seen.push('called'));
+    const res = await c.get('/http');
+    expect(res.status).toBe(409);
+    expect(res.text()).toContain('conflict here');
+    await c.get('/string');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(seen).toEqual(['called']);
+  });
+
+  it('ends a response body that fails while streaming, and logs it', async () => {
+    records.length = 0;
+    let pulls = 0;
+    const streaming: Application = () =>
+      new Response(
+        new ReadableStream({
+          pull(controller) {
+            if (pulls++ === 0) controller.enqueue(new TextEncoder().encode('partial '));
+            else controller.error(new Error('the stream broke'));
+          },
+        }),
+      );
+    const res = await new TestClient(errors({ log: (r) => records.push(r) })(streaming)).get('/');
+    expect(res.text()).toBe('partial ');
+    expect(records[0]?.message).toBe('Error: the stream broke');
+  });
+});
+
+describe('debug(): who sees what', () => {
+  it('refuses to start under NODE_ENV=production unless forced', () => {
+    vi.stubEnv('NODE_ENV', 'production');
+    expect(() => debug()).toThrow(/refusing to run with NODE_ENV=production/);
+    expect(() => debug({ force: true, capture: false })).not.toThrow();
+  });
+
+  it.each(['http://evil.example', 'http://localhost.evil.example', 'http://192.168.1.5:8000'])(
+    'gives an untrusted Host (%s) the plain error page: no source, locals or token',
+    async (base) => {
+      const res = await make({}, base).get('/sync', { headers: { accept: 'text/html' } });
+      expect(res.status).toBe(500);
+      expect(res.text()).not.toMatch(/inner|sauce|mortar-debug-token|x-mortar|<pre/);
+      expect(res.text()).toMatch(/Error id: [0-9a-f]{16}/);
+    },
+  );
+
+  it.each([
+    'http://localhost:3000',
+    'http://app.localhost',
+    'http://127.0.0.1:8000',
+    'http://[::1]:8000',
+    'http://dev.example',
+  ])('shows the traceback to a trusted Host (%s)', async (base) => {
+    const res = await make({ hosts: ['dev.example'] }, base).get('/sync', {
+      headers: { accept: 'text/html' },
+    });
+    expect(res.text()).toContain('<span class="fn">inner</span>');
+  });
+
+  it('sends the HTML page with no-store, nosniff and a nonce CSP that forbids framing, all escaped', async () => {
+    const res = await make().get('/sync', { headers: { accept: 'text/html' } });
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toContain("frame-ancestors 'none'");
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)![1]!;
+    expect(res.text()).toContain(`<script nonce="${nonce}">`);
+    expect(res.text()).not.toContain('<script>alert(1)</script>');
+    expect(res.text()).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+
+  it('negotiates JSON and plain text', async () => {
+    const json = (await make().get('/sync', { headers: { accept: 'application/json' } })).json<{
+      error: { name: string; frames: { name: string }[] };
+      text: string;
+    }>();
+    expect(json.error.name).toBe('RangeError');
+    expect(json.error.frames[0]!.name).toBe('inner');
+    const text = await make().get('/sync', { headers: { accept: 'text/plain' } });
+    expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(text.text()).toMatch(/^RangeError: no price for order 7/);
+  });
+
+  it('shows the cause chain and AggregateError members', async () => {
+    const cause = (await make().get('/cause', { headers: { accept: 'application/json' } })).json<{
+      error: { cause: { name: string; message: string } };
+    }>();
+    expect(cause.error.cause).toMatchObject({ name: 'TypeError', message: 'inner failure' });
+    const aggregate = await make().get('/aggregate', { headers: { accept: 'text/html' } });
+    expect(aggregate.text()).toContain('AggregateError member 1: Error: first');
+    expect(aggregate.text()).toContain('AggregateError member 2: Error: second');
+  });
+
+  it('redacts Cookie and Authorization in the request it shows', async () => {
+    const res = await make().get('/sync', {
+      headers: {
+        accept: 'application/json',
+        cookie: 'sid=secret-session',
+        authorization: 'Bearer secret-token',
+      },
+    });
+    const headers = Object.fromEntries(
+      res.json<{ request: { headers: [string, string][] } }>().request.headers,
+    );
+    expect(headers.cookie).toBe('[redacted]');
+    expect(headers.authorization).toBe('[redacted]');
+  });
+
+  it('passes an HTTPError through as its own response', async () => {
+    expect((await make().get('/http')).status).toBe(409);
+  });
+});
+
+describe('debug(): locals captured at throw time', () => {
+  const localsOf = async (path: string) =>
+    (await make().get(path, { headers: { accept: 'application/json' } })).json<{
+      locals: (Record<string, string> | null)[];
+    }>().locals;
+
+  it('captures the locals of the throwing frame and its caller', async () => {
+    const locals = await localsOf('/sync');
+    expect(locals[0]).toMatchObject({ order: '{ id: 7 }', secret: "'sauce-7'" });
+  });
+
+  it('captures locals in a frame that runs after its last await', async () => {
+    const locals = await localsOf('/async');
+    expect(locals[0]).toMatchObject({ secret: "'sauce-19'" });
+    expect(locals[1]).toMatchObject({
+      before: "'before the await'",
+      after: '{ list: [ 1, 2, 3 ] }',
+    });
+  });
+});
+
+describe('debug(): the console', () => {
+  const origin = 'http://localhost';
+  const headersFor = (token: string) => ({
+    'x-mortar-debug-token': token,
+    origin,
+    'content-type': 'application/json',
+  });
+
+  async function failingPage(client: TestClient) {
+    const res = await client.get('/sync', { headers: { accept: 'text/html' } });
+    const html = res.text();
+    const token = /'x-mortar-debug-token': "([0-9a-f]{64})"/.exec(html)![1]!;
+    const id = res.headers.get('x-error-id')!;
+    return { token, id };
+  }
+
+  async function unlocked(options: DebugOptions = {}) {
+    const client = make(options);
+    const { token, id } = await failingPage(client);
+    const pin = await client.post('/__debug__/pin', {
+      headers: headersFor(token),
+      json: { pin: pinFromLogs() },
+    });
+    expect(pin.json()).toEqual({ ok: true, text: 'unlocked' });
+    const run = (expression: string, frame = 0, errorId = id) =>
+      client.post('/__debug__/console', {
+        headers: headersFor(token),
+        json: { id: errorId, frame, expression },
+      });
+    return { client, token, id, run, pinResponse: pin };
+  }
+
+  it('evaluates against the frame locals, $err, $request and $environ', async () => {
+    const { run } = await unlocked();
+    expect((await run('secret.toUpperCase()')).json()).toEqual({ ok: true, text: "'SAUCE-7'" });
+    expect(
+      (await run('$err.name + " " + $request.method + " " + $environ.pathInfo')).json(),
+    ).toEqual({
+      ok: true,
+      text: "'RangeError GET /sync'",
+    });
+  });
+
+  it('keeps assignments for the frame, supports await, reports thrown errors, times out', async () => {
+    const { run } = await unlocked({ consoleTimeout: 200 });
+    await run('total = order.id * 6');
+    expect((await run('total')).json()).toEqual({ ok: true, text: '42' });
+    expect((await run('await Promise.resolve(total + 1)')).json()).toEqual({
+      ok: true,
+      text: '43',
+    });
+    expect((await run('null.x')).json()).toMatchObject({
+      ok: false,
+      text: expect.stringMatching(/^TypeError/),
+    });
+    expect((await run('await new Promise(() => {})')).json()).toEqual({
+      ok: false,
+      text: 'Error: timed out after 200 ms',
+    });
+  });
+
+  it('sets the PIN cookie HttpOnly, SameSite=Strict, scoped to the debugger path', async () => {
+    const { pinResponse } = await unlocked();
+    const cookie = pinResponse.headers.getSetCookie()[0]!;
+    expect(cookie).toMatch(/^mortar_debug=[^;]+; Path=\/__debug__\/; HttpOnly; SameSite=Strict$/);
+  });
+
+  it('refuses GET, a missing or wrong token, another Origin, and a cross-site fetch', async () => {
+    const client = make();
+    const { token, id } = await failingPage(client);
+    const body = { id, frame: 0, expression: '1 + 1' };
+    expect((await client.get('/__debug__/console')).status).toBe(405);
+    expect(
+      (await client.post('/__debug__/console', { json: body, headers: { origin } })).status,
+    ).toBe(403);
+    const wrong = `${token.slice(0, -1)}${token.endsWith('0') ? '1' : '0'}`;
+    expect(
+      (await client.post('/__debug__/console', { json: body, headers: headersFor(wrong) })).status,
+    ).toBe(403);
+    const evil = { ...headersFor(token), origin: 'http://evil.example' };
+    expect((await client.post('/__debug__/console', { json: body, headers: evil })).status).toBe(
+      403,
+    );
+    const noOrigin = { 'x-mortar-debug-token': token };
+    expect(
+      (await client.post('/__debug__/console', { json: body, headers: noOrigin })).status,
+    ).toBe(403);
+    const crossSite = { ...headersFor(token), 'sec-fetch-site': 'cross-site' };
+    expect(
+      (await client.post('/__debug__/console', { json: body, headers: crossSite })).status,
+    ).toBe(403);
+  });
+
+  it('asks for the PIN first, and refuses the console to an untrusted Host', async () => {
+    const client = make();
+    const { token, id } = await failingPage(client);
+    const res = await client.post('/__debug__/console', {
+      headers: headersFor(token),
+      json: { id, frame: 0, expression: '1' },
+    });
+    expect(res.status).toBe(401);
+    const untrusted = make({}, 'http://evil.example');
+    const blocked = await untrusted.post('/__debug__/console', {
+      headers: { ...headersFor(token), origin: 'http://evil.example' },
+      json: { id, frame: 0, expression: '1' },
+    });
+    expect(blocked.status).toBe(404);
+  });
+
+  it('locks the console after 10 wrong PINs, even for the right one', async () => {
+    const client = make();
+    const { token } = await failingPage(client);
+    for (let i = 0; i < 10; i++) {
+      const res = await client.post('/__debug__/pin', {
+        headers: headersFor(token),
+        json: { pin: '000-000-000' },
+      });
+      expect(res.status).toBe(403);
+    }
+    const right = await client.post('/__debug__/pin', {
+      headers: headersFor(token),
+      json: { pin: pinFromLogs() },
+    });
+    expect(right.status).toBe(403);
+    expect(right.json()).toMatchObject({ ok: false, text: expect.stringMatching(/locked/) });
+  });
+
+  it('keeps a bounded number of errors, and answers "expired" for one dropped or too old', async () => {
+    const { client, run, id: first } = await unlocked({ maxErrors: 2 });
+    await client.get('/sync');
+    await client.get('/sync');
+    const dropped = await run('1', 0, first);
+    expect(dropped.status).toBe(410);
+    expect(dropped.json()).toMatchObject({ ok: false, text: expect.stringMatching(/^expired/) });
+
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const recent = (await client.get('/sync', { headers: { accept: 'application/json' } })).json<{
+      id: string;
+    }>().id;
+    expect((await run('1', 0, recent)).status).toBe(200);
+    vi.setSystemTime(Date.now() + 3601_000);
+    expect((await run('1', 0, recent)).status).toBe(410);
+  });
+});
