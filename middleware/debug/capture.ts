@@ -5,10 +5,24 @@
  * value, resume at once. Pauses are rate-limited; `node:` internals are blackboxed.
  */
 import inspector from 'node:inspector';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEBUGGER_DIR } from './stack.js';
+
+/** A script URL as a file path (tsx and Node give file: URLs), else as it is. */
+function filePath(url: string): string {
+  try {
+    return url.startsWith('file:') ? fileURLToPath(url.split('?')[0]!) : url;
+  } catch {
+    return url;
+  }
+}
 
 /** What was captured for one thrown value: per frame, its function and live locals. */
 export interface CapturedFrame {
   name: string;
+  /** The frame's script, as a file path (or URL when it is not a file). */
+  file: string;
   /** Variables of the frame's local, block and catch scopes, live. */
   locals: Record<string, unknown>;
 }
@@ -19,6 +33,15 @@ export interface CaptureOptions {
   frames?: number;
   /** Pauses allowed per second before capture backs off for a second. Default `50`. */
   maxPausesPerSecond?: number;
+  /**
+   * When capture runs. `'after-error'` (default): the inspector is off until an error reaches
+   * the debugger, then on (the next throws capture locals) until `idle` seconds pass without
+   * one — an enabled V8 debugger slows promise-heavy code by 20–60 %, which requests that throw
+   * nothing should not pay. `'always'`: on from the start (the first error has locals too).
+   */
+  mode?: 'after-error' | 'always';
+  /** Seconds without errors after which `'after-error'` capture turns off. Default `120`. */
+  idle?: number;
 }
 
 /** A process-wide capture (there is one inspector session per process). */
@@ -32,19 +55,57 @@ export class LocalsCapture {
   #pauses = 0;
   #backedOff = false;
   #current: CapturedFrame[] | undefined;
+  readonly #idle: number;
+  #armed = false;
+  #idleTimer: NodeJS.Timeout | undefined;
+  readonly #always: boolean;
+  readonly #scripts = new Map<string, string>();
 
   constructor(options: CaptureOptions = {}) {
     this.#frames = options.frames ?? 8;
     this.#maxPauses = options.maxPausesPerSecond ?? 50;
+    this.#idle = (options.idle ?? 120) * 1000;
+    this.#always = options.mode === 'always';
     Object.defineProperty(globalThis, this.#sink, {
-      value: (value: unknown, kind: string, name: string) => this.#receive(value, kind, name),
+      value: (value: unknown, kind: string, name: string, file: string) =>
+        this.#receive(value, kind, name, file),
       enumerable: false,
     });
     this.#session.connect();
-    this.#session.post('Debugger.enable');
-    this.#session.post('Debugger.setBlackboxPatterns', { patterns: ['^node:'] });
-    this.#session.post('Debugger.setPauseOnExceptions', { state: 'all' });
     this.#session.on('Debugger.paused', (message) => this.#onPaused(message.params));
+    // CallFrame.url is empty in current V8: scripts are known by id from their parse events.
+    this.#session.on('Debugger.scriptParsed', (message) => {
+      this.#scripts.set(message.params.scriptId, message.params.url);
+    });
+    if (this.#always) this.arm();
+  }
+
+  /** Whether throws are being captured now. */
+  get armed(): boolean {
+    return this.#armed;
+  }
+
+  /**
+   * Turns capture on (an error was seen), and restarts the idle countdown after which it turns
+   * off again (unless the mode is `'always'`).
+   */
+  arm(): void {
+    if (!this.#armed) {
+      this.#armed = true;
+      this.#session.post('Debugger.enable');
+      this.#session.post('Debugger.setBlackboxPatterns', { patterns: ['^node:'] });
+      this.#session.post('Debugger.setPauseOnExceptions', { state: 'all' });
+    }
+    if (this.#always) return;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => this.#disarm(), this.#idle);
+    this.#idleTimer.unref();
+  }
+
+  #disarm(): void {
+    if (!this.#armed) return;
+    this.#armed = false;
+    this.#session.post('Debugger.disable');
   }
 
   /** The locals captured when `error` was thrown, frame by frame (app frames first). */
@@ -54,11 +115,12 @@ export class LocalsCapture {
 
   /** Stops capturing and disconnects the session. */
   close(): void {
-    this.#session.post('Debugger.setPauseOnExceptions', { state: 'none' });
+    clearTimeout(this.#idleTimer);
+    this.#disarm();
     this.#session.disconnect();
   }
 
-  #receive(value: unknown, kind: string, name: string): void {
+  #receive(value: unknown, kind: string, name: string, file: string): void {
     if (kind === 'error') {
       if (value !== null && typeof value === 'object' && !this.#captured.has(value)) {
         this.#current = [];
@@ -67,7 +129,7 @@ export class LocalsCapture {
     } else if (this.#current) {
       const last = this.#current.at(-1);
       if (last && last.name === name && kind === 'scope+') Object.assign(last.locals, value);
-      else this.#current.push({ name, locals: { ...(value as Record<string, unknown>) } });
+      else this.#current.push({ name, file, locals: { ...(value as Record<string, unknown>) } });
     }
   }
 
@@ -81,7 +143,10 @@ export class LocalsCapture {
       let taken = 0;
       for (const frame of params.callFrames) {
         if (taken >= this.#frames) break;
-        if (frame.url.startsWith('node:')) continue;
+        const url = frame.url || this.#scripts.get(frame.location.scriptId) || '';
+        const file = filePath(url);
+        // The debugger's own frames hold its PIN and token: never read their scopes.
+        if (url.startsWith('node:') || file.startsWith(DEBUGGER_DIR + path.sep)) continue;
         taken++;
         let first = true;
         for (const scope of frame.scopeChain) {
@@ -94,7 +159,7 @@ export class LocalsCapture {
           );
           first = false;
         }
-        if (first) this.#call(thrown.objectId, 'none', frame.functionName || '<anonymous>');
+        if (first) this.#call(thrown.objectId, 'none', frame.functionName || '<anonymous>', file);
       }
     } finally {
       this.#session.post('Debugger.resume');
@@ -102,12 +167,13 @@ export class LocalsCapture {
   }
 
   /** Sends the object behind `objectId` to the sink (synchronously, with the callback form). */
-  #call(objectId: string, kind: string, name: string): void {
+  #call(objectId: string, kind: string, name: string, file = ''): void {
     const sink = this.#sink;
+    const args = `${JSON.stringify(name)}, ${JSON.stringify(file)}`;
     const body =
       kind === 'none'
-        ? `function(){ globalThis.${sink}({}, 'scope', ${JSON.stringify(name)}) }`
-        : `function(){ globalThis.${sink}(this, ${JSON.stringify(kind)}, ${JSON.stringify(name)}) }`;
+        ? `function(){ globalThis.${sink}({}, 'scope', ${args}) }`
+        : `function(){ globalThis.${sink}(this, ${JSON.stringify(kind)}, ${args}) }`;
     this.#session.post('Runtime.callFunctionOn', { objectId, functionDeclaration: body }, () => {});
   }
 
@@ -119,7 +185,7 @@ export class LocalsCapture {
       this.#pauses = 0;
       if (this.#backedOff) {
         this.#backedOff = false;
-        this.#session.post('Debugger.setPauseOnExceptions', { state: 'all' });
+        if (this.#armed) this.#session.post('Debugger.setPauseOnExceptions', { state: 'all' });
       }
     }
     this.#pauses++;

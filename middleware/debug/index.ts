@@ -188,7 +188,10 @@ export function debug(options: DebugOptions = {}): Middleware {
   const maxErrors = options.maxErrors ?? 20;
   const ttl = (options.ttl ?? 3600) * 1000;
   const timeout = options.consoleTimeout ?? 5000;
-  if (options.capture !== false) capture ??= new LocalsCapture(options.capture);
+  if (options.capture !== false) {
+    capture ??= new LocalsCapture(options.capture);
+    if (options.capture?.mode === 'always') capture.arm();
+  }
   const kept = new Map<string, Kept>();
   const pin = `${randomInt(100, 1000)}-${randomInt(100, 1000)}-${randomInt(100, 1000)}`;
   const pinCookieValue = createHmac('sha256', TOKEN).update(`pin:${pin}`).digest('base64url');
@@ -227,11 +230,14 @@ export function debug(options: DebugOptions = {}): Middleware {
         return productionError(error, request, environ, options.errors ?? {});
       const id = randomBytes(8).toString('hex');
       const report = reportOf(error);
+      const wasArmed = capture?.armed ?? false;
+      capture?.arm();
       const captured = align(report.frames, capture?.framesOf(error));
       const traceback: Traceback = {
         id,
         report,
         locals: captured,
+        capture: capture === undefined ? 'off' : wasArmed ? 'on' : 'starting',
         request: {
           method: request.method,
           url: request.url,

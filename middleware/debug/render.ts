@@ -13,6 +13,8 @@ export interface Traceback {
   report: ErrorReport;
   /** Per app frame (in stack order), the captured locals; `undefined`: none captured. */
   locals: (CapturedFrame | undefined)[];
+  /** Whether locals were being captured: `starting` means from the next error on. */
+  capture: 'on' | 'starting' | 'off';
   request: { method: string; url: string; headers: [string, string][] };
   environ: Record<string, string>;
 }
@@ -36,6 +38,7 @@ export function previews(locals: Record<string, unknown>): [string, string][] {
 export function tracebackJSON(t: Traceback) {
   return {
     id: t.id,
+    capture: t.capture,
     error: t.report,
     locals: t.locals.map((frame) => (frame ? Object.fromEntries(previews(frame.locals)) : null)),
     request: t.request,
@@ -156,6 +159,11 @@ export function tracebackHTML(
 <div class="where">${first ? escapeHTML(`${first.file}:${first.line}:${first.column}`) : ''}</div></header>
 <main>
 ${pin}
+${
+  t.capture === 'starting'
+    ? '<p class="note">Local variables are captured from the next error on (the inspector, which slows requests, was off until now): reload this page to see them.</p>'
+    : ''
+}
 <h2>Traceback <span class="note">(most recent call first)</span></h2>
 ${reportHTML(report, t.locals, offset)}
 ${chain}

@@ -37,6 +37,12 @@ export interface ErrorReport {
 const FRAME = /^\s*at (?:(.+?) \()?(.+?):(\d+):(\d+)\)?$/;
 
 /**
+ * The debugger's own folder: its frames are shown as internal, and their locals are never
+ * captured or shown (they hold the console's PIN and token).
+ */
+export const DEBUGGER_DIR = path.dirname(fileURLToPath(import.meta.url));
+
+/**
  * Describes `error` (any thrown value), following `cause` (up to 8 deep) and AggregateError
  * members.
  */
@@ -83,7 +89,7 @@ export function parseFrames(stack: string): Frame[] {
       if (mapped) ({ file, line: lineNumber, column: columnNumber } = mapped);
     }
     const kind: Frame['kind'] =
-      file.startsWith('node:') || !path.isAbsolute(file)
+      file.startsWith('node:') || !path.isAbsolute(file) || file.startsWith(DEBUGGER_DIR + path.sep)
         ? 'internal'
         : file.includes(`${path.sep}node_modules${path.sep}`)
           ? 'library'

@@ -29,11 +29,14 @@ describe.skipIf(!available)('the debugger in Chromium', () => {
   let server: Server;
   const logs: string[] = [];
   beforeAll(async () => {
-    server = await serve(debug({ log: (line) => logs.push(line) })(app), {
-      port: 0,
-      handleSignals: false,
-      announce: false,
-    });
+    server = await serve(
+      debug({ log: (line) => logs.push(line), capture: { mode: 'always' } })(app),
+      {
+        port: 0,
+        handleSignals: false,
+        announce: false,
+      },
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -75,7 +78,7 @@ describe.skipIf(!available)('the debugger in Chromium', () => {
     await page.waitForSelector('form.pin', { state: 'detached' });
 
     const first = page.locator('form.console').first();
-    await first.locator('input').fill('`${item}: ${Object.keys(menu)}`');
+    await first.locator('input').fill('item + ": " + Object.keys(menu)');
     await first.locator('button').click();
     const output = page.locator('pre.out.ok').first();
     await output.waitFor();

@@ -211,6 +211,18 @@ describe('debug(): locals captured at throw time', () => {
     expect(locals[0]).toMatchObject({ order: '{ id: 7 }', secret: "'sauce-7'" });
   });
 
+  it("never shows the debugger's own frames or their locals (the PIN, the token)", async () => {
+    const client = make();
+    const html = (await client.get('/sync', { headers: { accept: 'text/html' } })).text();
+    const json = (await client.get('/sync', { headers: { accept: 'application/json' } })).json<{
+      locals: (Record<string, string> | null)[];
+    }>();
+    const pin = pinFromLogs()!;
+    expect(html).not.toContain(pin);
+    expect(JSON.stringify(json)).not.toContain(pin);
+    for (const frame of json.locals) expect(Object.keys(frame ?? {})).not.toContain('pinCookieValue');
+  });
+
   it('captures locals in a frame that runs after its last await', async () => {
     const locals = await localsOf('/async');
     expect(locals[0]).toMatchObject({ secret: "'sauce-19'" });

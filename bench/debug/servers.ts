@@ -1,0 +1,30 @@
+/**
+ * Servers for `bench/debug/index.ts`: `tsx servers.ts <name>` serves an application that
+ * throws nothing — with or without `debug()` (its inspector session enabled) — and prints
+ * its URL.
+ */
+import { debug } from '../../middleware/debug/index.js';
+import { helloWorld } from '../../middleware/hello/index.js';
+import { urlmap } from '../../middleware/urlmap/index.js';
+import { type Application, compose, FastResponse, serve } from '../../src/index.js';
+
+/** One await, as a typical handler has (the debugger slows promise-heavy code most). */
+const handler: Application = async (request) => {
+  const part = await Promise.resolve(21);
+  return new FastResponse(`${new URL(request.url).pathname} ${part * 2}\n`);
+};
+const site = compose(helloWorld())(urlmap({ '/app': handler }));
+
+const [name = ''] = process.argv.slice(2);
+const apps: Record<string, () => Application> = {
+  plain: () => site,
+  debug: () => debug({ log: () => {} })(site),
+  'debug-no-capture': () => debug({ log: () => {}, capture: false })(site),
+};
+const make = apps[name];
+if (!make) {
+  console.error(`usage: servers.ts <${Object.keys(apps).join('|')}>`);
+  process.exit(2);
+}
+const server = await serve(make(), { port: 0, announce: false });
+process.stdout.write(`${server.url.slice(0, -1)}\n`);

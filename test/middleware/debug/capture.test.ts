@@ -1,0 +1,30 @@
+/**
+ * Capture after an error (the default): requests pay nothing for the inspector until an error
+ * arrives; from then on throws carry their locals. (A file of its own: the capture is one per
+ * process, and this one must start from scratch.)
+ */
+import { describe, expect, it } from 'vitest';
+import { debug } from '../../../middleware/debug/index.js';
+import { type Application, TestClient } from '../../../src/index.js';
+
+const failing: Application = () => {
+  const answer = 42;
+  throw new Error(`failed with ${answer}`);
+};
+
+describe('debug(): capture starts with the first error', () => {
+  it('shows no locals for the first error, says so, and captures from the next one', async () => {
+    const client = new TestClient(debug({ log: () => {} })(failing));
+    const get = async () =>
+      (await client.get('/', { headers: { accept: 'application/json' } })).json<{
+        capture: string;
+        locals: (Record<string, string> | null)[];
+      }>();
+    const first = await client.get('/', { headers: { accept: 'text/html' } });
+    expect(first.text()).toContain('Local variables are captured from the next error on');
+    expect(first.text()).not.toContain('<td>answer</td>');
+    const second = await get();
+    expect(second.capture).toBe('on');
+    expect(second.locals[0]).toMatchObject({ answer: '42' });
+  });
+});
