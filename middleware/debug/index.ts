@@ -29,7 +29,7 @@ import { parseCookie, stringifySetCookie } from 'cookie';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import { preferredMediaType } from '../../src/negotiation.js';
 import { FastResponse } from '../../src/response.js';
-import type { Application, Environ, Middleware } from '../../src/types.js';
+import type { Environ, Middleware } from '../../src/types.js';
 import { type CapturedFrame, type CaptureOptions, LocalsCapture } from './capture.js';
 import { type ConsoleScope, evaluate } from './console.js';
 import { redactHeaders, type Traceback, tracebackHTML, tracebackJSON } from './render.js';
@@ -216,56 +216,65 @@ export function debug(options: DebugOptions = {}): Middleware {
     while (kept.size > maxErrors) kept.delete(kept.keys().next().value as string);
   };
 
-  return (app) => async (request, environ) => {
+  /** The traceback (or, for an untrusted Host, the plain page) for an error of the application. */
+  const onError = (error: unknown, request: Request, environ: Environ): Response => {
     const base = `${environ.scriptName}/__debug__`;
+    if (error instanceof HTTPError) return error.toResponse(request);
+    if (!isTrusted(request)) return productionError(error, request, environ, options.errors ?? {});
+    const id = randomBytes(8).toString('hex');
+    const report = reportOf(error);
+    const wasArmed = capture?.armed ?? false;
+    capture?.arm();
+    const captured = align(report.frames, capture?.framesOf(error));
+    const traceback: Traceback = {
+      id,
+      report,
+      locals: captured,
+      capture: capture === undefined ? 'off' : wasArmed ? 'on' : 'starting',
+      request: {
+        method: request.method,
+        url: request.url,
+        headers: redactHeaders(request.headers),
+      },
+      environ: {
+        scriptName: environ.scriptName,
+        pathInfo: environ.pathInfo,
+        remoteAddress: String(environ.remoteAddress),
+        gateway: environ.gateway,
+      },
+    };
+    remember({
+      traceback,
+      error,
+      request,
+      environ,
+      captured,
+      scopes: new Map(),
+      expires: Date.now() + ttl,
+    });
+    log(`mortar debug: ${report.name}: ${report.message} (error ${id})`);
+    if (!pinShown) {
+      pinShown = true;
+      log(`mortar debug: the console PIN is ${pin}`);
+    }
+    return renderTraceback(request, traceback, base, unlocked(request));
+  };
+
+  // No async wrapper on the way in: a request that throws nothing pays one function call.
+  return (app) => (request, environ) => {
     if (environ.pathInfo.startsWith('/__debug__/')) {
       if (!isTrusted(request)) return errorResponse(404, request);
       return debuggerEndpoint(request, environ.pathInfo.slice('/__debug__'.length));
     }
+    let result: Response | Promise<Response>;
     try {
-      return await app(request, environ);
+      result = app(request, environ);
     } catch (error) {
-      if (error instanceof HTTPError) return error.toResponse(request);
-      if (!isTrusted(request))
-        return productionError(error, request, environ, options.errors ?? {});
-      const id = randomBytes(8).toString('hex');
-      const report = reportOf(error);
-      const wasArmed = capture?.armed ?? false;
-      capture?.arm();
-      const captured = align(report.frames, capture?.framesOf(error));
-      const traceback: Traceback = {
-        id,
-        report,
-        locals: captured,
-        capture: capture === undefined ? 'off' : wasArmed ? 'on' : 'starting',
-        request: {
-          method: request.method,
-          url: request.url,
-          headers: redactHeaders(request.headers),
-        },
-        environ: {
-          scriptName: environ.scriptName,
-          pathInfo: environ.pathInfo,
-          remoteAddress: String(environ.remoteAddress),
-          gateway: environ.gateway,
-        },
-      };
-      remember({
-        traceback,
-        error,
-        request,
-        environ,
-        captured,
-        scopes: new Map(),
-        expires: Date.now() + ttl,
-      });
-      log(`mortar debug: ${report.name}: ${report.message} (error ${id})`);
-      if (!pinShown) {
-        pinShown = true;
-        log(`mortar debug: the console PIN is ${pin}`);
-      }
-      return renderTraceback(request, traceback, base, unlocked(request));
+      return onError(error, request, environ);
     }
+    return result instanceof Promise
+      ? result.catch((error: unknown) => onError(error, request, environ))
+      : result;
   };
 
   function unlocked(request: Request): boolean {
