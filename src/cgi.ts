@@ -8,8 +8,7 @@
  * ```
  */
 import { Readable } from 'node:stream';
-import { errorResponse, HTTPError } from './http-error.js';
-import { rebuildRequest } from './meta-variables.js';
+import { answer, rebuildRequest } from './meta-variables.js';
 import { writeCGIResponse } from './scgi.js';
 import type { Application } from './types.js';
 
@@ -44,28 +43,7 @@ export async function runCGI(app: Application, options: CGIOptions = {}): Promis
       : null;
   const abort = new AbortController();
   const rebuilt = rebuildRequest(meta, body, abort.signal, 'cgi');
-  let response: Response;
-  let request: Request | undefined;
-  if ('error' in rebuilt) response = errorResponse(400, undefined, rebuilt.error);
-  else {
-    request = rebuilt.request;
-    try {
-      const result: unknown = await app(request, rebuilt.environ);
-      if (result instanceof Response) response = result;
-      else {
-        log(`mortar: the application returned ${typeof result}, not a Response; answering 500`);
-        response = errorResponse(500, request);
-      }
-    } catch (error) {
-      if (error instanceof HTTPError) response = error.toResponse(request);
-      else {
-        log(
-          `mortar: unhandled error in ${request.method} ${request.url}: ${error instanceof Error ? error.stack : String(error)}`,
-        );
-        response = errorResponse(500, request);
-      }
-    }
-  }
+  const { response, request } = await answer(app, rebuilt, log);
   await writeCGIResponse(stdout, response, request?.method === 'HEAD');
 }
 

@@ -17,13 +17,14 @@
 import cluster from 'node:cluster';
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { errorResponse, HTTPError } from './http-error.js';
 import {
+  answer,
   cgiResponse,
   type MetaVariables,
   NO_BODY_STATUS,
   rebuildRequest,
 } from './meta-variables.js';
+import { listenError } from './serve.js';
 import { type ShutdownOptions, shutdownControl } from './shutdown.js';
 import type { Application } from './types.js';
 
@@ -216,15 +217,7 @@ export async function listen(
   // Cluster workers share the primary's socket; the primary cleared a stale one.
   if (options.path && !cluster.isWorker) await clearStaleSocket(options.path);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      const message =
-        error.code === 'EADDRINUSE'
-          ? `${where} is already in use`
-          : error.code === 'EACCES'
-            ? `no permission to listen on ${where}`
-            : `cannot listen on ${where}: ${error.message}`;
-      reject(Object.assign(new Error(message, { cause: error }), { code: error.code }));
-    });
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, where)));
     if (options.path) server.listen(options.path, resolve);
     else server.listen(options.port ?? 9000, options.host ?? '127.0.0.1', resolve);
   });
@@ -426,31 +419,7 @@ class FastCGIConnection {
       (meta.REQUEST_METHOD !== 'GET' && meta.REQUEST_METHOD !== 'HEAD');
     const body = hasBody ? this.#bodyFor(exchange) : null;
     const rebuilt = rebuildRequest(meta, body, () => signalOf(exchange), 'fastcgi');
-    let response: Response;
-    let request: Request | undefined;
-    if ('error' in rebuilt) {
-      response = errorResponse(400, undefined, rebuilt.error);
-    } else {
-      request = rebuilt.request;
-      try {
-        const result: unknown = await this.#app(request, rebuilt.environ);
-        if (result instanceof Response) response = result;
-        else {
-          this.#log(
-            `mortar: the application returned ${result === null ? 'null' : typeof result} for ${request.method} ${request.url}, not a Response; answering 500`,
-          );
-          response = errorResponse(500, request);
-        }
-      } catch (error) {
-        if (error instanceof HTTPError) response = error.toResponse(request);
-        else {
-          this.#log(
-            `mortar: unhandled error in ${request.method} ${request.url}: ${describe(error)}`,
-          );
-          response = errorResponse(500, request);
-        }
-      }
-    }
+    const { response, request } = await answer(this.#app, rebuilt, this.#log);
     if (exchange.done) {
       await response.body?.cancel().catch(() => {});
       return;

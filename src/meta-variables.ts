@@ -6,9 +6,10 @@
 
 import { Readable } from 'node:stream';
 import { forwardRequestMembers } from './environ.js';
+import { errorResponse, HTTPError } from './http-error.js';
 import { STATUS_TEXT } from './response.js';
 import { requestTargetPath, VALID_HOST } from './serve.js';
-import type { Environ, Gateway } from './types.js';
+import type { Application, Environ, Gateway } from './types.js';
 
 /** Meta-variables by name, as the front end sent them. */
 export type MetaVariables = Readonly<Record<string, string>>;
@@ -146,6 +147,34 @@ class GatewayRequest {
 }
 forwardRequestMembers(GatewayRequest.prototype, (self) => (self as GatewayRequest)[kNative], []);
 Object.setPrototypeOf(GatewayRequest.prototype, Request.prototype);
+
+/**
+ * Runs `app` on a rebuilt request as every CGI-family gateway must: a request that could not
+ * be rebuilt gets a 400; a thrown `HTTPError` its own response; anything else thrown, or a
+ * result that is not a `Response`, a 500 and one log line.
+ */
+export async function answer(
+  app: Application,
+  rebuilt: Rebuilt,
+  log: (line: string) => void,
+): Promise<{ response: Response; request: Request | undefined }> {
+  if ('error' in rebuilt)
+    return { response: errorResponse(400, undefined, rebuilt.error), request: undefined };
+  const { request, environ } = rebuilt;
+  try {
+    const result: unknown = await app(request, environ);
+    if (result instanceof Response) return { response: result, request };
+    log(
+      `mortar: the application returned ${result === null ? 'null' : typeof result} for ${request.method} ${request.url}, not a Response; answering 500`,
+    );
+  } catch (error) {
+    if (error instanceof HTTPError) return { response: error.toResponse(request), request };
+    const detail =
+      error instanceof Error ? (error.stack ?? error.message) : `a thrown ${typeof error}`;
+    log(`mortar: unhandled error in ${request.method} ${request.url}: ${detail}`);
+  }
+  return { response: errorResponse(500, request), request };
+}
 
 /**
  * The leading segments of the raw `path` that spell the (decoded) `scriptName`, or `''` when

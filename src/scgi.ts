@@ -13,8 +13,8 @@
  */
 import net from 'node:net';
 import { listen, type SocketListenOptions, type SocketServer } from './fastcgi.js';
-import { errorResponse, HTTPError } from './http-error.js';
 import {
+  answer,
   type MetaVariables,
   NO_BODY_STATUS,
   rebuildRequest,
@@ -119,30 +119,7 @@ async function handle(
   const { meta, rest } = parsed;
   const body = bodyStream(socket, rest, Number(meta.CONTENT_LENGTH || 0));
   const rebuilt = rebuildRequest(meta, body, abort.signal, 'scgi');
-  let response: Response;
-  let request: Request | undefined;
-  if ('error' in rebuilt) response = errorResponse(400, undefined, rebuilt.error);
-  else {
-    request = rebuilt.request;
-    try {
-      const result: unknown = await app(request, rebuilt.environ);
-      if (result instanceof Response) response = result;
-      else {
-        log(
-          `mortar: the application returned ${typeof result} for ${request.method} ${request.url}, not a Response; answering 500`,
-        );
-        response = errorResponse(500, request);
-      }
-    } catch (error) {
-      if (error instanceof HTTPError) response = error.toResponse(request);
-      else {
-        log(
-          `mortar: unhandled error in ${request.method} ${request.url}: ${error instanceof Error ? error.stack : String(error)}`,
-        );
-        response = errorResponse(500, request);
-      }
-    }
-  }
+  const { response, request } = await answer(app, rebuilt, log);
   try {
     await writeCGIResponse(socket, response, request?.method === 'HEAD', abort.signal);
     socket.end();

@@ -163,14 +163,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      const where = `port ${port} on ${host}`;
-      const message =
-        error.code === 'EADDRINUSE'
-          ? `${where} is already in use`
-          : error.code === 'EACCES'
-            ? `no permission to listen on ${where}`
-            : `cannot listen on ${where}: ${error.message}`;
-      reject(Object.assign(new Error(message, { cause: error }), { code: error.code }));
+      reject(listenError(error, `port ${port} on ${host}`));
     });
     server.listen(port, host, () => resolve());
   });
@@ -203,6 +196,20 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   if (options.signal?.aborted) await close();
 
   return { url, node: server, close };
+}
+
+/**
+ * A listen failure as one clear line naming the address (`port 8000 on 127.0.0.1 is already in
+ * use`), keeping the system error as its cause and its code.
+ */
+export function listenError(error: NodeJS.ErrnoException, where: string): Error {
+  const message =
+    error.code === 'EADDRINUSE'
+      ? `${where} is already in use`
+      : error.code === 'EACCES'
+        ? `no permission to listen on ${where}`
+        : `cannot listen on ${where}: ${error.message}`;
+  return Object.assign(new Error(message, { cause: error }), { code: error.code });
 }
 
 function badRequest(res: http.ServerResponse, reason: string): void {

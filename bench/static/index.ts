@@ -6,12 +6,12 @@
  * and sendfile, as a single Node process is compared with it. Reported: req/s, MB/s and
  * ratios to sirv and nginx, medians of BENCH_RUNS interleaved runs.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, which } from '../../test/helpers/net.js';
+import { type FrontEnd, nginxBinary, startNginx } from '../../test/helpers/frontends.js';
 import { connections, loader, measure, runs, seconds, startServer } from '../lib.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mortar-bench-static-'));
@@ -20,63 +20,21 @@ const files = { '1 KiB': 'small.bin', '1 MiB': 'large.bin' } as const;
 writeFileSync(path.join(dir, files['1 KiB']), randomBytes(1024));
 writeFileSync(path.join(dir, files['1 MiB']), randomBytes(1024 * 1024));
 
-function findNginx(): string | undefined {
-  for (const candidate of ['/usr/sbin/nginx', '/usr/bin/nginx'])
-    if (existsSync(candidate)) return candidate;
-  return which('nginx');
-}
-
-async function startNginx(binary: string): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const prefix = path.join(dir, 'nginx');
-  mkdirSync(path.join(prefix, 'logs'), { recursive: true });
-  const conf = path.join(prefix, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `daemon off;
-worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 100000;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    root ${dir};
-  }
-}
-`,
-  );
-  const child = spawn(binary, ['-p', prefix, '-c', conf], { stdio: 'inherit' });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const up = await fetch(`${url}/${files['1 KiB']}`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) return { child, url };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill();
-  throw new Error('nginx did not start');
-}
-
 const names = ['mortar', 'sirv', 'serve-static', 'hono'];
 const script = new URL('./servers.ts', import.meta.url);
-const running: { name: string; child: ChildProcess; url: string }[] = [];
+const running: { name: string; child: ChildProcess | undefined; url: string }[] = [];
+let nginx: FrontEnd | undefined;
 try {
   for (const name of names) running.push({ name, ...(await startServer(script, name, {}, [dir])) });
-  const nginx = findNginx();
-  if (nginx) running.push({ name: 'nginx', ...(await startNginx(nginx)) });
-  else console.log('nginx is not installed (apt-get install -y nginx): its column is left out');
+  if (nginxBinary) {
+    // One worker and sendfile, as a single Node process is compared with it.
+    nginx = await startNginx(
+      dir,
+      [`LISTEN root ${dir};`],
+      'sendfile on; tcp_nopush on; keepalive_requests 100000;',
+    );
+    running.push({ name: 'nginx', child: undefined, url: nginx.urls[0]! });
+  } else console.log('nginx is not installed (apt-get install -y nginx): its column is left out');
 
   console.log(
     `\nmedian of ${runs} runs × ${seconds} s, ${connections} connections, ${loader}, Node ${process.version}`,
@@ -97,6 +55,7 @@ try {
     }
   }
 } finally {
-  for (const { child } of running) child.kill();
+  for (const { child } of running) child?.kill();
+  await nginx?.stop();
   rmSync(dir, { recursive: true, force: true });
 }
