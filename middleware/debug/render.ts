@@ -124,7 +124,7 @@ function reportHTML(
     .map((frame) => {
       if (frame.kind !== 'app' || !locals) return frameHTML(frame, -1, null, false);
       const index = offset.app++;
-      return frameHTML(frame, index, locals[index], index < 3);
+      return frameHTML(frame, index, locals[index], true);
     })
     .join('\n');
 }
