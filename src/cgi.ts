@@ -8,8 +8,7 @@
  * ```
  */
 import { Readable } from 'node:stream';
-import { answer, rebuildRequest } from './meta-variables.js';
-import { writeCGIResponse } from './scgi.js';
+import { answer, rebuildRequest, writeCGIResponse } from './meta-variables.js';
 import type { Application } from './types.js';
 
 /** Where a CGI request comes from and goes to (the process's own by default). */

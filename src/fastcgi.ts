@@ -24,6 +24,7 @@ import {
   NO_BODY_STATUS,
   rebuildRequest,
 } from './meta-variables.js';
+import { describeError } from './outcome.js';
 import { listenError } from './serve.js';
 import { type ShutdownOptions, shutdownControl } from './shutdown.js';
 import type { Application } from './types.js';
@@ -427,7 +428,7 @@ class FastCGIConnection {
     try {
       await this.#respond(exchange, response, request?.method === 'HEAD');
     } catch (error) {
-      this.#log(`mortar fastcgi: the response body failed: ${describe(error)}`);
+      this.#log(`mortar fastcgi: the response body failed: ${describeError(error)}`);
       this.#socket.destroy();
     }
   }
@@ -520,8 +521,4 @@ function endRequestBody(appStatus: number, protocolStatus: number): Buffer {
   body.writeUInt32BE(appStatus, 0);
   body[4] = protocolStatus;
   return body;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : `a thrown ${typeof error}`;
 }

@@ -6,7 +6,8 @@
 
 import { Readable } from 'node:stream';
 import { forwardRequestMembers } from './environ.js';
-import { errorResponse, HTTPError } from './http-error.js';
+import { errorResponse } from './http-error.js';
+import { asResponse, failureResponse } from './outcome.js';
 import { STATUS_TEXT } from './response.js';
 import { requestTargetPath, VALID_HOST } from './serve.js';
 import type { Application, Environ, Gateway } from './types.js';
@@ -158,22 +159,15 @@ export async function answer(
   rebuilt: Rebuilt,
   log: (line: string) => void,
 ): Promise<{ response: Response; request: Request | undefined }> {
-  if ('error' in rebuilt)
+  if ('error' in rebuilt) {
     return { response: errorResponse(400, undefined, rebuilt.error), request: undefined };
+  }
   const { request, environ } = rebuilt;
   try {
-    const result: unknown = await app(request, environ);
-    if (result instanceof Response) return { response: result, request };
-    log(
-      `mortar: the application returned ${result === null ? 'null' : typeof result} for ${request.method} ${request.url}, not a Response; answering 500`,
-    );
+    return { response: asResponse(await app(request, environ), request, log), request };
   } catch (error) {
-    if (error instanceof HTTPError) return { response: error.toResponse(request), request };
-    const detail =
-      error instanceof Error ? (error.stack ?? error.message) : `a thrown ${typeof error}`;
-    log(`mortar: unhandled error in ${request.method} ${request.url}: ${detail}`);
+    return { response: failureResponse(error, request, log), request };
   }
-  return { response: errorResponse(500, request), request };
 }
 
 /**
@@ -253,6 +247,47 @@ export function cgiResponse(response: Response): {
     return { head, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
   if (body instanceof ReadableStream) return { head, body };
   return { head, body: Readable.toWeb(body as Readable) as ReadableStream<Uint8Array> };
+}
+
+/**
+ * Writes a CGI response (head, then body) to a stream socket or stdout, waiting for `drain`;
+ * never pumps a body for HEAD; stops when `signal` aborts. A FastResponse is written from its
+ * parts (see {@link cgiResponse}).
+ */
+export async function writeCGIResponse(
+  out: NodeJS.WritableStream & { destroyed?: boolean },
+  response: Response,
+  head: boolean,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { head: text, body } = cgiResponse(response);
+  out.write(text, 'latin1');
+  const skip = head || NO_BODY_STATUS.has(response.status);
+  if (body === null || typeof body === 'string' || body instanceof Uint8Array) {
+    if (body !== null && !skip) out.write(body);
+    return;
+  }
+  if (skip) {
+    await body.cancel().catch(() => {});
+    return;
+  }
+  const reader = body.getReader();
+  const stop = (): void => void reader.cancel().catch(() => {});
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || out.destroyed) return;
+      if (!out.write(value)) {
+        await new Promise<void>((resolve) => {
+          out.once('drain', resolve);
+          out.once('close', resolve);
+        });
+      }
+    }
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
 }
 
 /** Statuses whose responses never have a body (RFC 9110 §6.4.1). */

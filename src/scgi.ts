@@ -13,13 +13,7 @@
  */
 import net from 'node:net';
 import { listen, type SocketListenOptions, type SocketServer } from './fastcgi.js';
-import {
-  answer,
-  type MetaVariables,
-  NO_BODY_STATUS,
-  rebuildRequest,
-  responseHead,
-} from './meta-variables.js';
+import { answer, type MetaVariables, rebuildRequest, writeCGIResponse } from './meta-variables.js';
 import { shutdownControl } from './shutdown.js';
 import type { Application } from './types.js';
 
@@ -174,39 +168,4 @@ function bodyStream(socket: net.Socket, first: Buffer, length: number): Readable
       if (remaining <= 0) controller.close();
     },
   });
-}
-
-/**
- * Writes a CGI response (head, then body) to a stream socket or stdout, waiting for `drain`;
- * never pumps a body for HEAD; stops when `signal` aborts.
- */
-export async function writeCGIResponse(
-  out: NodeJS.WritableStream & { destroyed?: boolean },
-  response: Response,
-  head: boolean,
-  signal?: AbortSignal,
-): Promise<void> {
-  out.write(responseHead(response), 'latin1');
-  const body = response.body;
-  if (!body || head || NO_BODY_STATUS.has(response.status)) {
-    await body?.cancel().catch(() => {});
-    return;
-  }
-  const reader = body.getReader();
-  const stop = (): void => void reader.cancel().catch(() => {});
-  signal?.addEventListener('abort', stop, { once: true });
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done || out.destroyed) return;
-      if (!out.write(value)) {
-        await new Promise<void>((resolve) => {
-          out.once('drain', resolve);
-          out.once('close', resolve);
-        });
-      }
-    }
-  } finally {
-    signal?.removeEventListener('abort', stop);
-  }
 }

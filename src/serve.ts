@@ -18,8 +18,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NodeRequest } from 'srvx/node';
-import { errorResponse, HTTPError } from './http-error.js';
 import { writeResponse } from './node-response.js';
+import { asResponse, describeError, failureResponse } from './outcome.js';
 import { type ShutdownOptions, shutdownControl } from './shutdown.js';
 import type { Application, Environ } from './types.js';
 
@@ -93,20 +93,11 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const log = options.log ?? ((line: string) => console.error(line));
   let draining = false;
 
-  const fail = (error: unknown, request: Request): Response => {
-    if (error instanceof HTTPError) return error.toResponse(request);
-    log(`mortar: unhandled error in ${request.method} ${request.url}: ${describeError(error)}`);
-    return errorResponse(500, request);
-  };
+  const fail = (error: unknown, request: Request): Response => failureResponse(error, request, log);
 
-  const send = (res: http.ServerResponse, response: unknown, request: Request): void => {
-    if (!(response instanceof Response)) {
-      log(
-        `mortar: the application returned ${describeValue(response)} for ${request.method} ${request.url}, not a Response; answering 500`,
-      );
-      response = errorResponse(500, request);
-    }
-    writeResponse(res, response as Response, request.method === 'HEAD').catch((error: unknown) => {
+  const send = (res: http.ServerResponse, value: unknown, request: Request): void => {
+    const response = asResponse(value, request, log);
+    writeResponse(res, response, request.method === 'HEAD').catch((error: unknown) => {
       log(
         `mortar: the response body of ${request.method} ${request.url} failed: ${describeError(error)}`,
       );
@@ -222,18 +213,4 @@ function badRequest(res: http.ServerResponse, reason: string): void {
       'x-content-type-options': 'nosniff',
     })
     .end(body);
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
-  return `a thrown ${describeValue(error)} (throw an Error to get a stack trace)`;
-}
-
-function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === 'object') {
-    const name = (value as object).constructor?.name;
-    return name ? `an object of class ${name}` : 'an object';
-  }
-  return `a ${typeof value} (${String(value).slice(0, 40)})`;
 }
