@@ -110,7 +110,8 @@ export function errors(options: ErrorsOptions = {}): Middleware {
 
 /**
  * A response whose streamed body, should it fail, ends instead of breaking the connection,
- * after `onError` ran. FastResponses with a text or bytes body cannot fail and pass as they are.
+ * after `onError` ran. A FastResponse passes as it is: reading its body would build a native
+ * Response on every request; should its stream fail, the gateway cuts the connection and logs.
  */
 function guardBody(response: Response, onError: (error: unknown) => void): Response {
   if (typeof (response as { _toNodeResponse?: unknown })._toNodeResponse === 'function')

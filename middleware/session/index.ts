@@ -449,7 +449,7 @@ class SessionHandle {
         createdAt: this.createdAt,
         accessedAt: now,
       });
-      const cookies = chunk(config.name, sealed, this.#cookieStoreChunks());
+      const cookies = chunk(config.name, sealed, config.cookieStore!.maxChunks);
       for (const [name, value] of cookies) this.#setCookie(name, value);
       this.#clearStaleChunks(new Set(cookies.map(([name]) => name)));
     } else {
@@ -477,10 +477,6 @@ class SessionHandle {
     this.isNew = false;
     this.#regenerated = false;
     this.#snapshot = snapshot(this.data);
-  }
-
-  #cookieStoreChunks(): number {
-    return this.#config.cookieStore!.maxChunks;
   }
 
   #cookieAttributes(maxAge: number | undefined) {

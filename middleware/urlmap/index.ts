@@ -177,7 +177,7 @@ function stripPort(host: string): string {
 }
 
 function parseKey(key: string | MountKey, app: Application): Mount {
-  const shown = typeof key === 'string' ? JSON.stringify(key) : JSON.stringify(key);
+  const shown = JSON.stringify(key);
   const fail = (why: string): never => {
     throw new TypeError(`urlmap(): key ${shown}: ${why}`);
   };

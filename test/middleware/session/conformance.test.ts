@@ -188,14 +188,18 @@ describe.each(sessionFactories)('%s: sessions', (_name, make, available, serverS
     expect((await c.get('/read')).json()).toMatchObject({ count: 0, isNew: true });
   });
 
-  it.skipIf(!available || !serverSide)(
-    'N parallel increments on one session end at N (no lost updates)',
-    async () => {
-      const c = client();
-      await c.get('/');
-      const n = 25;
-      await Promise.all(Array.from({ length: n }, () => c.get('/')));
-      expect((await c.get('/read')).json()).toMatchObject({ count: n + 1 });
-    },
-  );
+  // CookieStore keeps the session in the client: the last response wins (documented), so
+  // the rule is stated for the server-side stores only.
+  if (serverSide) {
+    it.skipIf(!available)(
+      'N parallel increments on one session end at N (no lost updates)',
+      async () => {
+        const c = client();
+        await c.get('/');
+        const n = 25;
+        await Promise.all(Array.from({ length: n }, () => c.get('/')));
+        expect((await c.get('/read')).json()).toMatchObject({ count: n + 1 });
+      },
+    );
+  }
 });
