@@ -8,7 +8,8 @@ import { serve as honoServe } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { hello, helloWorld } from '../middleware/hello/index.js';
 import { urlmap } from '../middleware/urlmap/index.js';
-import { type Application, compose, type Middleware, serve } from '../src/index.js';
+import { serve } from '../src/gateways/node/index.js';
+import { type Application, compose, type Middleware } from '../src/index.js';
 
 const BODY = 'Hello, world!\n';
 

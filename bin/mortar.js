@@ -8,7 +8,7 @@ import { register } from 'tsx/esm/api';
 
 register();
 registerCommonJS();
-const source = new URL('../src/cli.ts', import.meta.url);
-const { main } = await import(existsSync(source) ? source.href : '../dist/src/cli.js');
+const source = new URL('../src/cli/main.ts', import.meta.url);
+const { main } = await import(existsSync(source) ? source.href : '../dist/src/cli/main.js');
 const code = await main(process.argv.slice(2));
 process.exit(code);

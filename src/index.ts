@@ -1,11 +1,12 @@
 /**
  * mortar — composable HTTP middleware for fetch handlers.
  *
- * The core: the contract ({@link Application}, {@link Middleware}, {@link Environ}),
- * {@link compose}, typed environ slots, {@link HTTPError}, the fast {@link FastResponse}, the
- * HTTP gateway {@link serve} and the in-process {@link TestClient}.
+ * The contract, web platform only: {@link Application}, {@link Middleware}, {@link Environ},
+ * {@link compose}, typed environ slots, {@link HTTPError} and error responses, content
+ * negotiation, and the fast {@link FastResponse}. The gateways are their own exports
+ * (`mortar/node`, `mortar/fastcgi`, `mortar/scgi`, `mortar/cgi`), and so is the test client
+ * (`mortar/testing`).
  */
-export { type CGIOptions, runCGI } from './cgi.js';
 export { compose } from './compose.js';
 export {
   defineEnvironKey,
@@ -15,12 +16,6 @@ export {
   searchOf,
   shiftEnviron,
 } from './environ.js';
-export {
-  type FastCGIOptions,
-  type SocketListenOptions,
-  type SocketServer,
-  serveFastCGI,
-} from './fastcgi.js';
 export { errorResponse, escapeHTML, HTTPError, type HTTPErrorOptions } from './http-error.js';
 export {
   negotiateEncoding,
@@ -30,13 +25,4 @@ export {
 } from './negotiation.js';
 export { requestHeader } from './request-header.js';
 export { FastResponse, STATUS_TEXT } from './response.js';
-export { parseSCGIHeader, type SCGIOptions, serveSCGI } from './scgi.js';
-export { requestTargetPath, type ServeOptions, type Server, serve } from './serve.js';
-export type { ShutdownOptions } from './shutdown.js';
-export {
-  TestClient,
-  type TestClientOptions,
-  type TestRequestInit,
-  TestResponse,
-} from './test-client.js';
 export type { Application, Environ, Gateway, Middleware } from './types.js';

@@ -1,7 +1,6 @@
-import type { IncomingHttpHeaders } from 'node:http';
-
+/** srvx's documented `request.runtime.node.req`: Node's parsed headers, lower-case names. */
 interface NodeBacked {
-  runtime?: { node?: { req?: { headers?: IncomingHttpHeaders } } };
+  runtime?: { node?: { req?: { headers?: Record<string, string | string[] | undefined> } } };
 }
 
 /**

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type Application,
-  compose,
-  FastResponse,
-  type Middleware,
-  TestClient,
-} from '../src/index.js';
+import { type Application, compose, FastResponse, type Middleware } from '../src/index.js';
+import { TestClient } from '../src/testing/index.js';
 
 const tag =
   (name: string, log: string[]): Middleware =>

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type Application,
-  errorResponse,
-  HTTPError,
-  preferredMediaType,
-  TestClient,
-} from '../src/index.js';
+import { type Application, errorResponse, HTTPError, preferredMediaType } from '../src/index.js';
+import { TestClient } from '../src/testing/index.js';
 
 const thrower =
   (error: unknown): Application =>

@@ -6,7 +6,8 @@
 import { debug } from '../../middleware/debug/index.js';
 import { helloWorld } from '../../middleware/hello/index.js';
 import { urlmap } from '../../middleware/urlmap/index.js';
-import { type Application, compose, FastResponse, serve } from '../../src/index.js';
+import { serve } from '../../src/gateways/node/index.js';
+import { type Application, compose, FastResponse } from '../../src/index.js';
 
 /** One await, as a typical handler has (the debugger slows promise-heavy code most). */
 const handler: Application = async (request) => {

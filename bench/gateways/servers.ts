@@ -4,7 +4,9 @@
  */
 import { createRequire } from 'node:module';
 import { hello } from '../../middleware/hello/index.js';
-import { serve, serveFastCGI, serveSCGI } from '../../src/index.js';
+import { serveFastCGI } from '../../src/gateways/fastcgi/index.js';
+import { serve } from '../../src/gateways/node/index.js';
+import { serveSCGI } from '../../src/gateways/scgi/index.js';
 
 const [name = '', where = ''] = process.argv.slice(2);
 const quiet = { announce: false, log: () => {} };

@@ -4,7 +4,8 @@
 import { hello } from '../../middleware/hello/index.js';
 import { getSession, MemoryStore, session } from '../../middleware/session/index.js';
 import { RedisStore } from '../../middleware/session/redis.js';
-import { type Application, FastResponse, serve } from '../../src/index.js';
+import { serve } from '../../src/gateways/node/index.js';
+import { type Application, FastResponse } from '../../src/index.js';
 
 const secret = 'a-benchmark-secret-that-is-long-enough-0123456789';
 const [name = '', redisUrl = ''] = process.argv.slice(2);

@@ -10,7 +10,8 @@ import express from 'express';
 import { Hono } from 'hono';
 import sirv from 'sirv';
 import { serveStatic } from '../../middleware/static/index.js';
-import { errorResponse, serve } from '../../src/index.js';
+import { serve } from '../../src/gateways/node/index.js';
+import { errorResponse } from '../../src/index.js';
 
 const [name = '', dir = ''] = process.argv.slice(2);
 

@@ -5,31 +5,12 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Application } from './types.js';
+import type { Application } from '../types.js';
+import { LoadError, parseAppSpec } from './spec.js';
 
-/** A failure to load an application, with a one-line message meant for the terminal. */
-export class LoadError extends Error {
-  override readonly name = 'LoadError';
-}
+export { LoadError, parseAppSpec } from './spec.js';
 
 const EXTENSIONS = ['', '.ts', '.mts', '.js', '.mjs', '.cts', '.cjs', '/index.ts', '/index.js'];
-
-/**
- * Splits `module[:export]` (the export may be a dotted path: `app.ts:app.fetch`).
- * @throws LoadError for an empty module or a malformed export name.
- */
-export function parseAppSpec(spec: string): { module: string; exportPath: string[] | undefined } {
-  const colon = spec.lastIndexOf(':');
-  const module = colon > 0 ? spec.slice(0, colon) : spec;
-  const name = colon > 0 ? spec.slice(colon + 1) : undefined;
-  if (!module) throw new LoadError(`"${spec}" names no module (expected module[:export])`);
-  if (name !== undefined && !/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/.test(name)) {
-    throw new LoadError(
-      `"${name}" is not an export name (expected an identifier, like application)`,
-    );
-  }
-  return { module, exportPath: name?.split('.') };
-}
 
 /**
  * Resolves a module name to a file: a path relative to `cwd` (extensions and `index` tried

@@ -2,67 +2,23 @@
  * The `mortar` command. `mortar serve module[:export]` loads an application by name and
  * serves it over HTTP, as a WSGI server does.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import cluster, { type Worker } from 'node:cluster';
-import { type FSWatcher, watch } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { runCGI } from './cgi.js';
-import { clearStaleSocket, serveFastCGI } from './fastcgi.js';
+import cluster from 'node:cluster';
+import { clearStaleSocket } from '../gateways/_shared/listen.js';
+import { runCGI } from '../gateways/cgi/index.js';
+import { serveFastCGI } from '../gateways/fastcgi/index.js';
+import { serve } from '../gateways/node/index.js';
+import { serveSCGI } from '../gateways/scgi/index.js';
+import {
+  CGI_HELP,
+  MAIN_HELP,
+  parseServeArgs,
+  parseSocket,
+  SERVE_HELP,
+  UsageError,
+} from './args.js';
 import { LoadError, loadApplication } from './load.js';
-import { serveSCGI } from './scgi.js';
-import { serve } from './serve.js';
-
-const MAIN_HELP = `Usage: mortar <command> [options]
-
-Commands:
-  serve [module[:export]]   serve an application over HTTP, FastCGI or SCGI (mortar serve --help)
-  cgi module[:export]       answer one CGI request from the environment (mortar cgi --help)
-
-Options:
-  -h, --help                show this help
-`;
-
-const SERVE_HELP = `Usage: mortar serve [module[:export]] [options]
-
-Loads an application and serves it over HTTP/1.1.
-
-  module    a file (.ts, .mts, .js, .mjs; TypeScript loads directly) or a package name,
-            resolved from the current directory
-  export    the export to serve, a dotted path allowed (app.ts:app.fetch); default
-            "application", then the default export. An object with a fetch method
-            (a Hono app, export default { fetch }) is served through that method.
-
-  Without a module, the MORTAR_APP environment variable names one (MORTAR_APP=app.ts:api).
-
-Options:
-  --host HOST          interface to bind (default 127.0.0.1; 0.0.0.0 for every interface)
-  --port PORT          TCP port, 0 for any free one (default 8000, or the PORT variable)
-  --fastcgi WHERE      speak FastCGI instead of HTTP, on a unix socket path (with a "/"),
-                       HOST:PORT or PORT — for nginx, lighttpd, Apache mod_proxy_fcgi
-  --scgi WHERE         speak SCGI instead, on a socket path, HOST:PORT or PORT
-  --socket-mode MODE   file mode of a unix socket, octal (660 lets the front end's group in)
-  --workers N          N processes share the socket; a dead one is replaced; SIGHUP
-                       replaces them one by one without dropping a request
-  --reload             restart the server when a file under the current directory changes
-  -h, --help           show this help
-
-SIGINT or SIGTERM stops accepting, lets in-flight requests finish (up to 10 s) and exits 0.
-Exit code 2, with one line on stderr: module not found, export missing, export not a
-function, port in use, bad option.
-`;
-
-const CGI_HELP = `Usage: mortar cgi module[:export]
-
-Answers one CGI/1.1 request: reads the meta-variables from the environment and the body from
-standard input, writes the response to standard output. Point the front end's CGI handler at
-a script that runs it, e.g. for lighttpd's mod_cgi:
-
-  #!/bin/sh
-  exec mortar cgi /srv/app/app.ts
-`;
-
-/** Thrown for a usage problem: one line on stderr, exit code 2. */
-class UsageError extends Error {}
+import { reloadLoop } from './reload.js';
+import { runWorkers } from './workers.js';
 
 /**
  * Runs the CLI with `argv` (without `node` and the script).
@@ -158,101 +114,6 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   return new Promise<number>(() => {});
 }
 
-/** `--fastcgi`/`--scgi` values: a socket path (has a `/`), `HOST:PORT`, or `PORT`. */
-function parseSocket(
-  value: string,
-  option: string,
-): { path?: string; host?: string; port?: number } {
-  if (value.includes('/')) return { path: value };
-  const match = /^(?:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(value);
-  if (!match || Number(match[2]) > 65535) {
-    throw new UsageError(
-      `${option} takes a socket path (with a "/"), HOST:PORT or PORT, got "${value}"`,
-    );
-  }
-  return { host: match[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1', port: Number(match[2]) };
-}
-
-/**
- * `--workers N`: N processes (node:cluster) share the listening socket. A worker that dies is
- * replaced; SIGTERM/SIGINT drain every worker and exit 0; SIGHUP replaces the workers one at
- * a time, each new one listening before the old one drains, so no request is dropped.
- */
-function runWorkers(count: number, spec: string): Promise<number> {
-  let stopping = false;
-  const start = (): Promise<Worker> =>
-    new Promise((resolve, reject) => {
-      const worker = cluster.fork();
-      const onMessage = (message: { mortar?: string }): void => {
-        if (message?.mortar === 'listening') {
-          worker.off('message', onMessage);
-          resolve(worker);
-        }
-      };
-      worker.on('message', onMessage);
-      worker.once('exit', (code) =>
-        reject(new Error(`a worker exited with code ${code} before listening`)),
-      );
-    });
-  const replaceOnExit = (worker: Worker): void => {
-    worker.once('exit', (code, signal) => {
-      if (
-        stopping ||
-        worker.exitedAfterDisconnect ||
-        (worker as Worker & { replaced?: boolean }).replaced
-      )
-        return;
-      process.stderr.write(
-        `mortar: worker ${worker.process.pid} died (${signal ?? code}); starting another\n`,
-      );
-      start().then(replaceOnExit, (error: Error) =>
-        process.stderr.write(`mortar: ${error.message}\n`),
-      );
-    });
-  };
-  const stopWorker = (worker: Worker): Promise<void> =>
-    new Promise((resolve) => {
-      if (worker.isDead()) return resolve();
-      worker.once('exit', () => resolve());
-      worker.process.kill('SIGTERM');
-    });
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(
-      `mortar: ${signal}: draining ${Object.keys(cluster.workers ?? {}).length} workers\n`,
-    );
-    Promise.all(Object.values(cluster.workers ?? {}).map((w) => stopWorker(w!))).then(() =>
-      process.exit(0),
-    );
-  };
-  const reload = async (): Promise<void> => {
-    process.stderr.write('mortar: SIGHUP: replacing workers one at a time\n');
-    for (const old of Object.values(cluster.workers ?? {})) {
-      if (!old || stopping) continue;
-      const fresh = await start();
-      replaceOnExit(fresh);
-      (old as Worker & { replaced?: boolean }).replaced = true;
-      await stopWorker(old);
-    }
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => void reload());
-  return Promise.all(Array.from({ length: count }, start)).then(
-    (workers) => {
-      for (const worker of workers) replaceOnExit(worker);
-      process.stderr.write(`mortar: ${count} workers serving ${spec}\n`);
-      return new Promise<number>(() => {});
-    },
-    (error: Error) => {
-      stopping = true;
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
-      throw new UsageError(error.message);
-    },
-  );
-}
-
 async function cgiCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(CGI_HELP);
@@ -265,81 +126,7 @@ async function cgiCommand(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-function parseServeArgs(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      host: { type: 'string' },
-      port: { type: 'string', short: 'p' },
-      reload: { type: 'boolean' },
-      fastcgi: { type: 'string' },
-      scgi: { type: 'string' },
-      'socket-mode': { type: 'string' },
-      workers: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-}
-
 function isListenError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL';
-}
-
-const IGNORED = /(?:^|[/\\])(?:node_modules|\.git|dist|coverage|\.tmp)(?:[/\\]|$)/;
-
-/**
- * `--reload`: runs the server in a child process and restarts it when a file under the
- * current directory changes (as Django's runserver does). A child that fails to start is
- * retried on the next change.
- */
-function reloadLoop(childArgs: readonly string[]): Promise<number> {
-  let child: ChildProcess | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let stopping = false;
-  const start = (): void => {
-    child = spawn(
-      process.execPath,
-      [...process.execArgv, process.argv[1]!, 'serve', ...childArgs],
-      {
-        stdio: 'inherit',
-      },
-    );
-    child.once('exit', (code, signal) => {
-      if (!stopping && signal === null && code !== 0) {
-        process.stderr.write('mortar: the server exited; waiting for a file change to restart\n');
-      }
-      child = undefined;
-    });
-  };
-  const restart = (): void => {
-    const old = child;
-    if (!old) {
-      start();
-      return;
-    }
-    old.once('exit', start);
-    old.kill('SIGTERM');
-  };
-  const watcher: FSWatcher = watch(process.cwd(), { recursive: true }, (_event, file) => {
-    if (!file || IGNORED.test(file)) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      process.stderr.write(`mortar: ${file} changed; restarting\n`);
-      restart();
-    }, 150);
-  });
-  const stop = (): void => {
-    stopping = true;
-    watcher.close();
-    if (!child) process.exit(0);
-    child.once('exit', () => process.exit(0));
-    child.kill('SIGTERM');
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  start();
-  return new Promise<number>(() => {});
 }

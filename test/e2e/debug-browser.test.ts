@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debug } from '../../middleware/debug/index.js';
-import { type Application, type Server, serve } from '../../src/index.js';
+import { type Server, serve } from '../../src/gateways/node/index.js';
+import type { Application } from '../../src/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM) || process.env.CI === 'true';

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileStore, getSession, session } from '../../middleware/session/index.js';
-import { type Application, FastResponse, TestClient } from '../../src/index.js';
+import { type Application, FastResponse } from '../../src/index.js';
+import { TestClient } from '../../src/testing/index.js';
 import { runWriters } from '../helpers/writers.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';

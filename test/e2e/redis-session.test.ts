@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSession, session } from '../../middleware/session/index.js';
 import { RedisStore } from '../../middleware/session/redis.js';
-import { type Application, FastResponse, TestClient } from '../../src/index.js';
+import { type Application, FastResponse } from '../../src/index.js';
+import { TestClient } from '../../src/testing/index.js';
 import { RedisServer, redisAvailable, redisSkipReason } from '../helpers/redis.js';
 import { runWriters } from '../helpers/writers.js';
 

@@ -6,7 +6,8 @@ import net from 'node:net';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { urlmap } from '../../middleware/urlmap/index.js';
-import { type Application, FastResponse, HTTPError, type Server, serve } from '../../src/index.js';
+import { type Server, serve } from '../../src/gateways/node/index.js';
+import { type Application, FastResponse, HTTPError } from '../../src/index.js';
 
 const servers: Server[] = [];
 const logs: string[] = [];

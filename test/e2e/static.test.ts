@@ -8,7 +8,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveStatic } from '../../middleware/static/index.js';
-import { type Application, FastResponse, type Server, serve } from '../../src/index.js';
+import { type Server, serve } from '../../src/gateways/node/index.js';
+import { type Application, FastResponse } from '../../src/index.js';
 import { type Fixture, makeFixture, SECRET } from '../middleware/static/fixture.js';
 
 let fx: Fixture;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hello, helloWorld } from '../../middleware/hello/index.js';
-import { type Application, FastResponse, TestClient } from '../../src/index.js';
+import { type Application, FastResponse } from '../../src/index.js';
+import { TestClient } from '../../src/testing/index.js';
 
 describe('hello', () => {
   const client = new TestClient(hello);

@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { cascade, urlmap } from '../../middleware/urlmap/index.js';
-import { type Application, type Environ, FastResponse, TestClient } from '../../src/index.js';
+import { type Application, type Environ, FastResponse } from '../../src/index.js';
+import { TestClient } from '../../src/testing/index.js';
 
 /** Reports what it was given: which app, the URL it saw, and the environ's paths. */
 const probe =

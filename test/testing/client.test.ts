@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Application, FastResponse, TestClient } from '../src/index.js';
+import { type Application, FastResponse } from '../../src/index.js';
+import { TestClient } from '../../src/testing/index.js';
 
 /** Sets the cookies named in the query (`/set?name=a=1; Path=/x`) and echoes what it got. */
 const cookieApp: Application = (request) => {

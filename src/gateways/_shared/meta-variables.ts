@@ -1,16 +1,14 @@
 /**
- * What the CGI-family gateways (FastCGI, SCGI, CGI) share: turning the front end's CGI/1.1
- * meta-variables (RFC 3875 §4.1) into a `Request` and an `Environ`, and a `Response` into a
- * CGI response head (RFC 3875 §6).
+ * What the CGI-family gateways (FastCGI, SCGI, CGI) share on the way in: turning the front
+ * end's CGI/1.1 meta-variables (RFC 3875 §4.1) into a `Request` and an `Environ`, and running
+ * the application on it. Web platform only (no Node module), so it is tested on its own.
  */
 
-import { Readable } from 'node:stream';
-import { forwardRequestMembers } from './environ.js';
-import { errorResponse } from './http-error.js';
+import { forwardRequestMembers } from '../../environ.js';
+import { errorResponse } from '../../http-error.js';
+import type { Application, Environ, Gateway } from '../../types.js';
 import { asResponse, failureResponse } from './outcome.js';
-import { STATUS_TEXT } from './response.js';
-import { requestTargetPath, VALID_HOST } from './serve.js';
-import type { Application, Environ, Gateway } from './types.js';
+import { requestTargetPath, VALID_HOST } from './request-target.js';
 
 /** Meta-variables by name, as the front end sent them. */
 export type MetaVariables = Readonly<Record<string, string>>;
@@ -192,103 +190,3 @@ function rawPrefix(path: string, scriptName: string): string {
   }
   return decoded === wanted ? prefix : '';
 }
-
-/**
- * The CGI response head (RFC 3875 §6.2): `Status:` line and headers, ending in a blank line.
- * Every `Set-Cookie` is its own line.
- */
-export function responseHead(response: Response): string {
-  const status = response.status;
-  let head = `Status: ${status} ${response.statusText || STATUS_TEXT[status] || ''}\r\n`;
-  for (const [name, value] of response.headers) head += `${name}: ${value}\r\n`;
-  return `${head}\r\n`;
-}
-
-type FastResponseLike = Response & {
-  _toNodeResponse?: () => {
-    status: number;
-    statusText: string;
-    headers: string[];
-    body:
-      | string
-      | Uint8Array
-      | ArrayBuffer
-      | DataView
-      | ReadableStream
-      | NodeJS.ReadableStream
-      | null
-      | undefined;
-  };
-};
-
-/**
- * A response's CGI head and its body: for a FastResponse, straight from its parts (no native
- * `Response` is built); else the standard way. A body other than bytes or text comes back as
- * a web stream.
- */
-export function cgiResponse(response: Response): {
-  head: string;
-  body: string | Uint8Array | ReadableStream<Uint8Array> | null;
-} {
-  const fast = (response as FastResponseLike)._toNodeResponse;
-  if (typeof fast !== 'function') return { head: responseHead(response), body: response.body };
-  const prepared = fast.call(response);
-  const status = prepared.status;
-  let head = `Status: ${status} ${prepared.statusText || STATUS_TEXT[status] || ''}\r\n`;
-  for (let i = 0; i < prepared.headers.length; i += 2) {
-    head += `${prepared.headers[i]}: ${prepared.headers[i + 1]}\r\n`;
-  }
-  head += '\r\n';
-  const body = prepared.body;
-  if (body == null || typeof body === 'string' || body instanceof Uint8Array)
-    return { head, body: body ?? null };
-  if (body instanceof ArrayBuffer) return { head, body: new Uint8Array(body) };
-  if (body instanceof DataView)
-    return { head, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
-  if (body instanceof ReadableStream) return { head, body };
-  return { head, body: Readable.toWeb(body as Readable) as ReadableStream<Uint8Array> };
-}
-
-/**
- * Writes a CGI response (head, then body) to a stream socket or stdout, waiting for `drain`;
- * never pumps a body for HEAD; stops when `signal` aborts. A FastResponse is written from its
- * parts (see {@link cgiResponse}).
- */
-export async function writeCGIResponse(
-  out: NodeJS.WritableStream & { destroyed?: boolean },
-  response: Response,
-  head: boolean,
-  signal?: AbortSignal,
-): Promise<void> {
-  const { head: text, body } = cgiResponse(response);
-  out.write(text, 'latin1');
-  const skip = head || NO_BODY_STATUS.has(response.status);
-  if (body === null || typeof body === 'string' || body instanceof Uint8Array) {
-    if (body !== null && !skip) out.write(body);
-    return;
-  }
-  if (skip) {
-    await body.cancel().catch(() => {});
-    return;
-  }
-  const reader = body.getReader();
-  const stop = (): void => void reader.cancel().catch(() => {});
-  signal?.addEventListener('abort', stop, { once: true });
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done || out.destroyed) return;
-      if (!out.write(value)) {
-        await new Promise<void>((resolve) => {
-          out.once('drain', resolve);
-          out.once('close', resolve);
-        });
-      }
-    }
-  } finally {
-    signal?.removeEventListener('abort', stop);
-  }
-}
-
-/** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
-export const NO_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304]);

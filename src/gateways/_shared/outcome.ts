@@ -3,7 +3,7 @@
  * is its own response; anything else thrown, or a result that is not a `Response`, is a plain
  * 500 and one log line naming the problem.
  */
-import { errorResponse, HTTPError } from './http-error.js';
+import { errorResponse, HTTPError } from '../../http-error.js';
 
 /** The response for a thrown value; logs it unless it is an `HTTPError`. */
 export function failureResponse(

@@ -1,5 +1,5 @@
 /**
- * The CGI gateway (RFC 3875, as wsgiref's CGIHandler): one request per process, read from
+ * `mortar/cgi` — the CGI gateway (RFC 3875, as wsgiref's CGIHandler): one request per process, read from
  * the environment and standard input, answered on standard output.
  *
  * ```sh
@@ -8,8 +8,9 @@
  * ```
  */
 import { Readable } from 'node:stream';
-import { answer, rebuildRequest, writeCGIResponse } from './meta-variables.js';
-import type { Application } from './types.js';
+import type { Application } from '../../types.js';
+import { writeCGIResponse } from '../_shared/cgi-response.js';
+import { answer, rebuildRequest } from '../_shared/meta-variables.js';
 
 /** Where a CGI request comes from and goes to (the process's own by default). */
 export interface CGIOptions {

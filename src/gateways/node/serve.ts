@@ -3,7 +3,7 @@
  * `Request`/`Response` bridge, without touching the `Request`/`Response` globals.
  *
  * ```ts
- * import { serve } from 'mortar';
+ * import { serve } from 'mortar/node';
  * const server = await serve(app, { port: 8000 });
  * console.log(server.url); // http://127.0.0.1:8000/
  * ```
@@ -18,10 +18,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NodeRequest } from 'srvx/node';
-import { writeResponse } from './node-response.js';
-import { asResponse, describeError, failureResponse } from './outcome.js';
-import { type ShutdownOptions, shutdownControl } from './shutdown.js';
-import type { Application, Environ } from './types.js';
+import type { Application, Environ } from '../../types.js';
+import { listenError } from '../_shared/listen.js';
+import { asResponse, describeError, failureResponse } from '../_shared/outcome.js';
+import { requestTargetPath, VALID_HOST } from '../_shared/request-target.js';
+import { type ShutdownOptions, shutdownControl } from '../_shared/shutdown.js';
+import { writeResponse } from './response-writer.js';
 
 /** Options of {@link serve}. */
 export interface ServeOptions extends ShutdownOptions {
@@ -45,36 +47,6 @@ export interface Server {
    * returns the same promise.
    */
   close(): Promise<void>;
-}
-
-const VALID_PATH = /^(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)+$/;
-const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:\/|$)/i;
-/**
- * RFC 9110 §7.2 `Host`: an IP literal, or a reg-name of RFC 3986's unreserved characters
- * (so `_`, which nginx's upstream names carry, is allowed; `/`, `@`, spaces are not), and an
- * optional port.
- */
-export const VALID_HOST = /^(?:\[[A-Fa-f0-9:.]+\]|[A-Za-z0-9._~-]+)(?::\d{1,5})?$/;
-
-/**
- * The path of an HTTP request target, percent-encoded as received, or an error message when
- * the target is malformed (RFC 9112 §3.2: origin-form or absolute-form; RFC 3986 path
- * characters only; no dot segments, which the URL parser would silently resolve).
- */
-export function requestTargetPath(target: string): string | { error: string } {
-  let path = target;
-  if (target.charCodeAt(0) !== 47 /* "/" */) {
-    const match = /^https?:\/\/[^/?#]+(\/[^?#]*)?/i.exec(target);
-    if (!match) return { error: 'the request target is not a path or an absolute http(s) URL' };
-    path = match[1] ?? '/';
-  }
-  const query = path.indexOf('?');
-  if (query !== -1) path = path.slice(0, query);
-  if (!VALID_PATH.test(path)) {
-    return { error: 'the request path has a character outside RFC 3986 or a malformed %-escape' };
-  }
-  if (DOT_SEGMENT.test(path)) return { error: 'the request path has a "." or ".." segment' };
-  return path;
 }
 
 /**
@@ -187,20 +159,6 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   if (options.signal?.aborted) await close();
 
   return { url, node: server, close };
-}
-
-/**
- * A listen failure as one clear line naming the address (`port 8000 on 127.0.0.1 is already in
- * use`), keeping the system error as its cause and its code.
- */
-export function listenError(error: NodeJS.ErrnoException, where: string): Error {
-  const message =
-    error.code === 'EADDRINUSE'
-      ? `${where} is already in use`
-      : error.code === 'EACCES'
-        ? `no permission to listen on ${where}`
-        : `cannot listen on ${where}: ${error.message}`;
-  return Object.assign(new Error(message, { cause: error }), { code: error.code });
 }
 
 function badRequest(res: http.ServerResponse, reason: string): void {

@@ -1,9 +1,9 @@
 /**
- * The SCGI gateway (the SCGI protocol: a netstring of meta-variables, the body, then a CGI
+ * `mortar/scgi` — the SCGI gateway (the SCGI protocol: a netstring of meta-variables, the body, then a CGI
  * response on the same connection, which then closes).
  *
  * ```ts
- * import { serveSCGI } from 'mortar';
+ * import { serveSCGI } from 'mortar/scgi';
  * await serveSCGI(app, { path: '/run/app-scgi.sock', socketMode: 0o660 });
  * ```
  *
@@ -12,42 +12,21 @@
  * back-pressure, and a front end that drops the connection aborts `request.signal`.
  */
 import net from 'node:net';
-import { listen, type SocketListenOptions, type SocketServer } from './fastcgi.js';
-import { answer, type MetaVariables, rebuildRequest, writeCGIResponse } from './meta-variables.js';
-import { shutdownControl } from './shutdown.js';
-import type { Application } from './types.js';
+import type { Application } from '../../types.js';
+import { writeCGIResponse } from '../_shared/cgi-response.js';
+import { listen, type SocketListenOptions, type SocketServer } from '../_shared/listen.js';
+import { answer, type MetaVariables, rebuildRequest } from '../_shared/meta-variables.js';
+import { shutdownControl } from '../_shared/shutdown.js';
+import { parseSCGIHeader } from './netstring.js';
+
+export type { SocketListenOptions, SocketServer } from '../_shared/listen.js';
+export type { ShutdownOptions } from '../_shared/shutdown.js';
+export { parseSCGIHeader } from './netstring.js';
 
 /** Options of {@link serveSCGI}. */
 export interface SCGIOptions extends SocketListenOptions {
   /** Largest netstring of meta-variables accepted, in bytes. Default `65_536`. */
   maxHeaderSize?: number;
-}
-
-/**
- * Parses the SCGI header netstring at the start of `data`.
- * @returns The meta-variables and the bytes after the netstring; `undefined` when more data
- *   is needed.
- * @throws Error for a malformed netstring or one over `maxSize` bytes.
- */
-export function parseSCGIHeader(
-  data: Buffer,
-  maxSize: number,
-): { meta: Record<string, string>; rest: Buffer } | undefined {
-  const colon = data.indexOf(0x3a);
-  if (colon === -1) {
-    if (data.length > 10) throw new Error('the netstring length is not a number');
-    return undefined;
-  }
-  const lengthText = data.toString('latin1', 0, colon);
-  if (!/^\d{1,10}$/.test(lengthText)) throw new Error('the netstring length is not a number');
-  const length = Number(lengthText);
-  if (length > maxSize) throw new Error(`the SCGI header is ${length} bytes, over ${maxSize}`);
-  if (data.length < colon + 1 + length + 1) return undefined;
-  if (data[colon + 1 + length] !== 0x2c) throw new Error('the netstring does not end with ","');
-  const fields = data.toString('latin1', colon + 1, colon + 1 + length).split('\0');
-  const meta: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) meta[fields[i]!] = fields[i + 1]!;
-  return { meta, rest: data.subarray(colon + 2 + length) };
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { debug } from '../../../middleware/debug/index.js';
-import { type Application, TestClient } from '../../../src/index.js';
+import type { Application } from '../../../src/index.js';
+import { TestClient } from '../../../src/testing/index.js';
 
 const failing: Application = () => {
   const answer = 42;

@@ -10,7 +10,8 @@ import {
   type ErrorRecord,
   errors,
 } from '../../../middleware/debug/index.js';
-import { type Application, FastResponse, HTTPError, TestClient } from '../../../src/index.js';
+import { type Application, FastResponse, HTTPError } from '../../../src/index.js';
+import { TestClient } from '../../../src/testing/index.js';
 
 function inner(order: { id: number }): never {
   const secret = `sauce-${order.id}`;

@@ -17,7 +17,8 @@ import {
   session,
 } from '../../../middleware/session/index.js';
 import { RedisStore } from '../../../middleware/session/redis.js';
-import { type Application, FastResponse, TestClient } from '../../../src/index.js';
+import { type Application, FastResponse } from '../../../src/index.js';
+import { TestClient } from '../../../src/testing/index.js';
 import { RedisServer, redisAvailable, redisSkipReason } from '../../helpers/redis.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';

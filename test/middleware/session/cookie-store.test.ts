@@ -9,7 +9,8 @@ import {
   type SessionOptions,
   session,
 } from '../../../middleware/session/index.js';
-import { type Application, FastResponse, TestClient } from '../../../src/index.js';
+import { type Application, FastResponse } from '../../../src/index.js';
+import { TestClient } from '../../../src/testing/index.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const NEW_SECRET = 'the-newer-secret-that-is-long-enough-000000';

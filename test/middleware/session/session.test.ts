@@ -10,7 +10,8 @@ import {
   type Store,
   session,
 } from '../../../middleware/session/index.js';
-import { type Application, FastResponse, HTTPError, TestClient } from '../../../src/index.js';
+import { type Application, FastResponse, HTTPError } from '../../../src/index.js';
+import { TestClient } from '../../../src/testing/index.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const OTHER_SECRET = 'another-secret-that-is-also-long-enough-9876';

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileApp, serveStatic } from '../../../middleware/static/index.js';
 import { urlmap } from '../../../middleware/urlmap/index.js';
-import { type Application, FastResponse, TestClient } from '../../../src/index.js';
+import { type Application, FastResponse } from '../../../src/index.js';
+import { TestClient } from '../../../src/testing/index.js';
 import { type Fixture, MTIME, makeFixture, SECRET } from './fixture.js';
 
 let fx: Fixture;

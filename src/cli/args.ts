@@ -1,0 +1,91 @@
+/**
+ * The command line of `mortar`: help texts, option parsing (node:util's parseArgs) and the
+ * checks that turn a bad option into one line on stderr and exit code 2.
+ */
+import { parseArgs } from 'node:util';
+
+export const MAIN_HELP = `Usage: mortar <command> [options]
+
+Commands:
+  serve [module[:export]]   serve an application over HTTP, FastCGI or SCGI (mortar serve --help)
+  cgi module[:export]       answer one CGI request from the environment (mortar cgi --help)
+
+Options:
+  -h, --help                show this help
+`;
+
+export const SERVE_HELP = `Usage: mortar serve [module[:export]] [options]
+
+Loads an application and serves it over HTTP/1.1.
+
+  module    a file (.ts, .mts, .js, .mjs; TypeScript loads directly) or a package name,
+            resolved from the current directory
+  export    the export to serve, a dotted path allowed (app.ts:app.fetch); default
+            "application", then the default export. An object with a fetch method
+            (a Hono app, export default { fetch }) is served through that method.
+
+  Without a module, the MORTAR_APP environment variable names one (MORTAR_APP=app.ts:api).
+
+Options:
+  --host HOST          interface to bind (default 127.0.0.1; 0.0.0.0 for every interface)
+  --port PORT          TCP port, 0 for any free one (default 8000, or the PORT variable)
+  --fastcgi WHERE      speak FastCGI instead of HTTP, on a unix socket path (with a "/"),
+                       HOST:PORT or PORT — for nginx, lighttpd, Apache mod_proxy_fcgi
+  --scgi WHERE         speak SCGI instead, on a socket path, HOST:PORT or PORT
+  --socket-mode MODE   file mode of a unix socket, octal (660 lets the front end's group in)
+  --workers N          N processes share the socket; a dead one is replaced; SIGHUP
+                       replaces them one by one without dropping a request
+  --reload             restart the server when a file under the current directory changes
+  -h, --help           show this help
+
+SIGINT or SIGTERM stops accepting, lets in-flight requests finish (up to 10 s) and exits 0.
+Exit code 2, with one line on stderr: module not found, export missing, export not a
+function, port in use, bad option.
+`;
+
+export const CGI_HELP = `Usage: mortar cgi module[:export]
+
+Answers one CGI/1.1 request: reads the meta-variables from the environment and the body from
+standard input, writes the response to standard output. Point the front end's CGI handler at
+a script that runs it, e.g. for lighttpd's mod_cgi:
+
+  #!/bin/sh
+  exec mortar cgi /srv/app/app.ts
+`;
+
+/** Thrown for a usage problem: one line on stderr, exit code 2. */
+export class UsageError extends Error {}
+
+/** Parses `mortar serve`'s arguments. @throws TypeError from parseArgs for an unknown option. */
+export function parseServeArgs(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      reload: { type: 'boolean' },
+      fastcgi: { type: 'string' },
+      scgi: { type: 'string' },
+      'socket-mode': { type: 'string' },
+      workers: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+/** `--fastcgi`/`--scgi` values: a socket path (has a `/`), `HOST:PORT`, or `PORT`. */
+export function parseSocket(
+  value: string,
+  option: string,
+): { path?: string; host?: string; port?: number } {
+  if (value.includes('/')) return { path: value };
+  const match = /^(?:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(value);
+  if (!match || Number(match[2]) > 65535) {
+    throw new UsageError(
+      `${option} takes a socket path (with a "/"), HOST:PORT or PORT, got "${value}"`,
+    );
+  }
+  return { host: match[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1', port: Number(match[2]) };
+}

@@ -1,0 +1,71 @@
+/**
+ * `mortar/fastcgi` — the FastCGI gateway: the responder role of the FastCGI 1.0 specification, so any
+ * `Application` runs behind nginx, lighttpd or Apache (mod_proxy_fcgi).
+ *
+ * ```ts
+ * import { serveFastCGI } from 'mortar/fastcgi';
+ * await serveFastCGI(app, { path: '/run/app.sock', socketMode: 0o660 });   // or { host, port }
+ * ```
+ *
+ * It keeps a connection open when the front end asks (FCGI_KEEP_CONN) and serves several
+ * requests on one connection at once (multiplexing); answers FCGI_GET_VALUES; aborts
+ * `request.signal` on FCGI_ABORT_REQUEST or when the front end drops the connection; streams
+ * both bodies (stdin is paused while the application does not read; stdout waits for
+ * `drain`); never sends a stray empty stderr record or a `Connection` header.
+ */
+
+import net from 'node:net';
+import type { Application } from '../../types.js';
+import { listen, type SocketListenOptions, type SocketServer } from '../_shared/listen.js';
+import { shutdownControl } from '../_shared/shutdown.js';
+import { FastCGIConnection } from './connection.js';
+
+export type { SocketListenOptions, SocketServer } from '../_shared/listen.js';
+export type { ShutdownOptions } from '../_shared/shutdown.js';
+
+/** Options of {@link serveFastCGI}. */
+export interface FastCGIOptions extends SocketListenOptions {
+  /** FCGI_MAX_CONNS announced to the front end. Default `1024`. */
+  maxConnections?: number;
+  /** FCGI_MAX_REQS announced to the front end. Default `16384`. */
+  maxRequests?: number;
+}
+
+/**
+ * Serves `app` over FastCGI on a unix socket (`path`) or TCP (`host`, `port`).
+ *
+ * @returns The running server, once it listens.
+ * @throws Error when the socket cannot be listened on (in use, no permission), naming it.
+ */
+export async function serveFastCGI(
+  app: Application,
+  options: FastCGIOptions = {},
+): Promise<SocketServer> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const values: Record<string, string> = {
+    FCGI_MAX_CONNS: String(options.maxConnections ?? 1024),
+    FCGI_MAX_REQS: String(options.maxRequests ?? 16_384),
+    FCGI_MPXS_CONNS: '1',
+  };
+  const connections = new Set<FastCGIConnection>();
+  let draining = false;
+  const server = net.createServer((socket) => {
+    const connection = new FastCGIConnection(socket, app, log, values, () => draining);
+    connections.add(connection);
+    socket.once('close', () => connections.delete(connection));
+  });
+  const url = await listen(server, options, 'fastcgi');
+  const close = shutdownControl(
+    (timeout) =>
+      new Promise<void>((resolve) => {
+        draining = true;
+        server.close(() => resolve());
+        for (const connection of connections) connection.closeWhenIdle();
+        setTimeout(() => {
+          for (const connection of connections) connection.destroy();
+        }, timeout).unref();
+      }),
+    { ...options, log },
+  );
+  return { url, node: server, close };
+}

@@ -1,0 +1,17 @@
+/**
+ * `mortar/testing` — {@link TestClient}, paste.fixture's `TestApp` / WebTest for mortar: drives
+ * an application in-process, with no socket, keeping cookies between requests like a browser.
+ *
+ * ```ts
+ * import { TestClient } from 'mortar/testing';
+ * const client = new TestClient(app);
+ * const res = await client.get('/');
+ * ```
+ */
+export {
+  TestClient,
+  type TestClientOptions,
+  type TestRequestInit,
+  TestResponse,
+} from './client.js';
+export { CookieJar } from './cookie-jar.js';
