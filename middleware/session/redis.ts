@@ -10,7 +10,7 @@
  * ```
  */
 import { Redis, ReplyError } from 'ioredis';
-import { type SessionRecord, type Store, StoreUnavailableError } from './store.js';
+import { type ServerStore, type SessionRecord, StoreUnavailableError } from './store.js';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -53,7 +53,7 @@ type CasClient = Redis & {
  * service resumes when Redis returns. `accessedAt` moves on saves only (a touch is an
  * `EXPIRE`, which extends the session's life without rewriting it).
  */
-export class RedisStore implements Store {
+export class RedisStore implements ServerStore {
   readonly client: Redis;
   readonly prefix: string;
   /** Resolves when the first connection is up (or gives up after `connectTimeout`). */

@@ -1,8 +1,8 @@
 /**
  * Session ids and their signatures: ids of 192 random bits, sent as `id.keyId.mac` with an
  * HMAC-SHA256 under the newest secret, verified under any configured secret (rotation).
+ * Web Crypto only, so the session middleware runs on every runtime.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Secrets by numeric id; the highest id signs and seals (as iron-session does). */
 export interface Secrets {
@@ -41,7 +41,7 @@ export function parseSecrets(secret: unknown, option = 'options.secret'): Secret
 
 /** A new session id: 24 random bytes from Web Crypto, base64url (32 characters). */
 export function newSessionId(): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url');
+  return base64url(crypto.getRandomValues(new Uint8Array(24)));
 }
 
 /** Whether `id` has the shape of an id we made (what FileStore relies on for file names). */
@@ -49,22 +49,50 @@ export function isSessionId(id: string): boolean {
   return ID.test(id);
 }
 
-function mac(secret: string, id: string): string {
-  return createHmac('sha256', secret).update(id).digest('base64url');
-}
-
 /** The cookie value for `id`: `id.keyId.mac`. */
-export function signId(id: string, secrets: Secrets): string {
-  return `${id}.${secrets.current.id}.${mac(secrets.current.secret, id)}`;
+export async function signId(id: string, secrets: Secrets): Promise<string> {
+  return `${id}.${secrets.current.id}.${await mac(secrets.current.secret, id)}`;
 }
 
 /** The id in a signed cookie value, or `undefined` when it is malformed or forged. */
-export function verifyId(value: string, secrets: Secrets): string | undefined {
+export async function verifyId(value: string, secrets: Secrets): Promise<string | undefined> {
   const [id, keyId, signature, extra] = value.split('.');
   if (extra !== undefined || !id || !keyId || !signature || !isSessionId(id)) return undefined;
   const secret = secrets.all.get(keyId);
   if (secret === undefined) return undefined;
-  const expected = Buffer.from(mac(secret, id));
-  const given = Buffer.from(signature);
-  return given.length === expected.length && timingSafeEqual(given, expected) ? id : undefined;
+  return constantTimeEqual(signature, await mac(secret, id)) ? id : undefined;
+}
+
+/** Imported HMAC keys by secret: importing costs more than signing. */
+const keys = new Map<string, Promise<CryptoKey>>();
+const encoder = new TextEncoder();
+
+/** HMAC-SHA256 of `id` under `secret`, base64url without padding (as Node's digest gives). */
+async function mac(secret: string, id: string): Promise<string> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      'raw',
+      encoder.encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    );
+    keys.set(secret, key);
+  }
+  return base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await key, encoder.encode(id))));
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** String equality in time that depends only on the lengths. */
+function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }

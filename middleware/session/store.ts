@@ -13,12 +13,13 @@ export interface SessionRecord {
 }
 
 /**
- * A session store. Every method may reject with {@link StoreUnavailableError} when the
+ * A server-side session store (MemoryStore, FileStore, RedisStore; `CookieStore` keeps sessions
+ * in the client instead and is not one). Every method may reject with {@link StoreUnavailableError} when the
  * backing service is down: the session middleware answers 503 and logs once.
  *
  * TTLs are in seconds: the record must be gone (or never returned) once they pass.
  */
-export interface Store {
+export interface ServerStore {
   /** The record for `id`, or `undefined` when there is none or it expired. */
   get(id: string): Promise<SessionRecord | undefined>;
   /** Writes the record for `id`, expiring `ttl` seconds from now. */
@@ -65,7 +66,7 @@ interface MemoryEntry {
  *
  * Records are kept as JSON text, so nothing a request holds aliases what is stored.
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements ServerStore {
   readonly #entries = new Map<string, MemoryEntry>();
   readonly #maxSessions: number;
 
@@ -77,7 +78,8 @@ export class MemoryStore implements Store {
       );
     }
     const sweep = setInterval(() => this.sweep(), (options.sweepInterval ?? 60) * 1000);
-    sweep.unref();
+    // Node and Bun: the sweep never keeps the process alive. (Deno's timers are numbers.)
+    (sweep as { unref?: () => void }).unref?.();
   }
 
   /** How many sessions are held (expired ones not yet swept included). */

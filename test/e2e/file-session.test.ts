@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FileStore, getSession, session } from '../../middleware/session/index.js';
+import { FileStore } from '../../middleware/session/file.js';
+import { getSession, session } from '../../middleware/session/index.js';
 import { type Application, FastResponse } from '../../src/index.js';
 import { TestClient } from '../../src/testing/index.js';
 import { runWriters } from '../helpers/writers.js';

@@ -1,5 +1,5 @@
 /**
- * One conformance suite, run against every store: first the Store interface (memory, file,
+ * One conformance suite, run against every store: first the ServerStore interface (memory, file,
  * Redis), then the session behaviour through the middleware (those three and the cookie
  * store).
  */
@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileStore } from '../../../middleware/session/file.js';
 import {
   CookieStore,
-  FileStore,
   getSession,
   MemoryStore,
+  type ServerStore,
   type SessionRecord,
-  type Store,
   session,
 } from '../../../middleware/session/index.js';
 import { RedisStore } from '../../../middleware/session/redis.js';
@@ -45,7 +45,7 @@ afterAll(async () => {
 });
 
 let counter = 0;
-const factories: [string, () => Store, boolean][] = [
+const factories: [string, () => ServerStore, boolean][] = [
   ['MemoryStore', () => new MemoryStore(), true],
   ['FileStore', () => new FileStore(path.join(fileDir, `store-${counter++}`)), true],
   [
@@ -59,7 +59,7 @@ const factories: [string, () => Store, boolean][] = [
   ],
 ];
 
-describe.each(factories)('%s: the Store interface', (_name, make, available) => {
+describe.each(factories)('%s: the ServerStore interface', (_name, make, available) => {
   it.skipIf(!available)('gets what was set, and nothing for an unknown id', async () => {
     const store = make();
     await store.set(ID, record({ a: 1, nested: { b: [1, 'x'] } }), 60);
@@ -136,7 +136,7 @@ const counterApp: Application = async (request, environ) => {
   return FastResponse.json({ id: s.id, count: s.get('count') ?? 0, isNew: s.isNew });
 };
 
-const sessionFactories: [string, () => Store | CookieStore, boolean, boolean][] = [
+const sessionFactories: [string, () => ServerStore | CookieStore, boolean, boolean][] = [
   ['MemoryStore', () => new MemoryStore(), true, true],
   ['FileStore', () => new FileStore(path.join(fileDir, `session-${counter++}`)), true, true],
   [

@@ -5,9 +5,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   getSession,
   MemoryStore,
+  type ServerStore,
   type SessionOptions,
   type SessionRecord,
-  type Store,
   session,
 } from '../../../middleware/session/index.js';
 import { type Application, FastResponse, HTTPError } from '../../../src/index.js';
@@ -80,7 +80,7 @@ interface Seen {
   data: Record<string, unknown>;
 }
 
-const make = (options: Partial<SessionOptions> = {}, store: Store = new CountingStore()) => ({
+const make = (options: Partial<SessionOptions> = {}, store: ServerStore = new CountingStore()) => ({
   store: store as CountingStore,
   client: new TestClient(session({ secret: SECRET, store, ...options })(app)),
 });

@@ -6,7 +6,7 @@ import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/prom
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { isSessionId } from './signing.js';
-import type { SessionRecord, Store } from './store.js';
+import type { ServerStore, SessionRecord } from './store.js';
 
 /** Options of {@link FileStore}. */
 export interface FileStoreOptions {
@@ -33,7 +33,7 @@ interface StoredFile {
  * across processes. File names come only from ids that have the shape of ours; any other id
  * reads as absent. Expired files are swept every `sweepInterval` seconds.
  */
-export class FileStore implements Store {
+export class FileStore implements ServerStore {
   readonly dir: string;
   readonly #staleLock: number;
 

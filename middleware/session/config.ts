@@ -1,0 +1,98 @@
+/**
+ * The session middleware's options, checked and resolved once, when `session()` is called.
+ */
+import { CookieStore, Sealer } from './cookie-store.js';
+import type { SessionCookieOptions, SessionOptions } from './index.js';
+import { KeyedLock } from './lock.js';
+import { parseSecrets, type Secrets } from './signing.js';
+import { MemoryStore, type ServerStore } from './store.js';
+
+/** One `session()` instance's resolved options and shared state. */
+export interface SessionConfig {
+  secrets: Secrets;
+  /** The server-side store, or `undefined` when sessions live in the cookie. */
+  store: ServerStore | undefined;
+  /** The cookie store and its sealer, when sessions live in the cookie. */
+  cookieStore: CookieStore | undefined;
+  sealer: Sealer | undefined;
+  /** Serialises the requests of one session within this process (one per store). */
+  lock: KeyedLock;
+  name: string;
+  cookie: Required<Pick<SessionCookieOptions, 'path' | 'httpOnly' | 'secure' | 'sameSite'>> &
+    SessionCookieOptions;
+  /** Seconds. */
+  idleTimeout: number;
+  /** Seconds. */
+  absoluteTimeout: number;
+  /** Milliseconds since the last touch after which an unchanged session is touched again. */
+  touchAfter: number;
+  rolling: boolean;
+  log: (line: string) => void;
+  /** Whether the store was last seen down (the 503 path logs once per outage). */
+  health: { down: boolean };
+}
+
+const locks = new WeakMap<object, KeyedLock>();
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function seconds(value: number | undefined, fallback: number, option: string): number {
+  const result = value ?? fallback;
+  if (!Number.isInteger(result) || result <= 0) {
+    throw new TypeError(`session: ${option} must be a whole number of seconds > 0, got ${value}`);
+  }
+  return result;
+}
+
+/**
+ * Checks and resolves the options of `session()`.
+ * @throws TypeError naming the option that is missing or wrong.
+ */
+export function resolveSessionOptions(options: SessionOptions): SessionConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('session: options are required ({ secret })');
+  }
+  const secrets = parseSecrets(options.secret);
+  const store = options.store ?? new MemoryStore();
+  const cookieStore = store instanceof CookieStore ? store : undefined;
+  const name = options.name ?? 'mortar_session';
+  if (!COOKIE_NAME.test(name))
+    throw new TypeError(`session: options.name "${name}" is not a cookie name`);
+  const cookie = {
+    path: '/',
+    httpOnly: true,
+    secure: 'auto' as const,
+    sameSite: 'lax' as const,
+    ...options.cookie,
+  };
+  if (cookie.sameSite === 'none' && cookie.secure === false) {
+    throw new TypeError(
+      'session: cookie.sameSite "none" needs cookie.secure (browsers drop it otherwise)',
+    );
+  }
+  if (cookie.maxAge !== undefined) seconds(cookie.maxAge, 1, 'cookie.maxAge');
+  const idleTimeout = seconds(options.idleTimeout, 86_400, 'options.idleTimeout');
+  const absoluteTimeout = seconds(options.absoluteTimeout, 604_800, 'options.absoluteTimeout');
+  let lock = locks.get(store);
+  if (!lock) {
+    lock = new KeyedLock();
+    locks.set(store, lock);
+  }
+  return {
+    secrets,
+    store: cookieStore ? undefined : (store as ServerStore),
+    cookieStore,
+    sealer: cookieStore ? new Sealer(secrets, cookieStore.iterations, idleTimeout) : undefined,
+    lock,
+    name,
+    cookie,
+    idleTimeout,
+    absoluteTimeout,
+    // An unchanged session is touched (its expiry pushed back) on a request that comes
+    // min(60 s, idleTimeout / 10) or more after its last touch: at most one touch a minute
+    // with the default day-long idle timeout, and never a write on every request.
+    touchAfter: Math.min(60, idleTimeout / 10) * 1000,
+    rolling: options.rolling ?? false,
+    log: options.log ?? ((line) => console.error(line)),
+    health: { down: false },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * `Session`: what the application holds — one request's session, read and written
+ * synchronously once loaded.
+ */
+import type { SessionState } from './state.js';
+import { assertJSONValue } from './values.js';
+
+/**
+ * One request's session. Values are JSON; `set` checks at once. Reads and writes are
+ * synchronous once `getSession` resolved; `regenerate`, `destroy`, `save` and `touch` talk
+ * to the store.
+ */
+export class Session {
+  readonly #state: SessionState;
+  /** @internal */
+  constructor(state: SessionState) {
+    this.#state = state;
+  }
+  /** The session id (192 random bits). A new session has one already; it is sent once saved. */
+  get id(): string {
+    return this.#state.id;
+  }
+  /** True until the session is first saved. */
+  get isNew(): boolean {
+    return this.#state.isNew;
+  }
+  /** When the session was created, in milliseconds since the epoch. */
+  get createdAt(): number {
+    return this.#state.createdAt;
+  }
+  /** When the session was last saved or touched, in milliseconds since the epoch. */
+  get accessedAt(): number {
+    return this.#state.accessedAt;
+  }
+  /** The value under `key`, or `undefined`. Change an object you got? `set` it again or not: changes are found at save. */
+  get<T = unknown>(key: string): T | undefined {
+    return this.#state.data[key] as T | undefined;
+  }
+  /**
+   * Stores `value` under `key`.
+   * @throws TypeError when the value would not survive JSON (a Date, Map, BigInt, function,
+   *   cycle …), naming where in it.
+   */
+  set(key: string, value: unknown): void {
+    this.#state.assertUsable('set');
+    assertJSONValue(value, `session.set(${JSON.stringify(key)})`);
+    this.#state.data[key] = value;
+  }
+  /** Removes `key`. */
+  delete(key: string): void {
+    this.#state.assertUsable('delete');
+    delete this.#state.data[key];
+  }
+  has(key: string): boolean {
+    return Object.hasOwn(this.#state.data, key);
+  }
+  /** Removes every value (the session itself stays; see `destroy`). */
+  clear(): void {
+    this.#state.assertUsable('clear');
+    this.#state.data = {};
+  }
+  /** The keys, in insertion order. */
+  keys(): string[] {
+    return Object.keys(this.#state.data);
+  }
+  /**
+   * Gives the session a new id, keeping its data, and destroys the old id in the store. Call
+   * it after a login (against session fixation).
+   */
+  regenerate(): Promise<void> {
+    return this.#state.regenerate();
+  }
+  /** Wipes the data, removes the session from the store and clears the cookie. */
+  destroy(): Promise<void> {
+    return this.#state.destroy();
+  }
+  /**
+   * Saves now rather than when the application returns — for a streaming response, whose
+   * headers (and the cookie) leave before the body ends.
+   */
+  save(): Promise<void> {
+    return this.#state.commit('save');
+  }
+  /** Extends the session's life now (the middleware does this by itself when needed). */
+  touch(): Promise<void> {
+    return this.#state.commit('touch');
+  }
+}
