@@ -1,0 +1,78 @@
+/**
+ * The options serveStatic and fileApp share, checked and resolved once.
+ */
+import contentDisposition from 'content-disposition';
+import { FileView, type SymlinkPolicy } from './files.js';
+import type { FileOptions } from './index.js';
+import type { FileEntry, Representation } from './respond.js';
+
+/** File-name suffixes of the precompressed variants, by content coding. */
+export const EXTENSIONS: Readonly<Record<string, string>> = {
+  br: '.br',
+  gzip: '.gz',
+  zstd: '.zst',
+};
+
+/** What serving a file needs, resolved once from the options of serveStatic or fileApp. */
+export interface FileSettings {
+  view: FileView;
+  /** Per looked-up file entry, what its responses share (see {@link representation}). */
+  representations: WeakMap<FileEntry, Representation>;
+  /** A fixed Content-Type (fileApp), else from the file name. */
+  contentType: string | undefined;
+  /** A Content-Disposition value (fileApp's download). */
+  disposition: string | undefined;
+  cacheControl: string;
+  etag: boolean;
+  lastModified: boolean;
+  precompressed: readonly string[];
+  maxRanges: number;
+  setHeaders: FileOptions['setHeaders'];
+}
+
+/**
+ * Checks and resolves the options shared by serveStatic and fileApp.
+ * @throws TypeError naming a bad option.
+ */
+export function fileSettings(
+  options: FileOptions & { contentType?: string; download?: string },
+  root: string | undefined,
+  followSymlinks: SymlinkPolicy,
+): FileSettings {
+  const maxAge = options.maxAge ?? 0;
+  if (!Number.isInteger(maxAge) || maxAge < 0) {
+    throw new TypeError(
+      `static: options.maxAge must be a whole number of seconds ≥ 0, got ${maxAge}`,
+    );
+  }
+  const precompressed = options.precompressed ?? [];
+  for (const coding of precompressed) {
+    if (!(coding in EXTENSIONS)) {
+      throw new TypeError(
+        `static: options.precompressed: unknown coding "${coding}" (br, gzip, zstd)`,
+      );
+    }
+  }
+  const production = process.env.NODE_ENV === 'production';
+  const cache = options.cache ?? (production ? {} : false);
+  const contentCache = options.contentCache ?? {};
+  return {
+    view: new FileView({
+      root,
+      followSymlinks,
+      ttl: cache === false ? 0 : (cache.ttl ?? 5) * 1000,
+      maxEntries: cache === false ? 0 : (cache.maxEntries ?? 10_000),
+      maxCachedFile: contentCache === false ? -1 : (contentCache.maxFileSize ?? 64 * 1024),
+      maxCachedBytes: contentCache === false ? 0 : (contentCache.maxSize ?? 32 * 1024 * 1024),
+    }),
+    representations: new WeakMap(),
+    contentType: options.contentType,
+    disposition: options.download === undefined ? undefined : contentDisposition(options.download),
+    cacheControl: `public, max-age=${maxAge}${options.immutable ? ', immutable' : ''}`,
+    etag: options.etag ?? true,
+    lastModified: options.lastModified ?? true,
+    precompressed,
+    maxRanges: options.maxRanges ?? 16,
+    setHeaders: options.setHeaders,
+  };
+}
