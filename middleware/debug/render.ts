@@ -1,9 +1,13 @@
 /**
- * The debugger's pages: the traceback (HTML), its JSON and text forms, and the plain error
- * page of `errors()`. Every value is escaped.
+ * The debugger's traceback in its three forms: the HTML page (its CSS and script are the real
+ * files page.css and page.js), JSON and plain text. Every value is escaped.
  */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { escapeHTML } from '../../src/http-error.js';
+import { preferredMediaType } from '../../src/negotiation.js';
+import { FastResponse } from '../../src/response.js';
 import type { CapturedFrame } from './capture.js';
 import { type ErrorReport, type Frame, formatText } from './stack.js';
 
@@ -47,42 +51,9 @@ export function tracebackJSON(t: Traceback) {
   };
 }
 
-const STYLE = `
-:root { --bg:#fbfaf8; --fg:#1d1d1f; --muted:#6b6b70; --line:#e6e3de; --accent:#b4532a; --code:#f4f1ec; --hl:#fde8dc; --ok:#256d3a; --bad:#a3261b; }
-@media (prefers-color-scheme: dark) { :root { --bg:#161618; --fg:#ececef; --muted:#9a9aa2; --line:#2c2c30; --code:#1f1f23; --hl:#4a2a1c; --ok:#7fd49a; --bad:#ff8a7a; } }
-* { box-sizing: border-box; }
-body { margin:0; background:var(--bg); color:var(--fg); font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif; }
-header { padding:28px 32px 20px; border-bottom:1px solid var(--line); background:linear-gradient(180deg, color-mix(in srgb, var(--accent) 10%, transparent), transparent); }
-header .kind { color:var(--muted); font-size:13px; font-family:ui-monospace,SFMono-Regular,Menlo,monospace; }
-header .kind b { color:var(--accent); font-family:system-ui,sans-serif; letter-spacing:.04em; text-transform:uppercase; font-size:12px; }
-header h1 { margin:6px 0 4px; font-size:24px; line-height:1.3; word-break:break-word; }
-header .where { color:var(--muted); font-family:ui-monospace,SFMono-Regular,Menlo,monospace; font-size:13px; }
-main { padding:8px 32px 48px; max-width:1100px; }
-h2 { font-size:14px; text-transform:uppercase; letter-spacing:.05em; color:var(--muted); margin:28px 0 10px; }
-h2.chain { color:var(--accent); }
-details.frame { border:1px solid var(--line); border-radius:8px; margin:8px 0; background:color-mix(in srgb, var(--bg) 70%, var(--code)); }
-details.frame > summary { cursor:pointer; padding:8px 12px; font-family:ui-monospace,SFMono-Regular,Menlo,monospace; font-size:13px; display:flex; gap:12px; align-items:baseline; }
-details.frame > summary .fn { font-weight:600; }
-details.frame > summary .loc { color:var(--muted); overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
-details.frame.library > summary, details.frame.internal > summary { opacity:.65; }
-pre.code { margin:0; padding:8px 0; background:var(--code); overflow-x:auto; font:12.5px/1.55 ui-monospace,SFMono-Regular,Menlo,monospace; }
-pre.code span { display:block; padding:0 12px; white-space:pre; }
-pre.code span.hit { background:var(--hl); }
-pre.code i { font-style:normal; color:var(--muted); display:inline-block; min-width:3.5em; user-select:none; }
-table.vars { width:100%; border-collapse:collapse; font:12.5px/1.5 ui-monospace,SFMono-Regular,Menlo,monospace; }
-table.vars td { border-top:1px solid var(--line); padding:4px 12px; vertical-align:top; white-space:pre-wrap; word-break:break-word; }
-table.vars td:first-child { width:22%; color:var(--accent); }
-.note { color:var(--muted); font-size:13px; padding:6px 12px; }
-form.console { display:flex; gap:8px; padding:8px 12px 12px; }
-form.console input { flex:1; font:13px ui-monospace,SFMono-Regular,Menlo,monospace; padding:6px 8px; border:1px solid var(--line); border-radius:6px; background:var(--bg); color:var(--fg); }
-form.console button, form.pin button { border:0; border-radius:6px; padding:6px 12px; background:var(--accent); color:#fff; font-weight:600; cursor:pointer; }
-pre.out { margin:0 12px 12px; padding:8px; border-radius:6px; background:var(--code); font:12.5px ui-monospace,monospace; white-space:pre-wrap; }
-pre.out.ok { border-left:3px solid var(--ok); } pre.out.bad { border-left:3px solid var(--bad); }
-form.pin { margin:16px 0; padding:12px; border:1px dashed var(--accent); border-radius:8px; display:flex; gap:8px; align-items:center; }
-form.pin input { font:15px ui-monospace,monospace; padding:6px 8px; width:10em; }
-textarea.text { width:100%; min-height:12em; font:12px ui-monospace,monospace; background:var(--code); color:var(--fg); border:1px solid var(--line); border-radius:8px; padding:10px; }
-footer { color:var(--muted); font-size:12px; padding:0 32px 32px; }
-`;
+/** The page's stylesheet and script, real files beside this one, read once. */
+const STYLE = readFileSync(new URL('./page.css', import.meta.url), 'utf8');
+const SCRIPT = readFileSync(new URL('./page.js', import.meta.url), 'utf8');
 
 function frameHTML(
   frame: Frame,
@@ -175,41 +146,66 @@ ${rows(Object.entries(t.environ))}
 <textarea class="text" readonly>${escapeHTML(formatText(report))}</textarea>
 </main>
 <footer>mortar debug · error ${escapeHTML(t.id)} · never enable this in production</footer>
-<script nonce="${options.nonce}">
-const post = (path, body) => fetch(${JSON.stringify(options.base)} + path, {
-  method: 'POST',
-  credentials: 'same-origin',
-  headers: { 'content-type': 'application/json', 'x-mortar-debug-token': ${JSON.stringify(options.token)} },
-  body: JSON.stringify(body),
-});
-const pinForm = document.querySelector('form.pin');
-pinForm?.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const response = await post('/pin', { pin: pinForm.elements.pin.value });
-  const result = await response.json();
-  if (result.ok) pinForm.remove();
-  else pinForm.querySelector('[role=status]').textContent = result.text;
-});
-for (const form of document.querySelectorAll('form.console')) {
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const input = form.elements.expression;
-    const out = document.createElement('pre');
-    out.className = 'out';
-    out.textContent = '…';
-    form.nextElementSibling.prepend(out);
-    try {
-      const response = await post('/console', { id: ${JSON.stringify(t.id)}, frame: Number(form.dataset.frame), expression: input.value });
-      const result = await response.json();
-      out.className = 'out ' + (result.ok ? 'ok' : 'bad');
-      out.textContent = '> ' + input.value + '\\n' + result.text;
-    } catch (error) {
-      out.className = 'out bad';
-      out.textContent = String(error);
-    }
-  });
-}
-</script>
+<script type="application/json" id="mortar-debug">${scriptJSON({ base: options.base, id: t.id, token: options.token })}</script>
+<script nonce="${options.nonce}">${SCRIPT}</script>
 </body></html>
 `;
+}
+
+/** JSON for a `<script type="application/json">`: no `<` that could close the element. */
+function scriptJSON(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
+
+/** Headers of every debugger response. */
+export const SECURITY_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * The traceback as a 500 in the form `Accept` prefers: plain text, the HTML page (with a nonce
+ * CSP and `frame-ancestors 'none'`) or JSON.
+ *
+ * @param base - The console endpoint's path, `{scriptName}/__debug__`.
+ * @param unlocked - The browser gave the PIN already.
+ */
+export function tracebackResponse(
+  request: Request,
+  traceback: Traceback,
+  options: { base: string; token: string; unlocked: boolean },
+): Response {
+  const type =
+    preferredMediaType(request.headers.get('accept'), [
+      'text/plain',
+      'text/html',
+      'application/json',
+    ] as const) ?? 'text/plain';
+  const headers: Record<string, string> = {
+    ...SECURITY_HEADERS,
+    vary: 'Accept',
+    'x-error-id': traceback.id,
+  };
+  if (type === 'application/json') {
+    return new FastResponse(JSON.stringify(tracebackJSON(traceback)), {
+      status: 500,
+      headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
+    });
+  }
+  if (type === 'text/plain') {
+    return new FastResponse(formatText(traceback.report), {
+      status: 500,
+      headers: { ...headers, 'content-type': 'text/plain; charset=utf-8' },
+    });
+  }
+  const nonce = randomBytes(16).toString('base64');
+  return new FastResponse(tracebackHTML(traceback, { ...options, nonce }), {
+    status: 500,
+    headers: {
+      ...headers,
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    },
+  });
 }

@@ -252,7 +252,7 @@ describe('debug(): the console', () => {
   async function failingPage(client: TestClient) {
     const res = await client.get('/sync', { headers: { accept: 'text/html' } });
     const html = res.text();
-    const token = /'x-mortar-debug-token': "([0-9a-f]{64})"/.exec(html)![1]!;
+    const token = /"token":"([0-9a-f]{64})"/.exec(html)![1]!;
     const id = res.headers.get('x-error-id')!;
     return { token, id };
   }
