@@ -1,0 +1,47 @@
+// The request-target and Host grammar every gateway and TestClient share.
+import { describe, expect, it } from 'vitest';
+import { requestTargetPath, VALID_HOST } from '../../../src/gateways/_shared/request-target.js';
+
+describe('requestTargetPath (RFC 9112 §3.2, RFC 3986 §3.3)', () => {
+  it.each([
+    ['/', '/'],
+    ['/a/b?x=1', '/a/b'],
+    ['/caf%C3%A9/x', '/caf%C3%A9/x'],
+    ["/a;b=c/!$&'()*+,=:@~", "/a;b=c/!$&'()*+,=:@~"],
+    ['http://example.test/a?q', '/a'],
+    ['HTTPS://example.test', '/'],
+    ['//double', '//double'],
+  ])('%s → %s', (target, path) => {
+    expect(requestTargetPath(target)).toBe(path);
+  });
+
+  it.each([
+    ['a/b', /not a path/],
+    ['ftp://example.test/a', /not a path/],
+    ['/a b', /outside RFC 3986/],
+    ['/a%zz', /malformed %-escape/],
+    ['/a\\b', /outside RFC 3986/],
+    ['/a/../b', /"\." or "\.\." segment/],
+    ['/a/%2e%2E/b', /segment/],
+    ['/.', /segment/],
+  ])('refuses %s', (target, message) => {
+    const result = requestTargetPath(target);
+    expect(typeof result).toBe('object');
+    expect((result as { error: string }).error).toMatch(message);
+  });
+});
+
+describe('VALID_HOST (RFC 9110 §7.2)', () => {
+  it.each([
+    'example.test',
+    'example.test:8080',
+    'app_upstream',
+    '127.0.0.1:80',
+    '[::1]:3000',
+    'x~y',
+  ])('accepts %s', (host) => expect(VALID_HOST.test(host)).toBe(true));
+  it.each(['', 'a/b', 'user@host', 'a b', 'host:', 'host:123456', '[::1', 'a\r\nb'])(
+    'refuses %j',
+    (host) => expect(VALID_HOST.test(host)).toBe(false),
+  );
+});
