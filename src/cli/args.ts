@@ -89,3 +89,76 @@ export function parseSocket(
   }
   return { host: match[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1', port: Number(match[2]) };
 }
+
+/** What `mortar serve`'s arguments ask for, checked. */
+export interface ServeSettings {
+  /** `module[:export]`, from the argument or `MORTAR_APP`. */
+  spec: string;
+  host: string;
+  /** From `--port`, else the `PORT` variable, else 8000. */
+  port: number;
+  reload: boolean;
+  /** `--fastcgi` or `--scgi`, and where; `undefined` for HTTP. */
+  socket: { protocol: 'fastcgi' | 'scgi'; where: ReturnType<typeof parseSocket> } | undefined;
+  socketMode: number | undefined;
+  /** 0 without `--workers`. */
+  workers: number;
+}
+
+/**
+ * Checks `mortar serve`'s arguments.
+ * @returns The settings, or `'help'` for `--help`.
+ * @throws UsageError naming the option that is wrong.
+ */
+export function serveSettings(argv: readonly string[]): ServeSettings | 'help' {
+  let parsed: ReturnType<typeof parseServeArgs>;
+  try {
+    parsed = parseServeArgs(argv);
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message} (try mortar serve --help)`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `serve takes one module, got ${positionals.length}: ${positionals.join(' ')}`,
+    );
+  }
+  const spec = positionals[0] ?? process.env.MORTAR_APP;
+  if (!spec) {
+    throw new UsageError('name an application: mortar serve module[:export], or set MORTAR_APP');
+  }
+  const portText = values.port ?? process.env.PORT ?? '8000';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    throw new UsageError(`--port must be an integer from 0 to 65535, got "${portText}"`);
+  }
+  if (values.fastcgi !== undefined && values.scgi !== undefined) {
+    throw new UsageError('--fastcgi and --scgi exclude each other');
+  }
+  const mode = values['socket-mode'];
+  if (mode !== undefined && !/^0?[0-7]{3}$/.test(mode)) {
+    throw new UsageError(`--socket-mode must be octal like 660, got "${mode}"`);
+  }
+  const workers = values.workers === undefined ? 0 : Number(values.workers);
+  if (
+    values.workers !== undefined &&
+    (!/^\d+$/.test(values.workers) || workers < 1 || workers > 256)
+  ) {
+    throw new UsageError(`--workers must be an integer from 1 to 256, got "${values.workers}"`);
+  }
+  const protocol =
+    values.fastcgi !== undefined ? 'fastcgi' : values.scgi !== undefined ? 'scgi' : undefined;
+  return {
+    spec,
+    host: values.host ?? '127.0.0.1',
+    port,
+    reload: values.reload ?? false,
+    socket: protocol && {
+      protocol,
+      where: parseSocket((values.fastcgi ?? values.scgi)!, `--${protocol}`),
+    },
+    socketMode: mode === undefined ? undefined : Number.parseInt(mode, 8),
+    workers,
+  };
+}

@@ -11,20 +11,7 @@ import { UsageError } from './args.js';
  */
 export function runWorkers(count: number, spec: string): Promise<number> {
   let stopping = false;
-  const start = (): Promise<Worker> =>
-    new Promise((resolve, reject) => {
-      const worker = cluster.fork();
-      const onMessage = (message: { mortar?: string }): void => {
-        if (message?.mortar === 'listening') {
-          worker.off('message', onMessage);
-          resolve(worker);
-        }
-      };
-      worker.on('message', onMessage);
-      worker.once('exit', (code) =>
-        reject(new Error(`a worker exited with code ${code} before listening`)),
-      );
-    });
+  const start = startWorker;
   const replaceOnExit = (worker: Worker): void => {
     worker.once('exit', (code, signal) => {
       if (
@@ -41,12 +28,6 @@ export function runWorkers(count: number, spec: string): Promise<number> {
       );
     });
   };
-  const stopWorker = (worker: Worker): Promise<void> =>
-    new Promise((resolve) => {
-      if (worker.isDead()) return resolve();
-      worker.once('exit', () => resolve());
-      worker.process.kill('SIGTERM');
-    });
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
@@ -82,4 +63,30 @@ export function runWorkers(count: number, spec: string): Promise<number> {
       throw new UsageError(error.message);
     },
   );
+}
+
+/** Forks a worker; resolves once it listens, rejects when it exits before. */
+function startWorker(): Promise<Worker> {
+  return new Promise((resolve, reject) => {
+    const worker = cluster.fork();
+    const onMessage = (message: { mortar?: string }): void => {
+      if (message?.mortar === 'listening') {
+        worker.off('message', onMessage);
+        resolve(worker);
+      }
+    };
+    worker.on('message', onMessage);
+    worker.once('exit', (code) =>
+      reject(new Error(`a worker exited with code ${code} before listening`)),
+    );
+  });
+}
+
+/** Asks a worker to drain (SIGTERM); resolves once it exited. */
+function stopWorker(worker: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    if (worker.isDead()) return resolve();
+    worker.once('exit', () => resolve());
+    worker.process.kill('SIGTERM');
+  });
 }

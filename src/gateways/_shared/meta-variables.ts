@@ -43,11 +43,7 @@ export function rebuildRequest(
   }
   const https =
     /^(?:on|1)$/i.test(meta.HTTPS ?? '') || (meta.REQUEST_SCHEME ?? '').toLowerCase() === 'https';
-  const host =
-    meta.HTTP_HOST ||
-    (meta.SERVER_NAME
-      ? `${meta.SERVER_NAME.includes(':') ? `[${meta.SERVER_NAME}]` : meta.SERVER_NAME}${meta.SERVER_PORT && meta.SERVER_PORT !== (https ? '443' : '80') ? `:${meta.SERVER_PORT}` : ''}`
-      : 'localhost');
+  const host = hostOf(meta, https);
   if (!VALID_HOST.test(host)) {
     return { error: 'the Host is not a valid host[:port]' };
   }
@@ -64,18 +60,8 @@ export function rebuildRequest(
   const scriptName = rawPrefix(path, meta.SCRIPT_NAME ?? '');
   const pathInfo = path.slice(scriptName.length);
 
-  const headers = new Headers();
-  try {
-    for (const [name, value] of Object.entries(meta)) {
-      if (name.startsWith('HTTP_') && name !== 'HTTP_PROXY') {
-        headers.append(name.slice(5).toLowerCase().replaceAll('_', '-'), value);
-      }
-    }
-    if (meta.CONTENT_TYPE) headers.set('content-type', meta.CONTENT_TYPE);
-    if (meta.CONTENT_LENGTH) headers.set('content-length', meta.CONTENT_LENGTH);
-  } catch (error) {
-    return { error: `a header is malformed: ${(error as Error).message}` };
-  }
+  const headers = headersOf(meta);
+  if (typeof headers === 'string') return { error: headers };
   const hasBody = method !== 'GET' && method !== 'HEAD' && body !== null;
   if (!hasBody) body?.cancel().catch(() => {});
   const url = `${https ? 'https' : 'http'}://${host}${pathInfo || '/'}${search}`;
@@ -93,6 +79,35 @@ export function rebuildRequest(
     gateway,
   };
   return { request, environ };
+}
+
+/** `HTTP_HOST`, else `SERVER_NAME` (bracketed when IPv6) and a non-default `SERVER_PORT`. */
+function hostOf(meta: MetaVariables, https: boolean): string {
+  if (meta.HTTP_HOST) return meta.HTTP_HOST;
+  if (!meta.SERVER_NAME) return 'localhost';
+  const name = meta.SERVER_NAME.includes(':') ? `[${meta.SERVER_NAME}]` : meta.SERVER_NAME;
+  const port = meta.SERVER_PORT;
+  return port && port !== (https ? '443' : '80') ? `${name}:${port}` : name;
+}
+
+/**
+ * The request headers: `HTTP_*` (`HTTP_X_FOO` → `x-foo`; never `HTTP_PROXY`, httpoxy),
+ * `CONTENT_TYPE` and `CONTENT_LENGTH`; or what is wrong with one.
+ */
+function headersOf(meta: MetaVariables): Headers | string {
+  const headers = new Headers();
+  try {
+    for (const [name, value] of Object.entries(meta)) {
+      if (name.startsWith('HTTP_') && name !== 'HTTP_PROXY') {
+        headers.append(name.slice(5).toLowerCase().replaceAll('_', '-'), value);
+      }
+    }
+    if (meta.CONTENT_TYPE) headers.set('content-type', meta.CONTENT_TYPE);
+    if (meta.CONTENT_LENGTH) headers.set('content-length', meta.CONTENT_LENGTH);
+  } catch (error) {
+    return `a header is malformed: ${(error as Error).message}`;
+  }
+  return headers;
 }
 
 const kNative = Symbol('mortar.nativeRequest');

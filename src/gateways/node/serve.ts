@@ -17,6 +17,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { NodeRequest } from 'srvx/node';
 import type { Application, Environ } from '../../types.js';
 import { listenError } from '../_shared/listen.js';
@@ -63,10 +64,41 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8000;
   const log = options.log ?? ((line: string) => console.error(line));
-  let draining = false;
+  const state = { draining: false };
+  const server = http.createServer(requestListener(app, log, state));
+  server.on('clientError', onClientError);
 
-  const fail = (error: unknown, request: Request): Response => failureResponse(error, request, log);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(listenError(error, `port ${port} on ${host}`));
+    });
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost}:${address.port}/`;
+  if (options.announce ?? true) log(`mortar: listening on ${url}`);
 
+  const close = shutdownControl(
+    (shutdownTimeout) => {
+      state.draining = true;
+      return drain(server, shutdownTimeout, log);
+    },
+    { ...options, log },
+  );
+  if (options.signal?.aborted) await close();
+  return { url, node: server, close };
+}
+
+/**
+ * The `node:http` request listener: checks the request target and `Host` (400 for a malformed
+ * one), runs the application, and writes what it answers (the outcome rule for what it throws).
+ */
+function requestListener(
+  app: Application,
+  log: (line: string) => void,
+  state: { draining: boolean },
+): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const send = (res: http.ServerResponse, value: unknown, request: Request): void => {
     const response = asResponse(value, request, log);
     writeResponse(res, response, request.method === 'HEAD').catch((error: unknown) => {
@@ -75,9 +107,10 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
       );
     });
   };
+  const fail = (error: unknown, request: Request): Response => failureResponse(error, request, log);
 
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    if (draining) res.shouldKeepAlive = false;
+  return (req, res) => {
+    if (state.draining) res.shouldKeepAlive = false;
     const target = req.url ?? '/';
     const hostHeader = req.headers.host;
     if (hostHeader !== undefined && !VALID_HOST.test(hostHeader)) {
@@ -93,7 +126,6 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
       badRequest(res, pathInfo.error);
       return;
     }
-
     const request = new NodeRequest({ req, res }) as Request;
     const environ: Environ = {
       scriptName: '',
@@ -115,50 +147,34 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
       );
     } else send(res, result as Response, request);
   };
+}
 
-  const server = http.createServer(handler);
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (socket.writable && !socket.destroyed) {
-      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\n\r\n`);
-    } else socket.destroy();
-  });
+/** A malformed request line or header block, as Node's parser saw it: 400 (431 too large). */
+function onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (socket.writable && !socket.destroyed) {
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\n\r\n`);
+  } else socket.destroy();
+}
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(listenError(error, `port ${port} on ${host}`));
+/**
+ * Stops accepting, closes idle keep-alive connections as they become idle, and after
+ * `timeout` milliseconds closes the rest; resolves when the server is closed.
+ */
+function drain(server: http.Server, timeout: number, log: (line: string) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), 25);
+    const force = setTimeout(() => {
+      log(`mortar: requests still running after ${timeout} ms; closing their connections`);
+      server.closeAllConnections();
+    }, timeout);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(force);
+      resolve();
     });
-    server.listen(port, host, () => resolve());
+    server.closeIdleConnections();
   });
-
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${shownHost}:${address.port}/`;
-  if (options.announce ?? true) log(`mortar: listening on ${url}`);
-
-  const close = shutdownControl(
-    (shutdownTimeout) =>
-      new Promise<void>((resolve) => {
-        draining = true;
-        const sweep = setInterval(() => server.closeIdleConnections(), 25);
-        const force = setTimeout(() => {
-          log(
-            `mortar: requests still running after ${shutdownTimeout} ms; closing their connections`,
-          );
-          server.closeAllConnections();
-        }, shutdownTimeout);
-        server.close(() => {
-          clearInterval(sweep);
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      }),
-    { ...options, log },
-  );
-  if (options.signal?.aborted) await close();
-
-  return { url, node: server, close };
 }
 
 function badRequest(res: http.ServerResponse, reason: string): void {
