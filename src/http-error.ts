@@ -5,7 +5,8 @@ import { FastResponse, STATUS_TEXT } from './response.js';
 export interface HTTPErrorOptions {
   /**
    * What the client reads below the status line: plain text, always escaped in the HTML and
-   * JSON renderings. Default: the reason phrase.
+   * JSON renderings.
+   * @default the reason phrase of `status`
    */
   body?: string;
   /** Extra response headers (`Allow` for a 405, `Location` for a redirect, …). */

@@ -29,19 +29,19 @@ export interface CapturedFrame {
 
 /** Options of {@link LocalsCapture}. */
 export interface CaptureOptions {
-  /** Frames whose locals are read. Default `8`. */
+  /** Frames whose locals are read. @default 8 */
   frames?: number;
-  /** Pauses allowed per second before capture backs off for a second. Default `50`. */
+  /** Pauses allowed per second before capture backs off for a second. @default 50 */
   maxPausesPerSecond?: number;
   /**
    * When capture runs. `'after-error'` (default): the inspector is off until an error reaches
-   * the debugger, then on (the next throws capture locals) until `idle` seconds pass without
+   * the debugger, then on (the next throws capture locals) until `idleTimeout` milliseconds pass without
    * one — an enabled V8 debugger slows promise-heavy code by 20–60 %, which requests that throw
    * nothing should not pay. `'always'`: on from the start (the first error has locals too).
    */
   mode?: 'after-error' | 'always';
-  /** Seconds without errors after which `'after-error'` capture turns off. Default `120`. */
-  idle?: number;
+  /** Milliseconds without errors after which `'after-error'` capture turns off. @default 120_000 */
+  idleTimeout?: number;
 }
 
 /** A process-wide capture (there is one inspector session per process). */
@@ -64,7 +64,12 @@ export class LocalsCapture {
   constructor(options: CaptureOptions = {}) {
     this.#frames = options.frames ?? 8;
     this.#maxPauses = options.maxPausesPerSecond ?? 50;
-    this.#idle = (options.idle ?? 120) * 1000;
+    this.#idle = options.idleTimeout ?? 120_000;
+    if (!Number.isInteger(this.#idle) || this.#idle < 1000) {
+      throw new TypeError(
+        `debug(): capture.idleTimeout is in milliseconds (1000 or more), got ${options.idleTimeout}`,
+      );
+    }
     this.#always = options.mode === 'always';
     Object.defineProperty(globalThis, this.#sink, {
       value: (value: unknown, kind: string, name: string, file: string) =>

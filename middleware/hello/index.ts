@@ -38,10 +38,11 @@ export const hello: Application = (request) => {
 export interface HelloWorldOptions {
   /**
    * The path answered, compared with `environ.pathInfo` exactly (percent-encoded, no trailing
-   * slash added). Default `'/hello'`. Must start with `/`.
+   * slash added). Must start with `/`.
+   * @default '/hello'
    */
   path?: string;
-  /** The application that answers that path. Default {@link hello}. */
+  /** The application that answers that path. @default hello */
   answer?: Application;
 }
 

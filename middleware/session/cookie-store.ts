@@ -10,14 +10,16 @@ import type { SessionRecord } from './store.js';
 export interface CookieStoreOptions {
   /**
    * Most cookies one session may span (`name.0` … `name.N-1`, about 4 KB each); a session
-   * larger than that fails to save with an error that gives its size. Default `5`.
+   * larger than that fails to save with an error that gives its size.
+   * @default 5
    */
   maxChunks?: number;
   /**
-   * PBKDF2 iterations for the sealing keys. Default `100` (iron's default is 1). The secret
+   * PBKDF2 iterations for the sealing keys (iron's default is 1). The secret
    * must already carry 32+ characters of entropy, so this is a margin against weak secrets;
    * each further 1000 iterations costs about 0.8 ms per seal. Seals made with iron's default
    * are still read.
+   * @default 100
    */
   iterations?: number;
 }

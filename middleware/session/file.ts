@@ -7,15 +7,13 @@ import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { isSessionId } from './signing.js';
 import type { ServerStore, SessionRecord } from './store.js';
+import { sweepInterval } from './values.js';
 
 /** Options of {@link FileStore}. */
 export interface FileStoreOptions {
-  /** Seconds between sweeps of expired session files. Default `600`. */
+  /** Milliseconds between sweeps of expired session files (a timer: 1000 or more). @default 600_000 */
   sweepInterval?: number;
-  /**
-   * Milliseconds after which a lock left by a crashed process is taken over. Default
-   * `10_000`.
-   */
+  /** Milliseconds after which a lock left by a crashed process is taken over. @default 10_000 */
   staleLock?: number;
 }
 
@@ -31,7 +29,7 @@ interface StoredFile {
  * holds a per-session lock that other processes respect too (proper-lockfile's `<id>.json.lock`
  * folder, taken over when stale), which makes {@link FileStore.update} a safe read-modify-write
  * across processes. File names come only from ids that have the shape of ours; any other id
- * reads as absent. Expired files are swept every `sweepInterval` seconds.
+ * reads as absent. Expired files are swept every `sweepInterval` milliseconds.
  */
 export class FileStore implements ServerStore {
   readonly dir: string;
@@ -44,7 +42,7 @@ export class FileStore implements ServerStore {
     this.#staleLock = options.staleLock ?? 10_000;
     const sweep = setInterval(
       () => void this.sweep().catch(() => {}),
-      (options.sweepInterval ?? 600) * 1000,
+      sweepInterval(options.sweepInterval, 600_000, 'FileStore'),
     );
     sweep.unref();
   }

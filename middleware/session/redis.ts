@@ -16,15 +16,16 @@ import { type ServerStore, type SessionRecord, StoreUnavailableError } from './s
 export interface RedisStoreOptions {
   /** A client of your own (its options are yours: keep its offline queue off for fast 503s). */
   client?: Redis;
-  /** Where to connect when no client is given. Default `redis://127.0.0.1:6379`. */
+  /** Where to connect when no client is given. @default 'redis://127.0.0.1:6379' */
   url?: string;
-  /** Prepended to every key. Default `'mortar:sess:'`. */
+  /** Prepended to every key. @default 'mortar:sess:' */
   prefix?: string;
-  /** Milliseconds a command may take before the store counts as unavailable. Default `2000`. */
+  /** Milliseconds a command may take before the store counts as unavailable. @default 2000 */
   commandTimeout?: number;
   /**
    * Milliseconds the first commands wait for the first connection after start-up. Later,
-   * while Redis is down, commands fail at once. Default `2000`.
+   * while Redis is down, commands fail at once.
+   * @default 2000
    */
   connectTimeout?: number;
 }

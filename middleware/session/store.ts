@@ -2,6 +2,8 @@
  * The server-side session store interface, and `MemoryStore`, the default.
  */
 
+import { sweepInterval } from './values.js';
+
 /** What a store keeps for one session. Times are milliseconds since the epoch. */
 export interface SessionRecord {
   /** The session's values (JSON). */
@@ -48,9 +50,9 @@ export class StoreUnavailableError extends Error {
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
-  /** Most sessions kept; the least recently used go first. Default `10_000`. */
+  /** Most sessions kept; the least recently used go first. @default 10_000 */
   maxSessions?: number;
-  /** Seconds between sweeps of expired sessions. Default `60`. */
+  /** Milliseconds between sweeps of expired sessions (a timer: 1000 or more). @default 60_000 */
   sweepInterval?: number;
 }
 
@@ -77,7 +79,8 @@ export class MemoryStore implements ServerStore {
         `MemoryStore: maxSessions must be a positive integer, got ${options.maxSessions}`,
       );
     }
-    const sweep = setInterval(() => this.sweep(), (options.sweepInterval ?? 60) * 1000);
+    const every = sweepInterval(options.sweepInterval, 60_000, 'MemoryStore');
+    const sweep = setInterval(() => this.sweep(), every);
     // Node and Bun: the sweep never keeps the process alive. (Deno's timers are numbers.)
     (sweep as { unref?: () => void }).unref?.();
   }
@@ -124,7 +127,7 @@ export class MemoryStore implements ServerStore {
     this.#write(id, change(current), ttl);
   }
 
-  /** Drops expired sessions now (it also runs every `sweepInterval` seconds). */
+  /** Drops expired sessions now (it also runs every `sweepInterval` milliseconds). */
   sweep(): void {
     const now = Date.now();
     for (const [id, entry] of this.#entries) {

@@ -3,7 +3,8 @@
  * DispatcherMiddleware, Hono's `mount`), and try applications in turn (paste.cascade).
  *
  * ```ts
- * import { urlmap, cascade } from 'mortar/urlmap';
+ * import { urlmap } from 'mortar/urlmap';
+ *
  * const app = urlmap({
  *   '/': home,
  *   '/api': honoApp.fetch,                       // a foreign fetch handler, unchanged
@@ -26,8 +27,8 @@
  * with `//` (`/blog//evil.example`) is never handed on as a protocol-relative path: it gets a
  * 308 to the same path with the slashes after the prefix merged.
  *
- * Options: `notFound` (default: a plain 404 negotiated by `Accept`, which never lists the
- * mounts — Paste's listing had an XSS).
+ * A request that no mount matches gets a plain 404 negotiated by `Accept` that never lists
+ * the mounts (Paste's listing had an XSS); the `notFound` option replaces it.
  */
 import { originOf, rebaseRequest, searchOf, shiftEnviron } from '../../src/environ.js';
 import { errorResponse } from '../../src/http-error.js';
@@ -49,7 +50,7 @@ export type URLMapping =
 
 /** Options of {@link urlmap}. */
 export interface URLMapOptions {
-  /** Answers a request that no mount matches. Default: a plain 404 (`errorResponse(404)`). */
+  /** Answers a request that no mount matches. @default a plain 404 (`errorResponse(404)`) that never lists the mounts */
   notFound?: Application;
 }
 
@@ -232,11 +233,12 @@ function encodeSegment(segment: string): string {
 
 /** Options of {@link cascade}. */
 export interface CascadeOptions {
-  /** Statuses that mean "try the next application". Default `[404]`. */
+  /** Statuses that mean "try the next application". @default [404] */
   catch?: readonly number[];
   /**
    * Largest request body, in bytes, buffered so that every application can read it; a larger
-   * one answers 413. Default `1_048_576` (1 MiB).
+   * one answers 413.
+   * @default 1_048_576 (1 MiB)
    */
   maxBodySize?: number;
 }

@@ -16,16 +16,17 @@ import { CookieJar } from './cookie-jar.js';
 
 /** Options of {@link TestClient}. */
 export interface TestClientOptions {
-  /** Scheme and host the requests claim to come to. Default `'http://localhost'`. */
+  /** Scheme and host the requests claim to come to. @default 'http://localhost' */
   baseURL?: string;
-  /** Follow 301/302/303/307/308 responses (up to 10). Default `false`. */
+  /** Follow 301/302/303/307/308 responses (up to 10). @default false */
   followRedirects?: boolean;
   /**
    * Rethrow what the application throws (other than `HTTPError`), so a test sees the real
-   * stack. Default `true`; `false` answers a plain 500 as the gateways do.
+   * stack; `false` answers a plain 500 as the gateways do.
+   * @default true
    */
   throwErrors?: boolean;
-  /** `environ.remoteAddress`. Default `'127.0.0.1'`. */
+  /** `environ.remoteAddress`. @default '127.0.0.1' */
   remoteAddress?: string;
   /** Headers sent with every request (a request's own headers win). */
   headers?: HeadersInit;

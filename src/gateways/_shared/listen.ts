@@ -10,7 +10,7 @@ import type { ShutdownOptions } from './shutdown.js';
 
 /** Where and how a socket gateway (FastCGI, SCGI) listens. */
 export interface SocketListenOptions extends ShutdownOptions {
-  /** A unix socket path (preferred behind a front end on the same host). Default unset: TCP. */
+  /** A unix socket path (preferred behind a front end on the same host). @default undefined (TCP) */
   path?: string;
   /** File mode of the unix socket, e.g. `0o660` so nginx's worker group can connect. */
   socketMode?: number;

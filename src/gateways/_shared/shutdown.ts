@@ -9,15 +9,17 @@ export interface ShutdownOptions {
   signal?: AbortSignal;
   /**
    * Milliseconds a graceful shutdown waits for in-flight requests before it closes their
-   * connections. Default `10_000`.
+   * connections.
+   * @default 10_000
    */
   shutdownTimeout?: number;
   /**
    * Install SIGINT/SIGTERM handlers that shut down gracefully and then exit the process with
-   * code 0. Default `true`; a second signal exits at once with code 1.
+   * code 0; a second signal exits at once with code 1.
+   * @default true
    */
   handleSignals?: boolean;
-  /** Where log lines go. Default `console.error`. */
+  /** Where log lines go. @default console.error */
   log?: (line: string) => void;
 }
 

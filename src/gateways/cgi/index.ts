@@ -14,13 +14,13 @@ import { answer, rebuildRequest } from '../_shared/meta-variables.js';
 
 /** Where a CGI request comes from and goes to (the process's own by default). */
 export interface CGIOptions {
-  /** The meta-variables. Default `process.env`. */
+  /** The meta-variables. @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
-  /** The request body. Default `process.stdin`. */
+  /** The request body. @default process.stdin */
   stdin?: NodeJS.ReadableStream;
-  /** Where the response goes. Default `process.stdout`. */
+  /** Where the response goes. @default process.stdout */
   stdout?: NodeJS.WritableStream;
-  /** Where errors are logged (the front end's error log). Default `process.stderr`. */
+  /** Where errors are logged (the front end's error log). @default process.stderr */
   log?: (line: string) => void;
 }
 

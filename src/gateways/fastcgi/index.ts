@@ -25,9 +25,9 @@ export type { ShutdownOptions } from '../_shared/shutdown.js';
 
 /** Options of {@link serveFastCGI}. */
 export interface FastCGIOptions extends SocketListenOptions {
-  /** FCGI_MAX_CONNS announced to the front end. Default `1024`. */
+  /** FCGI_MAX_CONNS announced to the front end. @default 1024 */
   maxConnections?: number;
-  /** FCGI_MAX_REQS announced to the front end. Default `16384`. */
+  /** FCGI_MAX_REQS announced to the front end. @default 16384 */
   maxRequests?: number;
 }
 

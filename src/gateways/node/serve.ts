@@ -28,11 +28,11 @@ import { writeResponse } from './response-writer.js';
 
 /** Options of {@link serve}. */
 export interface ServeOptions extends ShutdownOptions {
-  /** Interface to bind. Default `'127.0.0.1'` (loopback only); `'0.0.0.0'` for every IPv4. */
+  /** Interface to bind: loopback only by default; `'0.0.0.0'` for every IPv4. @default '127.0.0.1' */
   host?: string;
-  /** TCP port. Default `8000`; `0` picks a free port (read it from `server.url`). */
+  /** TCP port; `0` picks a free port (read it from `server.url`). @default 8000 */
   port?: number;
-  /** Print `mortar: listening on <url>` once listening. Default `true`. */
+  /** Print `mortar: listening on <url>` once listening. @default true */
   announce?: boolean;
 }
 

@@ -25,7 +25,7 @@ export { parseSCGIHeader } from './netstring.js';
 
 /** Options of {@link serveSCGI}. */
 export interface SCGIOptions extends SocketListenOptions {
-  /** Largest netstring of meta-variables accepted, in bytes. Default `65_536`. */
+  /** Largest netstring of meta-variables accepted, in bytes. @default 65_536 */
   maxHeaderSize?: number;
 }
 
