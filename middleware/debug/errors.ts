@@ -3,6 +3,7 @@
  * and a 500 that carries its id and nothing else.
  */
 import { randomBytes } from 'node:crypto';
+import { describeError } from '../../src/gateways/_shared/log.js';
 import { isFastResponse } from '../../src/gateways/_shared/srvx.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
@@ -79,7 +80,7 @@ export function productionError(
     Promise.resolve()
       .then(() => options.onError!(error, request, environ))
       .catch((failure: unknown) =>
-        process.stderr.write(`mortar errors: onError failed: ${String(failure)}\n`),
+        process.stderr.write(`mortar errors: onError failed: ${describeError(failure)}\n`),
       );
   }
   return errorResponse(500, request, `Something went wrong on our side. Error id: ${id}`, {

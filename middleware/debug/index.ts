@@ -27,6 +27,7 @@
  * page is `no-store`, `nosniff`, with a nonce CSP and `frame-ancestors 'none'`.
  */
 import { randomBytes } from 'node:crypto';
+import { terminalSafe } from '../../src/gateways/_shared/log.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { type CaptureOptions, LocalsCapture } from './capture.js';
@@ -99,7 +100,7 @@ export function debug(options: DebugOptions = {}): Middleware {
     const traceback = buildTraceback(error, request, environ, capture);
     kept.remember({ traceback, error, request, environ, captured: traceback.locals });
     log(
-      `mortar debug: ${traceback.report.name}: ${traceback.report.message} (error ${traceback.id})`,
+      `mortar debug: ${terminalSafe(`${traceback.report.name}: ${traceback.report.message}`)} (error ${traceback.id})`,
     );
     if (!pinShown) {
       pinShown = true;

@@ -5,18 +5,25 @@
 import { Readable } from 'node:stream';
 import { STATUS_TEXT } from '../../response.js';
 import { drained, NO_BODY_STATUS, pumpBody } from './body.js';
-import { responseParts } from './srvx.js';
+import { sendableParts } from './outcome.js';
 
 /**
  * A response's CGI head (RFC 3875 §6.2: `Status:` line and headers, ending in a blank line,
  * every `Set-Cookie` its own line) and its body. A FastResponse is read from its parts (no
  * native `Response` is built). A body other than bytes or text comes back as a web stream.
+ * An invalid status line or header (a CR/LF would inject a header through the front end)
+ * gives a plain 500 and one log line instead (see `sendableParts`).
  */
-export function cgiResponse(response: Response): {
+export function cgiResponse(
+  response: Response,
+  request: Request | undefined,
+  log: (line: string) => void,
+): {
+  status: number;
   head: string;
   body: string | Uint8Array | ReadableStream<Uint8Array> | null;
 } {
-  const parts = responseParts(response);
+  const parts = sendableParts(response, request, log);
   const status = parts.status;
   let head = `Status: ${status} ${parts.statusText || STATUS_TEXT[status] || ''}\r\n`;
   for (let i = 0; i < parts.headers.length; i += 2) {
@@ -25,30 +32,30 @@ export function cgiResponse(response: Response): {
   head += '\r\n';
   const body = parts.body;
   if (body == null || typeof body === 'string' || body instanceof Uint8Array) {
-    return { head, body: body ?? null };
+    return { status, head, body: body ?? null };
   }
   if (body instanceof DataView) {
-    return { head, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
+    return { status, head, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
   }
-  if (body instanceof ReadableStream) return { head, body };
-  return { head, body: Readable.toWeb(body as Readable) as ReadableStream<Uint8Array> };
+  if (body instanceof ReadableStream) return { status, head, body };
+  return { status, head, body: Readable.toWeb(body as Readable) as ReadableStream<Uint8Array> };
 }
 
 /**
- * Writes a CGI response (head, then body) to a stream socket or stdout, waiting for `drain`;
- * never pumps a body for HEAD or a bodiless status; stops when `signal` aborts.
- *
- * @param head - The request was HEAD: the body is cancelled unread.
+ * Writes the CGI response to `request` (head, then body) to a stream socket or stdout,
+ * waiting for `drain`; never pumps a body for HEAD or a bodiless status; stops when `signal`
+ * aborts.
  */
 export async function writeCGIResponse(
   out: NodeJS.WritableStream & { destroyed?: boolean },
   response: Response,
-  head: boolean,
+  request: Request | undefined,
+  log: (line: string) => void,
   signal?: AbortSignal,
 ): Promise<void> {
-  const { head: text, body } = cgiResponse(response);
+  const { status, head: text, body } = cgiResponse(response, request, log);
   out.write(text, 'latin1');
-  const skip = head || NO_BODY_STATUS.has(response.status);
+  const skip = request?.method === 'HEAD' || NO_BODY_STATUS.has(status);
   if (body === null || typeof body === 'string' || body instanceof Uint8Array) {
     if (body !== null && !skip) out.write(body);
     return;

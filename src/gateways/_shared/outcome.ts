@@ -4,6 +4,11 @@
  * 500 and one log line naming the problem.
  */
 import { errorResponse, HTTPError } from '../../http-error.js';
+import { discardBody } from './body.js';
+import { describeError, describeValue } from './log.js';
+import { invalidPart, type ResponseParts, responseParts } from './srvx.js';
+
+export { describeError } from './log.js';
 
 /** The response for a thrown value; logs it unless it is an `HTTPError`. */
 export function failureResponse(
@@ -11,7 +16,11 @@ export function failureResponse(
   request: Request,
   log: (line: string) => void,
 ): Response {
-  if (error instanceof HTTPError) return error.toResponse(request);
+  try {
+    if (error instanceof HTTPError) return error.toResponse(request);
+  } catch {
+    // A value whose prototype chain throws (a hostile Proxy) is no HTTPError: a plain 500.
+  }
   log(`mortar: unhandled error in ${request.method} ${request.url}: ${describeError(error)}`);
   return errorResponse(500, request);
 }
@@ -22,24 +31,39 @@ export function asResponse(
   request: Request,
   log: (line: string) => void,
 ): Response {
-  if (value instanceof Response) return value;
+  try {
+    if (value instanceof Response) return value;
+  } catch {
+    // A hostile Proxy: not a Response either.
+  }
   log(
     `mortar: the application returned ${describeValue(value)} for ${request.method} ${request.url}, not a Response; answering 500`,
   );
   return errorResponse(500, request);
 }
 
-/** A thrown value for a log: the stack of an Error, else what it was. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
-  return `a thrown ${describeValue(error)} (throw an Error to get a stack trace)`;
-}
-
-function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === 'object') {
-    const name = (value as object).constructor?.name;
-    return name ? `an object of class ${name}` : 'an object';
+/**
+ * The parts of the response to write: the application's, when every header name, value and the
+ * status line are valid (see {@link invalidPart}); else the parts of a plain 500, after one log
+ * line naming what was wrong — an application's response never crashes a gateway or injects a
+ * header into the wire. The invalid response's body is cancelled unread.
+ */
+export function sendableParts(
+  response: Response,
+  request: Request | undefined,
+  log: (line: string) => void,
+): ResponseParts {
+  const what = request ? `${request.method} ${request.url}` : 'a malformed request';
+  let parts: ResponseParts;
+  try {
+    parts = responseParts(response);
+  } catch (error) {
+    log(`mortar: the response to ${what} cannot be read (${describeError(error)}); answering 500`);
+    return responseParts(errorResponse(500, request));
   }
-  return `a ${typeof value} (${String(value).slice(0, 40)})`;
+  const problem = invalidPart(parts);
+  if (problem === undefined) return parts;
+  discardBody(parts.body);
+  log(`mortar: the response to ${what} is invalid: ${problem}; answering 500`);
+  return responseParts(errorResponse(500, request));
 }

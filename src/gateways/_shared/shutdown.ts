@@ -2,6 +2,7 @@
  * Graceful shutdown, shared by every gateway: SIGINT/SIGTERM and an `AbortSignal` start it;
  * a second signal exits at once.
  */
+import { settle } from './log.js';
 
 /** Options every gateway takes for its shutdown. */
 export interface ShutdownOptions {
@@ -47,7 +48,10 @@ export function shutdownControl(
       process.exit(1);
     }
     log(`mortar: ${signal}: finishing in-flight requests, then exiting`);
-    close().then(() => process.exit(0));
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   const removeSignalHandlers = (): void => {
     process.off('SIGINT', onSignal);
@@ -58,8 +62,11 @@ export function shutdownControl(
     process.on('SIGTERM', onSignal);
   }
   if (options.signal) {
-    if (options.signal.aborted) void close();
-    else options.signal.addEventListener('abort', () => void close(), { once: true });
+    if (options.signal.aborted) settle(close(), log, 'the shutdown');
+    else
+      options.signal.addEventListener('abort', () => settle(close(), log, 'the shutdown'), {
+        once: true,
+      });
   }
   return close;
 }

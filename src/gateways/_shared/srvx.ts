@@ -53,3 +53,30 @@ export function responseParts(response: Response): ResponseParts {
     body: response.body,
   };
 }
+
+/** RFC 9110 §5.1 field-name: a token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What may not stand in a field value or reason phrase (RFC 9110 §5.5, RFC 9112 §4): CR, LF, NUL, other controls. */
+const NOT_FIELD_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * What is wrong with a response's parts, or `undefined`: a status outside 200–599, a reason
+ * phrase or header value with a control character (CR/LF would split the head — header
+ * injection), a header name that is not a token. srvx's FastResponse takes a plain-object
+ * `headers` init without the checks `Headers` makes, so the gateways check here, once.
+ */
+export function invalidPart(parts: ResponseParts): string | undefined {
+  const { status, statusText, headers } = parts;
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    return `status ${String(status)} is not an integer from 200 to 599`;
+  }
+  if (NOT_FIELD_TEXT.test(statusText)) return 'the status text has a control character';
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (!TOKEN.test(name)) return `the header name ${JSON.stringify(name)} is not a token`;
+    if (NOT_FIELD_TEXT.test(headers[i + 1]!)) {
+      return `the ${name} header has a control character (CR, LF or another) in its value`;
+    }
+  }
+  return undefined;
+}

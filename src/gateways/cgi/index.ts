@@ -44,7 +44,7 @@ export async function runCGI(app: Application, options: CGIOptions = {}): Promis
   const abort = new AbortController();
   const rebuilt = rebuildRequest(meta, body, abort.signal, 'cgi');
   const { response, request } = await answer(app, rebuilt, log);
-  await writeCGIResponse(stdout, response, request?.method === 'HEAD');
+  await writeCGIResponse(stdout, response, request, log);
 }
 
 /** The first `length` bytes of a stream. */

@@ -6,8 +6,8 @@ import type net from 'node:net';
 import type { Application } from '../../types.js';
 import { drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
 import { cgiResponse } from '../_shared/cgi-response.js';
+import { describeError, settle } from '../_shared/log.js';
 import { answer, type MetaVariables, rebuildRequest } from '../_shared/meta-variables.js';
-import { describeError } from '../_shared/outcome.js';
 import {
   ABORT_REQUEST,
   BEGIN_REQUEST,
@@ -218,7 +218,7 @@ export class FastCGIConnection {
       return;
     }
     exchange.params = [];
-    void this.#run(exchange, meta);
+    settle(this.#run(exchange, meta), this.#log, `FastCGI request ${exchange.id}`);
   }
 
   async #run(exchange: Exchange, meta: MetaVariables): Promise<void> {
@@ -234,22 +234,27 @@ export class FastCGIConnection {
       return;
     }
     try {
-      await this.#respond(exchange, response, request?.method === 'HEAD');
+      await this.#respond(exchange, response, request);
     } catch (error) {
       this.#log(`mortar fastcgi: the response body failed: ${describeError(error)}`);
       this.#socket.destroy();
     }
   }
 
-  async #respond(exchange: Exchange, response: Response, head: boolean): Promise<void> {
+  async #respond(
+    exchange: Exchange,
+    response: Response,
+    request: Request | undefined,
+  ): Promise<void> {
     this.#socket.cork();
-    const { head: text, body } = cgiResponse(response);
+    const { status, head: text, body } = cgiResponse(response, request, this.#log);
+    const head = request?.method === 'HEAD';
     this.#stdout(exchange.id, Buffer.from(text, 'latin1'));
     if (typeof body === 'string' || body instanceof Uint8Array) {
-      if (!head && !NO_BODY_STATUS.has(response.status)) {
+      if (!head && !NO_BODY_STATUS.has(status)) {
         this.#stdout(exchange.id, typeof body === 'string' ? Buffer.from(body) : body);
       }
-    } else if (body && !head && !NO_BODY_STATUS.has(response.status)) {
+    } else if (body && !head && !NO_BODY_STATUS.has(status)) {
       await pumpBody(
         body,
         {

@@ -8,21 +8,24 @@ import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { discardBody, drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
-import { responseParts } from '../_shared/srvx.js';
+import { sendableParts } from '../_shared/outcome.js';
 
 /**
- * Sends `response` on `res`. Resolves when the response is finished or the client is gone;
- * rejects when the response body errors (the connection is destroyed first, so the client
- * sees a truncated response rather than a complete-looking one).
- *
- * @param head - The request was HEAD: headers only, the body is never read.
+ * Sends `response` to `request` on `res`. Resolves when the response is finished or the client
+ * is gone; rejects when the response body errors (the connection is destroyed first, so the
+ * client sees a truncated response rather than a complete-looking one). A response with an
+ * invalid status line or header becomes a plain 500 and one log line (see `sendableParts`);
+ * should Node refuse the head anyway, the connection is destroyed. A HEAD request gets the
+ * headers only: the body is never read.
  */
 export function writeResponse(
   res: ServerResponse,
   response: Response,
-  head: boolean,
+  request: Request,
+  log: (line: string) => void,
 ): Promise<void> {
-  const parts = responseParts(response);
+  const head = request.method === 'HEAD';
+  const parts = sendableParts(response, request, log);
   const { status, headers } = parts;
   let body = parts.body;
   if (body == null && !NO_BODY_STATUS.has(status) && !hasHeader(headers, 'content-length')) {
@@ -32,7 +35,13 @@ export function writeResponse(
     discardBody(body);
     return Promise.resolve();
   }
-  res.writeHead(status, parts.statusText || STATUS_CODES[status] || '', headers);
+  try {
+    res.writeHead(status, parts.statusText || STATUS_CODES[status] || '', headers);
+  } catch (error) {
+    discardBody(body);
+    res.destroy();
+    return Promise.reject(error);
+  }
   if (head || NO_BODY_STATUS.has(status)) {
     discardBody(body);
     body = null;

@@ -21,7 +21,8 @@ import type { Duplex } from 'node:stream';
 import { NodeRequest } from 'srvx/node';
 import type { Application, Environ } from '../../types.js';
 import { listenError } from '../_shared/listen.js';
-import { asResponse, describeError, failureResponse } from '../_shared/outcome.js';
+import { settle } from '../_shared/log.js';
+import { asResponse, failureResponse } from '../_shared/outcome.js';
 import { requestTargetPath, VALID_HOST } from '../_shared/request-target.js';
 import { type ShutdownOptions, shutdownControl } from '../_shared/shutdown.js';
 import { writeResponse } from './response-writer.js';
@@ -101,11 +102,11 @@ function requestListener(
 ): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const send = (res: http.ServerResponse, value: unknown, request: Request): void => {
     const response = asResponse(value, request, log);
-    writeResponse(res, response, request.method === 'HEAD').catch((error: unknown) => {
-      log(
-        `mortar: the response body of ${request.method} ${request.url} failed: ${describeError(error)}`,
-      );
-    });
+    settle(
+      writeResponse(res, response, request, log),
+      log,
+      `the response to ${request.method} ${request.url}`,
+    );
   };
   const fail = (error: unknown, request: Request): Response => failureResponse(error, request, log);
 
@@ -140,12 +141,16 @@ function requestListener(
       send(res, fail(error, request), request);
       return;
     }
-    if (typeof (result as Partial<Promise<Response>>)?.then === 'function') {
-      (result as Promise<Response>).then(
-        (response) => send(res, response, request),
-        (error: unknown) => send(res, fail(error, request), request),
+    if (isThenable(result)) {
+      settle(
+        Promise.resolve(result).then(
+          (response) => send(res, response, request),
+          (error: unknown) => send(res, fail(error, request), request),
+        ),
+        log,
+        `the response to ${request.method} ${request.url}`,
       );
-    } else send(res, result as Response, request);
+    } else send(res, result, request);
   };
 }
 
@@ -187,4 +192,13 @@ function badRequest(res: http.ServerResponse, reason: string): void {
       'x-content-type-options': 'nosniff',
     })
     .end(body);
+}
+
+/** Whether an application's result is a promise (or any thenable), read without throwing. */
+function isThenable(value: unknown): value is PromiseLike<Response> {
+  try {
+    return typeof (value as Partial<PromiseLike<unknown>> | null)?.then === 'function';
+  } catch {
+    return false;
+  }
 }

@@ -15,6 +15,7 @@ import net from 'node:net';
 import type { Application } from '../../types.js';
 import { writeCGIResponse } from '../_shared/cgi-response.js';
 import { listen, type SocketListenOptions, type SocketServer } from '../_shared/listen.js';
+import { settle } from '../_shared/log.js';
 import { answer, type MetaVariables, rebuildRequest } from '../_shared/meta-variables.js';
 import { shutdownControl } from '../_shared/shutdown.js';
 import { parseSCGIHeader } from './netstring.js';
@@ -48,7 +49,11 @@ export async function serveSCGI(
       busy.delete(socket);
     });
     busy.add(socket);
-    void handle(socket, app, log, maxHeaderSize).finally(() => busy.delete(socket));
+    settle(
+      handle(socket, app, log, maxHeaderSize).finally(() => busy.delete(socket)),
+      log,
+      'an SCGI request',
+    );
   });
   const url = await listen(server, { port: 9000, ...options }, 'scgi');
   const close = shutdownControl(
@@ -94,7 +99,7 @@ async function handle(
   const rebuilt = rebuildRequest(meta, body, abort.signal, 'scgi');
   const { response, request } = await answer(app, rebuilt, log);
   try {
-    await writeCGIResponse(socket, response, request?.method === 'HEAD', abort.signal);
+    await writeCGIResponse(socket, response, request, log, abort.signal);
     socket.end();
   } catch (error) {
     log(`mortar scgi: the response body failed: ${(error as Error).message}`);
