@@ -3,11 +3,13 @@
  * carry — several at once when the front end multiplexes — and writes their responses.
  */
 import type net from 'node:net';
+import { errorResponse } from '../../http-error.js';
 import type { Application } from '../../types.js';
 import { drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
 import { cgiResponse } from '../_shared/cgi-response.js';
 import { describeError, settle } from '../_shared/log.js';
 import { answer, type MetaVariables, rebuildRequest } from '../_shared/meta-variables.js';
+import { type Exchange, type FastCGISettings, signalOf } from './exchange.js';
 import {
   ABORT_REQUEST,
   BEGIN_REQUEST,
@@ -20,6 +22,7 @@ import {
   GET_VALUES_RESULT,
   KEEP_CONN,
   MAX_CONTENT,
+  OVERLOADED,
   PARAMS,
   REQUEST_COMPLETE,
   RESPONDER,
@@ -31,48 +34,34 @@ import {
   unknownTypeBody,
 } from './records.js';
 
-/** One request on a connection. */
-interface Exchange {
-  id: number;
-  keepConnection: boolean;
-  params: Buffer[];
-  /** Feeds the request body; set once PARAMS show the request has one. */
-  stdin: ReadableStreamDefaultController<Uint8Array> | undefined;
-  /** Made when the application first reads `request.signal`. */
-  abort: AbortController | undefined;
-  aborted: boolean;
-  started: boolean;
-  done: boolean;
-}
-
 /** One front-end connection: parses records, runs requests, writes their responses. */
 export class FastCGIConnection {
   readonly #socket: net.Socket;
+  readonly #settings: FastCGISettings;
   readonly #app: Application;
   readonly #log: (line: string) => void;
-  readonly #values: Record<string, string>;
-  readonly #draining: () => boolean;
   readonly #exchanges = new Map<number, Exchange>();
+  /** Why reading is paused: a request id whose body queue is full, or `'write'`. */
+  readonly #holds = new Set<number | 'write'>();
   #buffer: Buffer = Buffer.alloc(0);
   #closing = false;
 
-  constructor(
-    socket: net.Socket,
-    app: Application,
-    log: (line: string) => void,
-    values: Record<string, string>,
-    draining: () => boolean,
-  ) {
+  constructor(socket: net.Socket, settings: FastCGISettings) {
     this.#socket = socket;
-    this.#app = app;
-    this.#log = log;
-    this.#values = values;
-    this.#draining = draining;
+    this.#settings = settings;
+    this.#app = settings.app;
+    this.#log = settings.log;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => {});
     socket.on('close', () => {
-      for (const exchange of this.#exchanges.values()) this.#abort(exchange);
+      for (const exchange of this.#exchanges.values()) {
+        this.#abort(exchange);
+        if (!exchange.done) {
+          exchange.done = true;
+          settings.running.count--;
+        }
+      }
       this.#exchanges.clear();
     });
   }
@@ -99,7 +88,17 @@ export class FastCGIConnection {
         return;
       }
       offset = record.next;
-      this.#onRecord(record.type, record.requestId, record.content);
+      try {
+        this.#onRecord(record.type, record.requestId, record.content);
+      } catch (error) {
+        // A malformed record closes its own connection, never the process.
+        this.#log(
+          `mortar fastcgi: a malformed record (type ${record.type}): ${describeError(error)}; closing the connection`,
+        );
+        this.#socket.destroy();
+        return;
+      }
+      if (this.#socket.destroyed) return;
     }
     this.#buffer = offset === this.#buffer.length ? Buffer.alloc(0) : this.#buffer.subarray(offset);
   }
@@ -111,21 +110,15 @@ export class FastCGIConnection {
     }
     const exchange = this.#exchanges.get(id);
     switch (type) {
-      case BEGIN_REQUEST: {
-        const role = content.readUInt16BE(0);
-        const keepConnection = (content[2]! & KEEP_CONN) !== 0;
-        if (role !== RESPONDER) {
-          this.#write(encodeRecord(END_REQUEST, id, endRequestBody(0, UNKNOWN_ROLE)));
-          if (!keepConnection) this.#socket.end();
-          return;
-        }
-        this.#begin(id, keepConnection);
+      case BEGIN_REQUEST:
+        this.#onBegin(id, content, exchange);
         return;
-      }
       case PARAMS:
         if (!exchange || exchange.started) return;
-        if (content.length > 0) exchange.params.push(Buffer.from(content));
-        else this.#start(exchange);
+        if (content.length === 0) this.#start(exchange);
+        else if ((exchange.paramsSize += content.length) > this.#settings.maxParamsSize) {
+          this.#tooLarge(exchange);
+        } else exchange.params.push(Buffer.from(content));
         return;
       case STDIN:
         if (!exchange?.stdin) return;
@@ -134,10 +127,10 @@ export class FastCGIConnection {
           exchange.stdin = undefined;
           // This request's body is complete: whatever it left queued, the connection carries
           // other records (and requests) and must flow again.
-          if (this.#socket.isPaused()) this.#socket.resume();
+          this.#release(exchange.id);
         } else {
           exchange.stdin.enqueue(new Uint8Array(content));
-          if ((exchange.stdin.desiredSize ?? 1) <= 0) this.#socket.pause();
+          if ((exchange.stdin.desiredSize ?? 1) <= 0) this.#hold(exchange.id);
         }
         return;
       case ABORT_REQUEST:
@@ -152,29 +145,79 @@ export class FastCGIConnection {
   }
 
   #onManagement(type: number, content: Buffer): void {
+    let reply: Buffer;
     if (type === GET_VALUES) {
       const asked = decodePairs(content);
       const answer: Record<string, string> = {};
       for (const name of Object.keys(asked)) {
-        if (name in this.#values) answer[name] = this.#values[name]!;
+        if (Object.hasOwn(this.#settings.values, name)) answer[name] = this.#settings.values[name]!;
       }
-      this.#write(encodeRecord(GET_VALUES_RESULT, 0, encodePairs(answer)));
-      return;
+      reply = encodeRecord(GET_VALUES_RESULT, 0, encodePairs(answer));
+    } else {
+      reply = encodeRecord(UNKNOWN_TYPE, 0, unknownTypeBody(type));
     }
-    this.#write(encodeRecord(UNKNOWN_TYPE, 0, unknownTypeBody(type)));
+    // Replies wait for the peer to read them: a flood of management records cannot grow the
+    // write buffer without bound.
+    if (!this.#write(reply)) {
+      this.#hold('write');
+      drained(this.#socket).then(() => this.#release('write'));
+    }
   }
 
-  #begin(id: number, keepConnection: boolean): void {
+  #onBegin(id: number, content: Buffer, running: Exchange | undefined): void {
+    if (content.length < 8) throw new Error(`FCGI_BEGIN_REQUEST of ${content.length} bytes, not 8`);
+    if (running) throw new Error(`FCGI_BEGIN_REQUEST for request ${id}, which is still running`);
+    const role = content.readUInt16BE(0);
+    const keepConnection = (content[2]! & KEEP_CONN) !== 0;
+    const refused =
+      role !== RESPONDER
+        ? UNKNOWN_ROLE
+        : this.#settings.running.count >= this.#settings.maxRequests
+          ? OVERLOADED
+          : undefined;
+    if (refused !== undefined) {
+      this.#write(encodeRecord(END_REQUEST, id, endRequestBody(0, refused)));
+      if (!keepConnection) this.#socket.end();
+      return;
+    }
+    this.#settings.running.count++;
     this.#exchanges.set(id, {
       id,
       keepConnection,
       params: [],
+      paramsSize: 0,
       stdin: undefined,
       abort: undefined,
       aborted: false,
       started: false,
       done: false,
     });
+  }
+
+  /** PARAMS over the limit: a 431, and the rest of its PARAMS and STDIN dropped. */
+  #tooLarge(exchange: Exchange): void {
+    exchange.started = true;
+    exchange.params = [];
+    this.#log(
+      `mortar fastcgi: request ${exchange.id}'s FCGI_PARAMS exceed ${this.#settings.maxParamsSize} bytes; answering 431`,
+    );
+    settle(
+      this.#respond(exchange, errorResponse(431), undefined),
+      this.#log,
+      `FastCGI request ${exchange.id}`,
+    );
+  }
+
+  /** Pauses reading for `reason` (a request's full body queue, or the write buffer). */
+  #hold(reason: number | 'write'): void {
+    this.#holds.add(reason);
+    this.#socket.pause();
+  }
+
+  /** Lifts one reason to pause; reading resumes when none is left. */
+  #release(reason: number | 'write'): void {
+    this.#holds.delete(reason);
+    if (this.#holds.size === 0 && this.#socket.isPaused()) this.#socket.resume();
   }
 
   /** The request body as a stream fed by STDIN records (made only for requests with one). */
@@ -184,12 +227,10 @@ export class FastCGIConnection {
         start: (controller) => {
           exchange.stdin = controller;
         },
-        pull: () => {
-          if (this.#socket.isPaused()) this.#socket.resume();
-        },
+        pull: () => this.#release(exchange.id),
         cancel: () => {
           exchange.stdin = undefined;
-          if (this.#socket.isPaused()) this.#socket.resume();
+          this.#release(exchange.id);
         },
       },
       { highWaterMark: 4 },
@@ -199,12 +240,22 @@ export class FastCGIConnection {
   #abort(exchange: Exchange): void {
     exchange.aborted = true;
     if (exchange.abort && !exchange.abort.signal.aborted) exchange.abort.abort();
+    this.#closeBody(exchange, new DOMException('The request was aborted.', 'AbortError'));
+  }
+
+  /**
+   * Ends the request body stream (the rest of its STDIN is dropped) and lifts its pause: a
+   * request answered without reading a large body must not leave the connection paused — on a
+   * kept-alive connection that hung every later request.
+   */
+  #closeBody(exchange: Exchange, reason: unknown): void {
     try {
-      exchange.stdin?.error(new DOMException('The request was aborted.', 'AbortError'));
+      exchange.stdin?.error(reason);
     } catch {
       // already closed
     }
     exchange.stdin = undefined;
+    this.#release(exchange.id);
   }
 
   #start(exchange: Exchange): void {
@@ -293,13 +344,15 @@ export class FastCGIConnection {
   #end(exchange: Exchange, appStatus: number): void {
     if (exchange.done) return;
     exchange.done = true;
+    this.#settings.running.count--;
+    this.#closeBody(exchange, new Error('the response was sent before the request body was read'));
     this.#exchanges.delete(exchange.id);
     this.#write(
       encodeRecord(END_REQUEST, exchange.id, endRequestBody(appStatus, REQUEST_COMPLETE)),
     );
     if (
       !exchange.keepConnection ||
-      ((this.#closing || this.#draining()) && this.#exchanges.size === 0)
+      ((this.#closing || this.#settings.draining()) && this.#exchanges.size === 0)
     ) {
       this.#socket.end();
     }
@@ -308,13 +361,4 @@ export class FastCGIConnection {
   #write(data: Buffer): boolean {
     return this.#socket.destroyed ? true : this.#socket.write(data);
   }
-}
-
-/** The exchange's abort signal, made on first use (already aborted if the request was). */
-function signalOf(exchange: Exchange): AbortSignal {
-  if (!exchange.abort) {
-    exchange.abort = new AbortController();
-    if (exchange.aborted) exchange.abort.abort();
-  }
-  return exchange.abort.signal;
 }

@@ -19,16 +19,25 @@ import type { Application } from '../../types.js';
 import { listen, type SocketListenOptions, type SocketServer } from '../_shared/listen.js';
 import { shutdownControl } from '../_shared/shutdown.js';
 import { FastCGIConnection } from './connection.js';
+import type { FastCGISettings } from './exchange.js';
 
 export type { SocketListenOptions, SocketServer } from '../_shared/listen.js';
 export type { ShutdownOptions } from '../_shared/shutdown.js';
 
 /** Options of {@link serveFastCGI}. */
 export interface FastCGIOptions extends SocketListenOptions {
-  /** FCGI_MAX_CONNS announced to the front end. @default 1024 */
+  /** FCGI_MAX_CONNS: announced to the front end, and connections beyond it refused. @default 1024 */
   maxConnections?: number;
-  /** FCGI_MAX_REQS announced to the front end. @default 16384 */
+  /**
+   * FCGI_MAX_REQS: announced to the front end, and requests beyond it running at once are
+   * refused with FCGI_OVERLOADED. @default 16384
+   */
   maxRequests?: number;
+  /**
+   * Largest FCGI_PARAMS (the meta-variables: request line and headers) of one request, in
+   * bytes; a larger one is answered 431 Request Header Fields Too Large. @default 65_536
+   */
+  maxParamsSize?: number;
 }
 
 /**
@@ -42,18 +51,29 @@ export async function serveFastCGI(
   options: FastCGIOptions = {},
 ): Promise<SocketServer> {
   const log = options.log ?? ((line: string) => console.error(line));
-  const values: Record<string, string> = {
-    FCGI_MAX_CONNS: String(options.maxConnections ?? 1024),
-    FCGI_MAX_REQS: String(options.maxRequests ?? 16_384),
-    FCGI_MPXS_CONNS: '1',
-  };
+  const maxConnections = positive(options.maxConnections, 1024, 'maxConnections');
+  const maxRequests = positive(options.maxRequests, 16_384, 'maxRequests');
   const connections = new Set<FastCGIConnection>();
   let draining = false;
+  const settings: FastCGISettings = {
+    app,
+    log,
+    values: {
+      FCGI_MAX_CONNS: String(maxConnections),
+      FCGI_MAX_REQS: String(maxRequests),
+      FCGI_MPXS_CONNS: '1',
+    },
+    draining: () => draining,
+    maxParamsSize: positive(options.maxParamsSize, 65_536, 'maxParamsSize'),
+    maxRequests,
+    running: { count: 0 },
+  };
   const server = net.createServer((socket) => {
-    const connection = new FastCGIConnection(socket, app, log, values, () => draining);
+    const connection = new FastCGIConnection(socket, settings);
     connections.add(connection);
     socket.once('close', () => connections.delete(connection));
   });
+  server.maxConnections = maxConnections;
   const url = await listen(server, options, 'fastcgi');
   const close = shutdownControl(
     (timeout) =>
@@ -68,4 +88,12 @@ export async function serveFastCGI(
     { ...options, log },
   );
   return { url, node: server, close };
+}
+
+function positive(value: number | undefined, fallback: number, option: string): number {
+  const result = value ?? fallback;
+  if (!Number.isInteger(result) || result < 1) {
+    throw new TypeError(`serveFastCGI: options.${option} must be a positive integer, got ${value}`);
+  }
+  return result;
 }

@@ -17,6 +17,8 @@ export const RESPONDER = 1;
 export const KEEP_CONN = 1;
 export const REQUEST_COMPLETE = 0;
 export const UNKNOWN_ROLE = 3;
+/** END_REQUEST protocol status: the application is at its FCGI_MAX_REQS. */
+export const OVERLOADED = 2;
 /** The largest content of one record, in bytes. */
 export const MAX_CONTENT = 65_535;
 /** The size of a record header, in bytes. */

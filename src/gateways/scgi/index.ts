@@ -28,6 +28,11 @@ export { parseSCGIHeader } from './netstring.js';
 export interface SCGIOptions extends SocketListenOptions {
   /** Largest netstring of meta-variables accepted, in bytes. @default 65_536 */
   maxHeaderSize?: number;
+  /**
+   * Milliseconds a connection may stay silent while the header is awaited, or after the
+   * response while the front end closes its side; then it is closed. @default 30_000
+   */
+  idleTimeout?: number;
 }
 
 /**
@@ -39,7 +44,10 @@ export async function serveSCGI(
   options: SCGIOptions = {},
 ): Promise<SocketServer> {
   const log = options.log ?? ((line: string) => console.error(line));
-  const maxHeaderSize = options.maxHeaderSize ?? 65_536;
+  const limits = {
+    maxHeaderSize: options.maxHeaderSize ?? 65_536,
+    idleTimeout: options.idleTimeout ?? 30_000,
+  };
   const sockets = new Set<net.Socket>();
   const busy = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -50,7 +58,7 @@ export async function serveSCGI(
     });
     busy.add(socket);
     settle(
-      handle(socket, app, log, maxHeaderSize).finally(() => busy.delete(socket)),
+      handle(socket, app, log, limits).finally(() => busy.delete(socket)),
       log,
       'an SCGI request',
     );
@@ -74,9 +82,12 @@ async function handle(
   socket: net.Socket,
   app: Application,
   log: (line: string) => void,
-  maxHeaderSize: number,
+  limits: { maxHeaderSize: number; idleTimeout: number },
 ): Promise<void> {
   socket.on('error', () => {});
+  // Silent too long before the header (or after the response): closed, so a peer that never
+  // sends or never closes cannot hold a descriptor.
+  socket.setTimeout(limits.idleTimeout, () => socket.destroy());
   const abort = new AbortController();
   socket.once('close', () => abort.abort());
   let parsed: { meta: MetaVariables; rest: Buffer } | undefined;
@@ -86,7 +97,7 @@ async function handle(
       const chunk = await nextChunk(socket);
       if (chunk === undefined) return;
       buffer = Buffer.concat([buffer, chunk]);
-      parsed = parseSCGIHeader(buffer, maxHeaderSize);
+      parsed = parseSCGIHeader(buffer, limits.maxHeaderSize);
     }
   } catch (error) {
     log(`mortar scgi: ${(error as Error).message}; closing the connection`);
@@ -94,12 +105,20 @@ async function handle(
     return;
   }
   socket.pause();
+  socket.setTimeout(0); // the application may take its time
   const { meta, rest } = parsed;
   const body = bodyStream(socket, rest, Number(meta.CONTENT_LENGTH || 0));
   const rebuilt = rebuildRequest(meta, body, abort.signal, 'scgi');
   const { response, request } = await answer(app, rebuilt, log);
   try {
     await writeCGIResponse(socket, response, request, log, abort.signal);
+    // Whatever of the body the application left unread is read and dropped, so the front
+    // end's FIN arrives and the connection closes (a paused socket never saw it: one
+    // descriptor leaked per request with an unread body).
+    body.cancel().catch(() => {});
+    socket.removeAllListeners('data');
+    socket.setTimeout(limits.idleTimeout, () => socket.destroy());
+    socket.resume();
     socket.end();
   } catch (error) {
     log(`mortar scgi: the response body failed: ${(error as Error).message}`);
