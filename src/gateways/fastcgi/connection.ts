@@ -115,10 +115,13 @@ export class FastCGIConnection {
         return;
       case PARAMS:
         if (!exchange || exchange.started) return;
-        if (content.length === 0) this.#start(exchange);
-        else if ((exchange.paramsSize += content.length) > this.#settings.maxParamsSize) {
-          this.#tooLarge(exchange);
-        } else exchange.params.push(Buffer.from(content));
+        if (content.length === 0) {
+          this.#start(exchange);
+          return;
+        }
+        exchange.paramsSize += content.length;
+        if (exchange.paramsSize > this.#settings.maxParamsSize) this.#tooLarge(exchange);
+        else exchange.params.push(Buffer.from(content));
         return;
       case STDIN:
         if (!exchange?.stdin) return;
