@@ -31,6 +31,7 @@
  * the mounts (Paste's listing had an XSS); the `notFound` option replaces it.
  */
 import { originOf, rebaseRequest, searchOf, shiftEnviron } from '../../src/environ.js';
+import { parseHost } from '../../src/gateways/_shared/request-target.js';
 import { errorResponse } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Environ } from '../../src/types.js';
@@ -55,8 +56,10 @@ export interface URLMapOptions {
 }
 
 interface Mount {
+  /** The key's host name (lower case, IPv6 in brackets), or `undefined` for any host. */
   host: string | undefined;
-  hostHasPort: boolean;
+  /** The key's port, or `undefined` for any port (a default port is written out as such). */
+  port: number | undefined;
   /** Percent-encoded canonical prefix: '' for the root, else '/a/b'. */
   prefix: string;
   /** Decoded segments of the prefix. */
@@ -81,15 +84,17 @@ export function urlmap(mapping: URLMapping, options: URLMapOptions = {}): Applic
   const seen = new Set<string>();
   for (const [key, app] of entries) {
     const mount = parseKey(key, app);
-    const id = `${mount.host ?? ''} ${mount.segments.join('/')}`;
+    const id = `${mount.host ?? ''}:${mount.port ?? ''} ${mount.segments.join('/')}`;
     if (seen.has(id)) throw new TypeError(`urlmap(): ${mount.key} is mounted twice`);
     seen.add(id);
     mounts.push(mount);
   }
-  // Host entries first, then the longest prefix first.
+  // Host keys first, those with a port before the same host's port-less ones, then the
+  // longest prefix first: the order the keys were written in never matters.
   mounts.sort(
     (a, b) =>
       Number(b.host !== undefined) - Number(a.host !== undefined) ||
+      Number(b.port !== undefined) - Number(a.port !== undefined) ||
       b.segments.length - a.segments.length,
   );
   const anyHost = mounts.some((m) => m.host !== undefined);
@@ -97,14 +102,14 @@ export function urlmap(mapping: URLMapping, options: URLMapOptions = {}): Applic
 
   return (request, environ) => {
     const pathInfo = environ.pathInfo;
-    let host: string | undefined;
-    let hostname: string | undefined;
-    if (anyHost) {
-      host = hostOf(request);
-      hostname = stripPort(host);
-    }
+    const target = anyHost ? hostOf(request) : undefined;
     for (const mount of mounts) {
-      if (mount.host !== undefined && mount.host !== (mount.hostHasPort ? host : hostname)) {
+      if (
+        mount.host !== undefined &&
+        (target === undefined ||
+          mount.host !== target.hostname ||
+          (mount.port !== undefined && mount.port !== target.port))
+      ) {
         continue;
       }
       const consumed = matchPrefix(pathInfo, mount);
@@ -167,14 +172,15 @@ function safeDecode(segment: string): string | undefined {
   }
 }
 
-function hostOf(request: Request): string {
+/**
+ * The request's host name and port — the port the URL gives, else its scheme's default, so a
+ * key `http://example.com:80/` matches `http://example.com/` as the URL parser writes it.
+ */
+function hostOf(request: Request): { hostname: string; port: number } | undefined {
   const origin = originOf(request.url);
-  return origin.slice(origin.indexOf('//') + 2).toLowerCase();
-}
-
-function stripPort(host: string): string {
-  const colon = host.lastIndexOf(':');
-  return colon === -1 || host.endsWith(']') ? host : host.slice(0, colon);
+  const parts = parseHost(origin.slice(origin.indexOf('//') + 2));
+  if (parts === undefined) return undefined;
+  return { hostname: parts.hostname, port: parts.port ?? (origin.startsWith('https:') ? 443 : 80) };
 }
 
 function parseKey(key: string | MountKey, app: Application): Mount {
@@ -196,9 +202,12 @@ function parseKey(key: string | MountKey, app: Application): Mount {
     host = key.host;
     path = key.path;
   }
+  let port: number | undefined;
   if (host !== undefined) {
-    host = host.toLowerCase();
-    if (!/^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/.test(host)) fail('the host is malformed');
+    const parts = parseHost(host);
+    if (parts === undefined) fail('the host is malformed (host[:port], port up to 65535)');
+    host = parts!.hostname;
+    port = parts!.port;
   }
   if (!path.startsWith('/')) fail('the path must start with "/"');
   if (/[?#]/.test(path)) fail('the path must not hold "?" or "#"');
@@ -215,7 +224,7 @@ function parseKey(key: string | MountKey, app: Application): Mount {
   const prefix = segments.map((s) => `/${encodeSegment(s)}`).join('');
   return {
     host,
-    hostHasPort: host !== undefined && stripPort(host) !== host,
+    port,
     prefix,
     segments,
     app,

@@ -3,6 +3,7 @@
  * checks that turn a bad option into one line on stderr and exit code 2.
  */
 import { parseArgs } from 'node:util';
+import { parseHost } from '../gateways/_shared/request-target.js';
 
 export const MAIN_HELP = `Usage: mortar <command> [options]
 
@@ -81,13 +82,15 @@ export function parseSocket(
   option: string,
 ): { path?: string; host?: string; port?: number } {
   if (value.includes('/')) return { path: value };
-  const match = /^(?:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(value);
-  if (!match || Number(match[2]) > 65535) {
+  const parts = /^\d+$/.test(value)
+    ? { hostname: '127.0.0.1', port: Number(value) }
+    : parseHost(value);
+  if (parts === undefined || parts.port === undefined || parts.port > 65_535) {
     throw new UsageError(
       `${option} takes a socket path (with a "/"), HOST:PORT or PORT, got "${value}"`,
     );
   }
-  return { host: match[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1', port: Number(match[2]) };
+  return { host: parts.hostname.replace(/^\[|\]$/g, ''), port: parts.port };
 }
 
 /** What `mortar serve`'s arguments ask for, checked. */

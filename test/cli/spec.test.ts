@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseSocket } from '../../src/cli/args.js';
 import { LoadError, loadApplication, parseAppSpec } from '../../src/cli/load.js';
 
 describe('parseAppSpec', () => {
@@ -48,5 +49,20 @@ describe('loadApplication', () => {
   ])('%s fails with one clear line', async (spec, message) => {
     await expect(loadApplication(spec, dir)).rejects.toThrow(message);
     await expect(loadApplication(spec, dir)).rejects.toBeInstanceOf(LoadError);
+  });
+});
+
+describe('--fastcgi / --scgi addresses use the one host grammar', () => {
+  it.each([
+    ['/run/app.sock', { path: '/run/app.sock' }],
+    ['9000', { host: '127.0.0.1', port: 9000 }],
+    ['app_upstream:9000', { host: 'app_upstream', port: 9000 }],
+    ['[::1]:9000', { host: '::1', port: 9000 }],
+  ])('%s', (value, where) => {
+    expect(parseSocket(value, '--fastcgi')).toEqual(where);
+  });
+
+  it.each(['host:70000', '70000', 'a b:1', 'host'])('refuses %s', (value) => {
+    expect(() => parseSocket(value, '--fastcgi')).toThrow(/--fastcgi takes a socket path/);
   });
 });

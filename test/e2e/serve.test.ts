@@ -271,6 +271,33 @@ describe('serve()', () => {
     expect((await fetch(url)).status).toBe(200);
   });
 
+  it.each([
+    ['two Host headers', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 'more than one Host'],
+    ['a Host port above 65535', 'GET / HTTP/1.1\r\nHost: a:70000\r\n\r\n', 'not a valid host'],
+  ])('answers 400 to %s (RFC 9112 §3.2)', async (_name, bytes, reason) => {
+    let calls = 0;
+    const url = await start(() => {
+      calls++;
+      return new FastResponse('fine');
+    });
+    const answer = await raw(url, bytes);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(answer).toContain(reason);
+    expect(calls).toBe(0);
+  });
+
+  it('answers 400 to an HTTP/1.1 request without Host, and serves HTTP/1.0 without one', async () => {
+    let calls = 0;
+    const probe = await start(() => {
+      calls++;
+      return new FastResponse('fine');
+    });
+    expect(await raw(probe, 'GET / HTTP/1.1\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(calls).toBe(0);
+    const url = await start(() => new FastResponse('fine'));
+    expect(await raw(url, 'GET / HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*fine$/);
+  });
+
   it('answers 400 to garbage that is not HTTP at all', async () => {
     const url = await start(() => new FastResponse('fine'));
     expect(await raw(url, 'HELLO THERE\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 Bad Request/);

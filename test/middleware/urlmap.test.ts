@@ -125,6 +125,55 @@ describe('urlmap host keys', () => {
   });
 });
 
+describe('urlmap host keys: one host grammar, default ports, port keys first', () => {
+  it('a key with the default port matches the URL that drops it', async () => {
+    const app = urlmap({ '/': probe('any'), 'http://example.com:80/': probe('example-80') });
+    for (const base of ['http://example.com', 'http://example.com:80']) {
+      const seen = (await new TestClient(app, { baseURL: base }).get('/x')).json<Seen>();
+      expect(seen.app).toBe('example-80');
+    }
+    const https = (
+      await new TestClient(app, { baseURL: 'https://example.com' }).get('/x')
+    ).json<Seen>();
+    expect(https.app).toBe('any');
+  });
+
+  it("a key with a port ranks ahead of the same host's port-less key, in either order", async () => {
+    const orders = [
+      [
+        ['http://example.com/', probe('any-port')],
+        ['http://example.com:8080/', probe('8080')],
+      ],
+      [
+        ['http://example.com:8080/', probe('8080')],
+        ['http://example.com/', probe('any-port')],
+      ],
+    ] as [string, Application][][];
+    for (const order of orders) {
+      const app = urlmap(order);
+      const on8080 = (
+        await new TestClient(app, { baseURL: 'http://example.com:8080' }).get('/')
+      ).json<Seen>();
+      const on9090 = (
+        await new TestClient(app, { baseURL: 'http://example.com:9090' }).get('/')
+      ).json<Seen>();
+      expect([on8080.app, on9090.app]).toEqual(['8080', 'any-port']);
+    }
+  });
+
+  it('accepts the host names the gateway accepts (an nginx upstream with "_")', async () => {
+    const app = urlmap({ '/': probe('any'), 'http://app_upstream/': probe('upstream') });
+    const seen = (
+      await new TestClient(app, { baseURL: 'http://app_upstream' }).get('/')
+    ).json<Seen>();
+    expect(seen.app).toBe('upstream');
+  });
+
+  it('refuses a key whose port is above 65535', () => {
+    expect(() => urlmap({ 'http://example.com:70000/': probe('x') })).toThrow(/host is malformed/);
+  });
+});
+
 describe('urlmap construction errors name the key', () => {
   it.each([
     [{ blog: probe('x') }, /key "blog": the path must start with "\/"/],

@@ -8,7 +8,7 @@ import { forwardRequestMembers } from '../../environ.js';
 import { errorResponse } from '../../http-error.js';
 import type { Application, Environ, Gateway } from '../../types.js';
 import { asResponse, failureResponse } from './outcome.js';
-import { requestTargetPath, VALID_HOST } from './request-target.js';
+import { isValidHost, requestTargetPath } from './request-target.js';
 
 /** Meta-variables by name, as the front end sent them. */
 export type MetaVariables = Readonly<Record<string, string>>;
@@ -44,7 +44,7 @@ export function rebuildRequest(
   const https =
     /^(?:on|1)$/i.test(meta.HTTPS ?? '') || (meta.REQUEST_SCHEME ?? '').toLowerCase() === 'https';
   const host = hostOf(meta, https);
-  if (!VALID_HOST.test(host)) {
+  if (!isValidHost(host)) {
     return { error: 'the Host is not a valid host[:port]' };
   }
   let target = meta.REQUEST_URI;

@@ -7,11 +7,40 @@ const VALID_PATH = /^(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)+$/
 const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:\/|$)/i;
 
 /**
- * RFC 9110 §7.2 `Host`: an IP literal, or a reg-name of RFC 3986's unreserved characters
- * (so `_`, which nginx's upstream names carry, is allowed; `/`, `@`, spaces are not), and an
- * optional port.
+ * RFC 9110 §7.2 `Host` (RFC 3986 §3.2.2–3.2.3): an IP literal in brackets, or a name of RFC
+ * 3986's unreserved characters (so `_`, which nginx's upstream names carry, is allowed; `/`,
+ * `@`, spaces are not), and an optional port of 1–5 digits.
  */
-export const VALID_HOST = /^(?:\[[A-Fa-f0-9:.]+\]|[A-Za-z0-9._~-]+)(?::\d{1,5})?$/;
+const HOST = /^(\[[A-Fa-f0-9:.]+\]|[A-Za-z0-9._~-]+)(?::(\d{1,5}))?$/;
+
+/** A host as {@link parseHost} reads it. */
+export interface HostParts {
+  /** Lower case; an IPv6 literal keeps its brackets (`[::1]`). */
+  hostname: string;
+  /** The port written, 0–65535; `undefined` when none was. */
+  port: number | undefined;
+}
+
+/**
+ * Reads `host[:port]` by the one grammar every part of mortar uses — the gateways for `Host`,
+ * urlmap for its host keys, the CLI for `--fastcgi HOST:PORT`.
+ *
+ * @returns The parts, or `undefined` for a malformed host or a port above 65535 (which would
+ *   make every `new URL(request.url)` throw downstream).
+ */
+export function parseHost(text: string): HostParts | undefined {
+  const match = HOST.exec(text);
+  if (match === null) return undefined;
+  const port = match[2] === undefined ? undefined : Number(match[2]);
+  if (port !== undefined && port > 65_535) return undefined;
+  return { hostname: match[1]!.toLowerCase(), port };
+}
+
+/** Whether `text` is a valid `host[:port]` (see {@link parseHost}), without building its parts. */
+export function isValidHost(text: string): boolean {
+  const match = HOST.exec(text);
+  return match !== null && (match[2] === undefined || Number(match[2]) <= 65_535);
+}
 
 /**
  * The path of an HTTP request target, percent-encoded as received, or an error message when

@@ -23,7 +23,7 @@ import type { Application, Environ } from '../../types.js';
 import { listenError } from '../_shared/listen.js';
 import { settle } from '../_shared/log.js';
 import { asResponse, failureResponse } from '../_shared/outcome.js';
-import { requestTargetPath, VALID_HOST } from '../_shared/request-target.js';
+import { isValidHost, requestTargetPath } from '../_shared/request-target.js';
 import { type ShutdownOptions, shutdownControl } from '../_shared/shutdown.js';
 import { writeResponse } from './response-writer.js';
 
@@ -113,9 +113,9 @@ function requestListener(
   return (req, res) => {
     if (state.draining) res.shouldKeepAlive = false;
     const target = req.url ?? '/';
-    const hostHeader = req.headers.host;
-    if (hostHeader !== undefined && !VALID_HOST.test(hostHeader)) {
-      badRequest(res, 'the Host header is not a valid host[:port]');
+    const hostProblem = checkHost(req);
+    if (hostProblem !== undefined) {
+      badRequest(res, hostProblem);
       return;
     }
     if (target === '*') {
@@ -152,6 +152,24 @@ function requestListener(
       );
     } else send(res, result, request);
   };
+}
+
+/**
+ * What is wrong with the request's `Host` (RFC 9112 §3.2: two Host lines, or an invalid value,
+ * is a 400), or `undefined`. Node keeps only the first of two
+ * Host lines, so they are counted in the raw headers.
+ */
+function checkHost(req: http.IncomingMessage): string | undefined {
+  const host = req.headers.host;
+  // An HTTP/1.1 request without Host never gets here: Node answers it 400 (requireHostHeader).
+  if (host === undefined) return undefined;
+  if (!isValidHost(host)) return 'the Host header is not a valid host[:port]';
+  const raw = req.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') count++;
+  }
+  return count > 1 ? 'the request has more than one Host header' : undefined;
 }
 
 /** A malformed request line or header block, as Node's parser saw it: 400 (431 too large). */

@@ -1,6 +1,10 @@
 // The request-target and Host grammar every gateway and TestClient share.
 import { describe, expect, it } from 'vitest';
-import { requestTargetPath, VALID_HOST } from '../../../src/gateways/_shared/request-target.js';
+import {
+  isValidHost,
+  parseHost,
+  requestTargetPath,
+} from '../../../src/gateways/_shared/request-target.js';
 
 describe('requestTargetPath (RFC 9112 §3.2, RFC 3986 §3.3)', () => {
   it.each([
@@ -31,7 +35,7 @@ describe('requestTargetPath (RFC 9112 §3.2, RFC 3986 §3.3)', () => {
   });
 });
 
-describe('VALID_HOST (RFC 9110 §7.2)', () => {
+describe('isValidHost (RFC 9110 §7.2)', () => {
   it.each([
     'example.test',
     'example.test:8080',
@@ -39,9 +43,26 @@ describe('VALID_HOST (RFC 9110 §7.2)', () => {
     '127.0.0.1:80',
     '[::1]:3000',
     'x~y',
-  ])('accepts %s', (host) => expect(VALID_HOST.test(host)).toBe(true));
+  ])('accepts %s', (host) => expect(isValidHost(host)).toBe(true));
   it.each(['', 'a/b', 'user@host', 'a b', 'host:', 'host:123456', '[::1', 'a\r\nb'])(
     'refuses %j',
-    (host) => expect(VALID_HOST.test(host)).toBe(false),
+    (host) => expect(isValidHost(host)).toBe(false),
   );
+});
+
+describe('parseHost: the one host grammar', () => {
+  it.each([
+    ['Example.TEST', { hostname: 'example.test', port: undefined }],
+    ['app_upstream:8080', { hostname: 'app_upstream', port: 8080 }],
+    ['[::1]:3000', { hostname: '[::1]', port: 3000 }],
+    ['127.0.0.1:0', { hostname: '127.0.0.1', port: 0 }],
+    ['h:65535', { hostname: 'h', port: 65_535 }],
+  ])('%s', (text, parts) => {
+    expect(parseHost(text)).toEqual(parts);
+  });
+
+  it.each(['h:65536', 'h:99999', 'h:', 'a b', 'a/b', ''])('refuses %j', (text) => {
+    expect(parseHost(text)).toBeUndefined();
+    expect(isValidHost(text)).toBe(false);
+  });
 });
