@@ -166,26 +166,37 @@ export function chunk(name: string, value: string, maxChunks: number): [string, 
   ]);
 }
 
-/** The sealed value from the request's cookies (`name`, else `name.0`, `name.1`, …). */
+/** The sealed value from the request's cookies (`name`, else `name.0` … `name.{maxChunks-1}`). */
 export function unchunk(
   cookies: Readonly<Record<string, string | undefined>>,
   name: string,
+  maxChunks: number,
 ): string | undefined {
   const whole = cookies[name];
   if (whole) return whole;
   let value = '';
-  for (let i = 0; ; i++) {
+  for (let i = 0; i < maxChunks; i++) {
     const part = cookies[`${name}.${i}`];
-    if (part === undefined) return value || undefined;
+    if (part === undefined) break;
     value += part;
   }
+  return value || undefined;
 }
 
-/** Names of this session's cookies that the request carries (to clear stale chunks). */
+/**
+ * The names of this session's cookies that the request carries: `name` and the chunk names
+ * the store can have written (`name.0` … `name.{maxChunks-1}`) — never every `name.N` a client
+ * sends, which would answer 700 cookies with 700 `Set-Cookie` lines (a cookie bomb).
+ */
 export function chunkNames(
   cookies: Readonly<Record<string, string | undefined>>,
   name: string,
+  maxChunks: number,
 ): string[] {
-  const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:\\.\\d+)?$`);
-  return Object.keys(cookies).filter((key) => pattern.test(key));
+  const names: string[] = [];
+  if (cookies[name] !== undefined) names.push(name);
+  for (let i = 0; i < maxChunks; i++) {
+    if (cookies[`${name}.${i}`] !== undefined) names.push(`${name}.${i}`);
+  }
+  return names;
 }

@@ -61,8 +61,8 @@ export class SessionState {
     const now = Date.now();
     let found: (SessionRecord & { id: string }) | undefined;
     if (config.sealer) {
-      this.#hadCookie = chunkNames(cookies, config.name).length > 0;
-      const sealed = unchunk(cookies, config.name);
+      this.#hadCookie = chunkNames(cookies, config.name, config.cookieStore!.maxChunks).length > 0;
+      const sealed = unchunk(cookies, config.name, config.cookieStore!.maxChunks);
       found = sealed === undefined ? undefined : await config.sealer.unseal(sealed);
     } else {
       const raw = cookies[config.name];
@@ -224,7 +224,7 @@ export class SessionState {
   #clearCookies(): void {
     const cookies = parseCookie(requestHeader(this.#request, 'cookie') ?? '');
     const names = this.#config.sealer
-      ? chunkNames(cookies, this.#config.name)
+      ? chunkNames(cookies, this.#config.name, this.#config.cookieStore?.maxChunks ?? 0)
       : [this.#config.name];
     for (const name of names) this.#clearCookie(name);
   }
@@ -232,7 +232,7 @@ export class SessionState {
   /** Clears the chunk cookies the request carried that the new seal no longer uses. */
   #clearStaleChunks(keep: ReadonlySet<string>): void {
     const cookies = parseCookie(requestHeader(this.#request, 'cookie') ?? '');
-    for (const name of chunkNames(cookies, this.#config.name)) {
+    for (const name of chunkNames(cookies, this.#config.name, this.#config.cookieStore?.maxChunks ?? 0)) {
       if (!keep.has(name)) this.#clearCookie(name);
     }
   }

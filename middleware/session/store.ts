@@ -50,7 +50,10 @@ export class StoreUnavailableError extends Error {
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
-  /** Most sessions kept; the least recently used go first. @default 10_000 */
+  /**
+   * Most sessions kept. Past it, sessions never read back since they were saved go first,
+   * least recently used first; see {@link MemoryStore}. @default 10_000
+   */
   maxSessions?: number;
   /** Milliseconds between sweeps of expired sessions (a timer: 1000 or more). @default 60_000 */
   sweepInterval?: number;
@@ -62,14 +65,22 @@ interface MemoryEntry {
 }
 
 /**
- * Sessions in this process's memory: the default store. Bounded (least recently used
- * sessions are dropped past `maxSessions`), expired entries swept. One process only: a
- * second process, or a restart, sees none of them — use FileStore or RedisStore for that.
+ * Sessions in this process's memory: the default store. One process only: a second process,
+ * or a restart, sees none of them — use FileStore or RedisStore for that.
+ *
+ * Bounded by `maxSessions`, in two segments (a segmented LRU): a session that has only been
+ * saved waits on probation; one read back by a later request (its client returned) is
+ * protected. Past the bound, the least recently used session on probation goes first, and a
+ * protected one only when none is on probation — so a flood of new anonymous sessions (one
+ * request each) evicts its own kind, not the signed-in users. Expired entries are swept.
  *
  * Records are kept as JSON text, so nothing a request holds aliases what is stored.
  */
 export class MemoryStore implements ServerStore {
-  readonly #entries = new Map<string, MemoryEntry>();
+  /** Saved, never read back since; least recently used first. */
+  readonly #probation = new Map<string, MemoryEntry>();
+  /** Read back by a later request at least once; least recently used first. */
+  readonly #protected = new Map<string, MemoryEntry>();
   readonly #maxSessions: number;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -87,19 +98,16 @@ export class MemoryStore implements ServerStore {
 
   /** How many sessions are held (expired ones not yet swept included). */
   get size(): number {
-    return this.#entries.size;
+    return this.#probation.size + this.#protected.size;
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
-    const entry = this.#entries.get(id);
+    const entry = this.#entry(id);
     if (!entry) return undefined;
-    if (entry.expires <= Date.now()) {
-      this.#entries.delete(id);
-      return undefined;
-    }
-    // Most recently used last: delete and re-insert.
-    this.#entries.delete(id);
-    this.#entries.set(id, entry);
+    // Read back: protected, and most recently used (last).
+    this.#probation.delete(id);
+    this.#protected.delete(id);
+    this.#protected.set(id, entry);
     return JSON.parse(entry.json) as SessionRecord;
   }
 
@@ -108,12 +116,12 @@ export class MemoryStore implements ServerStore {
   }
 
   async destroy(id: string): Promise<void> {
-    this.#entries.delete(id);
+    this.#probation.delete(id);
+    this.#protected.delete(id);
   }
 
   async touch(id: string, record: SessionRecord, ttl: number): Promise<void> {
-    const entry = this.#entries.get(id);
-    if (entry && entry.expires > Date.now()) this.#write(id, record, ttl);
+    if (this.#entry(id)) this.#write(id, record, ttl);
   }
 
   async update(
@@ -121,25 +129,37 @@ export class MemoryStore implements ServerStore {
     ttl: number,
     change: (current: SessionRecord | undefined) => SessionRecord,
   ): Promise<void> {
-    const entry = this.#entries.get(id);
-    const current =
-      entry && entry.expires > Date.now() ? (JSON.parse(entry.json) as SessionRecord) : undefined;
+    const entry = this.#entry(id);
+    const current = entry ? (JSON.parse(entry.json) as SessionRecord) : undefined;
     this.#write(id, change(current), ttl);
   }
 
   /** Drops expired sessions now (it also runs every `sweepInterval` milliseconds). */
   sweep(): void {
     const now = Date.now();
-    for (const [id, entry] of this.#entries) {
-      if (entry.expires <= now) this.#entries.delete(id);
+    for (const segment of [this.#probation, this.#protected]) {
+      for (const [id, entry] of segment) if (entry.expires <= now) segment.delete(id);
     }
   }
 
+  /** The live entry for `id` (an expired one is dropped). */
+  #entry(id: string): MemoryEntry | undefined {
+    const entry = this.#protected.get(id) ?? this.#probation.get(id);
+    if (entry && entry.expires <= Date.now()) {
+      void this.destroy(id);
+      return undefined;
+    }
+    return entry;
+  }
+
   #write(id: string, record: SessionRecord, ttl: number): void {
-    this.#entries.delete(id);
-    this.#entries.set(id, { json: JSON.stringify(record), expires: Date.now() + ttl * 1000 });
-    if (this.#entries.size > this.#maxSessions) {
-      this.#entries.delete(this.#entries.keys().next().value as string);
+    const entry = { json: JSON.stringify(record), expires: Date.now() + ttl * 1000 };
+    const segment = this.#protected.has(id) ? this.#protected : this.#probation;
+    segment.delete(id);
+    segment.set(id, entry);
+    while (this.size > this.#maxSessions) {
+      const from = this.#probation.size > 0 ? this.#probation : this.#protected;
+      from.delete(from.keys().next().value as string);
     }
   }
 }

@@ -303,6 +303,19 @@ describe('session: explicit save and stores', () => {
     expect(await store.get('c')).toBeDefined();
     expect(store.size).toBe(2);
   });
+
+  it('MemoryStore: a flood of new anonymous sessions does not evict the ones clients came back with', async () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    const r = { data: {}, createdAt: 0, accessedAt: 0 };
+    const returning = Array.from({ length: 50 }, (_, i) => `user-${i}`);
+    for (const id of returning) {
+      await store.set(id, r, 600);
+      await store.get(id); // the client came back
+    }
+    for (let i = 0; i < 10_000; i++) await store.set(`anon-${i}`, r, 600);
+    for (const id of returning) expect(await store.get(id)).toBeDefined();
+    expect(store.size).toBe(100);
+  });
 });
 
 describe('session: cookies and ids', () => {
