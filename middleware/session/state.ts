@@ -232,7 +232,11 @@ export class SessionState {
   /** Clears the chunk cookies the request carried that the new seal no longer uses. */
   #clearStaleChunks(keep: ReadonlySet<string>): void {
     const cookies = parseCookie(requestHeader(this.#request, 'cookie') ?? '');
-    for (const name of chunkNames(cookies, this.#config.name, this.#config.cookieStore?.maxChunks ?? 0)) {
+    for (const name of chunkNames(
+      cookies,
+      this.#config.name,
+      this.#config.cookieStore?.maxChunks ?? 0,
+    )) {
       if (!keep.has(name)) this.#clearCookie(name);
     }
   }

@@ -295,7 +295,7 @@ describe('serve()', () => {
     expect(await raw(probe, 'GET / HTTP/1.1\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
     expect(calls).toBe(0);
     const url = await start(() => new FastResponse('fine'));
-    expect(await raw(url, 'GET / HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*fine$/);
+    expect(await raw(url, 'GET / HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*fine$/);
   });
 
   it('answers 400 to garbage that is not HTTP at all', async () => {
