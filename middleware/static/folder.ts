@@ -21,6 +21,10 @@ export interface Folder {
   root: string;
   settings: FileSettings;
   index: readonly string[];
+  /** Tried after a miss, with their dot: `['.html']`. */
+  extensions: readonly string[];
+  /** The SPA entry file below the root, and the paths that never fall back to it. */
+  fallback: { segments: readonly string[]; ignore: readonly RegExp[] } | undefined;
   redirect: boolean;
   listing: boolean;
   dotfiles: 'ignore' | 'deny' | 'allow';
@@ -78,7 +82,12 @@ function serveEntry(
       ? notServed(folder, request, environ, 404)
       : sendFile(request, entry, folder.settings);
   }
-  if (entry.kind === 'missing') return notServed(folder, request, environ, 404);
+  if (entry.kind === 'missing') {
+    if (folder.extensions.length > 0 && !trailingSlash) {
+      return tryExtensions(folder, request, environ, fsPath);
+    }
+    return missing(folder, request, environ);
+  }
   if (!trailingSlash) {
     return folder.redirect
       ? directoryRedirect(request, environ)
@@ -100,7 +109,42 @@ async function serveDirectory(
   if (folder.listing) {
     return listDirectory(request, environ, directory, folder.dotfiles, folder.allowed);
   }
-  return notServed(folder, request, environ, 404);
+  return missing(folder, request, environ);
+}
+
+/** Clean URLs: `/about` → `about.html` (the first extension that names a file). */
+async function tryExtensions(
+  folder: Folder,
+  request: Request,
+  environ: Environ,
+  fsPath: string,
+): Promise<Response> {
+  for (const extension of folder.extensions) {
+    const candidate = await folder.settings.view.lookup(fsPath + extension);
+    if (candidate.kind === 'file') return sendFile(request, candidate, folder.settings);
+  }
+  return missing(folder, request, environ);
+}
+
+/**
+ * Nothing under the root answers: the wrapped application (or a 404), and then — for a SPA —
+ * the fallback file instead of a 404, unless the path is one its `ignore` list keeps.
+ */
+async function missing(folder: Folder, request: Request, environ: Environ): Promise<Response> {
+  const { fallback } = folder;
+  if (!fallback || fallback.ignore.some((pattern) => pattern.test(environ.pathInfo))) {
+    return notServed(folder, request, environ, 404);
+  }
+  if (folder.fallthrough) {
+    const response = await folder.app(request, environ);
+    if (response.status !== 404) return response;
+    await response.body?.cancel().catch(() => {});
+  }
+  const entry = await folder.settings.view.lookup(
+    folder.root + path.sep + fallback.segments.join(path.sep),
+  );
+  if (entry.kind !== 'file') return errorResponse(404, request);
+  return sendFile(request, entry, folder.settings);
 }
 
 function directoryRedirect(request: Request, environ: Environ): Response {

@@ -27,7 +27,7 @@ import type { Application, Middleware } from '../../src/types.js';
 import type { SymlinkPolicy } from './files.js';
 import { type Folder, serveRequest } from './folder.js';
 import { sendFile } from './respond.js';
-import { fileSettings } from './settings.js';
+import { fileSettings, optionOfType } from './settings.js';
 
 export {
   type ConditionalHeaders,
@@ -55,6 +55,10 @@ export interface FileOptions {
   maxAge?: number;
   /** Adds `immutable` to Cache-Control. @default false */
   immutable?: boolean;
+  /** Send Cache-Control (from `maxAge` and `immutable`); `false` sends none. @default true */
+  cacheControl?: boolean;
+  /** Send `Accept-Ranges: bytes` and answer Range requests; `false`: always the whole file. @default true */
+  acceptRanges?: boolean;
   /** Send a weak ETag (from size, mtime and content coding). @default true */
   etag?: boolean;
   /** Send Last-Modified. @default true */
@@ -84,8 +88,24 @@ export interface FileOptions {
 
 /** Options of {@link serveStatic}. */
 export interface StaticOptions extends FileOptions {
-  /** Files tried for a directory request ending in `/`; `false`: none. @default ['index.html'] */
-  index?: readonly string[] | false;
+  /**
+   * Files tried for a directory request ending in `/`: a name, a list tried in order, or
+   * `false` for none. @default ['index.html']
+   */
+  index?: string | readonly string[] | false;
+  /**
+   * Extensions tried, in order, for a path that names no file (clean URLs: `/about` serves
+   * `about.html` with `['html']`). Without the dot. @default []
+   */
+  extensions?: readonly string[];
+  /**
+   * A single-page application's entry file, served (200) for a GET or HEAD that no file
+   * answers and the wrapped application answers 404 to (sirv's `single`) — unless the path
+   * matches one of `ignore`, by default any path whose last segment has an extension
+   * (`/app.js` stays a 404). A path relative to the root, or `{ file, ignore }`.
+   * @default undefined
+   */
+  fallback?: string | { file: string; ignore?: readonly RegExp[] };
   /**
    * A directory request without its trailing slash gets a 301 to `scriptName + pathInfo + '/'`,
    * query kept. @default true
@@ -136,6 +156,9 @@ export function serveStatic(root: string, options: StaticOptions = {}): Middlewa
     throw new Error(`serveStatic: root ${JSON.stringify(root)} is not a folder`);
   }
   const dotfiles = options.dotfiles ?? 'ignore';
+  for (const name of ['redirect', 'listing', 'fallthrough'] as const) {
+    optionOfType(options[name], 'boolean', name);
+  }
   if (!['ignore', 'deny', 'allow'].includes(dotfiles)) {
     throw new TypeError(
       `serveStatic: options.dotfiles must be ignore, deny or allow, got ${dotfiles}`,
@@ -144,11 +167,13 @@ export function serveStatic(root: string, options: StaticOptions = {}): Middlewa
   const config: Omit<Folder, 'app'> = {
     root: realRoot,
     settings: fileSettings(options, realRoot, options.followSymlinks ?? 'inside'),
-    index: options.index === false ? [] : (options.index ?? ['index.html']),
+    index: names(options.index ?? ['index.html'], 'index'),
+    extensions: names(options.extensions ?? [], 'extensions').map((extension) => `.${extension}`),
+    fallback: fallbackOf(options.fallback),
     redirect: options.redirect ?? true,
     listing: options.listing ?? false,
     dotfiles,
-    allowed: new Set(options.allowDotfiles ?? ['.well-known']),
+    allowed: new Set(names(options.allowDotfiles ?? ['.well-known'], 'allowDotfiles')),
     fallthrough: options.fallthrough ?? true,
   };
   return (app) => {
@@ -175,4 +200,32 @@ export function fileApp(filePath: string, options: FileAppOptions = {}): Applica
     if (entry.kind !== 'file') return errorResponse(404, request);
     return sendFile(request, entry, settings);
   };
+}
+
+/** `false` → none; a string → one; an array of strings → itself. @throws TypeError otherwise. */
+function names(value: unknown, option: string): string[] {
+  if (value === false) return [];
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== '')) {
+    return [...value];
+  }
+  throw new TypeError(
+    `serveStatic: options.${option} must be a file name, a list of names or false, got ${JSON.stringify(value)}`,
+  );
+}
+
+/** The SPA fallback option, resolved. @throws TypeError for a malformed one. */
+function fallbackOf(value: StaticOptions['fallback']): Folder['fallback'] {
+  if (value === undefined) return undefined;
+  const { file, ignore = [/\.[^/.]+$/] } = typeof value === 'string' ? { file: value } : value;
+  const segments = typeof file === 'string' ? file.split('/').filter(Boolean) : [];
+  if (segments.length === 0 || segments.some((s) => s === '.' || s === '..')) {
+    throw new TypeError(
+      `serveStatic: options.fallback must name a file under the root, got ${JSON.stringify(file)}`,
+    );
+  }
+  if (!Array.isArray(ignore) || !ignore.every((pattern) => pattern instanceof RegExp)) {
+    throw new TypeError('serveStatic: options.fallback.ignore must be a list of RegExps');
+  }
+  return { segments, ignore };
 }

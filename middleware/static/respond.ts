@@ -55,17 +55,16 @@ function representation(
     ? `W/"${file.size.toString(16)}-${Math.floor(file.mtimeMs).toString(16)}${coding === 'identity' ? '' : `-${coding}`}"`
     : undefined;
   const lastModified = settings.lastModified ? file.mtimeMs : undefined;
-  const validators: [string, string][] = [['cache-control', settings.cacheControl]];
+  const validators: [string, string][] = [];
+  if (settings.cacheControl) validators.push(['cache-control', settings.cacheControl]);
   if (etag) validators.push(['etag', etag]);
   if (lastModified !== undefined) {
     validators.push(['last-modified', new Date(lastModified).toUTCString()]);
   }
   if (varies) validators.push(['vary', 'Accept-Encoding']);
-  const base: [string, string][] = [
-    ['content-type', contentType],
-    ['accept-ranges', 'bytes'],
-    ...validators,
-  ];
+  const base: [string, string][] = [['content-type', contentType]];
+  if (settings.acceptRanges) base.push(['accept-ranges', 'bytes']);
+  base.push(...validators);
   if (coding !== 'identity') base.push(['content-encoding', coding]);
   if (disposition) base.push(['content-disposition', disposition]);
   const made: Representation = {
@@ -147,9 +146,10 @@ function respond(
 
 function respondWith(
   request: Request,
-  rep: Representation,
+  representation: Representation,
   settings: FileSettings,
 ): Response | undefined | Promise<Response | undefined> {
+  const rep = withSetHeaders(settings, representation);
   const method = request.method;
   const { file, etag, lastModified } = rep;
   const conditional: ConditionalHeaders = {
@@ -165,7 +165,8 @@ function respondWith(
 
   const size = file.size;
   // Range handling is defined for GET only (RFC 9110 §14.2).
-  const rangeHeader = method === 'GET' ? requestHeader(request, 'range') : null;
+  const rangeHeader =
+    method === 'GET' && settings.acceptRanges ? requestHeader(request, 'range') : null;
   const ranges =
     rangeHeader !== null &&
     ifRangeMatches(requestHeader(request, 'if-range'), { etag, lastModified })
@@ -175,13 +176,13 @@ function respondWith(
     return errorResponse(416, request, undefined, { 'content-range': `bytes */${size}` });
   }
   if (ranges === undefined) {
-    const init = { status: 200, headers: finalHeaders(settings, rep, undefined) };
+    const init = { status: 200, headers: finalHeaders(rep, undefined) };
     if (method === 'HEAD') return new FastResponse(null, init);
     return body(file, settings, 0, size - 1, init);
   }
   if (ranges.length === 1) {
     const { start, end } = ranges[0]!;
-    const headers = finalHeaders(settings, rep, [
+    const headers = finalHeaders(rep, [
       ['content-range', `bytes ${start}-${end}/${size}`],
       ['content-length', String(end - start + 1)],
     ]);
@@ -190,28 +191,52 @@ function respondWith(
   return multipartBody(file, settings, rep, ranges);
 }
 
+/** The headers a 304 repeats (RFC 9110 §15.4.5). */
+const NOT_MODIFIED_HEADERS = new Set([
+  'cache-control',
+  'content-location',
+  'date',
+  'etag',
+  'expires',
+  'last-modified',
+  'vary',
+]);
+
 /**
- * The headers of a 200 (`extra` undefined: the precomputed full set) or a 206 (`extra` with
- * Content-Range/Length/Type, replacing those of the same name), through `setHeaders`.
+ * The representation as this request sends it: `setHeaders` runs on the full header set, and
+ * what it leaves in ETag and Last-Modified is what preconditions and If-Range compare against
+ * (as send does) — so a user's strong ETag works, and a 304 carries the tag that was sent.
  */
-function finalHeaders(
-  settings: FileSettings,
-  rep: Representation,
-  extra: [string, string][] | undefined,
-): HeadersInit {
-  let headers = rep.full;
-  if (extra) {
-    const names = new Set(extra.map(([name]) => name));
-    headers = [...rep.base.filter(([name]) => !names.has(name)), ...extra];
-  }
-  if (!settings.setHeaders) return headers;
-  const mutable = new Headers(headers);
-  settings.setHeaders(mutable, {
+function withSetHeaders(settings: FileSettings, rep: Representation): Representation {
+  if (!settings.setHeaders) return rep;
+  const headers = new Headers(rep.full);
+  settings.setHeaders(headers, {
     path: rep.file.path,
     size: rep.file.size,
     mtimeMs: rep.file.mtimeMs,
   });
-  return mutable;
+  const full = [...headers];
+  const modified = headers.get('last-modified');
+  const parsed = modified === null ? Number.NaN : Date.parse(modified);
+  return {
+    ...rep,
+    etag: headers.get('etag') ?? undefined,
+    lastModified: Number.isNaN(parsed) ? undefined : parsed,
+    contentType: headers.get('content-type') ?? rep.contentType,
+    validators: full.filter(([name]) => NOT_MODIFIED_HEADERS.has(name)),
+    base: full.filter(([name]) => name !== 'content-length'),
+    full,
+  };
+}
+
+/**
+ * The headers of a 200 (`extra` undefined: the full set) or a 206 (`extra` with
+ * Content-Range/Length/Type, replacing those of the same name).
+ */
+function finalHeaders(rep: Representation, extra: [string, string][] | undefined): HeadersInit {
+  if (!extra) return rep.full;
+  const names = new Set(extra.map(([name]) => name));
+  return [...rep.base.filter(([name]) => !names.has(name)), ...extra];
 }
 
 async function multipartBody(
@@ -229,7 +254,7 @@ async function multipartBody(
   );
   const init = {
     status: 206,
-    headers: finalHeaders(settings, rep, [
+    headers: finalHeaders(rep, [
       ['content-type', framing.contentType],
       ['content-length', String(framing.length)],
     ]),

@@ -22,7 +22,10 @@ export interface FileSettings {
   contentType: string | undefined;
   /** A Content-Disposition value (fileApp's download). */
   disposition: string | undefined;
-  cacheControl: string;
+  /** The Cache-Control value, or `undefined` for none (`cacheControl: false`). */
+  cacheControl: string | undefined;
+  /** Send Accept-Ranges and honour Range (`acceptRanges`). */
+  acceptRanges: boolean;
   etag: boolean;
   lastModified: boolean;
   precompressed: readonly string[];
@@ -45,7 +48,26 @@ export function fileSettings(
       `static: options.maxAge must be a whole number of seconds ≥ 0, got ${maxAge}`,
     );
   }
+  for (const name of [
+    'immutable',
+    'etag',
+    'lastModified',
+    'cacheControl',
+    'acceptRanges',
+  ] as const) {
+    optionOfType(options[name], 'boolean', name);
+  }
+  optionOfType(options.setHeaders, 'function', 'setHeaders');
+  optionOfType(options.contentType, 'string', 'contentType');
+  optionOfType(options.download, 'string', 'download');
+  const maxRanges = options.maxRanges ?? 16;
+  if (!Number.isInteger(maxRanges) || maxRanges < 1) {
+    throw new TypeError(`static: options.maxRanges must be a positive integer, got ${maxRanges}`);
+  }
   const precompressed = options.precompressed ?? [];
+  if (!Array.isArray(precompressed)) {
+    throw new TypeError('static: options.precompressed must be an array like ["br", "gzip"]');
+  }
   for (const coding of precompressed) {
     if (!(coding in EXTENSIONS)) {
       throw new TypeError(
@@ -68,11 +90,32 @@ export function fileSettings(
     representations: new WeakMap(),
     contentType: options.contentType,
     disposition: options.download === undefined ? undefined : contentDisposition(options.download),
-    cacheControl: `public, max-age=${maxAge}${options.immutable ? ', immutable' : ''}`,
+    cacheControl:
+      options.cacheControl === false
+        ? undefined
+        : `public, max-age=${maxAge}${options.immutable ? ', immutable' : ''}`,
+    acceptRanges: options.acceptRanges ?? true,
     etag: options.etag ?? true,
     lastModified: options.lastModified ?? true,
     precompressed,
-    maxRanges: options.maxRanges ?? 16,
+    maxRanges,
     setHeaders: options.setHeaders,
   };
+}
+
+/**
+ * Throws unless `value` is absent or of `type`: a wrong option fails at construction, not as
+ * a 500 on every request.
+ * @throws TypeError naming the option and what it got.
+ */
+export function optionOfType(
+  value: unknown,
+  type: 'boolean' | 'function' | 'string',
+  option: string,
+): void {
+  if (value !== undefined && typeof value !== type) {
+    throw new TypeError(
+      `static: options.${option} must be a ${type}, got ${JSON.stringify(value) ?? typeof value}`,
+    );
+  }
 }
