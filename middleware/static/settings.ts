@@ -42,39 +42,7 @@ export function fileSettings(
   root: string | undefined,
   followSymlinks: SymlinkPolicy,
 ): FileSettings {
-  const maxAge = options.maxAge ?? 0;
-  if (!Number.isInteger(maxAge) || maxAge < 0) {
-    throw new TypeError(
-      `static: options.maxAge must be a whole number of seconds ≥ 0, got ${maxAge}`,
-    );
-  }
-  for (const name of [
-    'immutable',
-    'etag',
-    'lastModified',
-    'cacheControl',
-    'acceptRanges',
-  ] as const) {
-    optionOfType(options[name], 'boolean', name);
-  }
-  optionOfType(options.setHeaders, 'function', 'setHeaders');
-  optionOfType(options.contentType, 'string', 'contentType');
-  optionOfType(options.download, 'string', 'download');
-  const maxRanges = options.maxRanges ?? 16;
-  if (!Number.isInteger(maxRanges) || maxRanges < 1) {
-    throw new TypeError(`static: options.maxRanges must be a positive integer, got ${maxRanges}`);
-  }
-  const precompressed = options.precompressed ?? [];
-  if (!Array.isArray(precompressed)) {
-    throw new TypeError('static: options.precompressed must be an array like ["br", "gzip"]');
-  }
-  for (const coding of precompressed) {
-    if (!(coding in EXTENSIONS)) {
-      throw new TypeError(
-        `static: options.precompressed: unknown coding "${coding}" (br, gzip, zstd)`,
-      );
-    }
-  }
+  const { maxAge, maxRanges, precompressed } = checkFileOptions(options);
   const production = process.env.NODE_ENV === 'production';
   const cache = options.cache ?? (production ? {} : false);
   const contentCache = options.contentCache ?? {};
@@ -108,6 +76,51 @@ export function fileSettings(
  * a 500 on every request.
  * @throws TypeError naming the option and what it got.
  */
+/**
+ * The options serveStatic and fileApp share, checked.
+ * @throws TypeError naming a bad option.
+ */
+function checkFileOptions(options: FileOptions & { contentType?: string; download?: string }): {
+  maxAge: number;
+  maxRanges: number;
+  precompressed: readonly string[];
+} {
+  const maxAge = options.maxAge ?? 0;
+  if (!Number.isInteger(maxAge) || maxAge < 0) {
+    throw new TypeError(
+      `static: options.maxAge must be a whole number of seconds ≥ 0, got ${maxAge}`,
+    );
+  }
+  for (const name of [
+    'immutable',
+    'etag',
+    'lastModified',
+    'cacheControl',
+    'acceptRanges',
+  ] as const) {
+    optionOfType(options[name], 'boolean', name);
+  }
+  optionOfType(options.setHeaders, 'function', 'setHeaders');
+  optionOfType(options.contentType, 'string', 'contentType');
+  optionOfType(options.download, 'string', 'download');
+  const maxRanges = options.maxRanges ?? 16;
+  if (!Number.isInteger(maxRanges) || maxRanges < 1) {
+    throw new TypeError(`static: options.maxRanges must be a positive integer, got ${maxRanges}`);
+  }
+  const precompressed = options.precompressed ?? [];
+  if (!Array.isArray(precompressed)) {
+    throw new TypeError('static: options.precompressed must be an array like ["br", "gzip"]');
+  }
+  for (const coding of precompressed) {
+    if (!(coding in EXTENSIONS)) {
+      throw new TypeError(
+        `static: options.precompressed: unknown coding "${coding}" (br, gzip, zstd)`,
+      );
+    }
+  }
+  return { maxAge, maxRanges, precompressed };
+}
+
 export function optionOfType(
   value: unknown,
   type: 'boolean' | 'function' | 'string',
