@@ -72,11 +72,6 @@ export function fileSettings(
 }
 
 /**
- * Throws unless `value` is absent or of `type`: a wrong option fails at construction, not as
- * a 500 on every request.
- * @throws TypeError naming the option and what it got.
- */
-/**
  * The options serveStatic and fileApp share, checked.
  * @throws TypeError naming a bad option.
  */
@@ -121,6 +116,11 @@ function checkFileOptions(options: FileOptions & { contentType?: string; downloa
   return { maxAge, maxRanges, precompressed };
 }
 
+/**
+ * Throws unless `value` is absent or of `type`: a wrong option fails at construction, not as
+ * a 500 on every request.
+ * @throws TypeError naming the option and what it got.
+ */
 export function optionOfType(
   value: unknown,
   type: 'boolean' | 'function' | 'string',
