@@ -7,7 +7,7 @@ import { FastResponse } from '../../src/response.js';
 import { evaluate } from './console.js';
 import type { ErrorLog } from './kept.js';
 import { type PinGate, safeEqual } from './pin.js';
-import { SECURITY_HEADERS } from './render.js';
+import { previews, SECURITY_HEADERS } from './render.js';
 
 /** What the endpoint checks against. */
 export interface ConsoleContext {
@@ -19,7 +19,11 @@ export interface ConsoleContext {
   timeout: number;
 }
 
-function json(status: number, body: { ok: boolean; text: string }, headers: HeadersInit = {}) {
+function json(
+  status: number,
+  body: { ok: boolean; text: string; token?: string; locals?: unknown },
+  headers: HeadersInit = {},
+) {
   return new FastResponse(JSON.stringify(body), {
     status,
     headers: { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', ...headers },
@@ -28,12 +32,15 @@ function json(status: number, body: { ok: boolean; text: string }, headers: Head
 
 /**
  * Why a console request is refused, or `undefined` when it may go on: POST only; the token, in
- * constant time; an `Origin` equal to ours; `Sec-Fetch-Site: same-origin` when sent.
+ * constant time (not for the PIN itself: the page gets the token only after the PIN); an
+ * `Origin` equal to ours; `Sec-Fetch-Site: same-origin` when sent.
+ *
+ * @param token - The token to require, or `undefined` for the PIN request.
  */
-export function refusal(request: Request, token: string): Response | undefined {
+export function refusal(request: Request, token: string | undefined): Response | undefined {
   if (request.method !== 'POST') return errorResponse(405, request, undefined, { allow: 'POST' });
   const sent = request.headers.get('x-mortar-debug-token');
-  if (sent === null || !safeEqual(sent, token)) {
+  if (token !== undefined && (sent === null || !safeEqual(sent, token))) {
     return json(403, { ok: false, text: 'missing or wrong debugger token' });
   }
   const origin = request.headers.get('origin');
@@ -57,7 +64,7 @@ export async function consoleEndpoint(
   context: ConsoleContext,
 ): Promise<Response> {
   if (path !== '/console' && path !== '/pin') return errorResponse(404, request);
-  const refused = refusal(request, context.token);
+  const refused = refusal(request, path === '/pin' ? undefined : context.token);
   if (refused) return refused;
   let body: Record<string, unknown>;
   try {
@@ -74,7 +81,7 @@ export async function consoleEndpoint(
       text: 'the console is locked after 10 wrong PINs; restart the server',
     });
   }
-  if (path === '/pin') return unlock(request, body, pin);
+  if (path === '/pin') return unlock(request, body, context);
   if (!pin.unlocked(request)) return json(401, { ok: false, text: 'enter the PIN first' });
   const entry = typeof body.id === 'string' ? context.errors.get(body.id) : undefined;
   if (!entry) {
@@ -88,12 +95,32 @@ export async function consoleEndpoint(
   return json(200, await evaluate(scope, expression, context.timeout));
 }
 
-function unlock(request: Request, body: Record<string, unknown>, pin: PinGate): Response {
-  if (typeof body.pin === 'string' && pin.try(body.pin)) {
+/**
+ * The PIN: a right one (or the unlock cookie a right one set earlier) hands the page what it
+ * could not show before — the console token and, for the error `body.id`, each app frame's
+ * locals — and sets the cookie. A request without a PIN and without the cookie is told to
+ * enter it (not counted as a wrong try).
+ */
+function unlock(
+  request: Request,
+  body: Record<string, unknown>,
+  context: ConsoleContext,
+): Response {
+  const { pin } = context;
+  if (pin.unlocked(request) || (typeof body.pin === 'string' && pin.try(body.pin))) {
     const path = new URL(request.url).pathname.replace(/\/pin$/, '/');
     const cookie = pin.cookie(path, request.url.startsWith('https:'));
-    return json(200, { ok: true, text: 'unlocked' }, { 'set-cookie': cookie });
+    const entry = typeof body.id === 'string' ? context.errors.get(body.id) : undefined;
+    const locals =
+      entry?.captured.map((frame) => (frame ? Object.fromEntries(previews(frame.locals)) : null)) ??
+      [];
+    return json(
+      200,
+      { ok: true, text: 'unlocked', token: context.token, locals },
+      { 'set-cookie': cookie },
+    );
   }
+  if (body.pin === undefined) return json(401, { ok: false, text: 'enter the PIN' });
   if (typeof body.pin !== 'string') pin.try('');
   return json(403, {
     ok: false,

@@ -37,7 +37,7 @@ import { ErrorLog } from './kept.js';
 import { PinGate } from './pin.js';
 import { tracebackResponse } from './render.js';
 import { buildTraceback } from './traceback.js';
-import { isTrustedHost } from './trust.js';
+import { isTrusted, type TrustSettings } from './trust.js';
 
 export type { CaptureOptions } from './capture.js';
 export { evaluate } from './console.js';
@@ -50,6 +50,16 @@ export interface DebugOptions {
   force?: boolean;
   /** Host names trusted besides localhost, *.localhost, 127.0.0.1 and [::1]. @default [] */
   hosts?: readonly string[];
+  /**
+   * Peer addresses trusted besides loopback (a developer's other machine, a VM's host), as
+   * `environ.remoteAddress` gives them. @default []
+   */
+  addresses?: readonly string[];
+  /**
+   * A proxy of yours is in front, so `Forwarded`, `X-Forwarded-*` and `Via` do not make a
+   * request untrusted. Without it such a request gets the plain page. @default false
+   */
+  trustProxy?: boolean;
   /** Milliseconds a console evaluation may take. @default 5000 */
   consoleTimeout?: number;
   /** Errors kept for the console (the oldest go first). @default 20 */
@@ -81,7 +91,11 @@ export function debug(options: DebugOptions = {}): Middleware {
     );
   }
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const hosts = new Set((options.hosts ?? []).map((h) => h.toLowerCase()));
+  const trust: TrustSettings = {
+    hosts: new Set((options.hosts ?? []).map((h) => h.toLowerCase())),
+    addresses: new Set(options.addresses ?? []),
+    trustProxy: options.trustProxy ?? false,
+  };
   if (options.capture !== false) {
     capture ??= new LocalsCapture(options.capture);
     if (options.capture?.mode === 'always') capture.arm();
@@ -94,7 +108,7 @@ export function debug(options: DebugOptions = {}): Middleware {
   /** The traceback (or, for an untrusted Host, the plain page) for an error of the application. */
   const onError = (error: unknown, request: Request, environ: Environ): Response => {
     if (error instanceof HTTPError) return error.toResponse(request);
-    if (!isTrustedHost(request, hosts)) {
+    if (!isTrusted(request, environ, trust)) {
       return productionError(error, request, environ, options.errors ?? {});
     }
     const traceback = buildTraceback(error, request, environ, capture);
@@ -117,7 +131,7 @@ export function debug(options: DebugOptions = {}): Middleware {
   // No async wrapper on the way in: a request that throws nothing pays one function call.
   return (app) => (request, environ) => {
     if (environ.pathInfo.startsWith('/__debug__/')) {
-      if (!isTrustedHost(request, hosts)) return errorResponse(404, request);
+      if (!isTrusted(request, environ, trust)) return errorResponse(404, request);
       return consoleEndpoint(request, environ.pathInfo.slice('/__debug__'.length), context);
     }
     let result: Response | Promise<Response>;

@@ -38,13 +38,15 @@ export function previews(locals: Record<string, unknown>): [string, string][] {
   ]);
 }
 
-/** The traceback as JSON-ready data. */
-export function tracebackJSON(t: Traceback) {
+/** The traceback as JSON-ready data; the locals only once the PIN was given (`unlocked`). */
+export function tracebackJSON(t: Traceback, unlocked: boolean) {
   return {
     id: t.id,
     capture: t.capture,
     error: t.report,
-    locals: t.locals.map((frame) => (frame ? Object.fromEntries(previews(frame.locals)) : null)),
+    locals: unlocked
+      ? t.locals.map((frame) => (frame ? Object.fromEntries(previews(frame.locals)) : null))
+      : null,
     request: t.request,
     environ: t.environ,
     text: formatText(t.report),
@@ -60,6 +62,7 @@ function frameHTML(
   index: number,
   captured: CapturedFrame | undefined | null,
   open: boolean,
+  unlocked: boolean,
 ): string {
   const loc = `${frame.file}:${frame.line}:${frame.column}`;
   const code = frame.context
@@ -72,7 +75,10 @@ function frameHTML(
     : '';
   let vars = '';
   if (captured === null) vars = '';
-  else if (captured && Object.keys(captured.locals).length) {
+  else if (!unlocked) {
+    // Locals (and the console) only after the PIN: they may hold secrets the source does not.
+    vars = `<div class="locked" data-frame="${index}"><p class="note">Enter the PIN to see this frame's local variables and evaluate in it.</p></div>`;
+  } else if (captured && Object.keys(captured.locals).length) {
     vars = `<table class="vars">${previews(captured.locals)
       .map(([name, value]) => `<tr><td>${escapeHTML(name)}</td><td>${escapeHTML(value)}</td></tr>`)
       .join('')}</table>`;
@@ -82,7 +88,7 @@ function frameHTML(
   const consoleForm =
     captured === null
       ? ''
-      : `<form class="console" data-frame="${index}"><input name="expression" placeholder="evaluate in this frame: locals, $err, $request, $environ — await works" autocomplete="off"><button>Run</button></form><div class="outputs"></div>`;
+      : `<form class="console" data-frame="${index}"${unlocked ? '' : ' hidden'}><input name="expression" placeholder="evaluate in this frame: locals, $err, $request, $environ — await works" autocomplete="off"><button>Run</button></form><div class="outputs"></div>`;
   return `<details class="frame ${frame.kind}"${open ? ' open' : ''}><summary><span class="fn">${escapeHTML(frame.name)}</span><span class="loc">${escapeHTML(loc)}</span></summary>${code}${vars}${consoleForm}</details>`;
 }
 
@@ -90,12 +96,13 @@ function reportHTML(
   report: ErrorReport,
   locals: (CapturedFrame | undefined)[] | null,
   offset: { app: number },
+  unlocked = false,
 ): string {
   return report.frames
     .map((frame) => {
-      if (frame.kind !== 'app' || !locals) return frameHTML(frame, -1, null, false);
+      if (frame.kind !== 'app' || !locals) return frameHTML(frame, -1, null, false, unlocked);
       const index = offset.app++;
-      return frameHTML(frame, index, locals[index], true);
+      return frameHTML(frame, index, locals[index], true, unlocked);
     })
     .join('\n');
 }
@@ -136,7 +143,7 @@ ${
     : ''
 }
 <h2>Traceback <span class="note">(most recent call first)</span></h2>
-${reportHTML(report, t.locals, offset)}
+${reportHTML(report, t.locals, offset, options.unlocked)}
 ${chain}
 <h2>Request</h2>
 ${rows([['method', t.request.method], ['url', t.request.url], ...t.request.headers])}
@@ -146,7 +153,7 @@ ${rows(Object.entries(t.environ))}
 <textarea class="text" readonly>${escapeHTML(formatText(report))}</textarea>
 </main>
 <footer>mortar debug · error ${escapeHTML(t.id)} · never enable this in production</footer>
-<script type="application/json" id="mortar-debug">${scriptJSON({ base: options.base, id: t.id, token: options.token })}</script>
+<script type="application/json" id="mortar-debug">${scriptJSON({ base: options.base, id: t.id, token: options.unlocked ? options.token : null })}</script>
 <script nonce="${options.nonce}">${SCRIPT}</script>
 </body></html>
 `;
@@ -188,7 +195,7 @@ export function tracebackResponse(
     'x-error-id': traceback.id,
   };
   if (type === 'application/json') {
-    return new FastResponse(JSON.stringify(tracebackJSON(traceback)), {
+    return new FastResponse(JSON.stringify(tracebackJSON(traceback, options.unlocked)), {
       status: 500,
       headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
     });

@@ -73,10 +73,18 @@ describe.skipIf(!available)('the debugger in Chromium', () => {
     await collapsed.locator('summary').click();
     await expect(collapsed.getAttribute('open')).resolves.toBe('');
 
+    // Before the PIN: no locals, no console.
+    await expect(page.locator('table.vars td', { hasText: 'menu' }).count()).resolves.toBe(0);
+    await expect(page.locator('form.console').first().isVisible()).resolves.toBe(false);
+
     const pin = /the console PIN is (\d{3}-\d{3}-\d{3})/.exec(logs.join('\n'))![1]!;
     await page.fill('form.pin input[name=pin]', pin);
     await page.click('form.pin button');
     await page.waitForSelector('form.pin', { state: 'detached' });
+    await page
+      .locator('table.vars td', { hasText: /^menu$/ })
+      .first()
+      .waitFor();
 
     const first = page.locator('form.console').first();
     await first.locator('input').fill('item + ": " + Object.keys(menu)');
@@ -84,6 +92,11 @@ describe.skipIf(!available)('the debugger in Chromium', () => {
     const output = page.locator('pre.out.ok').first();
     await output.waitFor();
     await expect(output.textContent()).resolves.toContain("'scone: tea'");
+
+    // The next failing page in this browser is unlocked by the cookie: no PIN asked again.
+    await page.goto(`${url}?item=muffin`);
+    await page.waitForSelector('form.pin', { state: 'detached' });
+    await expect(page.locator('form.console').first().isVisible()).resolves.toBe(true);
     await page.close();
   }, 60_000);
 });

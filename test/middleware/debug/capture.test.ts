@@ -15,12 +15,20 @@ const failing: Application = () => {
 
 describe('debug(): capture starts with the first error', () => {
   it('shows no locals for the first error, says so, and captures from the next one', async () => {
-    const client = new TestClient(debug({ log: () => {} })(failing));
-    const get = async () =>
-      (await client.get('/', { headers: { accept: 'application/json' } })).json<{
-        capture: string;
-        locals: (Record<string, string> | null)[];
-      }>();
+    const lines: string[] = [];
+    const client = new TestClient(debug({ log: (line) => lines.push(line) })(failing));
+    const get = async () => {
+      const res = await client.get('/', { headers: { accept: 'application/json' } });
+      const pin = /the console PIN is (\S+)/.exec(lines.join('\n'))![1];
+      const unlocked = await client.post('/__debug__/pin', {
+        headers: { origin: 'http://localhost' },
+        json: { pin, id: res.headers.get('x-error-id') },
+      });
+      return {
+        capture: res.json<{ capture: string }>().capture,
+        locals: unlocked.json<{ locals: (Record<string, string> | null)[] }>().locals,
+      };
+    };
     const first = await client.get('/', { headers: { accept: 'text/html' } });
     expect(first.text()).toContain('Local variables are captured from the next error on');
     expect(first.text()).not.toContain('<td>answer</td>');

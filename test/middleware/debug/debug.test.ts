@@ -47,7 +47,23 @@ const make = (options: DebugOptions = {}, base = 'http://localhost') =>
     })(failing),
     { baseURL: base },
   );
-const pinFromLogs = () => /the console PIN is (\d{3}-\d{3}-\d{3})/.exec(logs.join('\n'))?.[1];
+/** The PIN the newest debug() instance printed. */
+const pinFromLogs = () =>
+  [...logs.join('\n').matchAll(/the console PIN is (\d{3}-\d{3}-\d{3})/g)].at(-1)?.[1];
+
+/** Gives the PIN for error `id` the way the page does; resolves with the endpoint's answer. */
+const unlock = (client: TestClient, id: string, base = 'http://localhost') =>
+  client.post('/__debug__/pin', {
+    headers: { origin: base, 'content-type': 'application/json' },
+    json: { pin: pinFromLogs(), id },
+  });
+
+/** The locals each app frame had when `path` failed, as a browser sees them after the PIN. */
+async function localsAfterPin(client: TestClient, path: string) {
+  const res = await client.get(path, { headers: { accept: 'application/json' } });
+  const answer = await unlock(client, res.headers.get('x-error-id')!);
+  return answer.json<{ locals: (Record<string, string> | null)[] }>().locals;
+}
 
 afterEach(() => {
   vi.useRealTimers();
@@ -135,6 +151,35 @@ describe('debug(): who sees what', () => {
     },
   );
 
+  it('gives a peer that is not loopback the plain page, even with a trusted Host', async () => {
+    const far = new TestClient(debug({ log: () => {}, errors: { log: () => {} } })(failing), {
+      remoteAddress: '203.0.113.9',
+    });
+    const res = await far.get('/sync', { headers: { accept: 'text/html' } });
+    expect(res.text()).not.toMatch(/inner|sauce|<pre/);
+    expect(res.text()).toMatch(/Error id: [0-9a-f]{16}/);
+    expect((await far.post('/__debug__/pin', { json: {} })).status).toBe(404);
+    const allowed = new TestClient(debug({ log: () => {}, addresses: ['203.0.113.9'] })(failing), {
+      remoteAddress: '203.0.113.9',
+    });
+    expect((await allowed.get('/sync', { headers: { accept: 'text/html' } })).text()).toContain(
+      '<span class="fn">inner</span>',
+    );
+  });
+
+  it.each([
+    ['x-forwarded-for', '203.0.113.9'],
+    ['forwarded', 'for=203.0.113.9'],
+    ['via', '1.1 nginx'],
+    ['x-forwarded-host', 'localhost'],
+  ])('treats %s as a proxy in front: the plain page, unless trustProxy', async (name, value) => {
+    const headers = { accept: 'text/html', [name]: value };
+    const behind = await make().get('/sync', { headers });
+    expect(behind.text()).not.toMatch(/inner|<pre/);
+    const trusted = await make({ trustProxy: true }).get('/sync', { headers });
+    expect(trusted.text()).toContain('<span class="fn">inner</span>');
+  });
+
   it.each([
     'http://localhost:3000',
     'http://app.localhost',
@@ -203,10 +248,20 @@ describe('debug(): who sees what', () => {
 });
 
 describe('debug(): locals captured at throw time', () => {
-  const localsOf = async (path: string) =>
-    (await make().get(path, { headers: { accept: 'application/json' } })).json<{
-      locals: (Record<string, string> | null)[];
-    }>().locals;
+  const localsOf = (path: string) => localsAfterPin(make(), path);
+
+  it('shows no locals and no console token before the PIN', async () => {
+    const client = make();
+    const json = (await client.get('/sync', { headers: { accept: 'application/json' } })).json<{
+      locals: unknown;
+    }>();
+    expect(json.locals).toBeNull();
+    const html = (await client.get('/sync', { headers: { accept: 'text/html' } })).text();
+    expect(html).not.toContain("'sauce-7'");
+    expect(html).toContain('"token":null');
+    expect(html).not.toMatch(/[0-9a-f]{64}/);
+    expect(html).toContain('Enter the PIN to see this frame');
+  });
 
   it('captures the locals of the throwing frame and its caller', async () => {
     const locals = await localsOf('/sync');
@@ -219,13 +274,13 @@ describe('debug(): locals captured at throw time', () => {
     const client = make();
     const json = (await client.get('/sync', { headers: { accept: 'application/json' } })).json<{
       error: { frames: { kind: string; file: string }[] };
-      locals: (Record<string, string> | null)[];
     }>();
+    const locals = await localsAfterPin(client, '/sync');
     const dir = fileURLToPath(new URL('../../../middleware/debug/', import.meta.url));
     const own = json.error.frames.filter((f) => f.file.startsWith(dir));
     expect(own.length).toBeGreaterThan(0);
     for (const frame of own) expect(frame.kind).toBe('internal');
-    for (const frame of json.locals) {
+    for (const frame of locals) {
       for (const name of ['pin', 'pinCookieValue', 'kept', 'failures'])
         expect(frame ?? {}).not.toHaveProperty(name);
     }
@@ -251,20 +306,17 @@ describe('debug(): the console', () => {
 
   async function failingPage(client: TestClient) {
     const res = await client.get('/sync', { headers: { accept: 'text/html' } });
-    const html = res.text();
-    const token = /"token":"([0-9a-f]{64})"/.exec(html)![1]!;
-    const id = res.headers.get('x-error-id')!;
-    return { token, id };
+    return { id: res.headers.get('x-error-id')! };
   }
 
   async function unlocked(options: DebugOptions = {}) {
     const client = make(options);
-    const { token, id } = await failingPage(client);
-    const pin = await client.post('/__debug__/pin', {
-      headers: headersFor(token),
-      json: { pin: pinFromLogs() },
-    });
-    expect(pin.json()).toEqual({ ok: true, text: 'unlocked' });
+    const { id } = await failingPage(client);
+    const pin = await unlock(client, id);
+    const answer = pin.json<{ ok: boolean; text: string; token: string; locals: unknown[] }>();
+    expect(answer).toMatchObject({ ok: true, text: 'unlocked' });
+    const token = answer.token;
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
     const run = (expression: string, frame = 0, errorId = id) =>
       client.post('/__debug__/console', {
         headers: headersFor(token),
@@ -309,8 +361,7 @@ describe('debug(): the console', () => {
   });
 
   it('refuses GET, a missing or wrong token, another Origin, and a cross-site fetch', async () => {
-    const client = make();
-    const { token, id } = await failingPage(client);
+    const { client, token, id } = await unlocked();
     const body = { id, frame: 0, expression: '1 + 1' };
     expect((await client.get('/__debug__/console')).status).toBe(405);
     expect(
@@ -335,8 +386,9 @@ describe('debug(): the console', () => {
   });
 
   it('asks for the PIN first, and refuses the console to an untrusted Host', async () => {
-    const client = make();
-    const { token, id } = await failingPage(client);
+    const { token } = await unlocked();
+    const client = make(); // another browser: it has no unlock cookie
+    const { id } = await failingPage(client);
     const res = await client.post('/__debug__/console', {
       headers: headersFor(token),
       json: { id, frame: 0, expression: '1' },
@@ -352,18 +404,15 @@ describe('debug(): the console', () => {
 
   it('locks the console after 10 wrong PINs, even for the right one', async () => {
     const client = make();
-    const { token } = await failingPage(client);
+    const { id } = await failingPage(client);
     for (let i = 0; i < 10; i++) {
       const res = await client.post('/__debug__/pin', {
-        headers: headersFor(token),
-        json: { pin: '000-000-000' },
+        headers: { origin },
+        json: { pin: '000-000-000', id },
       });
       expect(res.status).toBe(403);
     }
-    const right = await client.post('/__debug__/pin', {
-      headers: headersFor(token),
-      json: { pin: pinFromLogs() },
-    });
+    const right = await unlock(client, id);
     expect(right.status).toBe(403);
     expect(right.json()).toMatchObject({ ok: false, text: expect.stringMatching(/locked/) });
   });

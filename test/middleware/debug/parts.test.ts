@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { refusal } from '../../../middleware/debug/endpoint.js';
 import { ErrorLog, type KeptError } from '../../../middleware/debug/kept.js';
 import { MAX_PIN_FAILURES, PinGate } from '../../../middleware/debug/pin.js';
-import { isTrustedHost } from '../../../middleware/debug/trust.js';
+import { isLoopback, isTrustedHost, viaProxy } from '../../../middleware/debug/trust.js';
 
 const at = (url: string, headers: HeadersInit = {}, method = 'POST') =>
   new Request(url, { method, headers });
@@ -31,6 +31,20 @@ describe('isTrustedHost', () => {
 
   it('trusts the configured names, case-insensitively', () => {
     expect(isTrustedHost(at('http://Dev.Example.test/'), new Set(['dev.example.test']))).toBe(true);
+  });
+});
+
+describe('isLoopback and viaProxy', () => {
+  it.each(['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1'])('%s is loopback', (address) => {
+    expect(isLoopback(address)).toBe(true);
+  });
+  it.each(['10.0.0.1', '::ffff:10.0.0.1', '1127.0.0.1', undefined])('%s is not', (address) => {
+    expect(isLoopback(address)).toBe(false);
+  });
+  it('a Forwarded, X-Forwarded-* or Via header is a sign of a proxy', () => {
+    expect(viaProxy(at('http://localhost/', { via: '1.1 proxy' }))).toBe(true);
+    expect(viaProxy(at('http://localhost/', { 'x-forwarded-proto': 'https' }))).toBe(true);
+    expect(viaProxy(at('http://localhost/'))).toBe(false);
   });
 });
 
