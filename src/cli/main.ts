@@ -50,20 +50,27 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     return runWorkers(settings.workers, spec);
   }
   const app = await loadApplication(spec);
-  let url: string;
+  let server: { url: string; close(): Promise<void> };
   if (socket !== undefined) {
     const listen = { ...socket.where, socketMode: settings.socketMode, announce: false };
-    const server =
+    server =
       socket.protocol === 'fastcgi'
         ? await serveFastCGI(app, listen)
         : await serveSCGI(app, listen);
-    url = server.url;
   } else {
-    url = (await serve(app, { host: settings.host, port: settings.port, announce: false })).url;
+    server = await serve(app, { host: settings.host, port: settings.port, announce: false });
   }
   const who = cluster.isWorker ? `worker ${process.pid}: ` : '';
-  process.stderr.write(`mortar: ${who}serving ${spec} on ${url}\n`);
-  cluster.worker?.send({ mortar: 'listening', url });
+  process.stderr.write(`mortar: ${who}serving ${spec} on ${server.url}\n`);
+  // The primary takes a worker out by disconnecting it: no connection is handed over after
+  // that, so drain what is in flight and leave.
+  cluster.worker?.once('disconnect', () => {
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+  cluster.worker?.send({ mortar: 'listening', url: server.url });
   return new Promise<number>(() => {});
 }
 

@@ -4,57 +4,63 @@
 import cluster, { type Worker } from 'node:cluster';
 import { UsageError } from './args.js';
 
+/** Milliseconds a new worker may take to listen before it counts as failed. */
+const START_TIMEOUT = 30_000;
+/** Milliseconds a leaving worker may take to drain before it is killed. */
+const STOP_TIMEOUT = 15_000;
+
+const log = (line: string): void => void process.stderr.write(`mortar: ${line}\n`);
+
 /**
  * `--workers N`: N processes (node:cluster) share the listening socket. A worker that dies is
  * replaced; SIGTERM/SIGINT drain every worker and exit 0; SIGHUP replaces the workers one at
- * a time, each new one listening before the old one drains, so no request is dropped.
+ * a time, each new one listening before the old one leaves, so no request is dropped. A new
+ * worker that fails to start (a broken deploy) stops the reload and the old workers keep
+ * serving; a SIGHUP during a reload queues one more.
  */
 export function runWorkers(count: number, spec: string): Promise<number> {
   let stopping = false;
-  const start = startWorker;
+  const replaced = new WeakSet<Worker>();
   const replaceOnExit = (worker: Worker): void => {
     worker.once('exit', (code, signal) => {
-      if (
-        stopping ||
-        worker.exitedAfterDisconnect ||
-        (worker as Worker & { replaced?: boolean }).replaced
-      )
-        return;
-      process.stderr.write(
-        `mortar: worker ${worker.process.pid} died (${signal ?? code}); starting another\n`,
-      );
-      start().then(replaceOnExit, (error: Error) =>
-        process.stderr.write(`mortar: ${error.message}\n`),
-      );
+      if (stopping || worker.exitedAfterDisconnect || replaced.has(worker)) return;
+      log(`worker ${worker.process.pid} died (${signal ?? code}); starting another`);
+      startWorker().then(replaceOnExit, (error: Error) => log(error.message));
     });
   };
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(
-      `mortar: ${signal}: draining ${Object.keys(cluster.workers ?? {}).length} workers\n`,
-    );
-    Promise.all(Object.values(cluster.workers ?? {}).map((w) => stopWorker(w!))).then(() =>
-      process.exit(0),
-    );
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+    log(`${signal}: draining ${workers.length} workers`);
+    Promise.all(workers.map(stopWorker)).then(() => process.exit(0));
   };
-  const reload = async (): Promise<void> => {
-    process.stderr.write('mortar: SIGHUP: replacing workers one at a time\n');
+  const reload = reloader(async () => {
+    log('SIGHUP: replacing workers one at a time');
     for (const old of Object.values(cluster.workers ?? {})) {
-      if (!old || stopping) continue;
-      const fresh = await start();
+      if (!old || stopping || replaced.has(old)) continue;
+      let fresh: Worker;
+      try {
+        fresh = await startWorker();
+      } catch (error) {
+        log(
+          `SIGHUP: a new worker failed (${(error as Error).message}); the old workers keep serving`,
+        );
+        return;
+      }
       replaceOnExit(fresh);
-      (old as Worker & { replaced?: boolean }).replaced = true;
+      replaced.add(old);
       await stopWorker(old);
     }
-  };
+    log(`SIGHUP: ${count} workers replaced`);
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => void reload());
-  return Promise.all(Array.from({ length: count }, start)).then(
+  process.on('SIGHUP', reload);
+  return Promise.all(Array.from({ length: count }, startWorker)).then(
     (workers) => {
       for (const worker of workers) replaceOnExit(worker);
-      process.stderr.write(`mortar: ${count} workers serving ${spec}\n`);
+      log(`${count} workers serving ${spec}`);
       return new Promise<number>(() => {});
     },
     (error: Error) => {
@@ -65,28 +71,71 @@ export function runWorkers(count: number, spec: string): Promise<number> {
   );
 }
 
-/** Forks a worker; resolves once it listens, rejects when it exits before. */
+/** Runs `task` on each call, never two at once: a call while it runs queues one more run. */
+function reloader(task: () => Promise<void>): () => void {
+  let running = false;
+  let queued = false;
+  const run = (): void => {
+    if (running) {
+      queued = true;
+      return;
+    }
+    running = true;
+    task()
+      .catch((error: unknown) => log(`SIGHUP: the reload failed: ${String(error)}`))
+      .finally(() => {
+        running = false;
+        if (queued) {
+          queued = false;
+          run();
+        }
+      });
+  };
+  return run;
+}
+
+/** Forks a worker; resolves once it listens, rejects when it exits before or takes too long. */
 function startWorker(): Promise<Worker> {
   return new Promise((resolve, reject) => {
     const worker = cluster.fork();
+    const timer = setTimeout(() => {
+      worker.process.kill('SIGKILL');
+      reject(new Error(`a worker did not listen within ${START_TIMEOUT} ms`));
+    }, START_TIMEOUT);
     const onMessage = (message: { mortar?: string }): void => {
       if (message?.mortar === 'listening') {
+        clearTimeout(timer);
         worker.off('message', onMessage);
+        worker.off('exit', onExit);
         resolve(worker);
       }
     };
+    const onExit = (code: number | null, signal: string | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`a worker exited (${signal ?? `code ${code}`}) before listening`));
+    };
     worker.on('message', onMessage);
-    worker.once('exit', (code) =>
-      reject(new Error(`a worker exited with code ${code} before listening`)),
-    );
+    worker.once('exit', onExit);
   });
 }
 
-/** Asks a worker to drain (SIGTERM); resolves once it exited. */
+/**
+ * Takes a worker out: `disconnect()` first, so the primary hands it no more connections (a
+ * worker that exited at once lost the ones already on their way), then the worker drains its
+ * in-flight requests and exits; killed if it takes longer than the stop timeout.
+ */
 function stopWorker(worker: Worker): Promise<void> {
   return new Promise((resolve) => {
-    if (worker.isDead()) return resolve();
-    worker.once('exit', () => resolve());
-    worker.process.kill('SIGTERM');
+    if (worker.isDead()) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(() => worker.process.kill('SIGKILL'), STOP_TIMEOUT);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (worker.isConnected()) worker.disconnect();
+    else worker.process.kill('SIGTERM');
   });
 }

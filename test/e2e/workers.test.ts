@@ -3,7 +3,9 @@
  * SIGTERM, and replacing themselves one by one on SIGHUP without dropping a request.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,11 +18,14 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-/** GET on a fresh connection (so the cluster can hand it to any worker). */
-function get(url: string): Promise<string> {
+/**
+ * GET on a fresh connection (so the cluster can hand it to any worker); rejects when no answer
+ * came within `timeout` milliseconds — a hung connection is a failure, never a hung test.
+ */
+function get(url: string, timeout = 5000): Promise<string> {
   return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
+    const request = http
+      .get(url, { agent: false, timeout }, (res) => {
         let body = '';
         res.on('data', (c) => {
           body += c;
@@ -28,10 +33,20 @@ function get(url: string): Promise<string> {
         res.on('end', () => resolve(body));
       })
       .on('error', reject);
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeout} ms`)));
   });
 }
 
-async function startWorkers(count: number) {
+/** Resolves once the process's output matches `pattern`; rejects after `timeout` ms. */
+async function waitFor(output: () => string, pattern: RegExp, timeout = 15_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!pattern.test(output())) {
+    if (Date.now() > deadline) throw new Error(`no ${pattern} in:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function startWorkers(count: number, env: Record<string, string> = {}) {
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -47,6 +62,7 @@ async function startWorkers(count: number) {
     {
       cwd: root,
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...env },
     },
   );
   children.push(child);
@@ -114,11 +130,7 @@ describe('mortar serve --workers', () => {
       }
     })();
     child.kill('SIGHUP');
-    for (let i = 0; i < 100; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      if ((output().match(/serving test\/fixtures\/workers-app.ts on/g) ?? []).length >= 4) break;
-    }
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(output, /SIGHUP: 2 workers replaced/);
     running = false;
     await load;
     const after = await pids(url);
@@ -126,5 +138,34 @@ describe('mortar serve --workers', () => {
     expect(served).toBeGreaterThan(10);
     expect(after.size).toBe(2);
     for (const pid of after) expect(before.has(pid)).toBe(false);
+  });
+
+  it('keeps the old workers serving when a SIGHUP brings a deploy that fails to start', async () => {
+    const flag = path.join(tmpdir(), `mortar-broken-${process.pid}-${Date.now()}`);
+    const { child, url, output } = await startWorkers(2, { MORTAR_TEST_BROKEN: flag });
+    const before = await pids(url);
+    writeFileSync(flag, '');
+    try {
+      child.kill('SIGHUP');
+      await waitFor(output, /a new worker failed .*; the old workers keep serving/);
+      expect(child.exitCode).toBeNull();
+      expect(await pids(url)).toEqual(before);
+    } finally {
+      rmSync(flag, { force: true });
+    }
+    child.kill('SIGHUP');
+    await waitFor(output, /SIGHUP: 2 workers replaced/);
+    const after = await pids(url);
+    for (const pid of after) expect(before.has(pid)).toBe(false);
+  });
+
+  it('runs one reload at a time: a second SIGHUP during a reload queues one more', async () => {
+    const { child, url, output } = await startWorkers(2);
+    child.kill('SIGHUP');
+    await waitFor(output, /SIGHUP: replacing workers/);
+    child.kill('SIGHUP'); // during the reload: queued, not run alongside
+    await waitFor(output, /SIGHUP: 2 workers replaced[\s\S]*SIGHUP: 2 workers replaced/);
+    expect((output().match(/SIGHUP: replacing workers/g) ?? []).length).toBe(2);
+    expect((await pids(url)).size).toBe(2);
   });
 });
