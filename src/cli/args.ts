@@ -36,7 +36,10 @@ Options:
   --socket-mode MODE   file mode of a unix socket, octal (660 lets the front end's group in)
   --workers N          N processes share the socket; a dead one is replaced; SIGHUP
                        replaces them one by one without dropping a request
-  --reload             restart the server when a file under the current directory changes
+  --reload             restart the server when a source file under the current directory
+                       changes (.ts .js .mts .mjs .cts .cjs .tsx .jsx, package.json,
+                       tsconfig.json, .env; never node_modules, dist, coverage or a
+                       dot-folder); in-flight requests finish first
   -h, --help           show this help
 
 SIGINT or SIGTERM stops accepting, lets in-flight requests finish (up to 10 s) and exits 0.

@@ -62,14 +62,18 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   }
   const who = cluster.isWorker ? `worker ${process.pid}: ` : '';
   process.stderr.write(`mortar: ${who}serving ${spec} on ${server.url}\n`);
-  // The primary takes a worker out by disconnecting it: no connection is handed over after
-  // that, so drain what is in flight and leave.
-  cluster.worker?.once('disconnect', () => {
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
+  // Started by a cluster primary (--workers) or the reloader (--reload), this process leaves
+  // when its parent lets go of the IPC channel: the primary taking a worker out hands it no
+  // more connections, and a reloader that ends, however it ends, takes its server with it.
+  // Either way: drain what is in flight, then leave.
+  if (process.send) {
+    process.once('disconnect', () => {
+      server.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
   cluster.worker?.send({ mortar: 'listening', url: server.url });
   return new Promise<number>(() => {});
 }

@@ -2,12 +2,13 @@
  * `mortar serve` as a child process, as a user runs it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isWatched } from '../../src/cli/reload.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = path.join(root, 'bin/mortar.js');
@@ -178,4 +179,106 @@ describe('mortar serve', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  describe('--reload', () => {
+    let dir: string;
+    const slowApp = (word: string) =>
+      `export default { async fetch(request: Request) {
+  const ms = Number(new URL(request.url).searchParams.get('ms') ?? 0);
+  await new Promise((r) => setTimeout(r, ms));
+  return new Response('${word}');
+} };\n`;
+    const serving = (output: string) => (output.match(/serving app\.ts on/g) ?? []).length;
+    async function until(check: () => boolean | Promise<boolean>, timeout = 15_000) {
+      const deadline = Date.now() + timeout;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error('timed out waiting');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    async function startReload() {
+      dir = mkdtempSync(path.join(tmpdir(), 'mortar-reload-'));
+      writeFileSync(path.join(dir, 'app.ts'), slowApp('first'));
+      const port = String(await freePortHere());
+      const started = run(['serve', 'app.ts', '--port', port, '--reload'], { cwd: dir });
+      await served(started);
+      return { started, url: `http://127.0.0.1:${port}/` };
+    }
+
+    it('lets an in-flight request finish before restarting, and restarts once for a burst', async () => {
+      const { started, url } = await startReload();
+      const inflight = fetch(`${url}?ms=1000`).then((r) => r.text());
+      await new Promise((r) => setTimeout(r, 200)); // the request is in the server now
+      writeFileSync(path.join(dir, 'app.ts'), slowApp('second'));
+      await until(() => started.output().includes('changed; restarting'));
+      writeFileSync(path.join(dir, 'app.ts'), slowApp('third')); // while the old one drains
+      expect(await inflight).toBe('first');
+      await until(
+        async () =>
+          (await fetch(url).then(
+            (r) => r.text(),
+            () => '',
+          )) === 'third',
+      );
+      expect(serving(started.output())).toBeLessThanOrEqual(3);
+      started.child.kill('SIGTERM');
+      expect(await started.exit).toBe(0);
+    });
+
+    it('does not restart for files the application writes (data, not source)', async () => {
+      const { started } = await startReload();
+      mkdirSync(path.join(dir, 'sessions'));
+      for (let i = 0; i < 5; i++) {
+        writeFileSync(path.join(dir, 'sessions', `${i}.json`), '{}');
+        writeFileSync(path.join(dir, 'log.txt'), String(i));
+        mkdirSync(path.join(dir, `.cache${i}`));
+        writeFileSync(path.join(dir, `.cache${i}`, 'x.ts'), '');
+      }
+      await new Promise((r) => setTimeout(r, 600)); // longer than the debounce: nothing came
+      expect(started.output()).not.toContain('restarting');
+      expect(serving(started.output())).toBe(1);
+    });
+
+    it('takes its server with it when it is killed', async () => {
+      const { started, url } = await startReload();
+      expect(await (await fetch(url)).text()).toBe('first');
+      started.child.kill('SIGKILL');
+      await until(
+        async () =>
+          (await fetch(url).then(
+            () => 'up',
+            () => 'down',
+          )) === 'down',
+      );
+    });
+  });
 });
+
+describe('isWatched (what --reload watches)', () => {
+  it.each([
+    ['app.ts', true],
+    ['src/routes/index.tsx', true],
+    ['lib/x.mjs', true],
+    ['package.json', true],
+    ['.env', true],
+    ['sessions/abc.json', false],
+    ['log.txt', false],
+    ['node_modules/pkg/index.js', false],
+    ['.git/HEAD', false],
+    ['.cache/app.ts', false],
+    ['dist/app.js', false],
+    ['src/.hidden/x.ts', false],
+  ])('%s → %s', (file, watched) => {
+    expect(isWatched(file)).toBe(watched);
+  });
+});
+
+async function freePortHere(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
