@@ -2,16 +2,11 @@
  * The `mortar` command. `mortar serve module[:export]` loads an application by name and
  * serves it over HTTP, as a WSGI server does.
  */
-import cluster from 'node:cluster';
-import { clearStaleSocket } from '../gateways/_shared/listen.js';
-import { runCGI } from '../gateways/cgi/index.js';
-import { serveFastCGI } from '../gateways/fastcgi/index.js';
-import { serve } from '../gateways/node/index.js';
-import { serveSCGI } from '../gateways/scgi/index.js';
 import { CGI_HELP, MAIN_HELP, SERVE_HELP, serveSettings, UsageError } from './args.js';
 import { LoadError, loadApplication } from './load.js';
-import { reloadLoop } from './reload.js';
-import { runWorkers } from './workers.js';
+
+// Each command imports only the gateway it runs (dynamic imports below): a CGI process, one
+// per request, loads the CGI gateway and nothing else of mortar's.
 
 /**
  * Runs the CLI with `argv` (without `node` and the script).
@@ -44,20 +39,28 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const { spec, socket } = settings;
-  if (settings.reload) return reloadLoop(argv.filter((arg) => arg !== '--reload'));
+  if (settings.reload) {
+    const { reloadLoop } = await import('./reload.js');
+    return reloadLoop(argv.filter((arg) => arg !== '--reload'));
+  }
+  const { default: cluster } = await import('node:cluster');
   if (settings.workers > 0 && cluster.isPrimary) {
+    const [{ clearStaleSocket }, { runWorkers }] = await Promise.all([
+      import('../gateways/_shared/listen.js'),
+      import('./workers.js'),
+    ]);
     if (socket?.where.path) await clearStaleSocket(socket.where.path);
     return runWorkers(settings.workers, spec);
   }
   const app = await loadApplication(spec);
   let server: { url: string; close(): Promise<void> };
-  if (socket !== undefined) {
-    const listen = { ...socket.where, socketMode: settings.socketMode, announce: false };
-    server =
-      socket.protocol === 'fastcgi'
-        ? await serveFastCGI(app, listen)
-        : await serveSCGI(app, listen);
+  const listen = { ...socket?.where, socketMode: settings.socketMode, announce: false };
+  if (socket?.protocol === 'fastcgi') {
+    server = await (await import('../gateways/fastcgi/index.js')).serveFastCGI(app, listen);
+  } else if (socket?.protocol === 'scgi') {
+    server = await (await import('../gateways/scgi/index.js')).serveSCGI(app, listen);
   } else {
+    const { serve } = await import('../gateways/node/index.js');
     server = await serve(app, { host: settings.host, port: settings.port, announce: false });
   }
   const who = cluster.isWorker ? `worker ${process.pid}: ` : '';
@@ -86,7 +89,11 @@ async function cgiCommand(argv: readonly string[]): Promise<number> {
   const spec = argv[0] ?? process.env.MORTAR_APP;
   if (!spec || argv.length > 1)
     throw new UsageError('usage: mortar cgi module[:export] (try mortar cgi --help)');
-  await runCGI(await loadApplication(spec));
+  const [{ runCGI }, app] = await Promise.all([
+    import('../gateways/cgi/index.js'),
+    loadApplication(spec),
+  ]);
+  await runCGI(app);
   return 0;
 }
 
