@@ -141,8 +141,10 @@ export class TestClient {
   /**
    * Sends one request (and, when following, its redirects).
    *
-   * @param path - Origin-form request target: `/path?query`, percent-encoded; or an absolute
-   *   URL on the client's host.
+   * @param path - Origin-form request target: `/path?query`, percent-encoded, on `baseURL`;
+   *   or an absolute http(s) URL on any host (its host is the request's, as WebTest and Hono's
+   *   `app.request` do). Redirects are followed to any http(s) URL: every request goes to the
+   *   application in-process.
    * @throws TypeError for a malformed path; whatever the application throws, other than an
    *   `HTTPError`, unless `throwErrors` is `false`.
    */
@@ -165,7 +167,7 @@ export class TestClient {
       if (redirects.length === 10)
         throw new Error(`TestClient: more than 10 redirects from ${path}`);
       const next = new URL(location, url);
-      if (next.origin !== this.#base.origin) {
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
         return new TestResponse(response, url.href, bytes, redirects);
       }
       redirects.push(next.href);
@@ -187,9 +189,14 @@ export class TestClient {
         throw new TypeError(`TestClient: malformed path ${JSON.stringify(path)}: ${checked.error}`);
       }
     }
-    const url = path.startsWith('/') ? new URL(this.#base.origin + path) : new URL(path);
-    if (url.origin !== this.#base.origin) {
-      throw new TypeError(`TestClient: ${path} is not on ${this.#base.origin}`);
+    let url: URL;
+    try {
+      url = path.startsWith('/') ? new URL(this.#base.origin + path) : new URL(path);
+    } catch {
+      throw new TypeError(`TestClient: ${JSON.stringify(path)} is not a path or an absolute URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError(`TestClient: ${path} is not an http(s) URL`);
     }
     return url;
   }

@@ -1,116 +1,55 @@
 /**
- * The cookie jar of {@link TestClient}: what a browser keeps between requests, by RFC 6265.
+ * The cookie jar of {@link TestClient}: what a browser keeps between requests, by RFC 6265 —
+ * tough-cookie's jar (the date grammar of §5.1.1, the public suffix list, creation order),
+ * with the small synchronous interface tests want.
  */
-import { parseSetCookie } from 'cookie';
+import { Cookie, CookieJar as ToughCookieJar } from 'tough-cookie';
 
-/** A stored cookie (RFC 6265 §5.3). `expires` is milliseconds since the epoch. */
-interface StoredCookie {
-  name: string;
-  value: string;
-  domain: string;
-  hostOnly: boolean;
-  path: string;
-  expires: number | undefined;
-  secure: boolean;
-  httpOnly: boolean;
-}
-
-/**
- * A cookie jar that follows RFC 6265 §5.3–5.4 for what tests meet: `Path` (default-path
- * rule), `Domain`, `Expires`, `Max-Age` (wins over `Expires`; `≤ 0` deletes), `Secure`.
- */
+/** Cookies received, sent back where a browser would send them. */
 export class CookieJar {
-  #cookies: StoredCookie[] = [];
+  #jar = new ToughCookieJar(undefined, { rejectPublicSuffixes: true, looseMode: false });
 
-  /** Stores the `Set-Cookie` headers of a response to a request for `url`. */
+  /**
+   * Stores the `Set-Cookie` headers of a response to a request for `url`; ones a browser would
+   * refuse (a foreign or public-suffix Domain, Secure over http, malformed) are dropped.
+   * @param now - Milliseconds since the epoch.
+   */
   store(url: URL, setCookies: readonly string[], now = Date.now()): void {
     for (const header of setCookies) {
-      const parsed = parseSetCookie(header, { decode: (value) => value });
-      if (!parsed.name) continue;
-      let domain = url.hostname.toLowerCase();
-      let hostOnly = true;
-      if (parsed.domain) {
-        const attribute = parsed.domain.toLowerCase().replace(/^\./, '');
-        if (!domainMatches(domain, attribute)) continue;
-        domain = attribute;
-        hostOnly = false;
+      try {
+        this.#jar.setCookieSync(header, url.href, { now: new Date(now), ignoreError: true });
+      } catch {
+        // A header tough-cookie cannot read at all: a browser ignores it too.
       }
-      if (parsed.secure && url.protocol !== 'https:') continue;
-      const expires =
-        parsed.maxAge !== undefined
-          ? now + parsed.maxAge * 1000
-          : parsed.expires && !Number.isNaN(parsed.expires.getTime())
-            ? parsed.expires.getTime()
-            : undefined;
-      const path = parsed.path?.startsWith('/') ? parsed.path : defaultPath(url.pathname);
-      this.#cookies = this.#cookies.filter(
-        (c) => !(c.name === parsed.name && c.domain === domain && c.path === path),
-      );
-      if (expires !== undefined && expires <= now) continue;
-      this.#cookies.push({
-        name: parsed.name,
-        value: parsed.value ?? '',
-        domain,
-        hostOnly,
-        path,
-        expires,
-        secure: parsed.secure ?? false,
-        httpOnly: parsed.httpOnly ?? false,
-      });
     }
   }
 
-  /** The `Cookie` header a browser would send to `url`, or `undefined` for none. */
-  header(url: URL, now = Date.now()): string | undefined {
-    this.#cookies = this.#cookies.filter((c) => c.expires === undefined || c.expires > now);
-    const host = url.hostname.toLowerCase();
-    const matching = this.#cookies
-      .filter(
-        (c) =>
-          (c.hostOnly ? c.domain === host : domainMatches(host, c.domain)) &&
-          pathMatches(url.pathname, c.path) &&
-          (!c.secure || url.protocol === 'https:'),
-      )
-      .sort((a, b) => b.path.length - a.path.length);
-    return matching.length ? matching.map((c) => `${c.name}=${c.value}`).join('; ') : undefined;
+  /** The `Cookie` header a browser would send to `url` now, or `undefined` for none. */
+  header(url: URL): string | undefined {
+    return this.#jar.getCookieStringSync(url.href) || undefined;
   }
 
   /** The value of the cookie `name` that a request to `url` (default: any) would carry. */
   get(name: string, url?: URL): string | undefined {
-    const now = Date.now();
-    return this.#cookies.find(
-      (c) =>
-        c.name === name &&
-        (c.expires === undefined || c.expires > now) &&
-        (!url || pathMatches(url.pathname, c.path)),
-    )?.value;
+    const cookies = url ? this.#jar.getCookiesSync(url.href) : this.#live();
+    return cookies.find((cookie) => cookie.key === name)?.value;
   }
 
   /** Names of the live cookies, for assertions. */
   names(): string[] {
-    const now = Date.now();
-    return this.#cookies
-      .filter((c) => c.expires === undefined || c.expires > now)
-      .map((c) => c.name);
+    return this.#live().map((cookie) => cookie.key);
   }
 
   /** Forgets every cookie. */
   clear(): void {
-    this.#cookies = [];
+    this.#jar.removeAllCookiesSync();
   }
-}
 
-function domainMatches(host: string, domain: string): boolean {
-  return host === domain || (host.endsWith(`.${domain}`) && !/^[\d.]+$|:/.test(host));
-}
-
-function pathMatches(requestPath: string, cookiePath: string): boolean {
-  if (requestPath === cookiePath) return true;
-  if (!requestPath.startsWith(cookiePath)) return false;
-  return cookiePath.endsWith('/') || requestPath.charAt(cookiePath.length) === '/';
-}
-
-function defaultPath(requestPath: string): string {
-  const last = requestPath.lastIndexOf('/');
-  return last <= 0 ? '/' : requestPath.slice(0, last);
+  /** Every cookie not yet expired, oldest first (creation order, as RFC 6265 §5.4 sorts ties). */
+  #live(now = Date.now()): Cookie[] {
+    const cookies = (this.#jar.serializeSync()?.cookies ?? [])
+      .map((json) => Cookie.fromJSON(json))
+      .filter((cookie): cookie is Cookie => cookie !== undefined && cookie.TTL(now) > 0);
+    return cookies.sort((a, b) => a.creationIndex - b.creationIndex);
+  }
 }

@@ -89,8 +89,8 @@ describe('TestClient', () => {
     expect(await sent(client, '/p/q')).toBe('a=2; a=3');
   });
 
-  it('keeps Secure cookies only over https, and refuses a foreign Domain', async () => {
-    const http = new TestClient(cookieApp);
+  it('keeps Secure cookies only over https (or localhost, as browsers do), and refuses a foreign Domain', async () => {
+    const http = new TestClient(cookieApp, { baseURL: 'http://app.example.org' });
     await http.get(set('s=1; Secure', 'f=1; Domain=example.com'));
     expect(http.cookies.names()).toEqual([]);
     const https = new TestClient(cookieApp, { baseURL: 'https://app.example.com' });
@@ -145,5 +145,43 @@ describe('TestClient', () => {
   it('says what is wrong with a body that is not JSON', async () => {
     const res = await new TestClient(() => new FastResponse('<html>')).get('/');
     expect(() => res.json()).toThrow(/response 200 is not JSON: "<html>"/);
+  });
+
+  it('sends a request to an absolute URL on another host, with that host', async () => {
+    const echo: Application = (request) => new FastResponse(new URL(request.url).host);
+    const client = new TestClient(echo);
+    expect((await client.get('http://example.com/x')).text()).toBe('example.com');
+    expect((await client.get('https://api.example.com:8443/')).text()).toBe('api.example.com:8443');
+    await expect(client.get('ftp://example.com/')).rejects.toThrow(/not an http\(s\) URL/);
+  });
+});
+
+describe('TestClient cookie jar: the cases of the IETF http-state suite', () => {
+  it('reads Expires by RFC 6265 §5.1.1: zone-less dates are UTC, a trailing zone is ignored', async () => {
+    const client = new TestClient(cookieApp);
+    await client.get(
+      set(
+        'zoneless=1; Expires=Fri, 01 Jan 2100 00:00:00',
+        'offset=1; Expires=Fri, 01 Jan 2100 00:00:00 GMT-0400',
+        'twodigit=1; Expires=Fri, 01-Jan-99 00:00:00 GMT',
+        'invalid=1; Expires=not a date',
+      ),
+    );
+    // 99 is 1999 (§5.1.1 step 3): expired on arrival; an invalid date is no Expires at all.
+    expect(client.cookies.names()).toEqual(['zoneless', 'offset', 'invalid']);
+  });
+
+  it('refuses a cookie for a public suffix', async () => {
+    const client = new TestClient(cookieApp, { baseURL: 'http://shop.example.org' });
+    await client.get(set('wide=1; Domain=.org', 'ok=1; Domain=example.org'));
+    expect(client.cookies.names()).toEqual(['ok']);
+  });
+
+  it('keeps the creation time of a replaced cookie, so the order stays', async () => {
+    const client = new TestClient(cookieApp);
+    await client.get(set('a=1'));
+    await client.get(set('b=1'));
+    await client.get(set('a=2'));
+    expect(await sent(client, '/')).toBe('a=2; b=1');
   });
 });
