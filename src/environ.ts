@@ -98,16 +98,25 @@ class RebasedRequest {
   clone(): Request {
     return rebaseRequest(this[kInner].clone(), this.#path);
   }
-  /** srvx's extras (`ip`, `runtime`, `waitUntil`), read through for handlers that use them. */
+  /**
+   * srvx's `ip` and `waitUntil`, read through for handlers that use them. Its `runtime` (the
+   * gateway's Node `req`/`res`) is not: a mounted handler that wrote to them (srvx's
+   * `toFetchHandler(expressApp)`) would answer behind the gateway's back.
+   */
   get ip(): unknown {
     return (this[kInner] as { ip?: unknown }).ip;
   }
-  get runtime(): unknown {
-    return (this[kInner] as { runtime?: unknown }).runtime;
+  get runtime(): undefined {
+    return undefined;
   }
   get waitUntil(): unknown {
     return (this[kInner] as { waitUntil?: unknown }).waitUntil;
   }
+}
+
+/** The request a rebased request wraps (the gateway's own), or `request` itself. */
+export function originalRequest(request: Request): Request {
+  return request instanceof RebasedRequest ? request[kInner] : request;
 }
 
 forwardRequestMembers(RebasedRequest.prototype, (self) => (self as RebasedRequest)[kInner], [

@@ -1,3 +1,5 @@
+import { originalRequest } from './environ.js';
+
 /** srvx's documented `request.runtime.node.req`: Node's parsed headers, lower-case names. */
 interface NodeBacked {
   runtime?: { node?: { req?: { headers?: Record<string, string | string[] | undefined> } } };
@@ -13,7 +15,8 @@ interface NodeBacked {
  * @returns The value (repeated fields joined with `, ` as Headers does), or `null`.
  */
 export function requestHeader(request: Request, name: string): string | null {
-  const raw = (request as NodeBacked).runtime?.node?.req?.headers;
+  // Under a mount the request is rebased: its headers are the gateway request's own.
+  const raw = (originalRequest(request) as NodeBacked).runtime?.node?.req?.headers;
   if (raw === undefined) return request.headers.get(name);
   const value = raw[name];
   if (value === undefined) return null;

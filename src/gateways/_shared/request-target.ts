@@ -38,8 +38,15 @@ export function parseHost(text: string): HostParts | undefined {
 
 /** Whether `text` is a valid `host[:port]` (see {@link parseHost}), without building its parts. */
 export function isValidHost(text: string): boolean {
-  const match = HOST.exec(text);
-  return match !== null && (match[2] === undefined || Number(match[2]) <= 65_535);
+  if (!HOST.test(text)) return false;
+  // Only a five-digit port can be over 65535; no match array is made on the hot path.
+  const colon = text.lastIndexOf(':');
+  return (
+    colon === -1 ||
+    text.length - colon <= 5 ||
+    text.endsWith(']') ||
+    Number(text.slice(colon + 1)) <= 65_535
+  );
 }
 
 /**

@@ -1,5 +1,7 @@
 /**
- * `mortar/node` — serving mortar applications on Node: {@link serve}, the HTTP/1.1 gateway.
+ * `mortar/node` — mortar on Node: {@link serve}, the HTTP/1.1 gateway; {@link fromNodeHandler},
+ * an Express, Connect or Koa application as a mortar Application; {@link toNodeHandler}, a
+ * mortar Application inside a Node server or as Express middleware.
  *
  * ```ts
  * import { serve } from 'mortar/node';
@@ -7,4 +9,6 @@
  * ```
  */
 export type { ShutdownOptions } from '../_shared/shutdown.js';
+export { fromNodeHandler, type NodeHandler } from './from-node.js';
 export { type ServeOptions, type Server, serve } from './serve.js';
+export { type ToNodeHandlerOptions, toNodeHandler } from './to-node.js';

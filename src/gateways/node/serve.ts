@@ -18,14 +18,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { NodeRequest } from 'srvx/node';
-import type { Application, Environ } from '../../types.js';
+import type { Application } from '../../types.js';
 import { listenError } from '../_shared/listen.js';
-import { settle } from '../_shared/log.js';
-import { asResponse, failureResponse } from '../_shared/outcome.js';
-import { isValidHost, requestTargetPath } from '../_shared/request-target.js';
 import { type ShutdownOptions, shutdownControl } from '../_shared/shutdown.js';
-import { writeResponse } from './response-writer.js';
+import { requestListener } from './listener.js';
 
 /** Options of {@link serve}. */
 export interface ServeOptions extends ShutdownOptions {
@@ -91,87 +87,6 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   return { url, node: server, close };
 }
 
-/**
- * The `node:http` request listener: checks the request target and `Host` (400 for a malformed
- * one), runs the application, and writes what it answers (the outcome rule for what it throws).
- */
-function requestListener(
-  app: Application,
-  log: (line: string) => void,
-  state: { draining: boolean },
-): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  const send = (res: http.ServerResponse, value: unknown, request: Request): void => {
-    const response = asResponse(value, request, log);
-    settle(
-      writeResponse(res, response, request, log),
-      log,
-      `the response to ${request.method} ${request.url}`,
-    );
-  };
-  const fail = (error: unknown, request: Request): Response => failureResponse(error, request, log);
-
-  return (req, res) => {
-    if (state.draining) res.shouldKeepAlive = false;
-    const target = req.url ?? '/';
-    const hostProblem = checkHost(req);
-    if (hostProblem !== undefined) {
-      badRequest(res, hostProblem);
-      return;
-    }
-    if (target === '*') {
-      res.writeHead(req.method === 'OPTIONS' ? 204 : 400, { 'content-length': '0' }).end();
-      return;
-    }
-    const pathInfo = requestTargetPath(target);
-    if (typeof pathInfo !== 'string') {
-      badRequest(res, pathInfo.error);
-      return;
-    }
-    const request = new NodeRequest({ req, res }) as Request;
-    const environ: Environ = {
-      scriptName: '',
-      pathInfo,
-      remoteAddress: req.socket.remoteAddress,
-      gateway: 'http',
-    };
-    let result: Response | Promise<Response>;
-    try {
-      result = app(request, environ);
-    } catch (error) {
-      send(res, fail(error, request), request);
-      return;
-    }
-    if (isThenable(result)) {
-      settle(
-        Promise.resolve(result).then(
-          (response) => send(res, response, request),
-          (error: unknown) => send(res, fail(error, request), request),
-        ),
-        log,
-        `the response to ${request.method} ${request.url}`,
-      );
-    } else send(res, result, request);
-  };
-}
-
-/**
- * What is wrong with the request's `Host` (RFC 9112 §3.2: two Host lines, or an invalid value,
- * is a 400), or `undefined`. Node keeps only the first of two
- * Host lines, so they are counted in the raw headers.
- */
-function checkHost(req: http.IncomingMessage): string | undefined {
-  const host = req.headers.host;
-  // An HTTP/1.1 request without Host never gets here: Node answers it 400 (requireHostHeader).
-  if (host === undefined) return undefined;
-  if (!isValidHost(host)) return 'the Host header is not a valid host[:port]';
-  const raw = req.rawHeaders;
-  let count = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') count++;
-  }
-  return count > 1 ? 'the request has more than one Host header' : undefined;
-}
-
 /** A malformed request line or header block, as Node's parser saw it: 400 (431 too large). */
 function onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (socket.writable && !socket.destroyed) {
@@ -198,25 +113,4 @@ function drain(server: http.Server, timeout: number, log: (line: string) => void
     });
     server.closeIdleConnections();
   });
-}
-
-function badRequest(res: http.ServerResponse, reason: string): void {
-  const body = `400 Bad Request\n\n${reason}\n`;
-  res.shouldKeepAlive = false;
-  res
-    .writeHead(400, {
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'x-content-type-options': 'nosniff',
-    })
-    .end(body);
-}
-
-/** Whether an application's result is a promise (or any thenable), read without throwing. */
-function isThenable(value: unknown): value is PromiseLike<Response> {
-  try {
-    return typeof (value as Partial<PromiseLike<unknown>> | null)?.then === 'function';
-  } catch {
-    return false;
-  }
 }

@@ -1,0 +1,175 @@
+/**
+ * The one `node:http` request listener, for `serve()` and for `toNodeHandler()` inside a Node
+ * server: the request-target and Host checks (a 400 for a malformed one), the application
+ * called with a srvx request, and what it answers written (the outcome rule for what it
+ * throws).
+ */
+import type http from 'node:http';
+import { NodeRequest } from 'srvx/node';
+import { HTTPError } from '../../http-error.js';
+import type { Application, Environ } from '../../types.js';
+import { settle } from '../_shared/log.js';
+import { asResponse, failureResponse } from '../_shared/outcome.js';
+import { isValidHost, requestTargetPath } from '../_shared/request-target.js';
+import { writeResponse } from './response-writer.js';
+
+/** How a mounted listener (Express or Connect middleware) passes on. */
+export interface MountOptions {
+  /** A 404 from the application calls `next()` instead of being sent. */
+  fallthrough: boolean;
+}
+
+/**
+ * The `node:http` request listener: checks the request target and `Host` (400 for a malformed
+ * one), runs the application, and writes what it answers (the outcome rule for what it throws).
+ */
+export function requestListener(
+  app: Application,
+  log: (line: string) => void,
+  state: { draining: boolean },
+  mount?: MountOptions,
+): (req: http.IncomingMessage, res: http.ServerResponse, next?: (error?: unknown) => void) => void {
+  const send = (res: http.ServerResponse, value: unknown, request: Request): void => {
+    const response = asResponse(value, request, log);
+    settle(
+      writeResponse(res, response, request, log),
+      log,
+      `the response to ${request.method} ${request.url}`,
+    );
+  };
+  const fail = (error: unknown, request: Request): Response => failureResponse(error, request, log);
+
+  return (req, res, next) => {
+    if (state.draining) res.shouldKeepAlive = false;
+    const target = req.url ?? '/';
+    const hostProblem = checkHost(req);
+    if (hostProblem !== undefined) {
+      badRequest(res, hostProblem);
+      return;
+    }
+    if (target === '*') {
+      res.writeHead(req.method === 'OPTIONS' ? 204 : 400, { 'content-length': '0' }).end();
+      return;
+    }
+    const pathInfo = requestTargetPath(target);
+    if (typeof pathInfo !== 'string') {
+      badRequest(res, pathInfo.error);
+      return;
+    }
+    const request = new NodeRequest({ req, res }) as Request;
+    const environ: Environ = {
+      scriptName: mount ? mountPrefix(req) : '',
+      pathInfo,
+      remoteAddress: req.socket.remoteAddress,
+      gateway: 'http',
+    };
+    if (mount && next) {
+      settle(
+        runMounted(app, request, environ, next, mount).then(
+          (response) => response && send(res, response, request),
+        ),
+        log,
+        `the response to ${request.method} ${request.url}`,
+      );
+      return;
+    }
+    let result: Response | Promise<Response>;
+    try {
+      result = app(request, environ);
+    } catch (error) {
+      send(res, fail(error, request), request);
+      return;
+    }
+    if (isThenable(result)) {
+      settle(
+        Promise.resolve(result).then(
+          (response) => send(res, response, request),
+          (error: unknown) => send(res, fail(error, request), request),
+        ),
+        log,
+        `the response to ${request.method} ${request.url}`,
+      );
+    } else send(res, result, request);
+  };
+}
+
+/**
+ * The mount prefix an Express or Connect mount consumed: Express's `req.baseUrl`, else the
+ * part of Connect's `req.originalUrl` before `req.url`.
+ */
+function mountPrefix(req: http.IncomingMessage): string {
+  const { baseUrl, originalUrl } = req as { baseUrl?: string; originalUrl?: string };
+  if (typeof baseUrl === 'string') return baseUrl.replace(/\/$/, '');
+  if (typeof originalUrl !== 'string') return '';
+  const path = (value: string) => value.split('?')[0]!;
+  const whole = path(originalUrl);
+  const rest = path(req.url ?? '/');
+  return whole.endsWith(rest) ? whole.slice(0, whole.length - rest.length).replace(/\/$/, '') : '';
+}
+
+/**
+ * Runs the application as middleware: a thrown HTTPError is its response, any other error
+ * goes to `next(error)` (Express's error handlers), and with `fallthrough` a 404 goes to
+ * `next()`. Resolves with the response to send, or `undefined` when `next` took over.
+ */
+async function runMounted(
+  app: Application,
+  request: Request,
+  environ: Environ,
+  next: (error?: unknown) => void,
+  mount: MountOptions,
+): Promise<Response | undefined> {
+  let response: Response;
+  try {
+    response = await app(request, environ);
+  } catch (error) {
+    if (error instanceof HTTPError) return error.toResponse(request);
+    next(error);
+    return undefined;
+  }
+  if (mount.fallthrough && response.status === 404) {
+    await response.body?.cancel().catch(() => {});
+    next();
+    return undefined;
+  }
+  return response;
+}
+
+/**
+ * What is wrong with the request's `Host` (RFC 9112 §3.2: two Host lines, or an invalid value,
+ * is a 400), or `undefined`. Node keeps only the first of two
+ * Host lines, so they are counted in the raw headers.
+ */
+function checkHost(req: http.IncomingMessage): string | undefined {
+  const host = req.headers.host;
+  // An HTTP/1.1 request without Host never gets here: Node answers it 400 (requireHostHeader).
+  if (host === undefined) return undefined;
+  if (!isValidHost(host)) return 'the Host header is not a valid host[:port]';
+  const raw = req.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') count++;
+  }
+  return count > 1 ? 'the request has more than one Host header' : undefined;
+}
+
+function badRequest(res: http.ServerResponse, reason: string): void {
+  const body = `400 Bad Request\n\n${reason}\n`;
+  res.shouldKeepAlive = false;
+  res
+    .writeHead(400, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'x-content-type-options': 'nosniff',
+    })
+    .end(body);
+}
+
+/** Whether an application's result is a promise (or any thenable), read without throwing. */
+function isThenable(value: unknown): value is PromiseLike<Response> {
+  try {
+    return typeof (value as Partial<PromiseLike<unknown>> | null)?.then === 'function';
+  } catch {
+    return false;
+  }
+}
