@@ -16,6 +16,7 @@ export {
   searchOf,
   shiftEnviron,
 } from './environ.js';
+export { assertEnviron, type FetchHandler, toFetchHandler } from './fetch-handler.js';
 export { errorResponse, escapeHTML, HTTPError, type HTTPErrorOptions } from './http-error.js';
 export {
   negotiateEncoding,

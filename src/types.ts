@@ -7,7 +7,7 @@
  */
 
 /** Which gateway turned the wire protocol into a `Request`. */
-export type Gateway = 'http' | 'fastcgi' | 'scgi' | 'cgi' | 'test';
+export type Gateway = 'http' | 'fastcgi' | 'scgi' | 'cgi' | 'fetch' | 'test';
 
 /**
  * What a gateway knows that a `Request` cannot carry: the WSGI environ / ASGI scope analogue.

@@ -27,6 +27,7 @@
  * page is `no-store`, `nosniff`, with a nonce CSP and `frame-ancestors 'none'`.
  */
 import { randomBytes } from 'node:crypto';
+import { assertEnviron } from '../../src/fetch-handler.js';
 import { terminalSafe } from '../../src/gateways/_shared/log.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
@@ -130,6 +131,7 @@ export function debug(options: DebugOptions = {}): Middleware {
 
   // No async wrapper on the way in: a request that throws nothing pays one function call.
   return (app) => (request, environ) => {
+    if (typeof environ?.pathInfo !== 'string') assertEnviron(environ, 'debug()');
     if (environ.pathInfo.startsWith('/__debug__/')) {
       if (!isTrusted(request, environ, trust)) return errorResponse(404, request);
       return consoleEndpoint(request, environ.pathInfo.slice('/__debug__'.length), context);

@@ -12,6 +12,7 @@
  * a mount), answers GET and HEAD, 405 with `Allow` otherwise, and passes every other request
  * through untouched.
  */
+import { assertEnviron } from '../../src/fetch-handler.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Middleware } from '../../src/types.js';
 
@@ -60,6 +61,8 @@ export function helloWorld(options: HelloWorldOptions = {}): Middleware {
     );
   }
   const answer = options.answer ?? hello;
-  return (app) => (request, environ) =>
-    environ.pathInfo === path ? answer(request, environ) : app(request, environ);
+  return (app) => (request, environ) => {
+    if (typeof environ?.pathInfo !== 'string') assertEnviron(environ, 'helloWorld()');
+    return environ.pathInfo === path ? answer(request, environ) : app(request, environ);
+  };
 }

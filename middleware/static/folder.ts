@@ -4,6 +4,7 @@
  * closures, so a request makes no function objects.
  */
 import path from 'node:path';
+import { assertEnviron } from '../../src/fetch-handler.js';
 import { errorResponse } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Environ } from '../../src/types.js';
@@ -37,6 +38,7 @@ export function serveRequest(
   request: Request,
   environ: Environ,
 ): Response | Promise<Response> {
+  if (typeof environ?.pathInfo !== 'string') assertEnviron(environ, 'serveStatic()');
   const method = request.method;
   if (method !== 'GET' && method !== 'HEAD') {
     return folder.fallthrough

@@ -31,6 +31,7 @@
  * the mounts (Paste's listing had an XSS); the `notFound` option replaces it.
  */
 import { originOf, rebaseRequest, searchOf, shiftEnviron } from '../../src/environ.js';
+import { assertEnviron } from '../../src/fetch-handler.js';
 import { parseHost } from '../../src/gateways/_shared/request-target.js';
 import { errorResponse } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
@@ -101,7 +102,8 @@ export function urlmap(mapping: URLMapping, options: URLMapOptions = {}): Applic
   const notFound: Application = options.notFound ?? ((request) => errorResponse(404, request));
 
   return (request, environ) => {
-    const pathInfo = environ.pathInfo;
+    const pathInfo = environ?.pathInfo;
+    if (typeof pathInfo !== 'string') assertEnviron(environ, 'urlmap()');
     const target = anyHost ? hostOf(request) : undefined;
     for (const mount of mounts) {
       if (

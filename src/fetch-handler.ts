@@ -1,0 +1,91 @@
+/**
+ * `toFetchHandler`: a mortar Application as a fetch handler for the runtimes that call one —
+ * `Deno.serve`, `deno serve`, `Bun.serve`, Cloudflare Workers — which pass their own extras
+ * (Deno's `info`, Bun's `server`, Workers' `env`) where an Application expects its environ.
+ *
+ * ```ts
+ * import { toFetchHandler } from 'mortar';
+ * Deno.serve(toFetchHandler(app));                  // Deno
+ * export default { fetch: toFetchHandler(app) };    // deno serve, Bun, Workers
+ * ```
+ *
+ * The environ is a root mount's: `scriptName` `''`, `pathInfo` the request's path as sent,
+ * `gateway` `'fetch'`, and `remoteAddress` where the runtime tells it (Deno's
+ * `info.remoteAddr`, Bun's `server.requestIP(request)`). A malformed path is a 400; a thrown
+ * `HTTPError` is its response; anything else a plain 500 and one line on the console.
+ */
+import { asResponse, failureResponse } from './gateways/_shared/outcome.js';
+import { requestTargetPath } from './gateways/_shared/request-target.js';
+import { errorResponse } from './http-error.js';
+import type { Application, Environ } from './types.js';
+
+/** A fetch handler as the runtimes call it. */
+export type FetchHandler = (request: Request, ...runtime: unknown[]) => Promise<Response>;
+
+const log = (line: string): void => console.error(line);
+
+/**
+ * Wraps `app` for a runtime's `fetch`. See the module comment.
+ * @throws TypeError when `app` is not a function.
+ */
+export function toFetchHandler(app: Application): FetchHandler {
+  if (typeof app !== 'function') {
+    throw new TypeError(`toFetchHandler(): the application must be a function, got ${typeof app}`);
+  }
+  return async (request, ...runtime) => {
+    const url = request.url;
+    const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+    const pathInfo = requestTargetPath(pathStart === -1 ? '/' : url.slice(pathStart));
+    if (typeof pathInfo !== 'string') return errorResponse(400, request, pathInfo.error);
+    const environ: Environ = {
+      scriptName: '',
+      pathInfo,
+      remoteAddress: remoteAddressOf(request, runtime[0]),
+      gateway: 'fetch',
+    };
+    try {
+      return asResponse(await app(request, environ), request, log);
+    } catch (error) {
+      return failureResponse(error, request, log);
+    }
+  };
+}
+
+/** The client address a runtime gives: Deno's `info.remoteAddr`, Bun's `server.requestIP()`. */
+function remoteAddressOf(request: Request, extra: unknown): string | undefined {
+  try {
+    const deno = (extra as { remoteAddr?: { hostname?: unknown } } | undefined)?.remoteAddr;
+    if (typeof deno?.hostname === 'string') return deno.hostname;
+    const bun = (extra as { requestIP?: (r: Request) => { address?: unknown } | null } | undefined)
+      ?.requestIP;
+    if (typeof bun === 'function') {
+      const address = bun.call(extra, request)?.address;
+      if (typeof address === 'string') return address;
+    }
+  } catch {
+    // A runtime's extras that throw: no address.
+  }
+  return undefined;
+}
+
+/**
+ * Throws a clear error when an application was called with something that is not an
+ * environ — what happens when a runtime calls it directly (`Deno.serve(app)`,
+ * `Bun.serve({ fetch: app })`): the runtime's own extras arrive as the second argument.
+ *
+ * @param who - The middleware or application that checks (`urlmap()`), for the message.
+ * @throws TypeError naming `toFetchHandler`.
+ */
+export function assertEnviron(environ: unknown, who: string): asserts environ is Environ {
+  if (typeof (environ as Partial<Environ> | null | undefined)?.pathInfo === 'string') return;
+  throw new TypeError(
+    `${who} was called without a mortar environ (its second argument is ${describe(environ)}): a runtime that calls fetch handlers (Deno.serve, Bun.serve, Workers) passes its own extras there — wrap the application with toFetchHandler(app) from 'mortar'`,
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  const keys = Object.keys(value).slice(0, 4);
+  return keys.length ? `an object with ${keys.join(', ')}` : 'an empty object';
+}
