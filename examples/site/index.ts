@@ -22,6 +22,7 @@ import {
 } from '../../src/index.js';
 import { accountApp } from './account.js';
 import { boom } from './boom.js';
+import { legacyApp } from './legacy.js';
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
 /** Sessions need a secret; the demo makes one per process unless SESSION_SECRET is set. */
@@ -66,6 +67,8 @@ const home: Application = (request, environ) => {
   <li>Errors, shown by <code>debug</code>: <a href="${base}/boom/sync">sync</a>, <a href="${base}/boom/async">async</a>,
     <a href="${base}/boom/cause">with a cause</a>, <a href="${base}/boom/aggregate">AggregateError</a>,
     <a href="${base}/boom/library">from inside a library</a></li>
+  <li><a href="${base}/legacy/">/legacy/</a> — an Express app mounted with <code>fromNodeHandler</code>
+    (a form POST, a redirect, and a route that throws)</li>
   <li><a href="${base}/account/visits">/account/visits</a> — a visit counter in a <code>session</code>;
     <a href="${base}/account/">/account/</a> — sign in (the session is regenerated) and out</li>
 </ul>
@@ -107,5 +110,6 @@ export const application: Application = compose(
     '/favicon.svg': fileApp(`${publicDir}/favicon.svg`, { maxAge: 86_400 }),
     '/account': accountApp(page),
     '/boom': boom,
+    '/legacy': legacyApp,
   }),
 );

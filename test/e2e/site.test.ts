@@ -49,6 +49,7 @@ describe('the demo site (npm start)', () => {
       '/nested/where/deeper',
       '/static/',
       '/favicon.svg',
+      '/legacy/',
     ]) {
       expect(html).toContain(`href="${href}"`);
     }
@@ -125,6 +126,22 @@ describe('the demo site (npm start)', () => {
     expect(await (await fetch(`${url}/account/`, { headers: { cookie: after } })).text()).toContain(
       'Not signed in',
     );
+  });
+
+  it('runs the Express app mounted at /legacy: its mount, a form POST, a redirect, a traceback', async () => {
+    const home = await (await fetch(`${url}/legacy/`)).text();
+    expect(home).toContain('req.baseUrl = <code>/legacy</code>');
+    const posted = await fetch(`${url}/legacy/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'word=tea',
+    });
+    expect(await posted.text()).toBe('Express read the form: word=tea\n');
+    const redirect = await fetch(`${url}/legacy/go`, { redirect: 'manual' });
+    expect(redirect.headers.get('location')).toBe('/legacy/');
+    const boom = await fetch(`${url}/legacy/boom`, { headers: { accept: 'text/plain' } });
+    expect(boom.status).toBe(500);
+    expect(await boom.text()).toMatch(/Express could not ship order 42/);
   });
 
   it('answers an unknown path with 404', async () => {
