@@ -97,7 +97,14 @@ export function debug(options: DebugOptions = {}): Middleware {
     addresses: new Set(options.addresses ?? []),
     trustProxy: options.trustProxy ?? false,
   };
-  if (options.capture !== false) {
+  const elsewhere = otherRuntime();
+  if (options.capture !== false && elsewhere) {
+    // Node's inspector session froze Deno at the second error and is absent on Bun: say so
+    // once, and show tracebacks without locals.
+    log(
+      `mortar debug: on ${elsewhere}, local variables are not captured (that needs Node's inspector); tracebacks and the console work without them`,
+    );
+  } else if (options.capture !== false) {
     capture ??= new LocalsCapture(options.capture);
     if (options.capture?.mode === 'always') capture.arm();
   }
@@ -146,4 +153,11 @@ export function debug(options: DebugOptions = {}): Middleware {
       ? result.catch((error: unknown) => onError(error, request, environ))
       : result;
   };
+}
+
+/** `'Deno'` or `'Bun'` when running there (they answer to `process` too), else `undefined`. */
+function otherRuntime(): string | undefined {
+  if ((globalThis as { Deno?: unknown }).Deno !== undefined) return 'Deno';
+  if ((process.versions as { bun?: string }).bun !== undefined) return 'Bun';
+  return undefined;
 }
