@@ -38,23 +38,43 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding']);
 
 /**
  * The in-memory socket under one request: what the handler writes (the body only — the head
- * is read from the ServerResponse) goes into a web stream, with back-pressure.
+ * is read from the ServerResponse) is collected while the response is being decided, then —
+ * when it has not finished by itself — goes on into a web stream, with back-pressure.
  */
 class MemorySocket extends Duplex {
   remoteAddress: string | undefined;
   encrypted: boolean;
+  /** The body written so far, until {@link stream} is asked for. */
+  #chunks: Buffer[] | undefined = [];
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #waiting: (() => void) | undefined;
-  readonly body: ReadableStream<Uint8Array>;
+  #ended = false;
+  #failed: Error | undefined;
 
   constructor(remoteAddress: string | undefined, encrypted: boolean) {
     super({ allowHalfOpen: true });
     this.remoteAddress = remoteAddress;
     this.encrypted = encrypted;
-    this.body = new ReadableStream<Uint8Array>(
+  }
+
+  /** The whole body, for a response that finished before it was handed over. */
+  collected(): Uint8Array {
+    const chunks = this.#chunks ?? [];
+    this.#chunks = undefined;
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+
+  /** The body as a stream: what was collected, then what the handler writes from now on. */
+  stream(): ReadableStream<Uint8Array> {
+    const chunks = this.#chunks ?? [];
+    this.#chunks = undefined;
+    return new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          this.#controller = controller;
+          for (const chunk of chunks) controller.enqueue(chunk);
+          if (this.#failed) controller.error(this.#failed);
+          else if (this.#ended) controller.close();
+          else this.#controller = controller;
         },
         pull: () => {
           const resume = this.#waiting;
@@ -73,6 +93,11 @@ class MemorySocket extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error) => void): void {
+    if (this.#chunks) {
+      this.#chunks.push(chunk);
+      done();
+      return;
+    }
     const controller = this.#controller;
     if (!controller) {
       done();
@@ -90,6 +115,7 @@ class MemorySocket extends Duplex {
 
   /** The response is complete: the stream ends after what was written. */
   finish(): void {
+    this.#ended = true;
     try {
       this.#controller?.close();
     } catch {
@@ -100,6 +126,7 @@ class MemorySocket extends Duplex {
 
   /** The response broke off: the stream errors, so the client sees it cut, not complete. */
   fail(error: Error): void {
+    this.#failed = error;
     try {
       this.#controller?.error(error);
     } catch {
@@ -181,11 +208,23 @@ function callNodeHandler(
   res.shouldKeepAlive = false;
   return new Promise<Response>((resolve, reject) => {
     let answered = false;
+    let handedOver = false;
+    // The head is known at the first write; the response goes out when it has finished (its
+    // body whole, as bytes: the common case, cheap) or at the next turn of the event loop
+    // (its body a stream, for a response still being written).
+    const handOver = (): void => {
+      if (handedOver) return;
+      handedOver = true;
+      resolve(responseOf(res, socket, request.method === 'HEAD'));
+    };
     handOverHead(res, () => {
       answered = true;
-      resolve(responseOf(res, socket, request.method === 'HEAD'));
+      setImmediate(handOver);
     });
-    res.once('finish', () => socket.finish());
+    res.once('finish', () => {
+      socket.finish();
+      if (answered) handOver();
+    });
     res.once('close', () => {
       if (!res.writableFinished)
         socket.fail(new Error('the Node handler closed the response before ending it'));
@@ -277,8 +316,8 @@ function responseOf(res: http.ServerResponse, socket: MemorySocket, head: boolea
   }
   const status = res.statusCode;
   const bodiless = head || status === 204 || status === 304;
-  if (bodiless) socket.body.cancel().catch(() => {});
-  return new FastResponse(bodiless ? null : socket.body, {
+  const body = bodiless ? null : res.writableFinished ? socket.collected() : socket.stream();
+  return new FastResponse(body as BodyInit | null, {
     status,
     statusText: res.statusMessage,
     headers,
