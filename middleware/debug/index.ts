@@ -97,17 +97,7 @@ export function debug(options: DebugOptions = {}): Middleware {
     addresses: new Set(options.addresses ?? []),
     trustProxy: options.trustProxy ?? false,
   };
-  const elsewhere = otherRuntime();
-  if (options.capture !== false && elsewhere) {
-    // Node's inspector session froze Deno at the second error and is absent on Bun: say so
-    // once, and show tracebacks without locals.
-    log(
-      `mortar debug: on ${elsewhere}, local variables are not captured (that needs Node's inspector); tracebacks and the console work without them`,
-    );
-  } else if (options.capture !== false) {
-    capture ??= new LocalsCapture(options.capture);
-    if (options.capture?.mode === 'always') capture.arm();
-  }
+  startCapture(options.capture, log);
   const pin = new PinGate(TOKEN);
   const kept = new ErrorLog(options.maxErrors ?? 20, (options.ttl ?? 3600) * 1000);
   const context = { token: TOKEN, pin, errors: kept, timeout: options.consoleTimeout ?? 5000 };
@@ -153,6 +143,27 @@ export function debug(options: DebugOptions = {}): Middleware {
       ? result.catch((error: unknown) => onError(error, request, environ))
       : result;
   };
+}
+
+/**
+ * Starts the process's locals capture unless `options` is `false` — or says, in one line,
+ * why it cannot: Node's inspector session froze Deno at the second error and is absent on
+ * Bun, so there tracebacks come without locals.
+ */
+function startCapture(
+  options: CaptureOptions | false | undefined,
+  log: (line: string) => void,
+): void {
+  if (options === false) return;
+  const elsewhere = otherRuntime();
+  if (elsewhere) {
+    log(
+      `mortar debug: on ${elsewhere}, local variables are not captured (that needs Node's inspector); tracebacks and the console work without them`,
+    );
+    return;
+  }
+  capture ??= new LocalsCapture(options);
+  if (options?.mode === 'always') capture.arm();
 }
 
 /** `'Deno'` or `'Bun'` when running there (they answer to `process` too), else `undefined`. */

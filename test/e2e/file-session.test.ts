@@ -32,16 +32,23 @@ describe('FileStore', () => {
   });
 
   it('derives file names only from ids of our shape', async () => {
-    const store = new FileStore(dir);
-    writeFileSync(
-      path.join(dir, 'outside.json'),
-      JSON.stringify({ record: {}, expires: Date.now() + 60_000 }),
-    );
-    for (const id of ['../outside', 'outside', '', 'A'.repeat(31), `${'A'.repeat(32)}/x`]) {
-      expect(await store.get(id)).toBeUndefined();
-      await store.set(id, { data: { x: 1 }, createdAt: 0, accessedAt: 0 }, 60);
+    // A folder of its own: the shared one holds a real session whose random id may start
+    // with "A" (one run in 64 failed on that).
+    const own = mkdtempSync(path.join(tmpdir(), 'mortar-filestore-ids-'));
+    try {
+      const store = new FileStore(own);
+      writeFileSync(
+        path.join(own, 'outside.json'),
+        JSON.stringify({ record: {}, expires: Date.now() + 60_000 }),
+      );
+      for (const id of ['../outside', 'outside', '', 'A'.repeat(31), `${'A'.repeat(32)}/x`]) {
+        expect(await store.get(id)).toBeUndefined();
+        await store.set(id, { data: { x: 1 }, createdAt: 0, accessedAt: 0 }, 60);
+      }
+      expect(readdirSync(own).filter((name) => name !== 'outside.json')).toEqual([]);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
     }
-    expect(readdirSync(dir).filter((name) => name.startsWith('A'))).toEqual([]);
   });
 
   it('sweeps expired files and leaves live ones', async () => {

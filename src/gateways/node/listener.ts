@@ -41,21 +41,8 @@ export function requestListener(
 
   return (req, res, next) => {
     if (state.draining) res.shouldKeepAlive = false;
-    const target = req.url ?? '/';
-    const hostProblem = checkHost(req);
-    if (hostProblem !== undefined) {
-      badRequest(res, hostProblem);
-      return;
-    }
-    if (target === '*') {
-      res.writeHead(req.method === 'OPTIONS' ? 204 : 400, { 'content-length': '0' }).end();
-      return;
-    }
-    const pathInfo = requestTargetPath(target);
-    if (typeof pathInfo !== 'string') {
-      badRequest(res, pathInfo.error);
-      return;
-    }
+    const pathInfo = checkRequest(req, res);
+    if (pathInfo === undefined) return;
     const request = new NodeRequest({ req, res }) as Request;
     const environ: Environ = {
       scriptName: mount ? mountPrefix(req) : '',
@@ -91,6 +78,27 @@ export function requestListener(
       );
     } else send(res, result, request);
   };
+}
+
+/**
+ * The request's path as pathInfo, or `undefined` once it was answered: a 400 for a malformed
+ * target or Host, and `OPTIONS *` (204; any other method with `*`, 400).
+ */
+function checkRequest(req: http.IncomingMessage, res: http.ServerResponse): string | undefined {
+  const hostProblem = checkHost(req);
+  if (hostProblem !== undefined) {
+    badRequest(res, hostProblem);
+    return undefined;
+  }
+  const target = req.url ?? '/';
+  if (target === '*') {
+    res.writeHead(req.method === 'OPTIONS' ? 204 : 400, { 'content-length': '0' }).end();
+    return undefined;
+  }
+  const pathInfo = requestTargetPath(target);
+  if (typeof pathInfo === 'string') return pathInfo;
+  badRequest(res, pathInfo.error);
+  return undefined;
 }
 
 /**
