@@ -4,22 +4,27 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import connect from 'connect';
 import express from 'express';
 import Koa from 'koa';
 import { toFetchHandler as srvxToFetchHandler } from 'srvx/node';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { errors } from '../../../middleware/debug/index.js';
+import { debug, errors } from '../../../middleware/debug/index.js';
 import { getSession, session } from '../../../middleware/session/index.js';
 import { cascade, urlmap } from '../../../middleware/urlmap/index.js';
+import { runCGI } from '../../../src/gateways/cgi/index.js';
+import { serveFastCGI } from '../../../src/gateways/fastcgi/index.js';
 import {
   fromNodeHandler,
   type Server,
   serve,
   toNodeHandler,
 } from '../../../src/gateways/node/index.js';
+import { serveSCGI } from '../../../src/gateways/scgi/index.js';
 import { type Application, compose, FastResponse } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
+import { cgiParams, FastCGIClient, scgiRequest } from '../../helpers/fastcgi-client.js';
 
 const servers: { close(): Promise<void> | void }[] = [];
 afterEach(async () => {
@@ -246,5 +251,66 @@ describe('toNodeHandler: mortar inside Express', () => {
       scriptName: '',
       pathInfo: '/x',
     });
+  });
+});
+
+describe('fromNodeHandler under every gateway', () => {
+  const mounted = () => urlmap({ '/legacy': fromNodeHandler(expressApp()) });
+  const quiet = { port: 0, handleSignals: false, announce: false, log: () => {} };
+  const expectMount = (text: string) => {
+    expect(text).toMatch(/^Status: 200 /);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({
+      url: '/where?q=1',
+      baseUrl: '/legacy',
+      originalUrl: '/legacy/where?q=1',
+    });
+  };
+
+  it('FastCGI', async () => {
+    const server = await serveFastCGI(mounted(), quiet);
+    servers.push(server);
+    const client = await FastCGIClient.connect(Number(new URL(server.url).port));
+    servers.push({ close: () => client.close() });
+    client.request(1, cgiParams('GET', '/legacy/where?q=1'));
+    expectMount((await client.reply(1)).stdout.toString());
+  });
+
+  it('SCGI', async () => {
+    const server = await serveSCGI(mounted(), quiet);
+    servers.push(server);
+    const reply = await scgiRequest(
+      Number(new URL(server.url).port),
+      cgiParams('GET', '/legacy/where?q=1'),
+    );
+    expectMount(reply.toString());
+  });
+
+  it('CGI', async () => {
+    const stdout = new PassThrough();
+    const chunks: Buffer[] = [];
+    stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await runCGI(mounted(), { env: cgiParams('GET', '/legacy/where?q=1'), stdout, log: () => {} });
+    expectMount(Buffer.concat(chunks).toString());
+  });
+});
+
+describe('debug() and an Express route that throws', () => {
+  it("shows the route's frame with its locals, after the PIN", async () => {
+    const app = express().get('/order', () => {
+      const order = { id: 42, items: ['tea'] };
+      throw new Error(`could not ship order ${order.id}`);
+    });
+    const lines: string[] = [];
+    const client = new TestClient(debug({ log: (line) => lines.push(line) })(fromNodeHandler(app)));
+    await client.get('/order'); // the first error turns capture on
+    const res = await client.get('/order', { headers: { accept: 'application/json' } });
+    expect(res.status).toBe(500);
+    const pin = /the console PIN is (\S+)/.exec(lines.join('\n'))![1];
+    const unlocked = await client.post('/__debug__/pin', {
+      headers: { origin: 'http://localhost' },
+      json: { pin, id: res.headers.get('x-error-id') },
+    });
+    const { locals } = unlocked.json<{ locals: (Record<string, string> | null)[] }>();
+    expect(locals.some((frame) => frame?.order === "{ id: 42, items: [ 'tea' ] }")).toBe(true);
   });
 });
