@@ -65,12 +65,17 @@ export function describeValue(value: unknown): string {
  * Attaches the rule for a promise nobody awaits: its failure is logged as one line, never left
  * as an unhandled rejection (which ends a Node process).
  *
- * @param what - What failed, for the log line (`the response to GET /x`).
+ * @param what - What failed, for the log line (`the response to GET /x`); a function when
+ *   making the text costs something (reading `request.url`), so only a failure pays for it.
  */
-export function settle(promise: Promise<unknown>, log: (line: string) => void, what: string): void {
+export function settle(
+  promise: Promise<unknown>,
+  log: (line: string) => void,
+  what: string | (() => string),
+): void {
   promise.catch((error: unknown) => {
     try {
-      log(`mortar: ${what} failed: ${describeError(error)}`);
+      log(`mortar: ${typeof what === 'function' ? what() : what} failed: ${describeError(error)}`);
     } catch {
       // A log that throws has nowhere left to report to.
     }

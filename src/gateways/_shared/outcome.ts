@@ -8,8 +8,6 @@ import { discardBody } from './body.js';
 import { describeError, describeValue } from './log.js';
 import { invalidPart, type ResponseParts, responseParts } from './srvx.js';
 
-export { describeError } from './log.js';
-
 /** The response for a thrown value; logs it unless it is an `HTTPError`. */
 export function failureResponse(
   error: unknown,
@@ -53,17 +51,20 @@ export function sendableParts(
   request: Request | undefined,
   log: (line: string) => void,
 ): ResponseParts {
-  const what = request ? `${request.method} ${request.url}` : 'a malformed request';
+  // Only a failure reads request.url (srvx builds it on first read): not on the hot path.
+  const what = (): string => (request ? `${request.method} ${request.url}` : 'a malformed request');
   let parts: ResponseParts;
   try {
     parts = responseParts(response);
   } catch (error) {
-    log(`mortar: the response to ${what} cannot be read (${describeError(error)}); answering 500`);
+    log(
+      `mortar: the response to ${what()} cannot be read (${describeError(error)}); answering 500`,
+    );
     return responseParts(errorResponse(500, request));
   }
   const problem = invalidPart(parts);
   if (problem === undefined) return parts;
   discardBody(parts.body);
-  log(`mortar: the response to ${what} is invalid: ${problem}; answering 500`);
+  log(`mortar: the response to ${what()} is invalid: ${problem}; answering 500`);
   return responseParts(errorResponse(500, request));
 }

@@ -31,7 +31,7 @@ export function isFastResponse(response: Response): boolean {
  * The parts of a srvx `FastResponse` (an `ArrayBuffer` body as a `Uint8Array`), or
  * `undefined` for any other `Response`.
  */
-export function fastResponseParts(response: Response): ResponseParts | undefined {
+function fastResponseParts(response: Response): ResponseParts | undefined {
   const toNode = (response as FastResponseLike)._toNodeResponse;
   if (typeof toNode !== 'function') return undefined;
   const parts = toNode.call(response);

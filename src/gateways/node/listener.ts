@@ -34,7 +34,7 @@ export function requestListener(
     settle(
       writeResponse(res, response, request, log),
       log,
-      `the response to ${request.method} ${request.url}`,
+      () => `the response to ${request.method} ${request.url}`,
     );
   };
   const fail = (error: unknown, request: Request): Response => failureResponse(error, request, log);
@@ -56,7 +56,7 @@ export function requestListener(
           (response) => response && send(res, response, request),
         ),
         log,
-        `the response to ${request.method} ${request.url}`,
+        () => `the response to ${request.method} ${request.url}`,
       );
       return;
     }
@@ -74,7 +74,7 @@ export function requestListener(
           (error: unknown) => send(res, fail(error, request), request),
         ),
         log,
-        `the response to ${request.method} ${request.url}`,
+        () => `the response to ${request.method} ${request.url}`,
       );
     } else send(res, result, request);
   };
