@@ -243,7 +243,7 @@ export class FastCGIConnection {
   #abort(exchange: Exchange): void {
     exchange.aborted = true;
     if (exchange.abort && !exchange.abort.signal.aborted) exchange.abort.abort();
-    this.#closeBody(exchange, new DOMException('The request was aborted.', 'AbortError'));
+    this.#closeBody(exchange, () => new DOMException('The request was aborted.', 'AbortError'));
   }
 
   /**
@@ -251,9 +251,10 @@ export class FastCGIConnection {
    * request answered without reading a large body must not leave the connection paused — on a
    * kept-alive connection that hung every later request.
    */
-  #closeBody(exchange: Exchange, reason: unknown): void {
+  #closeBody(exchange: Exchange, reason: () => unknown): void {
     try {
-      exchange.stdin?.error(reason);
+      // The reason is made only for a body still open: an Error per request is not free.
+      exchange.stdin?.error(reason());
     } catch {
       // already closed
     }
@@ -348,7 +349,10 @@ export class FastCGIConnection {
     if (exchange.done) return;
     exchange.done = true;
     this.#settings.running.count--;
-    this.#closeBody(exchange, new Error('the response was sent before the request body was read'));
+    this.#closeBody(
+      exchange,
+      () => new Error('the response was sent before the request body was read'),
+    );
     this.#exchanges.delete(exchange.id);
     this.#write(
       encodeRecord(END_REQUEST, exchange.id, endRequestBody(appStatus, REQUEST_COMPLETE)),

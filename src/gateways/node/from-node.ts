@@ -108,11 +108,6 @@ class MemorySocket extends Duplex {
     else this.#waiting = done;
   }
 
-  override _final(done: (error?: Error) => void): void {
-    this.end();
-    done();
-  }
-
   /** The response is complete: the stream ends after what was written. */
   finish(): void {
     this.#ended = true;
