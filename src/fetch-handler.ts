@@ -14,6 +14,8 @@
  * `info.remoteAddr`, Bun's `server.requestIP(request)`). A malformed path is a 400; a thrown
  * `HTTPError` is its response; anything else a plain 500 and one line on the console.
  */
+
+import { originOf } from './environ.js';
 import { asResponse, failureResponse } from './gateways/_shared/outcome.js';
 import { requestTargetPath } from './gateways/_shared/request-target.js';
 import { errorResponse } from './http-error.js';
@@ -34,8 +36,7 @@ export function toFetchHandler(app: Application): FetchHandler {
   }
   return async (request, ...runtime) => {
     const url = request.url;
-    const pathStart = url.indexOf('/', url.indexOf('//') + 2);
-    const pathInfo = requestTargetPath(pathStart === -1 ? '/' : url.slice(pathStart));
+    const pathInfo = requestTargetPath(url.slice(originOf(url).length) || '/');
     if (typeof pathInfo !== 'string') return errorResponse(400, request, pathInfo.error);
     const environ: Environ = {
       scriptName: '',

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { debug } from '../middleware/debug/index.js';
 import { helloWorld } from '../middleware/hello/index.js';
 import { serveStatic } from '../middleware/static/index.js';
-import { urlmap } from '../middleware/urlmap/index.js';
+import { cascade, urlmap } from '../middleware/urlmap/index.js';
 import { type Application, FastResponse, HTTPError, toFetchHandler } from '../src/index.js';
 
 const echo: Application = (request, environ) => FastResponse.json({ ...environ, url: request.url });
@@ -59,6 +59,7 @@ describe('an application called the way a runtime calls a fetch handler', () => 
   const denoInfo = { remoteAddr: { hostname: '127.0.0.1' }, completed: Promise.resolve() };
   it.each([
     ['urlmap()', urlmap({ '/': echo })],
+    ['cascade()', cascade([echo])],
     ['debug()', debug({ capture: false })(echo)],
     ['helloWorld()', helloWorld()(echo)],
     ['serveStatic()', serveStatic('.')(echo)],

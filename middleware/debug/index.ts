@@ -128,7 +128,7 @@ export function debug(options: DebugOptions = {}): Middleware {
 
   // No async wrapper on the way in: a request that throws nothing pays one function call.
   return (app) => (request, environ) => {
-    if (typeof environ?.pathInfo !== 'string') assertEnviron(environ, 'debug()');
+    assertEnviron(environ, 'debug()');
     if (environ.pathInfo.startsWith('/__debug__/')) {
       if (!isTrusted(request, environ, trust)) return errorResponse(404, request);
       return consoleEndpoint(request, environ.pathInfo.slice('/__debug__'.length), context);

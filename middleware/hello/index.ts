@@ -62,7 +62,7 @@ export function helloWorld(options: HelloWorldOptions = {}): Middleware {
   }
   const answer = options.answer ?? hello;
   return (app) => (request, environ) => {
-    if (typeof environ?.pathInfo !== 'string') assertEnviron(environ, 'helloWorld()');
+    assertEnviron(environ, 'helloWorld()');
     return environ.pathInfo === path ? answer(request, environ) : app(request, environ);
   };
 }

@@ -38,7 +38,7 @@ export function serveRequest(
   request: Request,
   environ: Environ,
 ): Response | Promise<Response> {
-  if (typeof environ?.pathInfo !== 'string') assertEnviron(environ, 'serveStatic()');
+  assertEnviron(environ, 'serveStatic()');
   const method = request.method;
   if (method !== 'GET' && method !== 'HEAD') {
     return folder.fallthrough

@@ -102,8 +102,8 @@ export function urlmap(mapping: URLMapping, options: URLMapOptions = {}): Applic
   const notFound: Application = options.notFound ?? ((request) => errorResponse(404, request));
 
   return (request, environ) => {
-    const pathInfo = environ?.pathInfo;
-    if (typeof pathInfo !== 'string') assertEnviron(environ, 'urlmap()');
+    assertEnviron(environ, 'urlmap()');
+    const pathInfo = environ.pathInfo;
     const target = anyHost ? hostOf(request) : undefined;
     for (const mount of mounts) {
       if (
@@ -273,6 +273,7 @@ export function cascade(apps: readonly Application[], options: CascadeOptions = 
   const maxBodySize = options.maxBodySize ?? 1_048_576;
 
   return async (request, environ) => {
+    assertEnviron(environ, 'cascade()');
     let body: Uint8Array<ArrayBuffer> | undefined;
     if (request.body !== null) {
       const read = await readBody(request, maxBodySize);
