@@ -1,5 +1,5 @@
 import { preferredMediaType } from './negotiation.js';
-import { FastResponse, STATUS_TEXT } from './response.js';
+import { STATUS_TEXT } from './status.js';
 
 /** Options of {@link HTTPError}. */
 export interface HTTPErrorOptions {
@@ -59,6 +59,20 @@ const OFFERS = ['text/plain', 'text/html', 'application/json'] as const;
 type Offer = (typeof OFFERS)[number];
 
 /**
+ * The class {@link errorResponse} builds: srvx's FastResponse once `./response.js` is loaded
+ * (it registers itself; `mortar`, the HTTP gateway and every middleware load it), else the
+ * platform's `Response`. So the CGI and FastCGI gateways' own errors need no srvx, and a CGI
+ * process — one per request — never loads srvx's Node adapter (node:http, http2, tls: about
+ * 25 ms of a 150 ms request; `npm run bench:cgi`).
+ */
+let errorResponseClass: typeof Response | undefined;
+
+/** @internal Called once by `./response.ts` with FastResponse. */
+export function useErrorResponseClass(ResponseClass: typeof Response): void {
+  errorResponseClass = ResponseClass;
+}
+
+/**
  * A small error response for `status`, negotiated by `request`'s `Accept` (HTML, JSON, or
  * plain text, which is also the default) and escaped. Used by every response mortar makes
  * for an error of its own.
@@ -82,7 +96,8 @@ export function errorResponse(
   out.append('vary', 'Accept');
   if (!out.has('cache-control')) out.set('cache-control', 'no-store');
   const body = request?.method === 'HEAD' ? null : renderError(type, status, reason, message);
-  return new FastResponse(status === 304 ? null : body, { status, headers: out });
+  const ErrorResponse = errorResponseClass ?? Response;
+  return new ErrorResponse(status === 304 ? null : body, { status, headers: out });
 }
 
 function renderError(type: Offer, status: number, reason: string, message: string): string {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isFastResponse } from '../src/gateways/_shared/srvx.js';
 import { type Application, errorResponse, HTTPError, preferredMediaType } from '../src/index.js';
 import { TestClient } from '../src/testing/index.js';
 
@@ -60,6 +61,16 @@ describe('HTTPError', () => {
   it('sends no body for HEAD', async () => {
     const res = errorResponse(404, new Request('http://h/', { method: 'HEAD' }));
     expect(await res.text()).toBe('');
+  });
+});
+
+describe('errorResponse', () => {
+  it("is a FastResponse once mortar's entry is loaded (the HTTP gateway writes it from its parts)", async () => {
+    const response = errorResponse(404, new Request('http://localhost/', { method: 'HEAD' }));
+    expect(isFastResponse(response)).toBe(true);
+    expect(response.status).toBe(404);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(await response.text()).toBe('');
   });
 });
 

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isWatched } from '../../src/cli/reload.js';
 
@@ -253,6 +253,49 @@ describe('mortar serve', () => {
           )) === 'down',
       );
     });
+  });
+});
+
+describe('mortar cgi', () => {
+  const refuseSrvx = path.join(root, 'test/fixtures/refuse-srvx.mjs');
+  const cgiEnv = (target: string) => ({
+    NODE_OPTIONS: `--import ${pathToFileURL(refuseSrvx).href}`,
+    REQUEST_METHOD: 'GET',
+    REQUEST_URI: target,
+    SCRIPT_NAME: '',
+    PATH_INFO: target.split('?')[0]!,
+    QUERY_STRING: target.split('?')[1] ?? '',
+    SERVER_NAME: 'localhost',
+    SERVER_PORT: '80',
+    SERVER_PROTOCOL: 'HTTP/1.1',
+    GATEWAY_INTERFACE: 'CGI/1.1',
+  });
+
+  it('answers, and its own 400 and 500, without loading srvx (one request, one process)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mortar-cgi-'));
+    try {
+      writeFileSync(
+        path.join(dir, 'fails.mjs'),
+        "export const application = () => { throw new Error('at request time'); };\n",
+      );
+      const answered = run(['cgi', 'test/fixtures/app.ts'], { env: cgiEnv('/x?y=1') });
+      expect(await answered.exit).toBe(0);
+      expect(answered.output()).toMatch(
+        /^Status: 200 OK\r\n[\s\S]*\r\n\r\napplication typescript \/x \?y=1$/,
+      );
+      const failed = run(['cgi', path.join(dir, 'fails.mjs')], { env: cgiEnv('/') });
+      await failed.exit;
+      expect(failed.output()).toContain('Status: 500 Internal Server Error\r\n');
+      expect(failed.output()).not.toContain('refuse-srvx');
+      const refused = run(['cgi', 'test/fixtures/app.ts'], {
+        env: { ...cgiEnv('/'), SERVER_NAME: 'bad host/' },
+      });
+      await refused.exit;
+      expect(refused.output()).toContain('Status: 400 Bad Request\r\n');
+      expect(refused.output()).not.toContain('refuse-srvx');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -3,7 +3,7 @@
  * CGI response (RFC 3875 §6), its head and its body.
  */
 import { Readable } from 'node:stream';
-import { STATUS_TEXT } from '../../response.js';
+import { STATUS_TEXT } from '../../status.js';
 import { drained, NO_BODY_STATUS, pumpBody } from './body.js';
 import { sendableParts } from './outcome.js';
 
