@@ -2,7 +2,8 @@
 // `npm run check:platform` (part of `npm run check`): bundles the platform-only exports for a
 // runtime that is not Node (esbuild, --platform=neutral) and fails when the bundle needs a
 // `node:` module or a Node-only package — DESIGN.md §2's promise that `mortar`,
-// `mortar/urlmap`, `mortar/hello` and `mortar/session` (memory and cookie stores) run on
+// `mortar/urlmap`, `mortar/hello`, `mortar/session` (memory and cookie stores),
+// `mortar/proxy-fix` and `mortar/body-limit` run on
 // Deno, Bun and Workers as they are.
 //
 // `mortar/...` imports resolve to the TypeScript sources through package.json's exports
@@ -20,7 +21,9 @@ import { compose, defineEnvironKey, HTTPError } from 'mortar';
 import { hello } from 'mortar/hello';
 import { CookieStore, MemoryStore, session } from 'mortar/session';
 import { urlmap } from 'mortar/urlmap';
-export default [compose, defineEnvironKey, HTTPError, hello, CookieStore, MemoryStore, session, urlmap];
+import { proxyFix } from 'mortar/proxy-fix';
+import { bodyLimit } from 'mortar/body-limit';
+export default [compose, defineEnvironKey, HTTPError, hello, CookieStore, MemoryStore, session, urlmap, proxyFix, bodyLimit];
 `;
 
 /** Resolves `mortar` and `mortar/x` to the source file that package.json's export builds from. */
@@ -76,5 +79,5 @@ if (problems.length > 0) {
 }
 const bytes = result.outputFiles[0].contents.byteLength;
 console.log(
-  `check:platform: mortar, mortar/hello, mortar/session, mortar/urlmap bundle for --platform=neutral (${Math.round(bytes / 1024)} KiB; packages: ${[...packages].join(', ') || 'none'})`,
+  `check:platform: mortar, mortar/hello, mortar/session, mortar/urlmap, mortar/proxy-fix, mortar/body-limit bundle for --platform=neutral (${Math.round(bytes / 1024)} KiB; packages: ${[...packages].join(', ') || 'none'})`,
 );

@@ -73,30 +73,35 @@ export function shiftEnviron(environ: Environ, prefix: string): Environ {
 }
 
 const kInner = Symbol('mortar.innerRequest');
+const kOrigin = Symbol('mortar.origin');
 
 /**
- * A `Request` whose URL path differs from the one it wraps; everything else (method, headers,
- * body, signal, the origin and query of the URL) is the wrapped request's own, read through.
- * Making one costs an object, not a native `Request` with copied headers, and its `url` is
- * only built when read — an application that never reads it never pays for it.
+ * A `Request` whose URL path (and, behind a proxy, origin) differs from the one it wraps;
+ * everything else (method, headers, body, signal, the query of the URL) is the wrapped
+ * request's own, read through. Making one costs an object, not a native `Request` with copied
+ * headers, and its `url` is only built when read — an application that never reads it never
+ * pays for it.
  */
 class RebasedRequest {
   readonly [kInner]: Request;
   readonly #path: string;
+  /** `scheme://authority` replacing the wrapped request's (proxyFix), or undefined. */
+  readonly [kOrigin]: string | undefined;
   #url: string | undefined;
-  constructor(inner: Request, path: string) {
+  constructor(inner: Request, path: string, origin: string | undefined) {
     this[kInner] = inner;
     this.#path = path;
+    this[kOrigin] = origin;
   }
   get url(): string {
     if (this.#url === undefined) {
       const url = this[kInner].url;
-      this.#url = originOf(url) + this.#path + searchOf(url);
+      this.#url = (this[kOrigin] ?? originOf(url)) + this.#path + searchOf(url);
     }
     return this.#url;
   }
   clone(): Request {
-    return rebaseRequest(this[kInner].clone(), this.#path);
+    return rebaseRequest(this[kInner].clone(), this.#path, this[kOrigin]);
   }
   /**
    * srvx's `ip` and `waitUntil`, read through for handlers that use them. Its `runtime` (the
@@ -165,10 +170,18 @@ export function forwardRequestMembers(
  * undici; `new Request(it.url, it)` works.
  *
  * @param path - The new path, percent-encoded, starting with `/`.
+ * @param origin - A new `scheme://authority` for the URL (what proxyFix sets from the
+ *   proxy's headers); default the one `request` has, a replaced one included.
  */
-export function rebaseRequest(request: Request, path: string): Request {
-  const inner = request instanceof RebasedRequest ? request[kInner] : request;
-  return new RebasedRequest(inner, path) as unknown as Request;
+export function rebaseRequest(request: Request, path: string, origin?: string): Request {
+  if (request instanceof RebasedRequest) {
+    return new RebasedRequest(
+      request[kInner],
+      path,
+      origin ?? request[kOrigin],
+    ) as unknown as Request;
+  }
+  return new RebasedRequest(request, path, origin) as unknown as Request;
 }
 
 /**

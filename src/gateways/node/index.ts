@@ -10,5 +10,5 @@
  */
 export type { ShutdownOptions } from '../_shared/shutdown.js';
 export { fromNodeHandler, type NodeHandler } from './from-node.js';
-export { type ServeOptions, type Server, serve } from './serve.js';
+export { DEFAULT_MAX_BODY_SIZE, type ServeOptions, type Server, serve } from './serve.js';
 export { type ToNodeHandlerOptions, toNodeHandler } from './to-node.js';

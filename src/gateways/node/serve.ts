@@ -19,6 +19,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Application } from '../../types.js';
+import { limitRequestBody } from '../_shared/body-limit.js';
 import { listenError } from '../_shared/listen.js';
 import { type ShutdownOptions, shutdownControl } from '../_shared/shutdown.js';
 import { requestListener } from './listener.js';
@@ -31,7 +32,17 @@ export interface ServeOptions extends ShutdownOptions {
   port?: number;
   /** Print `mortar: listening on <url>` once listening. @default true */
   announce?: boolean;
+  /**
+   * The largest request body accepted, in bytes: a larger `Content-Length` gets 413 before
+   * the application runs, a chunked body errors with an HTTPError 413 once past it (see
+   * `mortar/body-limit`). `Infinity` turns the limit off.
+   * @default 10485760 (10 MiB)
+   */
+  maxBodySize?: number;
 }
+
+/** {@link ServeOptions.maxBodySize}'s default: 10 MiB. */
+export const DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024;
 
 /** A running HTTP gateway. */
 export interface Server {
@@ -62,7 +73,12 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const port = options.port ?? 8000;
   const log = options.log ?? ((line: string) => console.error(line));
   const state = { draining: false };
-  const server = http.createServer(requestListener(app, log, state));
+  const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
+  const limited =
+    maxBodySize === Number.POSITIVE_INFINITY
+      ? app
+      : limitRequestBody(app, maxBodySize, 'serve() maxBodySize');
+  const server = http.createServer(requestListener(limited, log, state));
   server.on('clientError', onClientError);
 
   await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,35 @@
+/**
+ * `mortar/body-limit` — refuse request bodies over a size, before they fill memory.
+ *
+ * ```ts
+ * import { bodyLimit } from 'mortar/body-limit';
+ * const upload = bodyLimit({ maxBytes: 50 * 1024 * 1024 })(uploadApp);   // 50 MiB here
+ * ```
+ *
+ * A `Content-Length` over `maxBytes` is answered 413 at once, without calling the
+ * application. A chunked body (no length given) is counted as the application reads it:
+ * past `maxBytes` the read rejects with an `HTTPError` 413, which becomes the response unless
+ * the application catches it. Both carry `Connection: close`.
+ *
+ * The HTTP gateway applies the same limit to every request (`serve({ maxBodySize })`, 10 MiB
+ * unless set; `mortar serve --max-body-size`): use this middleware for a tighter limit on
+ * part of a site, or a larger one under a gateway whose limit you raised.
+ */
+import { checkByteLimit, limitRequestBody } from '../../src/gateways/_shared/body-limit.js';
+import type { Middleware } from '../../src/types.js';
+
+/** Options of {@link bodyLimit}. */
+export interface BodyLimitOptions {
+  /** The largest request body accepted, in bytes. */
+  maxBytes: number;
+}
+
+/**
+ * Refuses request bodies over `maxBytes` with 413 Content Too Large (RFC 9110 §15.5.14).
+ * @throws TypeError when `maxBytes` is not a whole number ≥ 0.
+ */
+export function bodyLimit(options: BodyLimitOptions): Middleware {
+  const maxBytes = options?.maxBytes;
+  checkByteLimit(maxBytes, 'bodyLimit maxBytes');
+  return (app) => limitRequestBody(app, maxBytes, 'bodyLimit maxBytes');
+}

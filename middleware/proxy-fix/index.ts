@@ -1,0 +1,232 @@
+/**
+ * `mortar/proxy-fix` — behind a reverse proxy, see the request the client made: its address,
+ * scheme, host, port and path prefix, from the headers the proxy adds. Werkzeug's ProxyFix
+ * and uvicorn's `--proxy-headers`, plus RFC 7239 `Forwarded`.
+ *
+ * ```ts
+ * import { proxyFix, getProxyOriginal } from 'mortar/proxy-fix';
+ * // nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+ * //        proxy_set_header X-Forwarded-Proto $scheme;
+ * const app = compose(proxyFix({ for: 1, proto: 1 }), session({ secret }))(site);
+ * // inside: environ.remoteAddress is the client; request.url starts with https://
+ * // getProxyOriginal(environ).remoteAddress is nginx's address
+ * ```
+ *
+ * Each option counts the proxies that set that header: with `for: 1` the last value of
+ * `X-Forwarded-For` is believed (the one our proxy appended), with `for: 2` the one before it,
+ * and fewer values than that changes nothing. Only a peer in `trustedProxies` is listened to:
+ * the same headers from anyone else are ignored, so a client cannot spoof its address.
+ * A malformed value is ignored too — the gateway's value stays.
+ *
+ * What changes, for the application inside:
+ * - `environ.remoteAddress`: the client (`X-Forwarded-For` / `for=`); `undefined` when the
+ *   proxy says `unknown`; an obfuscated identifier (`_hidden`) as it is.
+ * - `request.url`: the public scheme (`X-Forwarded-Proto`), host (`X-Forwarded-Host`) and port
+ *   (`X-Forwarded-Port`) — so `session({ secure: 'auto' })` sets `Secure` behind TLS, and
+ *   redirects built from the URL point at the public site. Headers are not changed.
+ * - `environ.scriptName`: `X-Forwarded-Prefix` in front of it (the path the proxy stripped),
+ *   so links built from `scriptName` keep the public prefix; the mount invariant holds for the
+ *   client's path.
+ */
+import { defineEnvironKey, type EnvironKey, originOf, rebaseRequest } from '../../src/environ.js';
+import { assertEnviron } from '../../src/fetch-handler.js';
+import type { Environ, Middleware } from '../../src/types.js';
+import {
+  type ForwardedElement,
+  forwardedHost,
+  forwardedNode,
+  forwardedPort,
+  forwardedPrefix,
+  forwardedProto,
+  fromRight,
+  parseForwarded,
+} from './forwarded.js';
+import { compileTrust, DEFAULT_TRUSTED_PROXIES } from './trust.js';
+
+export { compileTrust, DEFAULT_TRUSTED_PROXIES, type PeerTrust } from './trust.js';
+
+/** Options of {@link proxyFix}: how many proxies set each header (0: do not read it). */
+export interface ProxyFixOptions {
+  /** Proxies that append to `X-Forwarded-For` (or `for=` of `Forwarded`). @default 1 */
+  for?: number;
+  /** Proxies that set `X-Forwarded-Proto` (or `proto=`). @default 1 */
+  proto?: number;
+  /** Proxies that set `X-Forwarded-Host` (or `host=`). @default 0 */
+  host?: number;
+  /** Proxies that set `X-Forwarded-Port`. @default 0 */
+  port?: number;
+  /** Proxies that set `X-Forwarded-Prefix`. @default 0 */
+  prefix?: number;
+  /**
+   * Read RFC 7239 `Forwarded` instead of `X-Forwarded-For/-Proto/-Host` (one element per
+   * proxy; `for`, `proto` and `host` count elements from the right). `X-Forwarded-Port` and
+   * `-Prefix`, which `Forwarded` has no parameter for, are still read when counted.
+   * @default false
+   */
+  forwarded?: boolean;
+  /**
+   * The peers whose headers are believed: addresses, CIDR ranges (`10.0.0.0/8`), `loopback`,
+   * `linklocal`, `uniquelocal`, `unix` (a Unix-socket peer), `*`; an array or a comma list.
+   * @default ['loopback', 'unix']
+   */
+  trustedProxies?: string | readonly string[];
+}
+
+/** What the gateway saw, before {@link proxyFix} changed it (Werkzeug's `proxy_fix.orig`). */
+export interface ProxyOriginal {
+  /** The direct peer: the proxy when the headers were believed. */
+  readonly remoteAddress: string | undefined;
+  /** The request URL as the gateway built it. */
+  readonly url: string;
+  /** `environ.scriptName` before the prefix was added. */
+  readonly scriptName: string;
+  /** Whether the peer was a trusted proxy (and so its headers were read). */
+  readonly trusted: boolean;
+}
+
+const originalKey: EnvironKey<ProxyOriginal> = defineEnvironKey<ProxyOriginal>(
+  'proxyFix original',
+  "proxyFix() from 'mortar/proxy-fix'",
+);
+
+/**
+ * What the gateway saw before {@link proxyFix} ran.
+ * @throws Error naming proxyFix when it is not installed outside the caller.
+ */
+export const getProxyOriginal = (environ: Environ): ProxyOriginal => originalKey.get(environ);
+
+/** {@link getProxyOriginal}, or `undefined` when proxyFix is not installed. */
+export const findProxyOriginal = (environ: Environ): ProxyOriginal | undefined =>
+  originalKey.find(environ);
+
+/** What the proxy's headers say, each part `undefined` where they say nothing usable. */
+interface Claims {
+  client?: string | null | undefined;
+  proto?: 'http' | 'https' | undefined;
+  host?: { hostname: string; port: number | undefined } | undefined;
+  port?: number | undefined;
+  prefix?: string | undefined;
+}
+
+/**
+ * Trusts the proxy headers of the configured number of hops, from a trusted peer only.
+ *
+ * @throws TypeError at construction for a hop count that is not a whole number ≥ 0, or a
+ *   `trustedProxies` entry that is not an address or range.
+ */
+export function proxyFix(options: ProxyFixOptions = {}): Middleware {
+  const hops = {
+    for: hopCount(options, 'for', 1),
+    proto: hopCount(options, 'proto', 1),
+    host: hopCount(options, 'host', 0),
+    port: hopCount(options, 'port', 0),
+    prefix: hopCount(options, 'prefix', 0),
+  };
+  const forwarded = options.forwarded ?? false;
+  const trusted = compileTrust(
+    options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES,
+    'proxyFix trustedProxies',
+  );
+  return (app) => (request, environ) => {
+    assertEnviron(environ, 'proxyFix()');
+    const original: ProxyOriginal = {
+      remoteAddress: environ.remoteAddress,
+      url: request.url,
+      scriptName: environ.scriptName,
+      trusted: trusted(environ.remoteAddress),
+    };
+    if (!original.trusted) return app(request, originalKey.with(environ, original));
+    const claims = forwarded
+      ? forwardedClaims(request.headers, hops)
+      : xForwardedClaims(request.headers, hops);
+    const portValue = fromRight(request.headers.get('x-forwarded-port'), hops.port);
+    const prefixValue = fromRight(request.headers.get('x-forwarded-prefix'), hops.prefix);
+    claims.port = portValue === undefined ? undefined : forwardedPort(portValue);
+    claims.prefix = prefixValue === undefined ? undefined : forwardedPrefix(prefixValue);
+    const next: Environ = {
+      ...environ,
+      remoteAddress:
+        claims.client === undefined ? environ.remoteAddress : (claims.client ?? undefined),
+      scriptName: (claims.prefix ?? '') + environ.scriptName,
+    };
+    const origin = publicOrigin(request.url, claims);
+    const url = request.url;
+    const forwardedRequest =
+      origin === undefined ? request : rebaseRequest(request, pathOf(url), origin);
+    return app(forwardedRequest, originalKey.with(next, original));
+  };
+}
+
+function hopCount(
+  options: ProxyFixOptions,
+  name: keyof typeof HOP_NAMES,
+  fallback: number,
+): number {
+  const value = options[name] ?? fallback;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new TypeError(
+      `proxyFix ${name}: expected a whole number of proxies ≥ 0, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+const HOP_NAMES = { for: 0, proto: 0, host: 0, port: 0, prefix: 0 };
+
+function xForwardedClaims(headers: Headers, hops: typeof HOP_NAMES): Claims {
+  const client = fromRight(headers.get('x-forwarded-for'), hops.for);
+  const proto = fromRight(headers.get('x-forwarded-proto'), hops.proto);
+  const host = fromRight(headers.get('x-forwarded-host'), hops.host);
+  return {
+    client: client === undefined ? undefined : forwardedNode(client),
+    proto: proto === undefined ? undefined : forwardedProto(proto),
+    host: host === undefined ? undefined : forwardedHost(host),
+  };
+}
+
+function forwardedClaims(headers: Headers, hops: typeof HOP_NAMES): Claims {
+  const elements = parseForwarded(headers.get('forwarded'));
+  if (!elements) return {};
+  const at = (count: number, name: string): string | undefined => {
+    if (count < 1 || elements.length < count) return undefined;
+    return (elements[elements.length - count] as ForwardedElement)[name];
+  };
+  const client = at(hops.for, 'for');
+  const proto = at(hops.proto, 'proto');
+  const host = at(hops.host, 'host');
+  return {
+    client: client === undefined ? undefined : forwardedNode(client),
+    proto: proto === undefined ? undefined : forwardedProto(proto),
+    host: host === undefined ? undefined : forwardedHost(host),
+  };
+}
+
+const DEFAULT_PORT: Record<string, number> = { http: 80, https: 443 };
+
+/** `scheme://authority` the claims make of `url`'s, or `undefined` when they change nothing. */
+function publicOrigin(url: string, claims: Claims): string | undefined {
+  if (claims.proto === undefined && claims.host === undefined && claims.port === undefined) {
+    return undefined;
+  }
+  const origin = originOf(url);
+  const scheme = claims.proto ?? origin.slice(0, origin.indexOf(':'));
+  let authority = claims.host ?? hostOf(origin.slice(origin.indexOf('//') + 2));
+  if (claims.port !== undefined) authority = { hostname: authority.hostname, port: claims.port };
+  const port =
+    authority.port === undefined || authority.port === DEFAULT_PORT[scheme]
+      ? ''
+      : `:${authority.port}`;
+  const built = `${scheme}://${authority.hostname}${port}`;
+  return built === origin ? undefined : built;
+}
+
+/** The gateway built the authority from a `Host` it checked: it always parses. */
+function hostOf(authority: string): { hostname: string; port: number | undefined } {
+  return forwardedHost(authority) ?? { hostname: authority, port: undefined };
+}
+
+function pathOf(url: string): string {
+  const start = originOf(url).length;
+  const query = url.indexOf('?', start);
+  return url.slice(start, query === -1 ? url.length : query) || '/';
+}

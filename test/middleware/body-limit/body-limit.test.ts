@@ -1,0 +1,120 @@
+import http from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bodyLimit } from '../../../middleware/body-limit/index.js';
+import { type Server, serve } from '../../../src/gateways/node/index.js';
+import { type Application, HTTPError } from '../../../src/index.js';
+import { TestClient } from '../../../src/testing/index.js';
+
+let calls = 0;
+const reader: Application = async (request) => {
+  calls++;
+  const text = await request.text();
+  return new Response(`read ${text.length}`);
+};
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+/** A raw HTTP/1.1 request over loopback: chunked when `chunks` is given. */
+function raw(
+  url: string,
+  options: { headers?: Record<string, string>; chunks?: string[]; body?: string },
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'POST', headers: options.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    request.on('error', reject);
+    if (options.chunks) for (const chunk of options.chunks) request.write(chunk);
+    request.end(options.body);
+  });
+}
+
+describe('bodyLimit', () => {
+  it('answers 413 at once for a Content-Length over the limit, without calling the app', async () => {
+    calls = 0;
+    const server = await serve(bodyLimit({ maxBytes: 10 })(reader), { port: 0, announce: false });
+    servers.push(server);
+    const res = await raw(server.url, { body: 'x'.repeat(11) });
+    expect(res.status).toBe(413);
+    expect(res.headers.connection).toBe('close');
+    expect(res.body).toContain('over the limit of 10 bytes');
+    expect(calls).toBe(0);
+    expect((await raw(server.url, { body: 'x'.repeat(10) })).body).toBe('read 10');
+  });
+
+  it('counts an in-process body that declares no length (TestClient)', async () => {
+    const client = new TestClient(bodyLimit({ maxBytes: 10 })(reader));
+    expect((await client.post('/', { body: 'x'.repeat(11) })).status).toBe(413);
+    expect(await (await client.post('/', { body: 'x'.repeat(10) })).text()).toBe('read 10');
+  });
+
+  it('errors a chunked body mid-stream: the read rejects with an HTTPError 413', async () => {
+    let caught: unknown;
+    const catcher: Application = async (request) => {
+      try {
+        await request.arrayBuffer();
+      } catch (error) {
+        caught = error;
+        throw error;
+      }
+      return new Response('no');
+    };
+    const server = await serve(bodyLimit({ maxBytes: 1000 })(catcher), {
+      port: 0,
+      announce: false,
+    });
+    servers.push(server);
+    const res = await raw(server.url, { chunks: ['x'.repeat(600), 'x'.repeat(600)] });
+    expect(res.status).toBe(413);
+    expect(caught).toBeInstanceOf(HTTPError);
+    expect((caught as HTTPError).status).toBe(413);
+    const small = await raw(server.url, { chunks: ['x'.repeat(500), 'x'.repeat(500)] });
+    expect(small.status).toBe(200);
+  });
+
+  it('passes requests without a body untouched (the same Request object)', async () => {
+    let seen: Request | undefined;
+    const given = new Request('http://localhost/');
+    await bodyLimit({ maxBytes: 0 })((request) => {
+      seen = request;
+      return new Response();
+    })(given, { scriptName: '', pathInfo: '/', gateway: 'test' });
+    expect(seen).toBe(given);
+  });
+
+  it('refuses a limit that is not a whole number of bytes', () => {
+    expect(() => bodyLimit({ maxBytes: -1 })).toThrow(
+      /bodyLimit maxBytes: expected a whole number/,
+    );
+    expect(() => bodyLimit({ maxBytes: 1.5 })).toThrow(TypeError);
+    expect(() => bodyLimit({} as never)).toThrow(/got undefined/);
+  });
+});
+
+describe('serve({ maxBodySize })', () => {
+  it('limits every request at the gateway: 10 MiB unless set, Infinity turns it off', async () => {
+    const limited = await serve(reader, { port: 0, announce: false, maxBodySize: 100 });
+    const unlimited = await serve(reader, {
+      port: 0,
+      announce: false,
+      maxBodySize: Number.POSITIVE_INFINITY,
+    });
+    const defaulted = await serve(reader, { port: 0, announce: false });
+    servers.push(limited, unlimited, defaulted);
+    expect((await raw(limited.url, { body: 'x'.repeat(101) })).status).toBe(413);
+    expect((await raw(limited.url, { chunks: ['x'.repeat(60), 'x'.repeat(60)] })).status).toBe(413);
+    expect((await raw(unlimited.url, { body: 'x'.repeat(101) })).body).toBe('read 101');
+    const big = { 'content-length': String(10 * 1024 * 1024 + 1) };
+    const refused = await raw(defaulted.url, { headers: big, body: '' }).catch(() => undefined);
+    expect(refused?.status).toBe(413);
+    await expect(serve(reader, { port: 0, maxBodySize: -5 })).rejects.toThrow(/maxBodySize/);
+  });
+});
