@@ -21,6 +21,12 @@ const cases: Case[] = [
   { label: "mortar serve(urlmap({'/app': hello}))", server: 'mortar-mount', path: '/app/x' },
   { label: 'mortar 3 pass-through + helloWorld + urlmap', server: 'mortar-stack', path: '/app/x' },
   { label: 'Hono 3 middleware + route + mount', server: 'hono-stack', path: '/app/x' },
+  { label: 'mortar accessLog(hello), lines to /dev/null', server: 'mortar-logged', path: '/' },
+  {
+    label: 'mortar accessLog(hello), no line formatted (the mechanism alone)',
+    server: 'mortar-logged-noop',
+    path: '/',
+  },
 ];
 
 const servers = new URL('./servers.ts', import.meta.url);
@@ -44,9 +50,17 @@ for (const [index, c] of cases.entries()) {
     `| ${c.label} | ${Math.round(medians[index]!)} | ${(medians[index]! / bare).toFixed(2)} |`,
   );
 }
-const [, plain, mounted, stack, hono] = medians as [number, number, number, number, number];
+const [, plain, mounted, stack, hono, logged] = medians as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 console.log(`\nmounting costs ${((1 - mounted / plain) * 100).toFixed(1)} % (target ≤ 5 %)`);
 console.log(`stack / Hono = ${(stack / hono).toFixed(2)} (target ≥ 1.0)`);
+console.log(`the access log costs ${((1 - logged / plain) * 100).toFixed(1)} % (target ≤ 5 %)`);
 
 console.log('\nin-process, no sockets (ns per request, median of 5 × 1e6 calls):');
 for (const { label, ns } of layerCosts()) console.log(`  ${label}: ${ns.toFixed(0)} ns`);

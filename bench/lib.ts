@@ -5,6 +5,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { which } from '../test/helpers/net.js';
@@ -12,6 +13,18 @@ import { which } from '../test/helpers/net.js';
 export const runs = Number(process.env.BENCH_RUNS ?? 3);
 export const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 export const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+
+const taskset = which('taskset');
+
+/**
+ * `command` run on CPU `core` with taskset, when there is one and more than one core: servers
+ * on core 0, wrk on core 1, so the load generator does not take the server's time (DESIGN §4).
+ */
+function pinned(core: number, command: string[]): string[] {
+  return taskset && availableParallelism() > 1
+    ? [taskset, '-c', String(core), ...command]
+    : command;
+}
 
 export interface Running {
   child: ChildProcess;
@@ -29,7 +42,8 @@ export async function startServer(
   args: string[] = [],
 ): Promise<Running> {
   const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
-  const child = spawn(process.execPath, [tsx, fileURLToPath(script), name, ...args], {
+  const command = [process.execPath, tsx, fileURLToPath(script), name, ...args];
+  const child = spawn(pinned(0, command)[0]!, pinned(0, command).slice(1), {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NODE_ENV: 'production', ...env },
   });
@@ -76,11 +90,9 @@ end
     script.push('-s', lua);
   }
   const output = await new Promise<string>((resolve, reject) => {
-    execFile(
-      wrk!,
-      ['-t1', `-c${connections}`, `-d${duration}s`, ...script, url],
-      { encoding: 'utf8' },
-      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    const command = pinned(1, [wrk!, '-t1', `-c${connections}`, `-d${duration}s`, ...script, url]);
+    execFile(command[0]!, command.slice(1), { encoding: 'utf8' }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
     );
   });
   const requests = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);

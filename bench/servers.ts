@@ -2,10 +2,12 @@
  * The servers `bench/index.ts` measures, one per process: `tsx bench/servers.ts <name>`
  * prints its URL on stdout and serves until killed.
  */
+import { createWriteStream } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve as honoServe } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
+import { accessLog } from '../middleware/access-log/index.js';
 import { hello, helloWorld } from '../middleware/hello/index.js';
 import { urlmap } from '../middleware/urlmap/index.js';
 import { serve } from '../src/gateways/node/index.js';
@@ -33,6 +35,15 @@ const servers: Record<string, () => Promise<string>> = {
   },
   async mortar() {
     return (await serve(hello, { port: 0, announce: false })).url.slice(0, -1);
+  },
+  async 'mortar-logged'() {
+    const sink = createWriteStream('/dev/null');
+    const logged = accessLog({ write: (line) => sink.write(`${line}\n`) })(hello);
+    return (await serve(logged, { port: 0, announce: false })).url.slice(0, -1);
+  },
+  async 'mortar-logged-noop'() {
+    const logged = accessLog({ format: () => '', write: () => {} })(hello);
+    return (await serve(logged, { port: 0, announce: false })).url.slice(0, -1);
   },
   async 'mortar-mount'() {
     return (await serve(urlmap({ '/app': hello }), { port: 0, announce: false })).url.slice(0, -1);

@@ -25,5 +25,5 @@ export {
   type Weighted,
 } from './negotiation.js';
 export { requestHeader } from './request-header.js';
-export { FastResponse, STATUS_TEXT } from './response.js';
+export { FastResponse, STATUS_TEXT, withHeaders } from './response.js';
 export type { Application, Environ, Gateway, Middleware } from './types.js';

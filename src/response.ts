@@ -16,3 +16,52 @@ export const FastResponse: typeof globalThis.Response = SrvxFastResponse as type
 useErrorResponseClass(FastResponse);
 
 export { STATUS_TEXT } from './status.js';
+
+/**
+ * Sets `headers` on `response` and returns it — or, when its headers are immutable
+ * (`Response.redirect()`, `Response.error()`, a `fetch()` result, srvx's redirect), a copy
+ * with them set: the same status, status text, headers and (unread) body. So a middleware can
+ * add a header to whatever the application returned:
+ *
+ * ```ts
+ * const poweredBy: Middleware = (app) => async (request, environ) =>
+ *   withHeaders(await app(request, environ), { 'x-powered-by': 'mortar' });
+ * ```
+ *
+ * A name already present is replaced, except `Set-Cookie`, which is appended.
+ * @throws TypeError from `Headers` for a header name or value that is not valid.
+ */
+export function withHeaders(response: Response, headers: HeadersInit): Response {
+  const extra = new Headers(headers);
+  let target = response;
+  try {
+    apply(response.headers, extra);
+  } catch (error) {
+    if (!(error instanceof TypeError) || !isImmutable(response.headers)) throw error;
+    target = new FastResponse(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+    apply(target.headers, extra);
+  }
+  return target;
+}
+
+function apply(target: Headers, extra: Headers): void {
+  for (const [name, value] of extra) {
+    if (name === 'set-cookie') target.append(name, value);
+    else target.set(name, value);
+  }
+}
+
+/** Whether setting a header on `headers` throws because they are guarded "immutable". */
+function isImmutable(headers: Headers): boolean {
+  try {
+    headers.set('x-mortar-probe', '1');
+    headers.delete('x-mortar-probe');
+    return false;
+  } catch {
+    return true;
+  }
+}

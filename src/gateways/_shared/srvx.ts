@@ -3,6 +3,9 @@
  * `NodeResponse`) can hand over its status, headers and body without building a native
  * undici `Response` — the gateways write it from those parts, which is most of their speed.
  *
+ * Reading the parts uses a FastResponse up (srvx clears it): whoever reads them answers with
+ * them, or rebuilds a response from them.
+ *
  * This module imports nothing, so middleware that must tell a FastResponse apart (the error
  * middleware's body guard) may use it without pulling in a gateway.
  */
