@@ -68,13 +68,19 @@ const UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 
  * A load target: a URL, or a URL and a JSON file of `Cookie` header values that the requests
  * take in turn (many sessions at once).
  */
-export type Target = string | { url: string; cookiesFile: string };
+export type Target =
+  | string
+  | { url: string; cookiesFile?: string; headers?: Record<string, string> };
 
 /** One wrk run. */
 async function wrkLoad(target: Target, duration: number): Promise<Load> {
   const url = typeof target === 'string' ? target : target.url;
   const script: string[] = [];
   if (typeof target !== 'string') {
+    for (const [name, value] of Object.entries(target.headers ?? {}))
+      script.push('-H', `${name}: ${value}`);
+  }
+  if (typeof target !== 'string' && target.cookiesFile) {
     const cookies = JSON.parse(readFileSync(target.cookiesFile, 'utf8')) as string[];
     const lua = `${target.cookiesFile}.lua`;
     writeFileSync(
@@ -111,7 +117,8 @@ export async function load(target: Target, duration: number): Promise<Load> {
   if (wrk) return wrkLoad(target, duration);
   const url = typeof target === 'string' ? target : target.url;
   let requests: autocannon.Request[] | undefined;
-  if (typeof target !== 'string') {
+  const headers = typeof target === 'string' ? undefined : target.headers;
+  if (typeof target !== 'string' && target.cookiesFile) {
     const cookies = JSON.parse(readFileSync(target.cookiesFile, 'utf8')) as string[];
     let next = 0;
     requests = [
@@ -123,7 +130,14 @@ export async function load(target: Target, duration: number): Promise<Load> {
       },
     ];
   }
-  const result = await autocannon({ url, connections, duration, pipelining: 1, requests });
+  const result = await autocannon({
+    url,
+    connections,
+    duration,
+    pipelining: 1,
+    requests,
+    ...(headers ? { headers } : {}),
+  });
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${url}: ${result.non2xx} non-2xx responses, ${result.errors} errors`);
   }

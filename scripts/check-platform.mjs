@@ -3,7 +3,7 @@
 // runtime that is not Node (esbuild, --platform=neutral) and fails when the bundle needs a
 // `node:` module or a Node-only package — DESIGN.md §2's promise that `mortar`,
 // `mortar/urlmap`, `mortar/hello`, `mortar/session` (memory and cookie stores),
-// `mortar/proxy-fix`, `mortar/body-limit` and `mortar/access-log` run on
+// `mortar/proxy-fix`, `mortar/body-limit`, `mortar/access-log` and `mortar/compress` run on
 // Deno, Bun and Workers as they are.
 //
 // `mortar/...` imports resolve to the TypeScript sources through package.json's exports
@@ -24,7 +24,8 @@ import { urlmap } from 'mortar/urlmap';
 import { proxyFix } from 'mortar/proxy-fix';
 import { bodyLimit } from 'mortar/body-limit';
 import { accessLog } from 'mortar/access-log';
-export default [compose, defineEnvironKey, HTTPError, hello, CookieStore, MemoryStore, session, urlmap, proxyFix, bodyLimit, accessLog];
+import { compress } from 'mortar/compress';
+export default [compose, defineEnvironKey, HTTPError, hello, CookieStore, MemoryStore, session, urlmap, proxyFix, bodyLimit, accessLog, compress];
 `;
 
 /** Resolves `mortar` and `mortar/x` to the source file that package.json's export builds from. */
@@ -80,5 +81,5 @@ if (problems.length > 0) {
 }
 const bytes = result.outputFiles[0].contents.byteLength;
 console.log(
-  `check:platform: mortar, mortar/hello, mortar/session, mortar/urlmap, mortar/proxy-fix, mortar/body-limit, mortar/access-log bundle for --platform=neutral (${Math.round(bytes / 1024)} KiB; packages: ${[...packages].join(', ') || 'none'})`,
+  `check:platform: mortar, mortar/hello, mortar/session, mortar/urlmap, mortar/proxy-fix, mortar/body-limit, mortar/access-log, mortar/compress bundle for --platform=neutral (${Math.round(bytes / 1024)} KiB; packages: ${[...packages].join(', ') || 'none'})`,
 );

@@ -1,0 +1,198 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { compress } from '../../../middleware/compress/index.js';
+import { serveStatic } from '../../../middleware/static/index.js';
+import { type Server, serve } from '../../../src/gateways/node/index.js';
+import { type Application, FastResponse } from '../../../src/index.js';
+import { which } from '../../helpers/net.js';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+const json = JSON.stringify({
+  items: Array.from({ length: 400 }, (_, i) => ({ i, name: `item ${i}` })),
+});
+
+async function listen(app: Application): Promise<string> {
+  const server = await serve(app, { port: 0, announce: false });
+  servers.push(server);
+  return server.url;
+}
+
+/** A GET over node:http (no automatic decoding): status, headers and the raw bytes. */
+function get(url: string, headers: Record<string, string> = {}, method = 'GET') {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>(
+    (resolve, reject) => {
+      http
+        .request(url, { headers, method }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+        })
+        .on('error', reject)
+        .end();
+    },
+  );
+}
+
+const decode: Record<string, (b: Buffer) => Buffer> = {
+  br: zlib.brotliDecompressSync,
+  gzip: zlib.gunzipSync,
+};
+
+describe('compress', () => {
+  const app: Application = () =>
+    new FastResponse(json, {
+      headers: { 'content-type': 'application/json', etag: '"v1"', 'accept-ranges': 'bytes' },
+    });
+
+  it('round-trips br and gzip byte for byte, by q-value, with Vary, a weak ETag and the length', async () => {
+    const url = await listen(compress()(app));
+    for (const [accept, coding] of [
+      ['gzip, br', 'br'],
+      ['br;q=0.5, gzip', 'gzip'],
+      ['*', 'br'],
+      ['br;q=0, *;q=0.1', 'gzip'],
+      ['x-gzip', 'gzip'],
+    ] as const) {
+      const res = await get(url, { 'accept-encoding': accept });
+      expect(res.headers['content-encoding'], accept).toBe(coding);
+      expect(decode[coding]!(res.body).toString()).toBe(json);
+      expect(res.headers.vary).toBe('Accept-Encoding');
+      expect(res.headers.etag).toBe('W/"v1"');
+      expect(res.headers['accept-ranges']).toBeUndefined();
+      expect(Number(res.headers['content-length'])).toBe(res.body.length);
+    }
+    for (const accept of ['identity', 'gzip;q=0, br;q=0', '']) {
+      const res = await get(url, accept ? { 'accept-encoding': accept } : {});
+      expect(res.headers['content-encoding']).toBeUndefined();
+      expect(res.body.toString()).toBe(json);
+      expect(res.headers.vary).toBe('Accept-Encoding');
+      expect(res.headers.etag).toBe('"v1"');
+    }
+  });
+
+  it('leaves alone what it must: HEAD, 204/304, Range, encoded, no-transform, small, images', async () => {
+    const cases: [string, Application, Record<string, string>?, string?][] = [
+      ['HEAD', app, {}, 'HEAD'],
+      ['Range', app, { range: 'bytes=0-9' }],
+      ['304', () => new Response(null, { status: 304, headers: { 'content-type': 'text/plain' } })],
+      [
+        'encoded',
+        () =>
+          new Response(json, {
+            headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' },
+          }),
+      ],
+      [
+        'no-transform',
+        () =>
+          new Response(json, {
+            headers: { 'content-type': 'text/plain', 'cache-control': 'public, no-transform' },
+          }),
+      ],
+      ['small', () => new FastResponse('tiny', { headers: { 'content-type': 'text/plain' } })],
+      ['image', () => new Response(json, { headers: { 'content-type': 'image/png' } })],
+      ['no type', () => new Response(new Blob([json]).stream())],
+    ];
+    for (const [label, handler, headers = {}, method = 'GET'] of cases) {
+      const url = await listen(compress()(handler));
+      const res = await get(url, { 'accept-encoding': 'br, gzip', ...headers }, method);
+      expect(res.headers['content-encoding'] ?? 'none', label).toBe(
+        label === 'encoded' ? 'gzip' : 'none',
+      );
+    }
+    const svg = await listen(
+      compress()(() => new Response(json, { headers: { 'content-type': 'image/svg+xml' } })),
+    );
+    expect((await get(svg, { 'accept-encoding': 'gzip' })).headers['content-encoding']).toBe(
+      'gzip',
+    );
+  });
+
+  it('streams a streamed body, and flushes each event of text/event-stream at once', async () => {
+    let push!: (text: string) => void;
+    let close!: () => void;
+    const events = new ReadableStream<Uint8Array>({
+      start(controller) {
+        push = (text) => controller.enqueue(new TextEncoder().encode(text));
+        close = () => controller.close();
+      },
+    });
+    const url = await listen(
+      compress()(() => new Response(events, { headers: { 'content-type': 'text/event-stream' } })),
+    );
+    const inflate = zlib.createBrotliDecompress();
+    let text = '';
+    inflate.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
+    const ended = new Promise<void>((resolve) => {
+      http.get(url, { headers: { 'accept-encoding': 'br' } }, (res) => {
+        expect(res.headers['content-encoding']).toBe('br');
+        expect(res.headers['content-length']).toBeUndefined();
+        res.pipe(inflate);
+        inflate.on('end', resolve);
+      });
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    push('data: one\n\n');
+    for (let i = 0; i < 100 && !text.includes('one'); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(text).toBe('data: one\n\n');
+    push('data: two\n\n');
+    close();
+    await ended;
+    expect(text).toBe('data: one\n\ndata: two\n\n');
+  });
+
+  it("never compresses static's precompressed files twice", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mortar-compress-'));
+    try {
+      writeFileSync(path.join(dir, 'app.js'), json);
+      writeFileSync(path.join(dir, 'app.js.br'), zlib.brotliCompressSync(json));
+      const url = await listen(
+        compress()(
+          serveStatic(dir, { precompressed: ['br'] })(() => new Response('none', { status: 404 })),
+        ),
+      );
+      const res = await get(`${url}app.js`, { 'accept-encoding': 'br' });
+      expect(res.headers['content-encoding']).toBe('br');
+      expect(zlib.brotliDecompressSync(res.body).toString()).toBe(json);
+      const plain = await get(`${url}app.js`, { 'accept-encoding': 'gzip' });
+      expect(zlib.gunzipSync(plain.body).toString()).toBe(json);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is decoded by curl --compressed', async () => {
+    const curl = which('curl');
+    if (!curl) {
+      if (process.env.CI) throw new Error('curl is required under CI (apt-get install -y curl)');
+      console.warn('skipping: curl is not installed');
+      return;
+    }
+    const url = await listen(compress()(app));
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(curl, ['-s', '--compressed', url], (error, stdout) =>
+        error ? reject(error) : resolve(stdout),
+      ),
+    );
+    expect(out).toBe(json);
+  });
+
+  it('refuses an unknown coding and a bad threshold', () => {
+    expect(() => compress({ encodings: ['lzma' as 'br'] })).toThrow(/unknown coding "lzma"/);
+    expect(() => compress({ threshold: -1 })).toThrow(/compress threshold/);
+  });
+});
