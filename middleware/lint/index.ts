@@ -1,0 +1,212 @@
+/**
+ * `mortar/lint` — checks, during development, that an application keeps the contract
+ * (DESIGN.md §1, the `Application` and `Environ` rules) and HTTP's (RFC 9110): paste.lint
+ * and Werkzeug's LintMiddleware, for the fetch world.
+ *
+ * ```ts
+ * import { lint } from 'mortar/lint';
+ * const app = compose(lint(), session({ secret }), lint())(site);   // around and between
+ * // in tests: lint({ strict: true }) throws a LintError at the first finding
+ * ```
+ *
+ * Each finding is one line, `mortar lint [rule] GET /path: what is wrong`. The rules:
+ * - `environ`: `scriptName` is `''` or starts with `/` and does not end with one; `pathInfo`
+ *   is `''` or starts with `/`; the request URL's path is `pathInfo` (the mount invariant);
+ * - `result`: the application returned a `Response` (or a promise of one);
+ * - `status`: an integer from 200 to 599;
+ * - `headers`: names and values that would be refused on the wire (CR/LF, control
+ *   characters, a name that is not a token), and a `Set-Cookie` that does not parse
+ *   (RFC 6265, read by tough-cookie);
+ * - `no-body`: a body on a 204 or 304, or for a HEAD request (the gateway drops it: the
+ *   application did the work for nothing);
+ * - `content-length`: `Content-Length` that differs from the body's bytes, as they are read;
+ * - `body-reuse`: the request body read twice;
+ * - `aborted`: a response returned after `request.signal` aborted (the client is gone: stop
+ *   work when the signal fires).
+ */
+import { Cookie } from 'tough-cookie';
+import { searchOf } from '../../src/environ.js';
+import { invalidPart, type ResponseParts, responseParts } from '../../src/gateways/_shared/srvx.js';
+import { FastResponse } from '../../src/response.js';
+import type { Environ, Middleware } from '../../src/types.js';
+
+/** Options of {@link lint}. */
+export interface LintOptions {
+  /** Throw a {@link LintError} at the first finding instead of writing a line. @default false */
+  strict?: boolean;
+  /** Where each finding goes. @default console.warn */
+  write?: (line: string) => void;
+}
+
+/** A finding, thrown by `lint({ strict: true })`. */
+export class LintError extends Error {
+  override readonly name = 'LintError';
+  constructor(
+    /** The rule broken (`environ`, `headers`, …). */
+    readonly rule: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Checks every call of the application it wraps; see the module comment for the rules. */
+export function lint(options: LintOptions = {}): Middleware {
+  const write = options.write ?? ((line: string) => console.warn(line));
+  return (app) => async (request, environ) => {
+    const where = `${request.method} ${describeTarget(request, environ)}`;
+    const report = (rule: string, message: string): void => {
+      const line = `mortar lint [${rule}] ${where}: ${message}`;
+      if (options.strict) throw new LintError(rule, line);
+      write(line);
+    };
+    checkEnviron(request, environ, report);
+    let result: unknown;
+    try {
+      result = await app(request, environ);
+    } catch (error) {
+      if (
+        error instanceof TypeError &&
+        request.bodyUsed &&
+        /unusable|used|locked/i.test(error.message)
+      ) {
+        report('body-reuse', `the request body was read twice (${error.message})`);
+      }
+      throw error;
+    }
+    if (!(result instanceof Response)) {
+      report('result', `the application returned ${describe(result)}, not a Response`);
+      return result as Response;
+    }
+    if (request.signal.aborted) {
+      report(
+        'aborted',
+        'a response was returned after request.signal aborted (the client was gone)',
+      );
+    }
+    const parts = responseParts(result);
+    checkParts(parts, request, report);
+    return rebuild(parts, report);
+  };
+}
+
+function checkEnviron(
+  request: Request,
+  environ: Environ,
+  report: (rule: string, message: string) => void,
+): void {
+  const { scriptName, pathInfo } = environ ?? ({} as Environ);
+  if (
+    typeof scriptName !== 'string' ||
+    (scriptName !== '' && (!scriptName.startsWith('/') || scriptName.endsWith('/')))
+  ) {
+    report(
+      'environ',
+      `scriptName ${JSON.stringify(scriptName)} must be '' or start with "/" and not end with one`,
+    );
+  }
+  if (typeof pathInfo !== 'string' || (pathInfo !== '' && !pathInfo.startsWith('/'))) {
+    report('environ', `pathInfo ${JSON.stringify(pathInfo)} must be '' or start with "/"`);
+    return;
+  }
+  const url = request.url;
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  const query = url.indexOf('?');
+  const path = start === -1 ? '/' : url.slice(start, query === -1 ? url.length : query);
+  if (path !== (pathInfo || '/')) {
+    report(
+      'environ',
+      `the request URL's path ${path} is not pathInfo ${JSON.stringify(pathInfo)} (a mount must hand on a rebased request)`,
+    );
+  }
+}
+
+function checkParts(
+  parts: ResponseParts,
+  request: Request,
+  report: (rule: string, message: string) => void,
+): void {
+  const invalid = invalidPart(parts);
+  if (invalid) report(invalid.startsWith('status') ? 'status' : 'headers', invalid);
+  for (let i = 0; i < parts.headers.length; i += 2) {
+    if (parts.headers[i]!.toLowerCase() !== 'set-cookie') continue;
+    const value = parts.headers[i + 1]!;
+    if (!Cookie.parse(value, { loose: false })) {
+      report('headers', `Set-Cookie ${JSON.stringify(value)} does not parse (RFC 6265 §4.1)`);
+    }
+  }
+  const hasBody = parts.body !== null && !(typeof parts.body === 'string' && parts.body === '');
+  if (hasBody && (parts.status === 204 || parts.status === 304)) {
+    report('no-body', `a ${parts.status} response has a body`);
+  } else if (hasBody && request.method === 'HEAD') {
+    report('no-body', 'a response to HEAD has a body (it is dropped; send headers only)');
+  }
+}
+
+/** The response rebuilt from its parts (reading them used a FastResponse up), its body counted. */
+function rebuild(parts: ResponseParts, report: (rule: string, message: string) => void): Response {
+  let declared: number | undefined;
+  for (let i = 0; i < parts.headers.length; i += 2) {
+    if (parts.headers[i]!.toLowerCase() === 'content-length')
+      declared = Number(parts.headers[i + 1]);
+  }
+  let body = parts.body;
+  if (declared !== undefined && body !== null) {
+    const bytes = byteLength(body);
+    if (bytes !== undefined && bytes !== declared) {
+      report('content-length', `Content-Length ${declared} but the body has ${bytes} bytes`);
+    } else if (body instanceof ReadableStream) body = counted(body, declared, report);
+  }
+  const headers: [string, string][] = [];
+  for (let i = 0; i < parts.headers.length; i += 2)
+    headers.push([parts.headers[i]!, parts.headers[i + 1]!]);
+  return new FastResponse(body as BodyInit | null, {
+    status: parts.status,
+    statusText: parts.statusText,
+    headers,
+  });
+}
+
+function byteLength(body: ResponseParts['body']): number | undefined {
+  if (typeof body === 'string') return new TextEncoder().encode(body).byteLength;
+  if (body instanceof Uint8Array || body instanceof DataView) return body.byteLength;
+  return undefined;
+}
+
+function counted(
+  body: ReadableStream<Uint8Array>,
+  declared: number,
+  report: (rule: string, message: string) => void,
+): ReadableStream<Uint8Array> {
+  let bytes = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        bytes += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+      flush() {
+        if (bytes !== declared) {
+          report(
+            'content-length',
+            `Content-Length ${declared} but the body streamed ${bytes} bytes`,
+          );
+        }
+      },
+    }),
+  );
+}
+
+function describeTarget(request: Request, environ: Environ): string {
+  try {
+    return `${environ.scriptName}${environ.pathInfo}${searchOf(request.url)}`;
+  } catch {
+    return '(an environ without scriptName/pathInfo)';
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  return `a ${(value as object).constructor?.name ?? 'object'}`;
+}
