@@ -36,6 +36,19 @@ Options:
   --socket-mode MODE   file mode of a unix socket, octal (660 lets the front end's group in)
   --workers N          N processes share the socket; a dead one is replaced; SIGHUP
                        replaces them one by one without dropping a request
+  --proxy-headers      believe X-Forwarded-For and X-Forwarded-Proto (one proxy) from the
+                       peers of --forwarded-allow-ips: the client's address, https in URLs
+  --forwarded-allow-ips LIST
+                       peers trusted for proxy headers and X-Request-Id: addresses and
+                       CIDR ranges, comma-separated, "unix", "*" (default loopback,unix;
+                       also FORWARDED_ALLOW_IPS)
+  --access-log         one line per request on stderr, when its body has finished
+  --access-log-format F
+                       combined (default), common or json; implies --access-log
+  --max-body-size N    refuse request bodies over N bytes with 413 (k, M, G suffixes are
+                       KiB, MiB, GiB; "none" for no limit; default 10M)
+  --lint               check every call against mortar's contract and HTTP, a warning line
+                       each (development)
   --reload             restart the server when a source file under the current directory
                        changes (.ts .js .mts .mjs .cts .cjs .tsx .jsx, package.json,
                        tsconfig.json, .env; never node_modules, dist, coverage or a
@@ -74,6 +87,12 @@ export function parseServeArgs(argv: readonly string[]) {
       scgi: { type: 'string' },
       'socket-mode': { type: 'string' },
       workers: { type: 'string' },
+      'proxy-headers': { type: 'boolean' },
+      'forwarded-allow-ips': { type: 'string' },
+      'access-log': { type: 'boolean' },
+      'access-log-format': { type: 'string' },
+      'max-body-size': { type: 'string' },
+      lint: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -109,6 +128,52 @@ export interface ServeSettings {
   socketMode: number | undefined;
   /** 0 without `--workers`. */
   workers: number;
+  /** The middleware `mortar serve` wraps the application in (outermost first). */
+  wrap: WrapSettings;
+}
+
+/** What `--proxy-headers`, `--access-log*`, `--max-body-size` and `--lint` ask for. */
+export interface WrapSettings {
+  /** `--forwarded-allow-ips` (or FORWARDED_ALLOW_IPS), when `--proxy-headers` is given. */
+  proxyHeaders: string | undefined;
+  /** The peers trusted for `X-Request-Id` (the same list). */
+  trustedProxies: string | undefined;
+  accessLog: 'combined' | 'common' | 'json' | undefined;
+  /** Bytes; `Infinity` for `none`. */
+  maxBodySize: number;
+  lint: boolean;
+}
+
+const UNIT: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/**
+ * `--max-body-size`: bytes, with an optional binary unit (`512k`, `10M`, `1GiB`), or `none`.
+ * @throws UsageError for anything else.
+ */
+export function parseByteSize(text: string, option: string): number {
+  if (text === 'none') return Number.POSITIVE_INFINITY;
+  const match = /^(\d+)\s*(?:([kKmMgG])(?:i?B)?)?$/.exec(text);
+  if (!match) {
+    throw new UsageError(
+      `${option} takes bytes like 1048576, 512k, 10M or 1G, or "none"; got "${text}"`,
+    );
+  }
+  return Number(match[1]) * UNIT[(match[2] ?? '').toLowerCase()]!;
+}
+
+function wrapSettings(values: ReturnType<typeof parseServeArgs>['values']): WrapSettings {
+  const format = values['access-log-format'];
+  if (format !== undefined && format !== 'combined' && format !== 'common' && format !== 'json') {
+    throw new UsageError(`--access-log-format must be combined, common or json, got "${format}"`);
+  }
+  const allowed = values['forwarded-allow-ips'] ?? process.env.FORWARDED_ALLOW_IPS;
+  return {
+    proxyHeaders: values['proxy-headers'] ? (allowed ?? 'loopback,unix') : undefined,
+    trustedProxies: allowed,
+    accessLog: format ?? (values['access-log'] ? 'combined' : undefined),
+    maxBodySize: parseByteSize(values['max-body-size'] ?? '10M', '--max-body-size'),
+    lint: values.lint ?? false,
+  };
 }
 
 /**
@@ -166,5 +231,6 @@ export function serveSettings(argv: readonly string[]): ServeSettings | 'help' {
     },
     socketMode: mode === undefined ? undefined : Number.parseInt(mode, 8),
     workers,
+    wrap: wrapSettings(values),
   };
 }

@@ -2,7 +2,15 @@
  * The `mortar` command. `mortar serve module[:export]` loads an application by name and
  * serves it over HTTP, as a WSGI server does.
  */
-import { CGI_HELP, MAIN_HELP, SERVE_HELP, serveSettings, UsageError } from './args.js';
+import type { Application } from '../types.js';
+import {
+  CGI_HELP,
+  MAIN_HELP,
+  SERVE_HELP,
+  serveSettings,
+  UsageError,
+  type WrapSettings,
+} from './args.js';
 import { LoadError, loadApplication } from './load.js';
 
 // Each command imports only the gateway it runs (dynamic imports below): a CGI process, one
@@ -52,7 +60,11 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     if (socket?.where.path) await clearStaleSocket(socket.where.path);
     return runWorkers(settings.workers, spec);
   }
-  const app = await loadApplication(spec);
+  const app = await wrapApplication(
+    await loadApplication(spec),
+    settings.wrap,
+    socket !== undefined,
+  );
   let server: { url: string; close(): Promise<void> };
   const listen = { ...socket?.where, socketMode: settings.socketMode, announce: false };
   if (socket?.protocol === 'fastcgi') {
@@ -61,7 +73,12 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     server = await (await import('../gateways/scgi/index.js')).serveSCGI(app, listen);
   } else {
     const { serve } = await import('../gateways/node/index.js');
-    server = await serve(app, { host: settings.host, port: settings.port, announce: false });
+    server = await serve(app, {
+      host: settings.host,
+      port: settings.port,
+      announce: false,
+      maxBodySize: settings.wrap.maxBodySize,
+    });
   }
   const who = cluster.isWorker ? `worker ${process.pid}: ` : '';
   process.stderr.write(`mortar: ${who}serving ${spec} on ${server.url}\n`);
@@ -79,6 +96,51 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   }
   cluster.worker?.send({ mortar: 'listening', url: server.url });
   return new Promise<number>(() => {});
+}
+
+/**
+ * The application wrapped as `mortar serve`'s options ask, outermost first: proxyFix (so the
+ * log has the client), accessLog, the body limit (FastCGI and SCGI; `serve` applies its own),
+ * lint. The CLI composes middleware as an application does: it imports them, the contract
+ * at `src/`'s root never does.
+ */
+async function wrapApplication(
+  app: Application,
+  wrap: WrapSettings,
+  limitBody: boolean,
+): Promise<Application> {
+  try {
+    return await wrapInOrder(app, wrap, limitBody);
+  } catch (error) {
+    // A bad --forwarded-allow-ips entry: proxy-addr's message, as one usage line.
+    if (error instanceof TypeError) throw new UsageError(`--forwarded-allow-ips: ${error.message}`);
+    throw error;
+  }
+}
+
+async function wrapInOrder(
+  app: Application,
+  wrap: WrapSettings,
+  limitBody: boolean,
+): Promise<Application> {
+  let result = app;
+  if (wrap.lint) result = (await import('../../middleware/lint/index.js')).lint()(result);
+  if (limitBody && wrap.maxBodySize !== Number.POSITIVE_INFINITY) {
+    const { limitRequestBody } = await import('../gateways/_shared/body-limit.js');
+    result = limitRequestBody(result, wrap.maxBodySize, '--max-body-size');
+  }
+  const trustedProxies = wrap.trustedProxies ?? undefined;
+  if (wrap.accessLog) {
+    const { accessLog } = await import('../../middleware/access-log/index.js');
+    result = accessLog({ format: wrap.accessLog, ...(trustedProxies ? { trustedProxies } : {}) })(
+      result,
+    );
+  }
+  if (wrap.proxyHeaders) {
+    const { proxyFix } = await import('../../middleware/proxy-fix/index.js');
+    result = proxyFix({ trustedProxies: wrap.proxyHeaders })(result);
+  }
+  return result;
 }
 
 async function cgiCommand(argv: readonly string[]): Promise<number> {

@@ -115,11 +115,46 @@ describe('mortar serve', () => {
     ],
     [['serve', 'x.ts', '--bogus'], /^mortar: Unknown option '--bogus'/],
     [['launch'], /^mortar: unknown command "launch"/],
+    [
+      ['serve', 'x.ts', '--max-body-size', '5 lots'],
+      /^mortar: --max-body-size takes bytes like 1048576, 512k, 10M or 1G, or "none"; got "5 lots"/,
+    ],
+    [
+      ['serve', 'x.ts', '--access-log-format', 'apache'],
+      /^mortar: --access-log-format must be combined, common or json, got "apache"/,
+    ],
+    [
+      ['serve', 'test/fixtures/app.ts', '--proxy-headers', '--forwarded-allow-ips', '10.0.0.0/99'],
+      /^mortar: --forwarded-allow-ips: proxyFix trustedProxies: invalid range on address: 10\.0\.0\.0\/99/,
+    ],
   ])('mortar %j exits 2 with one line', async (args, message) => {
     const started = run(args, { env: { MORTAR_APP: '' } });
     expect(await started.exit).toBe(2);
     expect(started.output()).toMatch(message);
     expect(started.output().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--max-body-size refuses a larger body with 413; --access-log writes a line per request', async () => {
+    const started = run([
+      'serve',
+      'test/fixtures/app.ts',
+      '--port',
+      '0',
+      '--max-body-size',
+      '1k',
+      '--access-log',
+    ]);
+    const url = await served(started);
+    const refused = await fetch(url, { method: 'POST', body: 'x'.repeat(1025) });
+    expect(refused.status).toBe(413);
+    const accepted = await fetch(url, { method: 'POST', body: 'x'.repeat(1024) });
+    expect(accepted.status).toBe(200);
+    for (let i = 0; i < 100 && !/"POST \/ HTTP\/1\.1" 200/.test(started.output()); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(started.output()).toMatch(
+      /^127\.0\.0\.1 - - \[[^\]]+\] "POST \/ HTTP\/1\.1" 200 \d+ "-" "[^"]*" [\d.]+ms \S+$/m,
+    );
   });
 
   it('exits 2 with one line when the port is in use', async () => {
