@@ -2,11 +2,12 @@
  * mortar on Deno and Bun (both installed from npm as devDependencies): the platform-only
  * exports (test/runtimes/smoke.ts) and debug() (test/runtimes/debug.ts) run there.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/net.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const runtimes = [
@@ -14,11 +15,22 @@ const runtimes = [
     name: 'Deno',
     bin: path.join(root, 'node_modules/.bin/deno'),
     args: (script: string) => ['run', '--sloppy-imports', '-A', script],
+    serve: (port: number) => [
+      'serve',
+      '--sloppy-imports',
+      '-A',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      'examples/site/fetch.ts',
+    ],
   },
   {
     name: 'Bun',
     bin: path.join(root, 'node_modules/.bin/bun'),
     args: (script: string) => [script],
+    serve: () => ['examples/site/fetch.ts'],
   },
 ];
 const scripts = [
@@ -49,5 +61,40 @@ describe('mortar on other runtimes', () => {
         expect(result.status).toBe(0);
       }, 130_000);
     }
+    it(`${runtime.name}: serves the demo site (README's command)`, async () => {
+      const port = await freePort();
+      const child = spawn(runtime.bin, runtime.serve(port), {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PORT: String(port), NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+      });
+      let output = '';
+      child.stdout!.on('data', (c) => {
+        output += c;
+      });
+      child.stderr!.on('data', (c) => {
+        output += c;
+      });
+      try {
+        const base = `http://127.0.0.1:${port}`;
+        let home: Response | undefined;
+        for (let i = 0; i < 300 && !home; i++) {
+          home = await fetch(`${base}/`).catch(() => undefined);
+          if (!home) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(home?.status, output).toBe(200);
+        expect(await home!.text()).toContain('mortar demo');
+        expect(await (await fetch(`${base}/api/echo/hi`)).json()).toMatchObject({ word: 'hi' });
+        expect(await (await fetch(`${base}/static/about.txt`)).text()).toMatch(/\S/);
+        const first = await fetch(`${base}/account/visits`);
+        const cookie = first.headers.get('set-cookie')!.split(';')[0]!;
+        const second = await fetch(`${base}/account/visits`, { headers: { cookie } });
+        expect(await second.text()).toMatch(/\b2\b/);
+        expect((await fetch(`${base}/legacy/`)).status).toBe(200);
+        expect((await fetch(`${base}/boom/sync`)).status).toBe(500);
+      } finally {
+        child.kill('SIGTERM');
+      }
+    }, 130_000);
   }
 });
