@@ -40,6 +40,7 @@ const scripts = [
     'test/runtimes/debug.ts',
     /ok: debug/,
   ],
+  ['serve().close() returns once in-flight requests finish', 'test/runtimes/close.ts', /ok: close/],
 ] as const;
 
 describe('mortar on other runtimes', () => {
