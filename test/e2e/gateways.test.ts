@@ -86,12 +86,12 @@ function stopAll(frontEnd: FrontEnd, app: ChildProcess | undefined, remove: () =
 }
 
 /** A workspace with `mortar serve --fastcgi|--scgi` listening on a unix socket in it. */
-async function mortarOnSocket(kind: 'fastcgi' | 'scgi', extra: string[] = []) {
+async function mortarOnSocket(kind: 'fastcgi' | 'scgi', extra: string[] = [], module = appModule) {
   const { dir, remove } = workspace();
   const socket = path.join(dir, 'app.sock');
   const app = await startMortar([
     'serve',
-    appModule,
+    module,
     `--${kind}`,
     socket,
     '--socket-mode',
@@ -330,4 +330,50 @@ describe.skipIf(!frontEndsAvailable).each(Object.keys(setups))('%s', (name) => {
       expect(aborted).toBe(before + 1);
     });
   }
+});
+
+describe.skipIf(!frontEndsAvailable)('Express, Connect and Koa behind nginx → FastCGI', () => {
+  let base: string;
+  let stop: () => Promise<void>;
+  beforeAll(async () => {
+    const module = path.join(root, 'test/fixtures/node-apps.ts');
+    const { dir, socket, app, remove } = await mortarOnSocket('fastcgi', [], module);
+    const pass = `fastcgi_keep_conn on; fastcgi_request_buffering off; fastcgi_buffering off; fastcgi_pass mortar;`;
+    const frontEnd = await startNginx(
+      dir,
+      [`LISTEN location / { ${nginxParams('fastcgi', '')} ${pass} }`],
+      `upstream mortar { server unix:${socket}; keepalive 8; }`,
+    );
+    base = frontEnd.urls[0]!;
+    stop = stopAll(frontEnd, app, remove);
+  }, 30_000);
+  afterAll(async () => stop?.());
+
+  it('Express sees its mount (baseUrl, originalUrl) and its redirect stays inside it', async () => {
+    expect(await (await fetch(`${base}/express/?q=1`)).json()).toEqual({
+      baseUrl: '/express',
+      url: '/?q=1',
+      originalUrl: '/express/?q=1',
+    });
+    const go = await fetch(`${base}/express/go`, { redirect: 'manual' });
+    expect(go.status).toBe(302);
+    expect(go.headers.get('location')).toBe('/express/');
+  });
+
+  it('a 3 MB upload and a streamed response pass through, and a thrown route is a 500', async () => {
+    const upload = await fetch(`${base}/express/upload`, {
+      method: 'POST',
+      body: new Uint8Array(3 * 1024 * 1024),
+    });
+    expect(await upload.json()).toEqual({ bytes: 3 * 1024 * 1024 });
+    expect(await (await fetch(`${base}/express/stream`)).text()).toBe(
+      'line 0\nline 1\nline 2\nline 3\nline 4\n',
+    );
+    expect((await fetch(`${base}/express/boom`)).status).toBe(500);
+  });
+
+  it('Connect and Koa see the path below their mount', async () => {
+    expect(await (await fetch(`${base}/connect/a?b=1`)).text()).toBe('connect saw /a?b=1');
+    expect(await (await fetch(`${base}/koa/c`)).text()).toBe('koa saw /c');
+  });
 });
