@@ -22,6 +22,7 @@
  */
 import http from 'node:http';
 import { Duplex } from 'node:stream';
+import { originalRequest, originOf, searchOf } from '../../environ.js';
 import { errorResponse } from '../../http-error.js';
 import { FastResponse } from '../../response.js';
 import type { Application, Environ } from '../../types.js';
@@ -195,9 +196,9 @@ function callNodeHandler(
   request: Request,
   environ: Environ,
 ): Promise<Response> {
-  const url = new URL(request.url);
-  const socket = new MemorySocket(environ.remoteAddress, url.protocol === 'https:');
-  const req = incomingMessage(socket, request, environ, url);
+  const href = request.url;
+  const socket = new MemorySocket(environ.remoteAddress, href.startsWith('https:'));
+  const req = incomingMessage(socket, request, environ, urlParts(href));
   const res = new http.ServerResponse(req);
   res.assignSocket(socket as unknown as import('node:net').Socket);
   res.shouldKeepAlive = false;
@@ -249,12 +250,41 @@ function callNodeHandler(
   });
 }
 
+/** The URL's host and query by string (no URL parse per request), the query as sent. */
+function urlParts(href: string): { host: string; search: string } {
+  const origin = originOf(href);
+  return { host: origin.slice(origin.indexOf('//') + 2), search: searchOf(href) };
+}
+
+/**
+ * The HTTP gateway's Node request behind `request` (srvx's `runtime.node.req`, read through
+ * a mount's rebased request), when `request` still carries its headers; else `undefined`.
+ */
+function gatewayMessage(request: Request): http.IncomingMessage | undefined {
+  const inner = originalRequest(request) as { runtime?: { node?: { req?: unknown } } };
+  const req = inner.runtime?.node?.req;
+  return req instanceof http.IncomingMessage ? req : undefined;
+}
+
+/** Node's `req.headers` for raw pairs: duplicates joined by `, `, `set-cookie` an array. */
+function headersOf(raw: readonly string[]): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const known = headers[name];
+    if (name === 'set-cookie') headers[name] = [...((known as string[] | undefined) ?? []), value];
+    else headers[name] = known === undefined ? value : `${known}, ${value}`;
+  }
+  return headers;
+}
+
 /** The Node request: method, target below the mount, headers, and the body pulled on read. */
 function incomingMessage(
   socket: MemorySocket,
   request: Request,
   environ: Environ,
-  url: URL,
+  url: { host: string; search: string },
 ): http.IncomingMessage {
   const req = new http.IncomingMessage(socket as unknown as import('node:net').Socket);
   const below = `${environ.pathInfo || '/'}${url.search}`;
@@ -263,19 +293,18 @@ function incomingMessage(
   req.httpVersion = '1.1';
   req.httpVersionMajor = 1;
   req.httpVersionMinor = 1;
-  const raw: string[] = [];
-  for (const [name, value] of request.headers) raw.push(name, value);
-  if (!request.headers.has('host')) raw.push('host', url.host);
-  req.rawHeaders = raw;
-  const headers: Record<string, string | string[]> = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
-    const known = headers[name];
-    if (name === 'set-cookie') headers[name] = [...((known as string[] | undefined) ?? []), value];
-    else headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+  const gateway = gatewayMessage(request);
+  if (gateway) {
+    // The HTTP gateway's own message: its headers as Node parsed them, copied.
+    req.rawHeaders = gateway.rawHeaders;
+    req.headers = { ...gateway.headers };
+  } else {
+    const raw: string[] = [];
+    for (const [name, value] of request.headers) raw.push(name, value);
+    if (!request.headers.has('host')) raw.push('host', url.host);
+    req.rawHeaders = raw;
+    req.headers = headersOf(raw);
   }
-  req.headers = headers;
   // Express's mounting: the prefix is the base, the full path the original.
   Object.assign(req, { originalUrl: `${environ.scriptName}${below}`, baseUrl: environ.scriptName });
   // IncomingMessage expects its parser to push (readingMore); here the body is pulled on read.

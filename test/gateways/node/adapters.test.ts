@@ -2,6 +2,7 @@
 // servers (toNodeHandler) — real Express 5, Connect 3 and Koa, over real HTTP.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -110,6 +111,31 @@ describe('fromNodeHandler: Express 5 mounted with urlmap, over real HTTP', () =>
       url: '/where?x=1',
       baseUrl: '/legacy',
       originalUrl: '/legacy/where?x=1',
+    });
+  });
+
+  it("sees repeated request headers as Node joins them (Cookie lines with '; ')", async () => {
+    const echo = (
+      req: import('node:http').IncomingMessage,
+      res: import('node:http').ServerResponse,
+    ) => res.end(JSON.stringify({ cookie: req.headers.cookie, accept: req.headers.accept }));
+    const url = await start(urlmap({ '/n': fromNodeHandler(echo) }));
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => {
+        socket.write(
+          'GET /n/ HTTP/1.1\r\nHost: localhost\r\nCookie: a=1\r\nCookie: b=2\r\nAccept: x/y\r\nAccept: z/w\r\nConnection: close\r\n\r\n',
+        );
+      });
+      let data = '';
+      socket.on('data', (c) => {
+        data += c;
+      });
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      cookie: 'a=1; b=2',
+      accept: 'x/y, z/w',
     });
   });
 
