@@ -1,6 +1,7 @@
 /**
  * `mortar/session/redis` — `RedisStore`, the session store for many processes and many hosts,
- * through ioredis. A subpath of its own, so that `mortar/session` never loads ioredis.
+ * through ioredis — an optional peer dependency: `npm install ioredis` beside mortar. A
+ * subpath of its own, so that `mortar/session` never loads ioredis.
  *
  * ```ts
  * import { session } from 'mortar/session';
@@ -9,8 +10,32 @@
  * const app = compose(session({ secret, store }))(site);
  * ```
  */
-import { Redis, ReplyError } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IORedis from 'ioredis';
+import type { Redis } from 'ioredis';
 import { type ServerStore, type SessionRecord, StoreUnavailableError } from './store.js';
+
+let ioredis: typeof IORedis | undefined;
+
+/**
+ * ioredis, an optional peer dependency (connect-redis does the same): loaded on the first
+ * RedisStore, so installing mortar installs no Redis client.
+ * @throws Error saying to `npm install ioredis` when it is not installed.
+ */
+function loadIORedis(): typeof IORedis {
+  if (ioredis) return ioredis;
+  try {
+    ioredis = createRequire(import.meta.url)('ioredis') as typeof IORedis;
+    return ioredis;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'MODULE_NOT_FOUND') {
+      throw new Error('RedisStore needs the ioredis package: npm install ioredis', {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -62,6 +87,7 @@ export class RedisStore implements ServerStore {
 
   constructor(options: RedisStoreOptions = {}) {
     this.prefix = options.prefix ?? 'mortar:sess:';
+    const { Redis } = loadIORedis();
     this.client =
       options.client ??
       new Redis(options.url ?? 'redis://127.0.0.1:6379', {
@@ -136,7 +162,7 @@ export class RedisStore implements ServerStore {
     try {
       return await command();
     } catch (error) {
-      if (error instanceof ReplyError) throw error;
+      if (error instanceof loadIORedis().ReplyError) throw error;
       throw new StoreUnavailableError(`Redis: ${(error as Error).message}`, { cause: error });
     }
   }
