@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Part of `npm run build`: the files that are not TypeScript but ship beside the compiled
-// modules (the debugger page's stylesheet and script, read at run time next to render.js).
-import { copyFileSync, mkdirSync } from 'node:fs';
+// modules (the debugger page's stylesheet and script, read at run time next to render.js;
+// the project templates of `mortar new`).
+import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,4 +13,8 @@ for (const asset of assets) {
   mkdirSync(path.dirname(target), { recursive: true });
   copyFileSync(path.join(root, asset), target);
 }
-console.log(`copied ${assets.length} assets to dist/`);
+// `mortar new`'s project templates, read beside src/cli/new.js.
+cpSync(path.join(root, 'src/cli/templates'), path.join(root, 'dist/src/cli/templates'), {
+  recursive: true,
+});
+console.log(`copied ${assets.length} assets and the project templates to dist/`);

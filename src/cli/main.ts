@@ -30,6 +30,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (command === 'serve') return await serveCommand(rest);
     if (command === 'cgi') return await cgiCommand(rest);
+    if (command === 'new') return (await import('./new.js')).newCommand(rest);
     throw new UsageError(`unknown command "${command}" (try mortar --help)`);
   } catch (error) {
     if (error instanceof UsageError || error instanceof LoadError || isListenError(error)) {
