@@ -118,7 +118,12 @@ describe('mortar new', () => {
     expect(production.stderr).toMatch(/settings: SESSION_SECRET must be at least 32 characters/);
 
     const port = await freePort();
-    const server = spawn(npm, ['start'], {
+    // The start script's command, run as npm runs it (node_modules/.bin/mortar) but without
+    // npm's own processes in between, so that stopping it stops the server.
+    const pkg = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8'));
+    const [command, ...args] = (pkg.scripts.start as string).split(' ');
+    expect(command).toBe('mortar');
+    const server = spawn(path.join(project, 'node_modules/.bin/mortar'), args, {
       cwd: project,
       env: { ...process.env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -140,11 +145,9 @@ describe('mortar new', () => {
       expect(await home!.text()).toContain('Visits in this session: 1');
       expect(output).toMatch(/SESSION_SECRET is not set; using a random one/);
     } finally {
-      try {
-        process.kill(-server.pid!, 'SIGTERM');
-      } catch {
-        // already gone
-      }
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
     }
   }, 240_000);
 });
