@@ -16,10 +16,10 @@ export function accountApp(page: Page): Application {
   return async (request, environ) => {
     const base = environ.scriptName;
     const here = escapeHTML(base);
-    const s = await getSession(environ);
+    const s = await getSession<{ visits: number; user: string }>(environ);
     switch (`${request.method} ${environ.pathInfo || '/'}`) {
       case 'GET /visits': {
-        const visits = ((s.get('visits') as number) ?? 0) + 1;
+        const visits = (s.get('visits') ?? 0) + 1;
         s.set('visits', visits);
         return page(
           'Visits',
@@ -29,7 +29,7 @@ export function accountApp(page: Page): Application {
         );
       }
       case 'GET /': {
-        const user = s.get<string>('user');
+        const user = s.get('user');
         const body = user
           ? `<p>Signed in as <strong>${escapeHTML(user)}</strong> (session <code>${escapeHTML(s.id.slice(0, 8))}…</code>).</p>
 <form method="post" action="${here}/logout"><button>Sign out</button></form>`

@@ -6,8 +6,8 @@
  * import { getSession, session } from 'mortar/session';
  *
  * const app = compose(session({ secret: process.env.SESSION_SECRET! }))(async (request, environ) => {
- *   const s = await getSession(environ);
- *   s.set('visits', (s.get<number>('visits') ?? 0) + 1);
+ *   const s = await getSession<{ visits: number }>(environ);
+ *   s.set('visits', (s.get('visits') ?? 0) + 1);
  *   return new FastResponse(`visit ${s.get('visits')}`);
  * });
  * ```
@@ -102,8 +102,10 @@ const sessionKey = defineEnvironKey<SessionState>('session', "session() from 'mo
  *   with {@link StoreUnavailableError} when the store is down (left unhandled, the middleware
  *   answers 503).
  */
-export function getSession(environ: Environ): Promise<Session> {
-  return sessionKey.get(environ).load();
+export function getSession<Data extends Record<string, unknown> = Record<string, unknown>>(
+  environ: Environ,
+): Promise<Session<Data>> {
+  return sessionKey.get(environ).load() as Promise<Session<Data>>;
 }
 
 /**

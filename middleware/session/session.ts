@@ -5,12 +5,19 @@
 import type { SessionState } from './state.js';
 import { assertJSONValue } from './values.js';
 
+/** Where flash messages live in the session's data (see {@link Session.flash}). */
+const FLASH_KEY = 'mortar.flash';
+
 /**
  * One request's session. Values are JSON; `set` checks at once. Reads and writes are
  * synchronous once `getSession` resolved; `regenerate`, `destroy`, `save` and `touch` talk
  * to the store.
+ *
+ * `Data` types the values by key: `getSession<{ userId: string; cart: string[] }>(environ)`
+ * gives a session whose `get('cart')` is `string[] | undefined` and whose `set('userId', 1)`
+ * does not compile.
  */
-export class Session {
+export class Session<Data extends Record<string, unknown> = Record<string, unknown>> {
   readonly #state: SessionState;
   /** @internal */
   constructor(state: SessionState) {
@@ -33,18 +40,40 @@ export class Session {
     return this.#state.accessedAt;
   }
   /** The value under `key`, or `undefined`. Change an object you got? `set` it again or not: changes are found at save. */
-  get<T = unknown>(key: string): T | undefined {
-    return this.#state.data[key] as T | undefined;
+  get<K extends keyof Data & string>(key: K): Data[K] | undefined {
+    return this.#state.data[key] as Data[K] | undefined;
   }
   /**
    * Stores `value` under `key`.
    * @throws TypeError when the value would not survive JSON (a Date, Map, BigInt, function,
    *   cycle …), naming where in it.
    */
-  set(key: string, value: unknown): void {
+  set<K extends keyof Data & string>(key: K, value: Data[K]): void {
     this.#state.assertUsable('set');
     assertJSONValue(value, `session.set(${JSON.stringify(key)})`);
     this.#state.data[key] = value;
+  }
+  /**
+   * Adds a flash message under `key` (Flask's `flash`, Django's messages): kept in the session
+   * until read by {@link flashes} — on the next request, after a redirect typically.
+   * @throws TypeError when the value would not survive JSON.
+   */
+  flash(key: string, value: unknown): void {
+    this.#state.assertUsable('flash');
+    assertJSONValue(value, `session.flash(${JSON.stringify(key)})`);
+    const all = { ...((this.#state.data[FLASH_KEY] as Record<string, unknown[]>) ?? {}) };
+    all[key] = [...(all[key] ?? []), value];
+    this.#state.data[FLASH_KEY] = all;
+  }
+  /** The flash messages under `key`, oldest first, removed as they are read (`[]` for none). */
+  flashes<T = unknown>(key: string): T[] {
+    const all = this.#state.data[FLASH_KEY] as Record<string, T[]> | undefined;
+    if (!all || !Object.hasOwn(all, key)) return [];
+    this.#state.assertUsable('flashes');
+    const { [key]: read, ...rest } = all;
+    if (Object.keys(rest).length === 0) delete this.#state.data[FLASH_KEY];
+    else this.#state.data[FLASH_KEY] = rest;
+    return read ?? [];
   }
   /** Removes `key`. */
   delete(key: string): void {

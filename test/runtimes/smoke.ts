@@ -41,8 +41,8 @@ const echo: Application = (request, environ) =>
   });
 const counter = (store: MemoryStore | CookieStore) =>
   compose(session({ secret: SECRET, store }))(async (_request, environ) => {
-    const s = await getSession(environ);
-    s.set('n', (s.get<number>('n') ?? 0) + 1);
+    const s = await getSession<{ n: number }>(environ);
+    s.set('n', (s.get('n') ?? 0) + 1);
     return new FastResponse(String(s.get('n')));
   });
 const site = compose(helloWorld({ path: '/hello' }))(

@@ -245,8 +245,8 @@ describe('toNodeHandler: mortar inside Express', () => {
   const counter = compose(session({ secret: 'a-test-secret-that-is-long-enough-0123456789' }))(
     async (request, environ) => {
       if (environ.pathInfo === '/missing') return new FastResponse('no', { status: 404 });
-      const s = await getSession(environ);
-      s.set('n', (s.get<number>('n') ?? 0) + 1);
+      const s = await getSession<{ n: number }>(environ);
+      s.set('n', (s.get('n') ?? 0) + 1);
       return FastResponse.json({
         n: s.get('n'),
         scriptName: environ.scriptName,

@@ -18,7 +18,7 @@ const NEW_SECRET = 'the-newer-secret-that-is-long-enough-000000';
 /** /size?n=… stores n bytes; /get reads; /destroy destroys. */
 const app: Application = async (request, environ) => {
   const url = new URL(request.url);
-  const s = await getSession(environ);
+  const s = await getSession<Record<string, string>>(environ);
   if (url.pathname === '/size') s.set('blob', 'x'.repeat(Number(url.searchParams.get('n'))));
   if (url.pathname === '/set') for (const [k, v] of url.searchParams) s.set(k, v);
   if (url.pathname === '/destroy') await s.destroy();
@@ -26,7 +26,7 @@ const app: Application = async (request, environ) => {
     id: s.id,
     isNew: s.isNew,
     keys: s.keys(),
-    size: (s.get<string>('blob') ?? '').length,
+    size: (s.get('blob') ?? '').length,
   });
 };
 

@@ -14,8 +14,8 @@ afterEach(async () => {
 });
 
 const counting: Application = async (request, environ) => {
-  const s = await getSession(environ);
-  s.set('n', (s.get<number>('n') ?? 0) + 1);
+  const s = await getSession<{ n: number }>(environ);
+  s.set('n', (s.get('n') ?? 0) + 1);
   const path = new URL(request.url).pathname;
   if (path === '/redirect') return Response.redirect('http://localhost/next', 303);
   return new FastResponse('a string body');

@@ -124,8 +124,8 @@ describe('session: lazy and saved only when needed', () => {
   it('finds in-place changes to an object got from the session', async () => {
     const store = new MemoryStore();
     const mutate: Application = async (_request, environ) => {
-      const s = await getSession(environ);
-      const list = (s.get<number[]>('list') ?? []) as number[];
+      const s = await getSession<{ list: number[] }>(environ);
+      const list = s.get('list') ?? [];
       if (!s.has('list')) s.set('list', list);
       else list.push(list.length);
       return FastResponse.json(s.get('list'));
