@@ -1,7 +1,9 @@
 /**
  * The demo's session pages: a visit counter, and a login that calls `regenerate()` (against
- * session fixation) and a logout that calls `destroy()`. Mounted at `/account`.
+ * session fixation) and a logout that calls `destroy()`, both forms protected by `csrf()` and
+ * answered with a flash message. Mounted at `/account`.
  */
+import { csrf, csrfToken } from '../../middleware/csrf/index.js';
 import { getSession } from '../../middleware/session/index.js';
 import { type Application, escapeHTML, FastResponse, HTTPError } from '../../src/index.js';
 
@@ -13,7 +15,7 @@ const redirect = (location: string): Response =>
 
 /** The account application; `page` renders in the site's style. */
 export function accountApp(page: Page): Application {
-  return async (request, environ) => {
+  return csrf()(async (request, environ) => {
     const base = environ.scriptName;
     const here = escapeHTML(base);
     const s = await getSession<{ visits: number; user: string }>(environ);
@@ -30,11 +32,18 @@ export function accountApp(page: Page): Application {
       }
       case 'GET /': {
         const user = s.get('user');
-        const body = user
-          ? `<p>Signed in as <strong>${escapeHTML(user)}</strong> (session <code>${escapeHTML(s.id.slice(0, 8))}…</code>).</p>
-<form method="post" action="${here}/logout"><button>Sign out</button></form>`
-          : `<p>Not signed in.</p>
-<form method="post" action="${here}/login"><label>Name <input name="user" required maxlength="40"></label> <button>Sign in</button></form>`;
+        const token = `<input type="hidden" name="_csrf" value="${escapeHTML(await csrfToken(environ))}">`;
+        const notices = s
+          .flashes<string>('notice')
+          .map((notice) => `<p><em>${escapeHTML(notice)}</em></p>`)
+          .join('');
+        const body =
+          notices +
+          (user
+            ? `<p>Signed in as <strong>${escapeHTML(user)}</strong> (session <code>${escapeHTML(s.id.slice(0, 8))}…</code>).</p>
+<form method="post" action="${here}/logout">${token}<button>Sign out</button></form>`
+            : `<p>Not signed in.</p>
+<form method="post" action="${here}/login">${token}<label>Name <input name="user" required maxlength="40"></label> <button>Sign in</button></form>`);
         return page(
           'Account',
           `<h1>Account</h1>${body}<p><a href="${here}/visits">Visit counter</a> · <a href="/">Home</a></p>`,
@@ -47,6 +56,7 @@ export function accountApp(page: Page): Application {
           throw new HTTPError(400, { body: 'a name of 1 to 40 characters, please' });
         await s.regenerate();
         s.set('user', user);
+        s.flash('notice', `Signed in as ${user}.`);
         return redirect(`${base}/`);
       }
       case 'POST /logout':
@@ -55,5 +65,5 @@ export function accountApp(page: Page): Application {
       default:
         throw new HTTPError(404);
     }
-  };
+  });
 }

@@ -83,14 +83,14 @@ async function mac(secret: string, id: string): Promise<string> {
   return base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await key, encoder.encode(id))));
 }
 
-function base64url(bytes: Uint8Array): string {
+export function base64url(bytes: Uint8Array): string {
   let binary = '';
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-/** String equality in time that depends only on the lengths. */
-function constantTimeEqual(a: string, b: string): boolean {
+/** String equality in time that depends only on the lengths (session ids, CSRF tokens). */
+export function constantTimeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   let difference = 0;
   for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);

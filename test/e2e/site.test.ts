@@ -100,28 +100,34 @@ describe('the demo site (npm start)', () => {
     expect(await second.text()).toContain('<strong>2</strong> times');
   });
 
-  it('signs in with a new session id (regenerate) and signs out (destroy)', async () => {
+  it('signs in with a new session id (regenerate) and signs out (destroy), behind csrf()', async () => {
     const visit = await fetch(`${url}/account/visits`);
     const before = visit.headers.getSetCookie()[0]!.split(';')[0]!;
-    const login = await fetch(`${url}/account/login`, {
-      method: 'POST',
-      headers: { cookie: before, 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'user=<ann>',
-      redirect: 'manual',
-    });
+    const tokenOf = (page: string) => /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    const form = await (await fetch(`${url}/account/`, { headers: { cookie: before } })).text();
+    const token = tokenOf(form);
+    const post = (path: string, cookie: string, body: string) =>
+      fetch(`${url}/account/${path}`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+        redirect: 'manual',
+      });
+    const forged = await post('login', before, 'user=mallory');
+    expect(forged.status).toBe(403);
+    const login = await post('login', before, `user=<ann>&_csrf=${encodeURIComponent(token)}`);
     expect(login.status).toBe(303);
     expect(login.headers.get('location')).toBe('/account/');
     const after = login.headers.getSetCookie()[0]!.split(';')[0]!;
     expect(after).not.toBe(before);
     const account = await (await fetch(`${url}/account/`, { headers: { cookie: after } })).text();
     expect(account).toContain('Signed in as <strong>&lt;ann&gt;</strong>');
+    expect(account).toContain('<em>Signed in as &lt;ann&gt;.</em>');
+    const again = await (await fetch(`${url}/account/`, { headers: { cookie: after } })).text();
+    expect(again).not.toContain('<em>');
     const stale = await (await fetch(`${url}/account/`, { headers: { cookie: before } })).text();
     expect(stale).toContain('Not signed in');
-    const logout = await fetch(`${url}/account/logout`, {
-      method: 'POST',
-      headers: { cookie: after },
-      redirect: 'manual',
-    });
+    const logout = await post('logout', after, `_csrf=${encodeURIComponent(tokenOf(again))}`);
     expect(logout.headers.getSetCookie()[0]).toMatch(/Max-Age=0/);
     expect(await (await fetch(`${url}/account/`, { headers: { cookie: after } })).text()).toContain(
       'Not signed in',
