@@ -19,11 +19,13 @@
  * X-Request-Id $request_id;`) when it is 1–200 visible ASCII characters, else a new one
  * (a random per-process prefix and a counter).
  */
+
 import { defineEnvironKey, type EnvironKey, searchOf } from '../../src/environ.js';
 import { assertEnviron } from '../../src/fetch-handler.js';
 import { responseParts } from '../../src/gateways/_shared/srvx.js';
 import { FastResponse } from '../../src/response.js';
 import type { Environ, Middleware } from '../../src/types.js';
+import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { findProxyOriginal } from '../proxy-fix/index.js';
 import { compileTrust, DEFAULT_TRUSTED_PROXIES } from '../proxy-fix/trust.js';
 import { type AccessLogEntry, combinedLine, commonLine, jsonLine } from './format.js';
@@ -81,11 +83,19 @@ let counter = 0;
 const FORMATS = { combined: combinedLine, common: commonLine, json: jsonLine } as const;
 const VALID_ID = /^[\x21-\x7e]{1,200}$/;
 
+const ACCESS_LOG_OPTIONS = optionNames<AccessLogOptions>()([
+  'format',
+  'write',
+  'requestIdHeader',
+  'trustedProxies',
+]);
+
 /**
  * Logs each request once its response body has finished or was aborted.
  * @throws TypeError at construction for an unknown format or a bad `trustedProxies` entry.
  */
 export function accessLog(options: AccessLogOptions = {}): Middleware {
+  refuseUnknownOptions(options, ACCESS_LOG_OPTIONS, 'accessLog');
   const { log, idHeader, trusted } = logSettings(options);
   return (app) => (request, environ) => {
     assertEnviron(environ, 'accessLog()');

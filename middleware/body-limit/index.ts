@@ -15,8 +15,10 @@
  * unless set; `mortar serve --max-body-size`): use this middleware for a tighter limit on
  * part of a site, or a larger one under a gateway whose limit you raised.
  */
+
 import { checkByteLimit, limitRequestBody } from '../../src/gateways/_shared/body-limit.js';
 import type { Middleware } from '../../src/types.js';
+import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 
 /** Options of {@link bodyLimit}. */
 export interface BodyLimitOptions {
@@ -29,6 +31,7 @@ export interface BodyLimitOptions {
  * @throws TypeError when `maxBytes` is not a whole number ≥ 0.
  */
 export function bodyLimit(options: BodyLimitOptions): Middleware {
+  refuseUnknownOptions(options, optionNames<BodyLimitOptions>()(['maxBytes']), 'bodyLimit');
   const maxBytes = options?.maxBytes;
   checkByteLimit(maxBytes, 'bodyLimit maxBytes');
   return (app) => limitRequestBody(app, maxBytes, 'bodyLimit maxBytes');

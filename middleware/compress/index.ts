@@ -28,6 +28,7 @@ import { type ResponseParts, responseParts } from '../../src/gateways/_shared/sr
 import { negotiateEncoding } from '../../src/negotiation.js';
 import { FastResponse } from '../../src/response.js';
 import type { Middleware } from '../../src/types.js';
+import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { type Encoder, encoders, type Levels } from './encoders.js';
 
 /** Options of {@link compress}. */
@@ -70,12 +71,20 @@ export const DEFAULT_SKIP_TYPES: readonly string[] = [
   'application/octet-stream',
 ];
 
+const COMPRESS_OPTIONS = optionNames<CompressOptions>()([
+  'encodings',
+  'threshold',
+  'level',
+  'skipTypes',
+]);
+
 /**
  * Compresses responses by `Accept-Encoding`.
  * @throws TypeError at construction for an unknown coding or a threshold that is not a whole
  *   number of bytes ≥ 0.
  */
 export function compress(options: CompressOptions = {}): Middleware {
+  refuseUnknownOptions(options, COMPRESS_OPTIONS, 'compress');
   const wanted = options.encodings ?? ['br', 'gzip'];
   for (const name of wanted) {
     if (name !== 'br' && name !== 'gzip' && name !== 'zstd') {

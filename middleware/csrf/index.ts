@@ -22,9 +22,11 @@
  * check failed. The form field is read from a copy of the request (`clone()`), so the
  * application still reads the whole body.
  */
+
 import { defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
+import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { getSession } from '../session/index.js';
 import { base64url, constantTimeEqual } from '../session/signing.js';
 
@@ -60,12 +62,20 @@ export async function csrfToken(environ: Environ): Promise<string> {
   return token;
 }
 
+const CSRF_OPTIONS = optionNames<CSRFOptions>()([
+  'token',
+  'fieldName',
+  'headerName',
+  'trustedOrigins',
+]);
+
 /**
  * Refuses cross-site unsafe requests and, unless `token: false`, unsafe requests without the
  * session's token.
  * @throws TypeError at construction for a `trustedOrigins` entry that is not an origin.
  */
 export function csrf(options: CSRFOptions = {}): Middleware {
+  refuseUnknownOptions(options, CSRF_OPTIONS, 'csrf');
   const checkToken = options.token ?? true;
   const fieldName = options.fieldName ?? '_csrf';
   const headerName = options.headerName ?? 'x-csrf-token';

@@ -2,12 +2,14 @@
  * `errors()`, the production error middleware: one structured log record per unhandled error,
  * and a 500 that carries its id and nothing else.
  */
+
 import { randomBytes } from 'node:crypto';
 import { describeError } from '../../src/gateways/_shared/log.js';
 import { isFastResponse } from '../../src/gateways/_shared/srvx.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
 import type { Environ, Middleware } from '../../src/types.js';
+import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { formatText, reportOf } from './stack.js';
 
 /** Options of {@link errors}. */
@@ -39,6 +41,8 @@ const defaultLog = (record: ErrorRecord): void => {
   process.stderr.write(`${JSON.stringify(record)}\n`);
 };
 
+const ERRORS_OPTIONS = optionNames<ErrorsOptions>()(['onError', 'log']);
+
 /**
  * The production error middleware: a thrown `HTTPError` is its own response; anything else is
  * logged (see {@link ErrorRecord}), reported to `onError`, and answered with a plain 500 that
@@ -46,6 +50,7 @@ const defaultLog = (record: ErrorRecord): void => {
  * response body streams ends the stream and is logged the same way.
  */
 export function errors(options: ErrorsOptions = {}): Middleware {
+  refuseUnknownOptions(options, ERRORS_OPTIONS, 'errors');
   return (app) => async (request, environ) => {
     let response: Response;
     try {

@@ -26,11 +26,13 @@
  * the terminal (asked once per browser; 10 wrong tries lock the console until restart); every
  * page is `no-store`, `nosniff`, with a nonce CSP and `frame-ancestors 'none'`.
  */
+
 import { randomBytes } from 'node:crypto';
 import { assertEnviron } from '../../src/fetch-handler.js';
 import { terminalSafe } from '../../src/gateways/_shared/log.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
+import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { type CaptureOptions, LocalsCapture } from './capture.js';
 import { consoleEndpoint } from './endpoint.js';
 import { type ErrorsOptions, productionError } from './errors.js';
@@ -80,12 +82,38 @@ const TOKEN = randomBytes(32).toString('hex');
 /** One capture per process: node:inspector has one session per thread. */
 let capture: LocalsCapture | undefined;
 
+const CAPTURE_OPTIONS = optionNames<CaptureOptions>()([
+  'frames',
+  'maxPausesPerSecond',
+  'mode',
+  'idleTimeout',
+]);
+const DEBUG_OPTIONS = optionNames<DebugOptions>()([
+  'force',
+  'hosts',
+  'addresses',
+  'trustProxy',
+  'consoleTimeout',
+  'maxErrors',
+  'ttl',
+  'capture',
+  'log',
+  'errors',
+]);
+
+/** @throws TypeError for an option, or a capture option, that debug() does not know. */
+function checkDebugOptions(options: DebugOptions): void {
+  refuseUnknownOptions(options, DEBUG_OPTIONS, 'debug');
+  if (options.capture) refuseUnknownOptions(options.capture, CAPTURE_OPTIONS, 'debug capture');
+}
+
 /**
  * The development error middleware: the interactive traceback. See the module comment.
  *
  * @throws Error at construction under `NODE_ENV=production` without `force: true`.
  */
 export function debug(options: DebugOptions = {}): Middleware {
+  checkDebugOptions(options);
   if (process.env.NODE_ENV === 'production' && !options.force) {
     throw new Error(
       'debug(): refusing to run with NODE_ENV=production — its console runs code on the server; use errors() there (or pass force: true if you really mean it)',

@@ -12,9 +12,11 @@
  * a mount), answers GET and HEAD, 405 with `Allow` otherwise, and passes every other request
  * through untouched.
  */
+
 import { assertEnviron } from '../../src/fetch-handler.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Middleware } from '../../src/types.js';
+import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 
 const BODY = 'Hello, world!\n';
 const HEADERS = { 'content-type': 'text/plain; charset=utf-8' };
@@ -54,6 +56,7 @@ export interface HelloWorldOptions {
  * @throws TypeError when `path` does not start with `/`.
  */
 export function helloWorld(options: HelloWorldOptions = {}): Middleware {
+  refuseUnknownOptions(options, optionNames<HelloWorldOptions>()(['path', 'answer']), 'helloWorld');
   const path = options.path ?? '/hello';
   if (!path.startsWith('/')) {
     throw new TypeError(

@@ -24,11 +24,13 @@
  * - `aborted`: a response returned after `request.signal` aborted (the client is gone: stop
  *   work when the signal fires).
  */
+
 import { Cookie } from 'tough-cookie';
 import { searchOf } from '../../src/environ.js';
 import { invalidPart, type ResponseParts, responseParts } from '../../src/gateways/_shared/srvx.js';
 import { FastResponse } from '../../src/response.js';
 import type { Environ, Middleware } from '../../src/types.js';
+import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 
 /** Options of {@link lint}. */
 export interface LintOptions {
@@ -52,6 +54,7 @@ export class LintError extends Error {
 
 /** Checks every call of the application it wraps; see the module comment for the rules. */
 export function lint(options: LintOptions = {}): Middleware {
+  refuseUnknownOptions(options, optionNames<LintOptions>()(['strict', 'write']), 'lint');
   const write = options.write ?? ((line: string) => console.warn(line));
   return (app) => async (request, environ) => {
     const where = `${request.method} ${describeTarget(request, environ)}`;

@@ -28,9 +28,11 @@
  *   so links built from `scriptName` keep the public prefix; the mount invariant holds for the
  *   client's path.
  */
+
 import { defineEnvironKey, type EnvironKey, originOf, rebaseRequest } from '../../src/environ.js';
 import { assertEnviron } from '../../src/fetch-handler.js';
 import type { Environ, Middleware } from '../../src/types.js';
+import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import {
   type ForwardedElement,
   forwardedHost,
@@ -108,6 +110,16 @@ interface Claims {
   prefix?: string | undefined;
 }
 
+const PROXY_FIX_OPTIONS = optionNames<ProxyFixOptions>()([
+  'for',
+  'proto',
+  'host',
+  'port',
+  'prefix',
+  'forwarded',
+  'trustedProxies',
+]);
+
 /**
  * Trusts the proxy headers of the configured number of hops, from a trusted peer only.
  *
@@ -115,6 +127,7 @@ interface Claims {
  *   `trustedProxies` entry that is not an address or range.
  */
 export function proxyFix(options: ProxyFixOptions = {}): Middleware {
+  refuseUnknownOptions(options, PROXY_FIX_OPTIONS, 'proxyFix');
   const hops = {
     for: hopCount(options, 'for', 1),
     proto: hopCount(options, 'proto', 1),

@@ -1,6 +1,7 @@
 /**
  * The session middleware's options, checked and resolved once, when `session()` is called.
  */
+import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { CookieStore, Sealer } from './cookie-store.js';
 import type { SessionCookieOptions, SessionOptions } from './index.js';
 import { KeyedLock } from './lock.js';
@@ -35,13 +36,42 @@ export interface SessionConfig {
 const locks = new WeakMap<object, KeyedLock>();
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/** RFC 6265bis §5.6.1: user agents cap a cookie's lifetime at 400 days. */
+const MAX_COOKIE_SECONDS = 400 * 86_400;
+
 function seconds(value: number | undefined, fallback: number, option: string): number {
   const result = value ?? fallback;
   if (!Number.isInteger(result) || result <= 0) {
     throw new TypeError(`session: ${option} must be a whole number of seconds > 0, got ${value}`);
   }
+  // express-session's cookie.maxAge is in milliseconds; here 3_600_000 would be 41 days.
+  if (result > MAX_COOKIE_SECONDS || (result >= 1_000_000 && result % 60_000 === 0)) {
+    throw new TypeError(
+      `session: ${option} is in seconds; ${result} looks like milliseconds (${result / 1000} s?). Cookies last at most 400 days (${MAX_COOKIE_SECONDS} s)`,
+    );
+  }
   return result;
 }
+
+const SESSION_OPTIONS = optionNames<SessionOptions>()([
+  'secret',
+  'store',
+  'name',
+  'cookie',
+  'idleTimeout',
+  'absoluteTimeout',
+  'rolling',
+  'log',
+]);
+const COOKIE_OPTIONS = optionNames<SessionCookieOptions>()([
+  'path',
+  'domain',
+  'httpOnly',
+  'secure',
+  'sameSite',
+  'partitioned',
+  'maxAge',
+]);
 
 /**
  * Checks and resolves the options of `session()`.
@@ -51,6 +81,8 @@ export function resolveSessionOptions(options: SessionOptions): SessionConfig {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('session: options are required ({ secret })');
   }
+  refuseUnknownOptions(options, SESSION_OPTIONS, 'session');
+  refuseUnknownOptions(options.cookie, COOKIE_OPTIONS, 'session cookie');
   const secrets = parseSecrets(options.secret);
   const store = options.store ?? new MemoryStore();
   const cookieStore = store instanceof CookieStore ? store : undefined;

@@ -20,10 +20,12 @@
  * target stays under the root (realpath containment), and a directory without its trailing
  * slash gets a 301 built from `scriptName + pathInfo`, the URL the client used.
  */
+
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { errorResponse } from '../../src/http-error.js';
 import type { Application, Middleware } from '../../src/types.js';
+import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import type { SymlinkPolicy } from './files.js';
 import { type Folder, serveRequest } from './folder.js';
 import { sendFile } from './respond.js';
@@ -137,6 +139,37 @@ export interface FileAppOptions extends FileOptions {
   download?: string;
 }
 
+const FILE_OPTIONS = [
+  'maxAge',
+  'immutable',
+  'cacheControl',
+  'acceptRanges',
+  'etag',
+  'lastModified',
+  'precompressed',
+  'maxRanges',
+  'setHeaders',
+  'cache',
+  'contentCache',
+] as const;
+const FILE_APP_OPTIONS = optionNames<FileAppOptions>()([
+  ...FILE_OPTIONS,
+  'contentType',
+  'download',
+]);
+const STATIC_OPTIONS = optionNames<StaticOptions>()([
+  ...FILE_OPTIONS,
+  'index',
+  'extensions',
+  'fallback',
+  'redirect',
+  'listing',
+  'dotfiles',
+  'allowDotfiles',
+  'followSymlinks',
+  'fallthrough',
+]);
+
 /**
  * Serves the files under `root` and passes every request it does not serve to the wrapped
  * application.
@@ -146,6 +179,7 @@ export interface FileAppOptions extends FileOptions {
  *   a bad option (each message names it).
  */
 export function serveStatic(root: string, options: StaticOptions = {}): Middleware {
+  refuseUnknownOptions(options, STATIC_OPTIONS, 'serveStatic');
   let realRoot: string;
   try {
     realRoot = realpathSync(path.resolve(root));
@@ -190,6 +224,7 @@ export function serveStatic(root: string, options: StaticOptions = {}): Middlewa
  * @throws TypeError at construction for a bad option.
  */
 export function fileApp(filePath: string, options: FileAppOptions = {}): Application {
+  refuseUnknownOptions(options, FILE_APP_OPTIONS, 'fileApp');
   const absolute = path.resolve(filePath);
   const settings = fileSettings(options, undefined, true);
   return async (request) => {
