@@ -27,7 +27,7 @@ export interface CapturedFrame {
   locals: Record<string, unknown>;
 }
 
-/** Options of {@link LocalsCapture}. */
+/** Options of the locals capture (`debug({ capture })`). */
 export interface CaptureOptions {
   /** Frames whose locals are read. @default 8 */
   frames?: number;

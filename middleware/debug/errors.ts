@@ -48,6 +48,13 @@ const ERRORS_OPTIONS = optionNames<ErrorsOptions>()(['onError', 'log']);
  * logged (see {@link ErrorRecord}), reported to `onError`, and answered with a plain 500 that
  * carries only the error id (HTML, JSON or text by `Accept`). An error while a native
  * response body streams ends the stream and is logged the same way.
+ *
+ * ```ts
+ * errors({
+ *   onError: (record) => report(record),  // each logged error: id, request, error, time
+ *   log: console.error,                   // where the one-line log goes
+ * })
+ * ```
  */
 export function errors(options: ErrorsOptions = {}): Middleware {
   refuseUnknownOptions(options, ERRORS_OPTIONS, 'errors');

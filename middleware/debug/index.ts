@@ -108,7 +108,23 @@ function checkDebugOptions(options: DebugOptions): void {
 }
 
 /**
- * The development error middleware: the interactive traceback. See the module comment.
+ * The development error middleware: the interactive traceback (source-mapped frames, locals,
+ * an evaluate console behind a PIN), for loopback hosts and peers only.
+ *
+ * ```ts
+ * debug({
+ *   force: false,             // refuse under NODE_ENV=production
+ *   hosts: [], addresses: [], // trusted besides localhost / loopback peers
+ *   trustProxy: false,        // proxy headers make a request untrusted unless true
+ *   consoleTimeout: 5000,     // ms per console evaluation
+ *   maxErrors: 20, ttl: 3600, // errors kept for the console; seconds each is kept
+ *   capture: {},              // locals through node:inspector (frames, mode, …); false: off
+ *   log: console.error,       // the PIN line, a line per error
+ *   errors: {},               // options of the errors() page untrusted requests get
+ * })
+ * ```
+ *
+ * See the module comment for what it shows and whom it trusts.
  *
  * @throws Error at construction under `NODE_ENV=production` without `force: true`.
  */

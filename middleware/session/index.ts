@@ -109,7 +109,24 @@ export function getSession<Data extends Record<string, unknown> = Record<string,
 }
 
 /**
- * The session middleware. See the module comment.
+ * The session middleware: lazy loading (`await getSession(environ)`), saved only when changed
+ * and before the response leaves, ids HMAC-signed, never an unknown id adopted.
+ *
+ * ```ts
+ * session({
+ *   secret,                      // required: ≥ 32 characters, or a list for rotation
+ *   store: new MemoryStore(),    // or CookieStore, FileStore, RedisStore
+ *   name: 'mortar_session',      // the cookie's name
+ *   cookie: { path: '/', httpOnly: true, secure: 'auto', sameSite: 'lax', maxAge: undefined },
+ *   idleTimeout: 86_400,         // seconds without a request before the session ends
+ *   absoluteTimeout: 604_800,    // seconds from creation, whatever the activity
+ *   rolling: false,              // re-send the cookie on every response
+ *   log: console.error,          // one line when the store is down (503)
+ * })
+ * ```
+ *
+ * Durations are seconds (`maxAge` too, not express-session's milliseconds). See the module
+ * comment for the stores and the rules.
  *
  * @throws TypeError at construction for a missing or short secret, or a bad option — the
  *   message names the option.

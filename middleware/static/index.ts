@@ -174,6 +174,25 @@ const STATIC_OPTIONS = optionNames<StaticOptions>()([
  * Serves the files under `root` and passes every request it does not serve to the wrapped
  * application.
  *
+ * ```ts
+ * serveStatic('public', {
+ *   maxAge: 0, immutable: false,        // Cache-Control: public, max-age (seconds), immutable
+ *   cacheControl: true,                 // false sends no Cache-Control
+ *   etag: true, lastModified: true,     // validators (RFC 9110 §8.8)
+ *   acceptRanges: true, maxRanges: 16,  // ranges (RFC 9110 §14)
+ *   precompressed: [],                  // ['br', 'gzip', 'zstd']: app.js.br … by q-value
+ *   index: ['index.html'], extensions: [], fallback: undefined,  // 'index.html' for a SPA
+ *   redirect: true,                     // /folder → /folder/ (301, inside the mount)
+ *   listing: false,                     // a folder listing when there is no index
+ *   dotfiles: 'ignore', allowDotfiles: ['.well-known'],
+ *   followSymlinks: 'inside',           // a symlink only when it stays under root
+ *   fallthrough: true,                  // a miss goes to the wrapped application
+ *   setHeaders: undefined,              // (headers, file) => …, before the response is built
+ *   cache: false,                       // metadata cache; { ttl: 5, … } under production
+ *   contentCache: { maxFileSize: 65_536, maxSize: 33_554_432 },
+ * })
+ * ```
+ *
  * @param root - A folder; relative paths resolve from the current directory.
  * @throws Error at construction when `root` does not exist or is not a folder; TypeError for
  *   a bad option (each message names it).
