@@ -1,5 +1,6 @@
 import { preferredMediaType } from './negotiation.js';
 import { STATUS_TEXT } from './status.js';
+import type { HeadersInit } from './types.js';
 
 /** Options of {@link HTTPError}. */
 export interface HTTPErrorOptions {

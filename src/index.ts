@@ -26,4 +26,4 @@ export {
 } from './negotiation.js';
 export { requestHeader } from './request-header.js';
 export { FastResponse, STATUS_TEXT, withHeaders } from './response.js';
-export type { Application, Environ, Gateway, Middleware } from './types.js';
+export type { Application, BodyInit, Environ, Gateway, HeadersInit, Middleware } from './types.js';

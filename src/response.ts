@@ -1,5 +1,6 @@
 import { FastResponse as SrvxFastResponse } from 'srvx';
 import { useErrorResponseClass } from './http-error.js';
+import type { HeadersInit } from './types.js';
 
 /**
  * A `Response` that the HTTP gateway writes without building a native undici `Response`

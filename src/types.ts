@@ -39,3 +39,12 @@ export type Application = (request: Request, environ: Environ) => Response | Pro
 
 /** Takes an application and returns a new one (the decorator pattern). */
 export type Middleware = (app: Application) => Application;
+
+/**
+ * What `new Headers(init)` takes, from the `Headers` global itself — so mortar's published
+ * types need no DOM lib (Node's own fetch types, from @types/node, are enough).
+ */
+export type HeadersInit = NonNullable<ConstructorParameters<typeof Headers>[0]>;
+
+/** What `new Response(body)` takes, from the `Response` global itself (see {@link HeadersInit}). */
+export type BodyInit = NonNullable<ConstructorParameters<typeof Response>[0]>;

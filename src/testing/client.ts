@@ -11,7 +11,7 @@
  */
 import { requestTargetPath } from '../gateways/_shared/request-target.js';
 import { errorResponse, HTTPError } from '../http-error.js';
-import type { Application, Environ } from '../types.js';
+import type { Application, BodyInit, Environ, HeadersInit } from '../types.js';
 import { CookieJar } from './cookie-jar.js';
 
 /** Options of {@link TestClient}. */

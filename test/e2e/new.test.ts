@@ -104,6 +104,21 @@ describe('mortar new', () => {
     expect(test.stdout).toMatch(/2 passed/);
     const check = spawnSync(npm, ['run', 'check'], { cwd: project, encoding: 'utf8' });
     expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    // mortar's published types, checked too (no skipLibCheck), with no DOM lib (the
+    // template's lib is ES2023: the fetch types come from @types/node), under nodenext and
+    // under a bundler's resolution.
+    const tsc = path.join(project, 'node_modules/typescript/bin/tsc');
+    for (const extra of [[], ['--module', 'esnext', '--moduleResolution', 'bundler']]) {
+      const types = spawnSync(
+        process.execPath,
+        [tsc, '--noEmit', '--skipLibCheck', 'false', ...extra],
+        {
+          cwd: project,
+          encoding: 'utf8',
+        },
+      );
+      expect(types.status, `${extra.join(' ')}: ${types.stdout}`).toBe(0);
+    }
 
     const production = spawnSync(
       process.execPath,
