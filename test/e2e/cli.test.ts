@@ -157,6 +157,29 @@ describe('mortar serve', () => {
     );
   });
 
+  it('--lint writes a warning line for each finding', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mortar-lint-'));
+    try {
+      writeFileSync(
+        path.join(dir, 'bad.mjs'),
+        "export const application = () => new Response('body', { status: 200, headers: { 'content-length': '9' } });\n",
+      );
+      const started = run(['serve', path.join(dir, 'bad.mjs'), '--port', '0', '--lint']);
+      const url = await served(started);
+      await fetch(`${url}x`)
+        .then((r) => r.text())
+        .catch(() => '');
+      for (let i = 0; i < 100 && !started.output().includes('mortar lint'); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(started.output()).toMatch(
+        /mortar lint \[content-length\] GET \/x: Content-Length 9 but the body streamed 4 bytes/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exits 2 with one line when the port is in use', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
