@@ -225,7 +225,7 @@ function callNodeHandler(
       if (!res.writableFinished)
         socket.fail(new Error('the Node handler closed the response before ending it'));
     });
-    request.signal.addEventListener('abort', () => abort(req, socket), { once: true });
+    onClientGone(request, () => abort(req, socket));
     const next = (error?: unknown): void => {
       if (answered) {
         if (error !== undefined)
@@ -248,6 +248,30 @@ function callNodeHandler(
       next(error);
     }
   });
+}
+
+/**
+ * Calls `gone` once if the client goes away before the response ends. Under the HTTP gateway
+ * it watches the gateway's own response (what srvx's `request.signal` watches, without making
+ * an AbortController per request); elsewhere it listens to `request.signal`.
+ */
+function onClientGone(request: Request, gone: () => void): void {
+  const inner = originalRequest(request) as {
+    runtime?: { node?: { req?: http.IncomingMessage; res?: http.ServerResponse } };
+  };
+  const node = inner.runtime?.node;
+  if (node?.req instanceof http.IncomingMessage && node.res instanceof http.ServerResponse) {
+    const { req, res } = node;
+    if (res.destroyed) {
+      gone();
+      return;
+    }
+    res.once('close', () => {
+      if (req.errored || !res.writableEnded) gone();
+    });
+    return;
+  }
+  request.signal.addEventListener('abort', gone, { once: true });
 }
 
 /** The URL's host and query by string (no URL parse per request), the query as sent. */
