@@ -23,9 +23,9 @@
 import { defineEnvironKey, type EnvironKey, searchOf } from '../../src/environ.js';
 import { assertEnviron } from '../../src/fetch-handler.js';
 import { responseParts } from '../../src/gateways/_shared/srvx.js';
-import { FastResponse } from '../../src/response.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
+import { bodyLength, countedStream, headerPairs, responseFromParts } from '../_shared/parts.js';
 import { findProxyOriginal } from '../proxy-fix/index.js';
 import { compileTrust, DEFAULT_TRUSTED_PROXIES } from '../proxy-fix/trust.js';
 import { type AccessLogEntry, combinedLine, commonLine, jsonLine } from './format.js';
@@ -188,81 +188,13 @@ function counted(
   echo: readonly [name: string, value: string] | undefined,
   done: (bytes: number, aborted: boolean) => void,
 ): Response {
-  // Reading a FastResponse's parts uses it up (srvx's _toNodeResponse): rebuild from them.
   const parts = responseParts(response);
   const body = parts.body;
   let sent: typeof body = body;
   if (head || body === null) done(0, false);
-  else if (!(body instanceof ReadableStream)) {
-    done(
-      typeof body === 'string' ? utf8Length(body) : 'byteLength' in body ? body.byteLength : 0,
-      false,
-    );
-  } else sent = countedStream(body, done);
-  // Pairs, not a Headers: srvx writes an array of pairs without building one.
-  const headers: [string, string][] = [];
-  const list = parts.headers;
-  for (let i = 0; i < list.length; i += 2) {
-    if (list[i] !== echo?.[0]) headers.push([list[i]!, list[i + 1]!]);
-  }
+  else if (body instanceof ReadableStream) sent = countedStream(body, done);
+  else done(bodyLength(body) ?? 0, false);
+  const headers = headerPairs(parts, echo?.[0]);
   if (echo) headers.push([echo[0], echo[1]]);
-  return new FastResponse(sent as BodyInit | null, {
-    status: parts.status,
-    statusText: parts.statusText,
-    headers,
-  });
-}
-
-/** `body`, counted as it is read; `done` is called once, at its end, error or cancel. */
-function countedStream(
-  body: ReadableStream<Uint8Array>,
-  done: (bytes: number, aborted: boolean) => void,
-): ReadableStream<Uint8Array> {
-  let bytes = 0;
-  let finished = false;
-  const finish = (aborted: boolean) => {
-    if (finished) return;
-    finished = true;
-    done(bytes, aborted);
-  };
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const { done: end, value } = await reader.read();
-          if (end) {
-            controller.close();
-            finish(false);
-          } else {
-            bytes += value.byteLength;
-            controller.enqueue(value);
-          }
-        } catch (error) {
-          controller.error(error);
-          finish(true);
-        }
-      },
-      cancel(reason) {
-        finish(true);
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
-/** The UTF-8 byte length of `text`, without encoding it. */
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      bytes += 2; // a surrogate pair: 4 bytes for 2 UTF-16 units
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
+  return responseFromParts(parts, sent, headers);
 }

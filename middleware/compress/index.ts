@@ -26,9 +26,9 @@
 
 import { type ResponseParts, responseParts } from '../../src/gateways/_shared/srvx.js';
 import { negotiateEncoding } from '../../src/negotiation.js';
-import { FastResponse } from '../../src/response.js';
 import type { Middleware } from '../../src/types.js';
 import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
+import { headerPairs, responseFromParts } from '../_shared/parts.js';
 import { type Encoder, encoders, type Levels } from './encoders.js';
 
 /** Options of {@link compress}. */
@@ -120,11 +120,10 @@ export function compress(options: CompressOptions = {}): Middleware {
     if (length !== null && Number(length) < threshold) return response;
     const coding = negotiateEncoding(request.headers.get('accept-encoding'), offered);
     const parts = responseParts(response);
-    const out = new Headers();
-    for (let i = 0; i < parts.headers.length; i += 2)
-      out.append(parts.headers[i]!, parts.headers[i + 1]!);
+    const out = new Headers(headerPairs(parts));
     addVary(out);
-    if (coding === 'identity' || parts.body === null) return rebuilt(parts, parts.body, out);
+    if (coding === 'identity' || parts.body === null)
+      return responseFromParts(parts, parts.body, out);
     return encode(parts, out, coding, available.get(coding)!, threshold, type);
   };
 }
@@ -145,8 +144,8 @@ async function encode(
     headers.delete('content-length');
   } else {
     const bytes = toBytes(body);
-    if (bytes === undefined) return rebuilt(parts, body, headers);
-    if (bytes.byteLength < threshold) return rebuilt(parts, bytes, headers);
+    if (bytes === undefined) return responseFromParts(parts, body, headers);
+    if (bytes.byteLength < threshold) return responseFromParts(parts, bytes, headers);
     compressed = await encoder.whole(bytes);
     headers.set('content-length', String(compressed.byteLength));
   }
@@ -154,15 +153,7 @@ async function encode(
   headers.delete('accept-ranges');
   const etag = headers.get('etag');
   if (etag !== null && etag.startsWith('"')) headers.set('etag', `W/${etag}`);
-  return rebuilt(parts, compressed, headers);
-}
-
-function rebuilt(parts: ResponseParts, body: unknown, headers: Headers): Response {
-  return new FastResponse(body as BodyInit | null, {
-    status: parts.status,
-    statusText: parts.statusText,
-    headers,
-  });
+  return responseFromParts(parts, compressed, headers);
 }
 
 const encoder = new TextEncoder();

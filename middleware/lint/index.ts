@@ -28,9 +28,9 @@
 import { Cookie } from 'tough-cookie';
 import { searchOf } from '../../src/environ.js';
 import { invalidPart, type ResponseParts, responseParts } from '../../src/gateways/_shared/srvx.js';
-import { FastResponse } from '../../src/response.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
+import { bodyLength, headerPairs, responseFromParts } from '../_shared/parts.js';
 
 /** Options of {@link lint}. */
 export interface LintOptions {
@@ -155,27 +155,18 @@ function rebuild(parts: ResponseParts, report: (rule: string, message: string) =
   }
   let body = parts.body;
   if (declared !== undefined && body !== null) {
-    const bytes = byteLength(body);
+    const bytes = body instanceof ReadableStream ? undefined : bodyLength(body);
     if (bytes !== undefined && bytes !== declared) {
       report('content-length', `Content-Length ${declared} but the body has ${bytes} bytes`);
     } else if (body instanceof ReadableStream) body = counted(body, declared, report);
   }
-  const headers: [string, string][] = [];
-  for (let i = 0; i < parts.headers.length; i += 2)
-    headers.push([parts.headers[i]!, parts.headers[i + 1]!]);
-  return new FastResponse(body as BodyInit | null, {
-    status: parts.status,
-    statusText: parts.statusText,
-    headers,
-  });
+  return responseFromParts(parts, body, headerPairs(parts));
 }
 
-function byteLength(body: ResponseParts['body']): number | undefined {
-  if (typeof body === 'string') return new TextEncoder().encode(body).byteLength;
-  if (body instanceof Uint8Array || body instanceof DataView) return body.byteLength;
-  return undefined;
-}
-
+/**
+ * `body` with its bytes compared to `declared` at its end. A TransformStream, not
+ * `countedStream`: under `strict` the LintError thrown in `flush` errors the body.
+ */
 function counted(
   body: ReadableStream<Uint8Array>,
   declared: number,
