@@ -10,7 +10,7 @@
  *   application catches it, the client gets the 413.
  * Either 413 carries `Connection: close`: the rest of an upload is not worth reading.
  */
-import { errorResponse, HTTPError } from '../../http-error.js';
+import { HTTPError } from '../../http-error.js';
 import type { Application } from '../../types.js';
 
 /**
@@ -32,8 +32,7 @@ export function limitRequestBody(app: Application, maxBytes: number, option: str
     if (declared !== null && /^\d+$/.test(declared)) {
       // The gateways' framing never delivers more than a Content-Length they accepted.
       if (Number(declared) <= maxBytes) return app(request, environ);
-      const error = tooLarge();
-      return errorResponse(413, request, error.body, error.headers);
+      return tooLarge().toResponse(request);
     }
     const body = request.body;
     if (body === null) return app(request, environ);
