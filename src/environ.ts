@@ -195,6 +195,13 @@ export function originOf(url: string): string {
   return url.slice(0, end);
 }
 
+/** The path part of an absolute URL string (`'/'` when it has none), without parsing it. */
+export function pathOf(url: string): string {
+  const start = originOf(url).length;
+  const query = url.indexOf('?', start);
+  return url.slice(start, query === -1 ? url.length : query) || '/';
+}
+
 /** The `?query` part of a URL string, `''` when there is none (the fragment is dropped). */
 export function searchOf(url: string): string {
   const query = url.indexOf('?');

@@ -26,7 +26,7 @@
  */
 
 import { Cookie } from 'tough-cookie';
-import { searchOf } from '../../src/environ.js';
+import { pathOf, searchOf } from '../../src/environ.js';
 import { invalidPart, type ResponseParts, responseParts } from '../../src/gateways/_shared/srvx.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
@@ -112,10 +112,7 @@ function checkEnviron(
     report('environ', `pathInfo ${JSON.stringify(pathInfo)} must be '' or start with "/"`);
     return;
   }
-  const url = request.url;
-  const start = url.indexOf('/', url.indexOf('//') + 2);
-  const query = url.indexOf('?');
-  const path = start === -1 ? '/' : url.slice(start, query === -1 ? url.length : query);
+  const path = pathOf(request.url);
   if (path !== (pathInfo || '/')) {
     report(
       'environ',

@@ -29,7 +29,13 @@
  *   client's path.
  */
 
-import { defineEnvironKey, type EnvironKey, originOf, rebaseRequest } from '../../src/environ.js';
+import {
+  defineEnvironKey,
+  type EnvironKey,
+  originOf,
+  pathOf,
+  rebaseRequest,
+} from '../../src/environ.js';
 import { assertEnviron } from '../../src/fetch-handler.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
@@ -144,37 +150,30 @@ export function proxyFix(options: ProxyFixOptions = {}): Middleware {
     assertEnviron(environ, 'proxyFix()');
     const original: ProxyOriginal = {
       remoteAddress: environ.remoteAddress,
-      url: request.url,
       scriptName: environ.scriptName,
       trusted: trusted(environ.remoteAddress),
+      // Read when asked: building srvx's URL is a cost most requests need not pay here.
+      get url() {
+        return request.url;
+      },
     };
     if (!original.trusted) return app(request, originalKey.with(environ, original));
-    const claims = forwarded
-      ? forwardedClaims(request.headers, hops)
-      : xForwardedClaims(request.headers, hops);
-    const portValue = fromRight(request.headers.get('x-forwarded-port'), hops.port);
-    const prefixValue = fromRight(request.headers.get('x-forwarded-prefix'), hops.prefix);
-    claims.port = portValue === undefined ? undefined : forwardedPort(portValue);
-    claims.prefix = prefixValue === undefined ? undefined : forwardedPrefix(prefixValue);
+    const claims = claimsOf(request.headers, hops, forwarded);
     const next: Environ = {
       ...environ,
       remoteAddress:
         claims.client === undefined ? environ.remoteAddress : (claims.client ?? undefined),
       scriptName: (claims.prefix ?? '') + environ.scriptName,
     };
-    const origin = publicOrigin(request.url, claims);
     const url = request.url;
+    const origin = publicOrigin(url, claims);
     const forwardedRequest =
       origin === undefined ? request : rebaseRequest(request, pathOf(url), origin);
     return app(forwardedRequest, originalKey.with(next, original));
   };
 }
 
-function hopCount(
-  options: ProxyFixOptions,
-  name: keyof typeof HOP_NAMES,
-  fallback: number,
-): number {
+function hopCount(options: ProxyFixOptions, name: keyof Hops, fallback: number): number {
   const value = options[name] ?? fallback;
   if (!Number.isInteger(value) || value < 0) {
     throw new TypeError(
@@ -184,33 +183,33 @@ function hopCount(
   return value;
 }
 
-const HOP_NAMES = { for: 0, proto: 0, host: 0, port: 0, prefix: 0 };
+/** How many proxies set each header. */
+type Hops = Record<'for' | 'proto' | 'host' | 'port' | 'prefix', number>;
 
-function xForwardedClaims(headers: Headers, hops: typeof HOP_NAMES): Claims {
-  const client = fromRight(headers.get('x-forwarded-for'), hops.for);
-  const proto = fromRight(headers.get('x-forwarded-proto'), hops.proto);
-  const host = fromRight(headers.get('x-forwarded-host'), hops.host);
-  return {
-    client: client === undefined ? undefined : forwardedNode(client),
-    proto: proto === undefined ? undefined : forwardedProto(proto),
-    host: host === undefined ? undefined : forwardedHost(host),
-  };
-}
-
-function forwardedClaims(headers: Headers, hops: typeof HOP_NAMES): Claims {
-  const elements = parseForwarded(headers.get('forwarded'));
-  if (!elements) return {};
-  const at = (count: number, name: string): string | undefined => {
-    if (count < 1 || elements.length < count) return undefined;
+/**
+ * What the trusted proxies' headers say: `for`, `proto` and `host` from `X-Forwarded-*` or
+ * from RFC 7239 `Forwarded` elements (each counted from the right), port and prefix from
+ * `X-Forwarded-Port`/`-Prefix` (Forwarded has no parameter for them).
+ */
+function claimsOf(headers: Headers, hops: Hops, forwarded: boolean): Claims {
+  const elements = forwarded ? parseForwarded(headers.get('forwarded')) : undefined;
+  const value = (name: 'for' | 'proto' | 'host'): string | undefined => {
+    if (!forwarded) return fromRight(headers.get(`x-forwarded-${name}`), hops[name]);
+    const count = hops[name];
+    if (!elements || count < 1 || elements.length < count) return undefined;
     return (elements[elements.length - count] as ForwardedElement)[name];
   };
-  const client = at(hops.for, 'for');
-  const proto = at(hops.proto, 'proto');
-  const host = at(hops.host, 'host');
+  const client = value('for');
+  const proto = value('proto');
+  const host = value('host');
+  const port = fromRight(headers.get('x-forwarded-port'), hops.port);
+  const prefix = fromRight(headers.get('x-forwarded-prefix'), hops.prefix);
   return {
     client: client === undefined ? undefined : forwardedNode(client),
     proto: proto === undefined ? undefined : forwardedProto(proto),
     host: host === undefined ? undefined : forwardedHost(host),
+    port: port === undefined ? undefined : forwardedPort(port),
+    prefix: prefix === undefined ? undefined : forwardedPrefix(prefix),
   };
 }
 
@@ -236,10 +235,4 @@ function publicOrigin(url: string, claims: Claims): string | undefined {
 /** The gateway built the authority from a `Host` it checked: it always parses. */
 function hostOf(authority: string): { hostname: string; port: number | undefined } {
   return forwardedHost(authority) ?? { hostname: authority, port: undefined };
-}
-
-function pathOf(url: string): string {
-  const start = originOf(url).length;
-  const query = url.indexOf('?', start);
-  return url.slice(start, query === -1 ? url.length : query) || '/';
 }
