@@ -165,10 +165,9 @@ export function proxyFix(options: ProxyFixOptions = {}): Middleware {
         claims.client === undefined ? environ.remoteAddress : (claims.client ?? undefined),
       scriptName: (claims.prefix ?? '') + environ.scriptName,
     };
-    const url = request.url;
-    const origin = publicOrigin(url, claims);
+    const origin = publicOrigin(request, claims);
     const forwardedRequest =
-      origin === undefined ? request : rebaseRequest(request, pathOf(url), origin);
+      origin === undefined ? request : rebaseRequest(request, pathOf(request.url), origin);
     return app(forwardedRequest, originalKey.with(next, original));
   };
 }
@@ -215,12 +214,15 @@ function claimsOf(headers: Headers, hops: Hops, forwarded: boolean): Claims {
 
 const DEFAULT_PORT: Record<string, number> = { http: 80, https: 443 };
 
-/** `scheme://authority` the claims make of `url`'s, or `undefined` when they change nothing. */
-function publicOrigin(url: string, claims: Claims): string | undefined {
+/**
+ * `scheme://authority` the claims make of the request's, or `undefined` when they change
+ * nothing (the URL is read only when they say something).
+ */
+function publicOrigin(request: Request, claims: Claims): string | undefined {
   if (claims.proto === undefined && claims.host === undefined && claims.port === undefined) {
     return undefined;
   }
-  const origin = originOf(url);
+  const origin = originOf(request.url);
   const scheme = claims.proto ?? origin.slice(0, origin.indexOf(':'));
   let authority = claims.host ?? hostOf(origin.slice(origin.indexOf('//') + 2));
   if (claims.port !== undefined) authority = { hostname: authority.hostname, port: claims.port };
