@@ -130,7 +130,7 @@ async function wrapInOrder(
     const { limitRequestBody } = await import('../gateways/_shared/body-limit.js');
     result = limitRequestBody(result, wrap.maxBodySize, '--max-body-size');
   }
-  const trustedProxies = wrap.trustedProxies ?? undefined;
+  const trustedProxies = wrap.trustedProxies;
   if (wrap.accessLog) {
     const { accessLog } = await import('../../middleware/access-log/index.js');
     result = accessLog({ format: wrap.accessLog, ...(trustedProxies ? { trustedProxies } : {}) })(

@@ -198,7 +198,8 @@ function callNodeHandler(
 ): Promise<Response> {
   const href = request.url;
   const socket = new MemorySocket(environ.remoteAddress, href.startsWith('https:'));
-  const req = incomingMessage(socket, request, environ, urlParts(href));
+  const gateway = gatewayNode(request);
+  const req = incomingMessage(socket, request, environ, urlParts(href), gateway?.req);
   const res = new http.ServerResponse(req);
   res.assignSocket(socket as unknown as import('node:net').Socket);
   res.shouldKeepAlive = false;
@@ -225,7 +226,7 @@ function callNodeHandler(
       if (!res.writableFinished)
         socket.fail(new Error('the Node handler closed the response before ending it'));
     });
-    onClientGone(request, () => abort(req, socket));
+    onClientGone(request, gateway, () => abort(req, socket));
     const next = (error?: unknown): void => {
       if (answered) {
         if (error !== undefined)
@@ -255,23 +256,19 @@ function callNodeHandler(
  * it watches the gateway's own response (what srvx's `request.signal` watches, without making
  * an AbortController per request); elsewhere it listens to `request.signal`.
  */
-function onClientGone(request: Request, gone: () => void): void {
-  const inner = originalRequest(request) as {
-    runtime?: { node?: { req?: http.IncomingMessage; res?: http.ServerResponse } };
-  };
-  const node = inner.runtime?.node;
-  if (node?.req instanceof http.IncomingMessage && node.res instanceof http.ServerResponse) {
-    const { req, res } = node;
-    if (res.destroyed) {
-      gone();
-      return;
-    }
-    res.once('close', () => {
-      if (req.errored || !res.writableEnded) gone();
-    });
+function onClientGone(request: Request, gateway: GatewayNode | undefined, gone: () => void): void {
+  if (!gateway) {
+    request.signal.addEventListener('abort', gone, { once: true });
     return;
   }
-  request.signal.addEventListener('abort', gone, { once: true });
+  const { req, res } = gateway;
+  if (res.destroyed) {
+    gone();
+    return;
+  }
+  res.once('close', () => {
+    if (req.errored || !res.writableEnded) gone();
+  });
 }
 
 /** The URL's host and query by string (no URL parse per request), the query as sent. */
@@ -280,14 +277,23 @@ function urlParts(href: string): { host: string; search: string } {
   return { host: origin.slice(origin.indexOf('//') + 2), search: searchOf(href) };
 }
 
+/** The HTTP gateway's own Node request and response. */
+interface GatewayNode {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+}
+
 /**
- * The HTTP gateway's Node request behind `request` (srvx's `runtime.node.req`, read through
- * a mount's rebased request), when `request` still carries its headers; else `undefined`.
+ * The HTTP gateway's Node request and response behind `request` (srvx's `runtime.node`, read
+ * through a mount's rebased request), when `request` is still the gateway's (its headers and
+ * body); else `undefined` (TestClient, the other gateways, a request a middleware rebuilt).
  */
-function gatewayMessage(request: Request): http.IncomingMessage | undefined {
-  const inner = originalRequest(request) as { runtime?: { node?: { req?: unknown } } };
-  const req = inner.runtime?.node?.req;
-  return req instanceof http.IncomingMessage ? req : undefined;
+function gatewayNode(request: Request): GatewayNode | undefined {
+  const inner = originalRequest(request) as { runtime?: { node?: Partial<GatewayNode> } };
+  const node = inner.runtime?.node;
+  return node?.req instanceof http.IncomingMessage && node.res instanceof http.ServerResponse
+    ? (node as GatewayNode)
+    : undefined;
 }
 
 /** Node's `req.headers` for raw pairs: duplicates joined by `, `, `set-cookie` an array. */
@@ -309,6 +315,7 @@ function incomingMessage(
   request: Request,
   environ: Environ,
   url: { host: string; search: string },
+  gateway: http.IncomingMessage | undefined,
 ): http.IncomingMessage {
   const req = new http.IncomingMessage(socket as unknown as import('node:net').Socket);
   const below = `${environ.pathInfo || '/'}${url.search}`;
@@ -317,7 +324,6 @@ function incomingMessage(
   req.httpVersion = '1.1';
   req.httpVersionMajor = 1;
   req.httpVersionMinor = 1;
-  const gateway = gatewayMessage(request);
   if (gateway) {
     // The HTTP gateway's own message: its headers as Node parsed them, copied.
     req.rawHeaders = gateway.rawHeaders;
