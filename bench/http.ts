@@ -21,7 +21,11 @@ const cases: Case[] = [
   { label: "mortar serve(urlmap({'/app': hello}))", server: 'mortar-mount', path: '/app/x' },
   { label: 'mortar 3 pass-through + helloWorld + urlmap', server: 'mortar-stack', path: '/app/x' },
   { label: 'Hono 3 middleware + route + mount', server: 'hono-stack', path: '/app/x' },
-  { label: 'mortar accessLog(hello), lines to /dev/null', server: 'mortar-logged', path: '/' },
+  {
+    label: 'mortar accessLog(hello), Combined lines batched to /dev/null',
+    server: 'mortar-logged',
+    path: '/',
+  },
   {
     label: 'mortar accessLog(hello), no line formatted (the mechanism alone)',
     server: 'mortar-logged-noop',

@@ -20,17 +20,20 @@
  * (a random per-process prefix and a counter).
  */
 
-import { defineEnvironKey, type EnvironKey, searchOf } from '../../src/environ.js';
+import { defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { assertEnviron } from '../../src/fetch-handler.js';
 import { responseParts } from '../../src/gateways/_shared/srvx.js';
+import { requestHeader, searchOfRequest } from '../../src/request-header.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { bodyLength, countedStream, headerPairs, responseFromParts } from '../_shared/parts.js';
 import { findProxyOriginal } from '../proxy-fix/index.js';
 import { compileTrust, DEFAULT_TRUSTED_PROXIES } from '../proxy-fix/trust.js';
 import { type AccessLogEntry, combinedLine, commonLine, jsonLine } from './format.js';
+import { defaultWriter } from './write.js';
 
 export { type AccessLogEntry, escapeLogValue } from './format.js';
+export { batchedWriter, type LineSink } from './write.js';
 
 /** Options of {@link accessLog}. */
 export interface AccessLogOptions {
@@ -40,7 +43,12 @@ export interface AccessLogOptions {
    * @default 'combined'
    */
   format?: 'combined' | 'common' | 'json' | ((entry: AccessLogEntry) => string);
-  /** Where each line goes (without a newline). @default console.error (stderr on Node) */
+  /**
+   * Where each line goes (without a newline), as it is finished. The default batches: the
+   * lines of one turn of the event loop reach stderr in one write (see {@link batchedWriter},
+   * which writes to any stream the same way).
+   * @default batchedWriter(process.stderr), or console.error where there is no process.stderr
+   */
   write?: (line: string) => void;
   /**
    * The request header that carries an id from a trusted proxy, echoed in the response;
@@ -80,6 +88,22 @@ const PROCESS_ID = Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) 
 ).join('');
 let counter = 0;
 
+let wallOffset = Date.now() - performance.now();
+let offsetTaken = performance.now();
+
+/**
+ * The wall-clock time (`Date.now()`'s milliseconds) of a `performance.now()` reading: one clock
+ * read a request instead of two. The offset between the clocks is taken again when it is over
+ * a second old, so a step of the system clock shows in the log within a second.
+ */
+function wallClock(monotonic: number): number {
+  if (monotonic - offsetTaken > 1000) {
+    offsetTaken = performance.now();
+    wallOffset = Date.now() - offsetTaken;
+  }
+  return wallOffset + monotonic;
+}
+
 const FORMATS = { combined: combinedLine, common: commonLine, json: jsonLine } as const;
 const VALID_ID = /^[\x21-\x7e]{1,200}$/;
 
@@ -96,59 +120,109 @@ const ACCESS_LOG_OPTIONS = optionNames<AccessLogOptions>()([
  */
 export function accessLog(options: AccessLogOptions = {}): Middleware {
   refuseUnknownOptions(options, ACCESS_LOG_OPTIONS, 'accessLog');
-  const { log, idHeader, trusted } = logSettings(options);
+  const settings = logSettings(options);
   return (app) => (request, environ) => {
     assertEnviron(environ, 'accessLog()');
-    const started = performance.now();
-    const time = new Date();
-    const peer = findProxyOriginal(environ)?.remoteAddress ?? environ.remoteAddress;
-    const given = idHeader === undefined ? null : request.headers.get(idHeader);
-    const requestId =
-      given !== null && VALID_ID.test(given) && trusted(peer) ? given : newRequestId();
-    const target = environ.scriptName + environ.pathInfo + searchOf(request.url);
-    // One object literal per line (no spread: V8 makes a spread of this shape slow).
-    const entry = (status: number, bytes: number, aborted: boolean): AccessLogEntry => ({
-      time,
-      remoteAddress: environ.remoteAddress,
-      method: request.method,
-      target,
-      status,
-      bytes,
-      durationMs: performance.now() - started,
-      referer: request.headers.get('referer'),
-      userAgent: request.headers.get('user-agent'),
-      requestId,
-      aborted,
-    });
-    const thrown = (error: unknown): never => {
-      // The gateway (or errors()) makes the response: a 500, or the HTTPError's status.
-      const status = (error as { status?: unknown } | null)?.status;
-      log(entry(typeof status === 'number' ? status : 500, 0, false));
-      throw error;
-    };
-    const echo = idHeader === undefined ? undefined : ([idHeader, requestId] as const);
-    const answered = (response: Response): Response => {
-      const status = response.status;
-      return counted(response, request.method === 'HEAD', echo, (bytes, aborted) =>
-        log(entry(status, bytes, aborted)),
-      );
-    };
+    const line = new RequestLine(request, environ, settings);
     let result: Response | Promise<Response>;
     try {
-      result = app(request, requestIdKey.with(environ, requestId));
+      result = app(request, requestIdKey.with(environ, line.requestId));
     } catch (error) {
-      return thrown(error);
+      return line.thrown(error);
     }
     // A synchronous application stays synchronous: the HTTP gateway writes a Response it gets
     // at once faster than one that comes in a later microtask.
     return typeof (result as Partial<Promise<Response>>).then === 'function'
-      ? Promise.resolve(result).then(answered, thrown)
-      : answered(result as Response);
+      ? Promise.resolve(result).then(
+          (response) => line.answered(response),
+          (error: unknown) => line.thrown(error),
+        )
+      : line.answered(result as Response);
   };
 }
 
+/** {@link accessLog}'s settings, checked once. */
+interface LogSettings {
+  log: (entry: AccessLogEntry) => void;
+  /** The request id header, lower case; `undefined` for none. */
+  idHeader: string | undefined;
+  trusted: (address: string | undefined) => boolean;
+}
+
+/**
+ * One request on its way to its log line. What the line needs is read when it is written,
+ * except the arrival time and the id; one object a request (no closures: this is on every
+ * request's path, and the log's whole budget is a few per cent of a hello world's).
+ */
+class RequestLine {
+  readonly requestId: string;
+  readonly #request: Request;
+  readonly #environ: Environ;
+  readonly #settings: LogSettings;
+  /** `performance.now()` at arrival, for the duration. */
+  readonly #started: number;
+
+  constructor(request: Request, environ: Environ, settings: LogSettings) {
+    this.#started = performance.now();
+    this.#request = request;
+    this.#environ = environ;
+    this.#settings = settings;
+    const { idHeader } = settings;
+    const given = idHeader === undefined ? null : requestHeader(request, idHeader);
+    this.requestId =
+      given !== null &&
+      VALID_ID.test(given) &&
+      settings.trusted(findProxyOriginal(environ)?.remoteAddress ?? environ.remoteAddress)
+        ? given
+        : newRequestId();
+  }
+
+  /** The response, with its body counted (and the id echoed); the line is written at its end. */
+  answered(response: Response): Response {
+    const parts = responseParts(response);
+    const body = parts.body;
+    const status = parts.status;
+    let sent: typeof body = body;
+    if (body === null || this.#request.method === 'HEAD') this.write(status, 0, false);
+    else if (body instanceof ReadableStream) {
+      sent = countedStream(body, (bytes, aborted) => this.write(status, bytes, aborted));
+    } else this.write(status, bodyLength(body) ?? 0, false);
+    const idHeader = this.#settings.idHeader;
+    const headers = headerPairs(parts, idHeader);
+    if (idHeader !== undefined) headers.push([idHeader, this.requestId]);
+    return responseFromParts(parts, sent, headers);
+  }
+
+  /** Logs what the application threw, and throws it on. */
+  thrown(error: unknown): never {
+    // The gateway (or errors()) makes the response: a 500, or the HTTPError's status.
+    const status = (error as { status?: unknown } | null)?.status;
+    this.write(typeof status === 'number' ? status : 500, 0, false);
+    throw error;
+  }
+
+  write(status: number, bytes: number, aborted: boolean): void {
+    const request = this.#request;
+    const environ = this.#environ;
+    // One object literal per line (no spread: V8 makes a spread of this shape slow).
+    this.#settings.log({
+      time: new Date(wallClock(this.#started)),
+      remoteAddress: environ.remoteAddress,
+      method: request.method,
+      target: environ.scriptName + environ.pathInfo + searchOfRequest(request),
+      status,
+      bytes,
+      durationMs: performance.now() - this.#started,
+      referer: requestHeader(request, 'referer'),
+      userAgent: requestHeader(request, 'user-agent'),
+      requestId: this.requestId,
+      aborted,
+    });
+  }
+}
+
 /** {@link accessLog}'s options, checked: the line writer, the id header, the trusted peers. */
-function logSettings(options: AccessLogOptions) {
+function logSettings(options: AccessLogOptions): LogSettings {
   const format = options.format ?? 'combined';
   const render =
     typeof format === 'function'
@@ -161,7 +235,7 @@ function logSettings(options: AccessLogOptions) {
       `accessLog format: expected combined, common, json or a function, got ${String(format)}`,
     );
   }
-  const write = options.write ?? ((line: string) => console.error(line));
+  const write = options.write ?? defaultWriter();
   const header = options.requestIdHeader ?? 'x-request-id';
   if (header !== false && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
     throw new TypeError(`accessLog requestIdHeader: not a header name: ${JSON.stringify(header)}`);
@@ -179,22 +253,4 @@ function logSettings(options: AccessLogOptions) {
   };
   const idHeader = header === false ? undefined : header.toLowerCase();
   return { log, idHeader, trusted };
-}
-
-/** `response` with its body counted; `done` is called once, at the body's end or abort. */
-function counted(
-  response: Response,
-  head: boolean,
-  echo: readonly [name: string, value: string] | undefined,
-  done: (bytes: number, aborted: boolean) => void,
-): Response {
-  const parts = responseParts(response);
-  const body = parts.body;
-  let sent: typeof body = body;
-  if (head || body === null) done(0, false);
-  else if (body instanceof ReadableStream) sent = countedStream(body, done);
-  else done(bodyLength(body) ?? 0, false);
-  const headers = headerPairs(parts, echo?.[0]);
-  if (echo) headers.push([echo[0], echo[1]]);
-  return responseFromParts(parts, sent, headers);
 }

@@ -1,7 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { accessLog, getRequestId } from '../../../middleware/access-log/index.js';
+import { tenths } from '../../../middleware/access-log/format.js';
+import { accessLog, batchedWriter, getRequestId } from '../../../middleware/access-log/index.js';
 import { proxyFix } from '../../../middleware/proxy-fix/index.js';
+import { urlmap } from '../../../middleware/urlmap/index.js';
 import { type Server, serve } from '../../../src/gateways/node/index.js';
 import { type Application, compose, FastResponse, HTTPError } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
@@ -140,5 +144,139 @@ describe('accessLog', () => {
     });
     expect(res.status).toBe(403);
     expect(lines[0]).toMatch(/^203\.0\.113\.5 .* 403 -$/);
+  });
+
+  it('over real HTTP logs the target and query the client sent, without building request.url', async () => {
+    const { lines, middleware } = logged({ format: 'json' });
+    let urlReads = 0;
+    // Counts reads of the gateway request's url, made by accessLog or the mount below it.
+    const counting: Application = (request, environ) => {
+      const inner = Object.getPrototypeOf(request) as object;
+      const descriptor = Object.getOwnPropertyDescriptor(inner, 'url')!;
+      Object.defineProperty(request, 'url', {
+        get() {
+          urlReads++;
+          return descriptor.get!.call(request);
+        },
+      });
+      return middleware(urlmap({ '/shop': () => new FastResponse('ok') }))(request, environ);
+    };
+    const server = await serve(counting, { port: 0, announce: false });
+    servers.push(server);
+    const started = Date.now();
+    const response = await fetch(`${server.url}shop/cart?b=1&c=%20d`);
+    expect(await response.text()).toBe('ok');
+    await until(() => lines.length > 0);
+    const entry = JSON.parse(lines[0]!);
+    expect(entry.target).toBe('/shop/cart?b=1&c=%20d');
+    expect(urlReads).toBe(0);
+    // Every field, in order; the arrival time in ISO 8601, on the wall clock.
+    expect(Object.keys(entry)).toEqual([
+      'time',
+      'remoteAddress',
+      'method',
+      'target',
+      'status',
+      'bytes',
+      'durationMs',
+      'referer',
+      'userAgent',
+      'requestId',
+      'aborted',
+    ]);
+    expect(entry.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Math.abs(Date.parse(entry.time) - started)).toBeLessThan(1000);
+    expect(entry).toMatchObject({ status: 200, bytes: 2, referer: null, aborted: false });
+  });
+
+  it('JSON escapes what would break a line or a parser; an unknown address is null', async () => {
+    const { lines, middleware } = logged({ format: 'json' });
+    const app = middleware(() => new FastResponse('x'));
+    // A header is Latin-1: DEL and C1 controls (NEL, U+0085, ends a line in some readers) can come.
+    const headers = { 'user-agent': 'a\u007fb\u0085c"\\' };
+    await app(new Request('http://localhost/', { headers }), {
+      scriptName: '',
+      pathInfo: '/',
+      gateway: 'test',
+    });
+    expect(lines[0]).not.toMatch(/[\u007f\u0085]/);
+    const entry = JSON.parse(lines[0]!);
+    expect(entry.userAgent).toBe('a\u007fb\u0085c"\\');
+    expect(entry.remoteAddress).toBeNull();
+  });
+
+  it('writes durations to one decimal as toFixed(1) does', () => {
+    for (const ms of [0, 0.04, 0.05, 0.96, 1, 3.1416, 12.25, 99.99, 1234.5678, 86_400_000.3]) {
+      expect(tenths(ms)).toBe(ms.toFixed(1));
+    }
+  });
+});
+
+describe('batchedWriter', () => {
+  it('writes the lines of one turn of the event loop in one write, at the next turn', async () => {
+    const chunks: string[] = [];
+    const write = batchedWriter({ write: (chunk) => chunks.push(chunk) });
+    write('one');
+    write('two');
+    expect(chunks).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(chunks).toEqual(['one\ntwo\n']);
+    write('three');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(chunks).toEqual(['one\ntwo\n', 'three\n']);
+  });
+
+  it('writes at once past 64 KiB, and reports a failing sink once', async () => {
+    const chunks: string[] = [];
+    const write = batchedWriter({ write: (chunk) => chunks.push(chunk) });
+    const line = 'x'.repeat(1023);
+    for (let i = 0; i < 64; i++) write(line);
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.length).toBe(64 * 1024);
+    const errors: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => errors.push(args);
+    try {
+      const failing = batchedWriter({
+        write: () => {
+          throw new Error('EPIPE');
+        },
+      });
+      failing('a');
+      await new Promise((resolve) => setImmediate(resolve));
+      failing('b');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      console.error = original;
+    }
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0]![0])).toMatch(/accessLog: writing the log failed/);
+  });
+
+  it('by default loses no line when the process exits at once, or throws', () => {
+    const module = fileURLToPath(
+      new URL('../../../middleware/access-log/index.ts', import.meta.url),
+    );
+    const mortar = fileURLToPath(new URL('../../../src/index.ts', import.meta.url));
+    for (const end of ['process.exit(3)', "throw new Error('boom')"]) {
+      const script = `
+        const { accessLog } = await import(${JSON.stringify(module)});
+        const { FastResponse } = await import(${JSON.stringify(mortar)});
+        const app = accessLog({ format: 'common' })(() => new FastResponse('hi'));
+        const environ = { scriptName: '', pathInfo: '/x', remoteAddress: '192.0.2.1' };
+        app(new Request('http://localhost/x?y'), environ);
+        app(new Request('http://localhost/x?z'), environ);
+        ${end};`;
+      const child = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        {
+          encoding: 'utf8',
+        },
+      );
+      const logged = child.stderr.split('\n').filter((l) => l.startsWith('192.0.2.1'));
+      expect(logged, child.stderr).toHaveLength(2);
+      expect(logged[1]).toMatch(/"GET \/x\?z HTTP\/1\.1" 200 2$/);
+    }
   });
 });
