@@ -1,0 +1,76 @@
+/**
+ * The ```ts blocks of README.md and docs/*.md, as `test/docs-snippets.test.ts` type-checks
+ * them and `test/docs-run.test.ts` runs them. The README is a tour: a block may use a name an
+ * earlier block made (`application`, `site`, `poweredBy`) or one the prose assumes (`admin`,
+ * `expressApp`, `Deno`).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** One ```ts block: where it is and its code. */
+export interface CodeBlock {
+  file: string;
+  /** The line of the block's first line of code, from 1. */
+  line: number;
+  code: string;
+}
+
+/** The names the tour uses across blocks, with the type a block that uses one sees. */
+export const TOUR: Record<string, string> = {
+  application: "declare const application: import('mortar').Application;",
+  site: "declare const site: import('mortar').Application;",
+  admin: "declare const admin: import('mortar').Application;",
+  poweredBy: "declare const poweredBy: import('mortar').Middleware;",
+  expressApp: "declare const expressApp: import('express').Express;",
+  Deno: 'declare const Deno: { serve(handler: (request: Request) => Promise<Response>): unknown };',
+};
+
+/** Every ```ts (or ```typescript) block of README.md and docs/*.md, in reading order. */
+export function codeBlocks(): CodeBlock[] {
+  const files = [
+    'README.md',
+    ...readdirSync(path.join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
+  const found: CodeBlock[] = [];
+  for (const file of files) {
+    const lines = readFileSync(path.join(root, file), 'utf8').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      if (!/^```(ts|typescript)\s*$/.test(lines[i]!)) continue;
+      const start = i + 1;
+      let end = start;
+      while (end < lines.length && !lines[end]!.startsWith('```')) end++;
+      found.push({ file, line: start + 1, code: lines.slice(start, end).join('\n') });
+      i = end;
+    }
+  }
+  return found;
+}
+
+/** Whether `code` declares or imports `name` itself. */
+export function declares(code: string, name: string): boolean {
+  return new RegExp(
+    `(?:(?:const|let|var|function|class)\\s+${name}\\b|import[^;]*\\b${name}\\b)`,
+  ).test(code);
+}
+
+/** Whether `code` uses `name` (as a word). */
+export const uses = (code: string, name: string): boolean => new RegExp(`\\b${name}\\b`).test(code);
+
+/** `mortar` and `mortar/x` → the source file package.json's export is built from. */
+export function exportSources(): Record<string, string> {
+  const { exports } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    exports: Record<string, { default: string } | string>;
+  };
+  const sources: Record<string, string> = {};
+  for (const [key, target] of Object.entries(exports)) {
+    if (typeof target === 'string') continue;
+    const source = target.default.replace(/^\.\/dist\//, './').replace(/\.js$/, '.ts');
+    sources[key === '.' ? 'mortar' : `mortar/${key.slice(2)}`] = path.join(root, source);
+  }
+  return sources;
+}
