@@ -24,6 +24,6 @@ export {
   preferredMediaType,
   type Weighted,
 } from './negotiation.js';
-export { requestHeader } from './request-header.js';
+export { requestHeader, searchOfRequest } from './request-header.js';
 export { FastResponse, STATUS_TEXT, withHeaders } from './response.js';
 export type { Application, BodyInit, Environ, Gateway, HeadersInit, Middleware } from './types.js';
