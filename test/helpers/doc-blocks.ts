@@ -36,17 +36,21 @@ export function codeBlocks(): CodeBlock[] {
       .filter((f) => f.endsWith('.md'))
       .map((f) => `docs/${f}`),
   ];
+  return files.flatMap((file) => fencedBlocks(file, ['ts', 'typescript']));
+}
+
+/** The fenced blocks of `file` (relative to the root) whose info string is one of `languages`. */
+export function fencedBlocks(file: string, languages: readonly string[]): CodeBlock[] {
   const found: CodeBlock[] = [];
-  for (const file of files) {
-    const lines = readFileSync(path.join(root, file), 'utf8').split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      if (!/^```(ts|typescript)\s*$/.test(lines[i]!)) continue;
-      const start = i + 1;
-      let end = start;
-      while (end < lines.length && !lines[end]!.startsWith('```')) end++;
-      found.push({ file, line: start + 1, code: lines.slice(start, end).join('\n') });
-      i = end;
-    }
+  const lines = readFileSync(path.join(root, file), 'utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const info = /^```(\w+)\s*$/.exec(lines[i]!)?.[1];
+    if (info === undefined || !languages.includes(info)) continue;
+    const start = i + 1;
+    let end = start;
+    while (end < lines.length && !lines[end]!.startsWith('```')) end++;
+    found.push({ file, line: start + 1, code: lines.slice(start, end).join('\n') });
+    i = end;
   }
   return found;
 }

@@ -61,13 +61,19 @@ function stopper(child: ChildProcess): () => Promise<void> {
 
 /**
  * Starts nginx with one `server` block per entry of `servers` (each the inside of a block,
- * where `LISTEN` is replaced by its `listen` directive), and `http` added to the http block.
+ * where `LISTEN` is replaced by its `listen` directive), and `http` added to the http block
+ * (its `PORT0`, `PORT1`, … replaced by free ports: `http` may hold whole server blocks).
  */
 export async function startNginx(dir: string, servers: string[], http = ''): Promise<FrontEnd> {
   if (!nginxBinary) throw new Error(`CI=true but ${frontEndsSkipReason}`);
   const prefix = path.join(dir, 'nginx');
   mkdirSync(path.join(prefix, 'logs'), { recursive: true });
-  const ports = await Promise.all(servers.map(() => freePort()));
+  // A port for each server, and for each PORTn the http text names (a whole server block).
+  const named = Math.max(0, ...[...http.matchAll(/\bPORT(\d+)\b/g)].map((m) => Number(m[1]) + 1));
+  const ports = await Promise.all(
+    Array.from({ length: Math.max(servers.length, named) }, () => freePort()),
+  );
+  const httpText = http.replace(/\bPORT(\d+)\b/g, (_, i: string) => String(ports[Number(i)]));
   const conf = path.join(prefix, 'nginx.conf');
   writeFileSync(
     conf,
@@ -84,7 +90,7 @@ http {
   uwsgi_temp_path ${prefix}/uwsgi;
   scgi_temp_path ${prefix}/scgi;
   client_max_body_size 20m;
-${http}
+${httpText}
 ${servers.map((body, i) => `  server {\n    ${body.replaceAll('LISTEN', `listen 127.0.0.1:${ports[i]};`)}\n  }`).join('\n')}
 }
 `,
