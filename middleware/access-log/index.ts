@@ -33,7 +33,7 @@ import { type AccessLogEntry, combinedLine, commonLine, jsonLine } from './forma
 import { defaultWriter } from './write.js';
 
 export { type AccessLogEntry, escapeLogValue } from './format.js';
-export { batchedWriter, type LineSink } from './write.js';
+export { type BatchedWriterOptions, batchedWriter, type LineSink } from './write.js';
 
 /** Options of {@link accessLog}. */
 export interface AccessLogOptions {
@@ -44,8 +44,8 @@ export interface AccessLogOptions {
    */
   format?: 'combined' | 'common' | 'json' | ((entry: AccessLogEntry) => string);
   /**
-   * Where each line goes (without a newline), as it is finished. The default batches: the
-   * lines of one turn of the event loop reach stderr in one write (see {@link batchedWriter},
+   * Where each line goes (without a newline), as it is finished. The default buffers: lines
+   * reach stderr in one write per 16 KiB or 100 ms, and at exit (see {@link batchedWriter},
    * which writes to any stream the same way).
    * @default batchedWriter(process.stderr), or console.error where there is no process.stderr
    */

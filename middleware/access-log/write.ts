@@ -1,8 +1,10 @@
 /**
- * Where the access log's lines go: batched, so a busy server makes one write a turn of the
- * event loop rather than one a request (a write to stderr is a system call, ~1 µs — the cost
- * of the whole log line again). No runtime module is imported: the sink is found on
- * `globalThis.process` (Node, Bun, Deno 2), else lines go to `console.error`.
+ * Where the access log's lines go: buffered, as nginx's `access_log … buffer= flush=` does, so
+ * a busy server makes a write every few hundred requests rather than one a request (a write is
+ * a system call — on a hello world, the cost of the whole log line again; and a turn of the
+ * event loop carries only a request or two, so batching by turn saves little). No runtime
+ * module is imported: the sink is found on `globalThis.process` (Node, Bun, Deno 2), else
+ * lines go to `console.error`.
  */
 
 /** What {@link batchedWriter} writes to: `process.stderr`, a file stream, a socket. */
@@ -10,18 +12,20 @@ export interface LineSink {
   write(chunk: string): unknown;
 }
 
-/** Flush at once past this many UTF-16 units, so one busy turn does not hold a large string. */
-const MAX_PENDING = 64 * 1024;
-
-/** The next turn of the event loop: `setImmediate` where there is one, else a 0 ms timer. */
-const nextTurn: (callback: () => void) => void =
-  typeof globalThis.setImmediate === 'function'
-    ? (callback) => {
-        globalThis.setImmediate(callback);
-      }
-    : (callback) => {
-        setTimeout(callback, 0);
-      };
+/** Options of {@link batchedWriter}. */
+export interface BatchedWriterOptions {
+  /**
+   * Write as soon as this many characters wait (nginx's `buffer=`).
+   * @default 16384
+   */
+  bufferSize?: number;
+  /**
+   * Write what waits at most this many milliseconds after its first line (nginx's `flush=`);
+   * `0` for the next turn of the event loop.
+   * @default 100
+   */
+  flushAfterMs?: number;
+}
 
 /** The writers holding lines, flushed when the process exits (one listener for all). */
 const pending = new Set<() => void>();
@@ -38,27 +42,51 @@ function flushAtExit(flush: () => void): void {
   });
 }
 
+/** Runs `callback` after `ms` without keeping the process alive for it (where timers can say so). */
+function later(callback: () => void, ms: number): void {
+  if (ms === 0 && typeof globalThis.setImmediate === 'function') {
+    globalThis.setImmediate(callback);
+    return;
+  }
+  const timer = setTimeout(callback, ms) as { unref?: () => void } | number;
+  if (typeof timer === 'object') timer.unref?.();
+}
+
+const checkCount = (value: number, name: string, least: number): number => {
+  if (!Number.isInteger(value) || value < least) {
+    throw new TypeError(`batchedWriter ${name}: expected an integer ≥ ${least}, got ${value}`);
+  }
+  return value;
+};
+
 /**
- * A line writer for {@link accessLog}'s `write` option that batches: the lines written in one
- * turn of the event loop reach `sink` in one `write` call, newline-terminated, at the next turn
- * (or at once past 64 KiB). The lines still waiting when the process exits — `process.exit()`
- * or an uncaught error included — are written in its `exit` event, which completes for
- * `process.stderr` (its writes to a file, pipe or terminal are synchronous on Node) but not
- * for a sink whose writes are asynchronous (a file `WriteStream`): such a sink may lose the
- * last turn's lines when the process is made to exit.
+ * A line writer for {@link accessLog}'s `write` option that buffers: lines reach `sink` in one
+ * `write` call, newline-terminated, once `bufferSize` characters wait or `flushAfterMs` after
+ * the first of them — whichever comes first. The lines still waiting when the process exits
+ * — `process.exit()` or an uncaught error included — are written in its `exit` event, which
+ * completes for `process.stderr` (its writes to a file, pipe or terminal are synchronous on
+ * Node) but not for a sink whose writes are asynchronous (a file `WriteStream`): such a sink
+ * may lose the last `flushAfterMs` of lines when the process is made to exit. A `SIGKILL`
+ * loses them whatever the sink.
  *
  * A sink that throws loses that batch; the first such error is reported on `console.error`.
  *
  * ```ts
  * accessLog({ write: batchedWriter(createWriteStream('access.log', { flags: 'a' })) })
  * ```
+ *
+ * @throws TypeError at construction for a `bufferSize` below 1 or a negative `flushAfterMs`.
  */
-export function batchedWriter(sink: LineSink): (line: string) => void {
+export function batchedWriter(
+  sink: LineSink,
+  options: BatchedWriterOptions = {},
+): (line: string) => void {
+  const bufferSize = checkCount(options.bufferSize ?? 16 * 1024, 'bufferSize', 1);
+  const flushAfterMs = checkCount(options.flushAfterMs ?? 100, 'flushAfterMs', 0);
   let lines = '';
   let scheduled = false;
   let reported = false;
   const flush = (): void => {
-    scheduled = false;
     pending.delete(flush);
     if (lines === '') return;
     const chunk = lines;
@@ -72,18 +100,22 @@ export function batchedWriter(sink: LineSink): (line: string) => void {
       }
     }
   };
+  const timed = (): void => {
+    scheduled = false;
+    flush();
+  };
   return (line) => {
+    if (lines === '') flushAtExit(flush);
     lines += `${line}\n`;
-    if (lines.length >= MAX_PENDING) flush();
+    if (lines.length >= bufferSize) flush();
     else if (!scheduled) {
       scheduled = true;
-      flushAtExit(flush);
-      nextTurn(flush);
+      later(timed, flushAfterMs);
     }
   };
 }
 
-/** The default writer: stderr, batched; `console.error` a line at a time where there is none. */
+/** The default writer: stderr, buffered; `console.error` a line at a time where there is none. */
 export function defaultWriter(): (line: string) => void {
   const stderr = (globalThis as { process?: { stderr?: Partial<LineSink> } }).process?.stderr;
   if (typeof stderr?.write === 'function') return batchedWriter(stderr as LineSink);

@@ -213,35 +213,42 @@ describe('accessLog', () => {
 });
 
 describe('batchedWriter', () => {
-  it('writes the lines of one turn of the event loop in one write, at the next turn', async () => {
+  it('writes what waits in one write, flushAfterMs after its first line', async () => {
     const chunks: string[] = [];
-    const write = batchedWriter({ write: (chunk) => chunks.push(chunk) });
+    const write = batchedWriter({ write: (chunk) => chunks.push(chunk) }, { flushAfterMs: 40 });
     write('one');
+    await new Promise((resolve) => setTimeout(resolve, 10));
     write('two');
     expect(chunks).toEqual([]);
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 60));
     expect(chunks).toEqual(['one\ntwo\n']);
-    write('three');
+    const next = batchedWriter({ write: (chunk) => chunks.push(chunk) }, { flushAfterMs: 0 });
+    next('three');
     await new Promise((resolve) => setImmediate(resolve));
     expect(chunks).toEqual(['one\ntwo\n', 'three\n']);
   });
 
-  it('writes at once past 64 KiB, and reports a failing sink once', async () => {
+  it('writes at once when bufferSize characters wait, and reports a failing sink once', async () => {
     const chunks: string[] = [];
     const write = batchedWriter({ write: (chunk) => chunks.push(chunk) });
     const line = 'x'.repeat(1023);
-    for (let i = 0; i < 64; i++) write(line);
+    for (let i = 0; i < 16; i++) write(line);
     expect(chunks).toHaveLength(1);
-    expect(chunks[0]!.length).toBe(64 * 1024);
+    expect(chunks[0]!.length).toBe(16 * 1024);
+    expect(() => batchedWriter({ write() {} }, { bufferSize: 0 })).toThrow(/bufferSize/);
+    expect(() => batchedWriter({ write() {} }, { flushAfterMs: -1 })).toThrow(/flushAfterMs/);
     const errors: unknown[][] = [];
     const original = console.error;
     console.error = (...args: unknown[]) => errors.push(args);
     try {
-      const failing = batchedWriter({
-        write: () => {
-          throw new Error('EPIPE');
+      const failing = batchedWriter(
+        {
+          write: () => {
+            throw new Error('EPIPE');
+          },
         },
-      });
+        { flushAfterMs: 0 },
+      );
       failing('a');
       await new Promise((resolve) => setImmediate(resolve));
       failing('b');
