@@ -10,12 +10,16 @@
  * Kernel time (the socket writes, a third or more of a hello world's time) is not counted, so
  * a ratio here overstates a layer's share of the whole request.
  *
+ * The servers run the built package (`dist/`, what users install; the script builds it first),
+ * not the sources through tsx as bench:http does: code loaded through tsx measures 5–15 %
+ * more instructions for the same layer here, for reasons not found yet.
+ *
  * Needs valgrind (`apt-get install -y valgrind`). Environment: BENCH_WARMUP (default 6000
  * requests), BENCH_REQUESTS (default 4000), over 4 keep-alive connections.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,14 +35,29 @@ if (!valgrind || !control) {
 
 const warmup = Number(process.env.BENCH_WARMUP ?? 6000);
 const requests = Number(process.env.BENCH_REQUESTS ?? 4000);
+const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+/** Each case: the application `serve` runs, as code over the built package's exports. */
 const cases = [
-  { label: 'mortar serve(hello)', server: 'mortar' },
+  { label: 'mortar serve(hello)', app: 'hello' },
   {
     label: 'accessLog(hello), no line formatted (the mechanism alone)',
-    server: 'mortar-logged-noop',
+    app: "accessLog({ format: () => '', write: () => {} })(hello)",
   },
-  { label: 'accessLog(hello), Combined lines batched to /dev/null', server: 'mortar-logged' },
+  {
+    label: 'accessLog(hello), Combined lines to /dev/null (batchedWriter, as stderr by default)',
+    app: "accessLog({ write: batchedWriter(createWriteStream('/dev/null')) })(hello)",
+  },
 ];
+
+/** The server module for one case: serves `app` on a free port and prints its URL. */
+const serverSource = (app: string) => `
+import { createWriteStream } from 'node:fs';
+import { accessLog, batchedWriter } from ${JSON.stringify(`${dist}middleware/access-log/index.js`)};
+import { hello } from ${JSON.stringify(`${dist}middleware/hello/index.js`)};
+import { serve } from ${JSON.stringify(`${dist}src/gateways/node/index.js`)};
+const server = await serve(${app}, { port: 0, announce: false });
+console.log(server.url);
+`;
 
 /** `count` GETs of `url`, four at a time on keep-alive connections. */
 async function get(url: string, count: number): Promise<void> {
@@ -62,25 +81,18 @@ async function get(url: string, count: number): Promise<void> {
 }
 
 /** The instructions per request of one server, after its warm-up. */
-async function instructionsPerRequest(server: string): Promise<number> {
+async function instructionsPerRequest(app: string): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'mortar-callgrind-'));
-  const servers = fileURLToPath(new URL('./servers.ts', import.meta.url));
+  const server = path.join(dir, 'server.mjs');
+  writeFileSync(server, serverSource(app));
   const child = spawn(
     valgrind!,
-    [
-      '--tool=callgrind',
-      `--callgrind-out-file=${dir}/out`,
-      process.execPath,
-      '--import',
-      'tsx',
-      servers,
-      server,
-    ],
+    ['--tool=callgrind', `--callgrind-out-file=${dir}/out`, process.execPath, server],
     { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, NODE_ENV: 'production' } },
   );
   try {
     const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-    const url = `${chunk.toString().trim()}/`;
+    const url = chunk.toString().trim();
     await get(url, warmup);
     execFileSync(control!, ['-z', String(child.pid)], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 1000));
@@ -92,7 +104,7 @@ async function instructionsPerRequest(server: string): Promise<number> {
       if (totals) return Number(totals[1]) / requests;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`callgrind wrote no dump for ${server}`);
+    throw new Error(`callgrind wrote no dump for ${app}`);
   } finally {
     child.kill();
     rmSync(dir, { recursive: true, force: true });
@@ -100,10 +112,10 @@ async function instructionsPerRequest(server: string): Promise<number> {
 }
 
 const counts: number[] = [];
-for (const c of cases) counts.push(await instructionsPerRequest(c.server));
+for (const c of cases) counts.push(await instructionsPerRequest(c.app));
 const base = counts[0]!;
 console.log(
-  `\ncallgrind, ${requests} requests after ${warmup} to warm up, Node ${process.version}\n`,
+  `\ncallgrind, the built package, ${requests} requests after ${warmup} to warm up, Node ${process.version}\n`,
 );
 console.log('| case | instructions / request | × serve(hello) |');
 console.log('|---|---:|---:|');

@@ -76,12 +76,13 @@ const requestIdKey: EnvironKey<string> = defineEnvironKey<string>(
 export const getRequestId = (environ: Environ): string => requestIdKey.get(environ);
 
 /**
- * A new request id: 16 random hex digits made once per process, `-`, and a counter in base 36
- * (`9f86d081884c7d65-1c`) — unique across processes and restarts as a UUID is, at a tenth of
- * the cost of `crypto.randomUUID()` on a path every request takes.
+ * A new request id: 16 random hex digits made once per process, `-`, and a decimal counter
+ * (`9f86d081884c7d65-1042`) — unique across processes and restarts as a UUID is, at a tenth of
+ * the cost of `crypto.randomUUID()` on a path every request takes (and decimal: V8 writes a
+ * number in base 36 at several times the cost).
  */
 function newRequestId(): string {
-  return `${PROCESS_ID}-${(++counter).toString(36)}`;
+  return `${PROCESS_ID}-${++counter}`;
 }
 const PROCESS_ID = Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) =>
   byte.toString(16).padStart(2, '0'),
