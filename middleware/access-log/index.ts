@@ -15,6 +15,9 @@
  * or bytes in a FastResponse) is logged as the response leaves the middleware, with its
  * length. Put it inside `proxyFix()` so the address logged is the client's.
  *
+ * By default the lines go to stderr buffered, as nginx's `access_log … buffer= flush=`: in one
+ * write per 16 KiB or 100 ms, and whatever waits at exit (see `batchedWriter`).
+ *
  * The request id is the `X-Request-Id` a trusted proxy sent (nginx: `proxy_set_header
  * X-Request-Id $request_id;`) when it is 1–200 visible ASCII characters, else a new one
  * (a random per-process prefix and a counter).

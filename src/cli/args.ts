@@ -44,6 +44,7 @@ Options:
                        CIDR ranges, comma-separated, "unix", "*" (default loopback,unix;
                        also FORWARDED_ALLOW_IPS)
   --access-log         one line per request on stderr, when its body has finished
+                       (buffered: written within 100 ms, and at exit)
   --access-log-format F
                        combined (default), common or json; implies --access-log
   --max-body-size N    refuse request bodies over N bytes with 413 (k, M, G suffixes are
