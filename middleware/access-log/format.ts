@@ -82,9 +82,13 @@ export function tenths(ms: number): string {
 export function commonLine(entry: AccessLogEntry): string {
   const bytes = entry.bytes === 0 ? '-' : String(entry.bytes);
   const host = entry.remoteAddress === undefined ? '-' : escapeLogValue(entry.remoteAddress);
-  const request = escapeLogValue(`${entry.method} ${entry.target} HTTP/1.1`);
+  // Each value escaped on its own: a RegExp scan of a joined string would first copy it flat.
+  const request = `${escapeLogValue(entry.method)} ${escapeLogValue(entry.target)} HTTP/1.1`;
   return `${host} - - ${clfTime(entry.time)} "${request}" ${entry.status} ${bytes}`;
 }
+
+const quoted = (value: string | null): string =>
+  value === null ? '"-"' : `"${escapeLogValue(value)}"`;
 
 /**
  * Apache Combined Log Format, then the duration, the request id, and `aborted` when the body
@@ -92,7 +96,6 @@ export function commonLine(entry: AccessLogEntry): string {
  * skip what follows, as with nginx's `$request_time`).
  */
 export function combinedLine(entry: AccessLogEntry): string {
-  const quoted = (value: string | null) => (value === null ? '"-"' : `"${escapeLogValue(value)}"`);
   const tail = `${tenths(entry.durationMs)}ms ${escapeLogValue(entry.requestId)}`;
   return `${commonLine(entry)} ${quoted(entry.referer)} ${quoted(entry.userAgent)} ${tail}${entry.aborted ? ' aborted' : ''}`;
 }
