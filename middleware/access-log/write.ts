@@ -69,7 +69,9 @@ const checkCount = (value: number, name: string, least: number): number => {
  * may lose the last `flushAfterMs` of lines when the process is made to exit. A `SIGKILL`
  * loses them whatever the sink.
  *
- * A sink that throws loses that batch; the first such error is reported on `console.error`.
+ * A sink that throws, or (a stream) emits `'error'` — EPIPE once a pipe's reader has gone, a
+ * full disk — loses those lines and the process goes on; the first such error is reported on
+ * `console.error`. (The writer listens for `'error'` on the sink for as long as it lives.)
  *
  * ```ts
  * accessLog({ write: batchedWriter(createWriteStream('access.log', { flags: 'a' })) })
@@ -86,6 +88,17 @@ export function batchedWriter(
   let lines = '';
   let scheduled = false;
   let reported = false;
+  const failed = (error: unknown): void => {
+    if (reported) return;
+    reported = true;
+    console.error('accessLog: writing the log failed (lines are lost):', error);
+  };
+  // A stream reports a failed write (EPIPE once a pipe's reader left, a full disk) as an
+  // 'error' event, which would end the process with no listener: the log listens instead.
+  (sink as { on?: (event: string, listener: (error: unknown) => void) => unknown }).on?.(
+    'error',
+    failed,
+  );
   const flush = (): void => {
     pending.delete(flush);
     if (lines === '') return;
@@ -94,10 +107,7 @@ export function batchedWriter(
     try {
       sink.write(chunk);
     } catch (error) {
-      if (!reported) {
-        reported = true;
-        console.error('accessLog: writing the log failed (lines are lost):', error);
-      }
+      failed(error);
     }
   };
   const timed = (): void => {

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -259,6 +260,38 @@ describe('batchedWriter', () => {
     expect(errors).toHaveLength(1);
     expect(String(errors[0]![0])).toMatch(/accessLog: writing the log failed/);
   });
+
+  it('by default keeps the process alive when stderr breaks (EPIPE)', async () => {
+    const module = fileURLToPath(
+      new URL('../../../middleware/access-log/index.ts', import.meta.url),
+    );
+    const mortar = fileURLToPath(new URL('../../../src/index.ts', import.meta.url));
+    const script = `
+      const { accessLog } = await import(${JSON.stringify(module)});
+      const { FastResponse } = await import(${JSON.stringify(mortar)});
+      const app = accessLog()(() => new FastResponse('x'.repeat(100)));
+      const environ = { scriptName: '', pathInfo: '/x', remoteAddress: '192.0.2.1' };
+      for (let i = 0; i < 8; i++) {
+        app(new Request('http://localhost/' + 'y'.repeat(4000)), environ);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      process.stdout.write('survived');`;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    // The reader of the child's stderr goes away at once: its next write fails with EPIPE.
+    child.stderr!.destroy();
+    let stdout = '';
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    const [code] = (await once(child, 'exit')) as [number];
+    expect({ code, stdout }).toEqual({ code: 0, stdout: 'survived' });
+  }, 20_000);
 
   it('by default loses no line when the process exits at once, or throws', () => {
     const module = fileURLToPath(
