@@ -125,9 +125,19 @@ export function batchedWriter(
   };
 }
 
-/** The default writer: stderr, buffered; `console.error` a line at a time where there is none. */
+let stderrWriter: ((line: string) => void) | undefined;
+
+/**
+ * The default writer: stderr, buffered — one writer for every `accessLog()` that uses it (one
+ * buffer, one `'error'` listener on stderr); `console.error` a line at a time where there is
+ * no `process.stderr`.
+ */
 export function defaultWriter(): (line: string) => void {
+  if (stderrWriter) return stderrWriter;
   const stderr = (globalThis as { process?: { stderr?: Partial<LineSink> } }).process?.stderr;
-  if (typeof stderr?.write === 'function') return batchedWriter(stderr as LineSink);
-  return (line) => console.error(line);
+  stderrWriter =
+    typeof stderr?.write === 'function'
+      ? batchedWriter(stderr as LineSink)
+      : (line) => console.error(line);
+  return stderrWriter;
 }

@@ -261,6 +261,12 @@ describe('batchedWriter', () => {
     expect(String(errors[0]![0])).toMatch(/accessLog: writing the log failed/);
   });
 
+  it('by default shares one writer: twenty accessLog() add one listener to stderr', () => {
+    const before = process.stderr.listenerCount('error');
+    for (let i = 0; i < 20; i++) accessLog();
+    expect(process.stderr.listenerCount('error') - before).toBeLessThanOrEqual(1);
+  });
+
   it('by default keeps the process alive when stderr breaks (EPIPE)', async () => {
     const module = fileURLToPath(
       new URL('../../../middleware/access-log/index.ts', import.meta.url),
