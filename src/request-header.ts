@@ -1,13 +1,21 @@
 import { originalRequest, searchOf } from './environ.js';
 
 /**
- * srvx's documented `request.runtime.node.req`: Node's parsed headers (lower-case names) and
- * the request target as received.
+ * srvx's documented `request.runtime.node` (`{ req, res }`), as far as mortar reads it without
+ * importing Node: the request's parsed headers (lower-case names) and its target as received.
  */
-interface NodeBacked {
-  runtime?: {
-    node?: { req?: { headers?: Record<string, string | string[] | undefined>; url?: unknown } };
-  };
+export interface NodeRuntime {
+  req?: { headers?: Record<string, string | string[] | undefined>; url?: unknown };
+  res?: unknown;
+}
+
+/**
+ * The `request.runtime.node` of the gateway request under `request` (through a rebase, whose
+ * headers and query are the gateway request's own), or `undefined` when Node's HTTP gateway
+ * did not make it. The one place mortar reads srvx's runtime slot.
+ */
+export function nodeRuntime(request: Request): NodeRuntime | undefined {
+  return (originalRequest(request) as { runtime?: { node?: NodeRuntime } }).runtime?.node;
 }
 
 /**
@@ -20,8 +28,7 @@ interface NodeBacked {
  * @returns The value (repeated fields joined with `, ` as Headers does), or `null`.
  */
 export function requestHeader(request: Request, name: string): string | null {
-  // Under a mount the request is rebased: its headers are the gateway request's own.
-  const raw = (originalRequest(request) as NodeBacked).runtime?.node?.req?.headers;
+  const raw = nodeRuntime(request)?.req?.headers;
   if (raw === undefined) return request.headers.get(name);
   const value = raw[name];
   if (value === undefined) return null;
@@ -36,6 +43,6 @@ export function requestHeader(request: Request, name: string): string | null {
  * request has the query of the request it wraps.
  */
 export function searchOfRequest(request: Request): string {
-  const target = (originalRequest(request) as NodeBacked).runtime?.node?.req?.url;
+  const target = nodeRuntime(request)?.req?.url;
   return searchOf(typeof target === 'string' ? target : request.url);
 }

@@ -22,8 +22,9 @@
  */
 import http from 'node:http';
 import { Duplex } from 'node:stream';
-import { originalRequest, originOf, searchOf } from '../../environ.js';
+import { originOf, searchOf } from '../../environ.js';
 import { errorResponse } from '../../http-error.js';
+import { nodeRuntime } from '../../request-header.js';
 import { FastResponse } from '../../response.js';
 import type { Application, Environ } from '../../types.js';
 
@@ -289,8 +290,7 @@ interface GatewayNode {
  * body); else `undefined` (TestClient, the other gateways, a request a middleware rebuilt).
  */
 function gatewayNode(request: Request): GatewayNode | undefined {
-  const inner = originalRequest(request) as { runtime?: { node?: Partial<GatewayNode> } };
-  const node = inner.runtime?.node;
+  const node = nodeRuntime(request);
   return node?.req instanceof http.IncomingMessage && node.res instanceof http.ServerResponse
     ? (node as GatewayNode)
     : undefined;
