@@ -214,6 +214,10 @@ describe('accessLog', () => {
 });
 
 describe('batchedWriter', () => {
+  // For the child processes below: the modules they import, by path.
+  const module = fileURLToPath(new URL('../../../middleware/access-log/index.ts', import.meta.url));
+  const mortar = fileURLToPath(new URL('../../../src/index.ts', import.meta.url));
+
   it('writes what waits in one write, flushAfterMs after its first line', async () => {
     const chunks: string[] = [];
     const write = batchedWriter({ write: (chunk) => chunks.push(chunk) }, { flushAfterMs: 40 });
@@ -268,10 +272,6 @@ describe('batchedWriter', () => {
   });
 
   it('by default keeps the process alive when stderr breaks (EPIPE)', async () => {
-    const module = fileURLToPath(
-      new URL('../../../middleware/access-log/index.ts', import.meta.url),
-    );
-    const mortar = fileURLToPath(new URL('../../../src/index.ts', import.meta.url));
     const script = `
       const { accessLog } = await import(${JSON.stringify(module)});
       const { FastResponse } = await import(${JSON.stringify(mortar)});
@@ -300,10 +300,6 @@ describe('batchedWriter', () => {
   }, 20_000);
 
   it('by default loses no line when the process exits at once, or throws', () => {
-    const module = fileURLToPath(
-      new URL('../../../middleware/access-log/index.ts', import.meta.url),
-    );
-    const mortar = fileURLToPath(new URL('../../../src/index.ts', import.meta.url));
     for (const end of ['process.exit(3)', "throw new Error('boom')"]) {
       const script = `
         const { accessLog } = await import(${JSON.stringify(module)});
