@@ -16,7 +16,9 @@
  * length. Put it inside `proxyFix()` so the address logged is the client's.
  *
  * By default the lines go to stderr buffered, as nginx's `access_log … buffer= flush=`: in one
- * write per 16 KiB or 100 ms, and whatever waits at exit (see `batchedWriter`).
+ * write per 16 KiB or 100 ms, and whatever waits at exit (see `batchedWriter`). A buffered
+ * log reads each line's values as its response finishes and formats the lines in batches,
+ * when they are written: cheaper on a busy server than formatting between its requests.
  *
  * The request id is the `X-Request-Id` a trusted proxy sent (nginx: `proxy_set_header
  * X-Request-Id $request_id;`) when it is 1–200 visible ASCII characters, else a new one
@@ -33,7 +35,7 @@ import { bodyLength, countedStream, headerPairs, responseFromParts } from '../_s
 import { findProxyOriginal } from '../proxy-fix/index.js';
 import { compileTrust, DEFAULT_TRUSTED_PROXIES } from '../proxy-fix/trust.js';
 import { type AccessLogEntry, combinedLine, commonLine, jsonLine } from './format.js';
-import { defaultWriter } from './write.js';
+import { type DeferredLine, defaultWriter, lineBatch } from './write.js';
 
 export { type AccessLogEntry, escapeLogValue } from './format.js';
 export { type BatchedWriterOptions, batchedWriter, type LineSink } from './write.js';
@@ -49,7 +51,8 @@ export interface AccessLogOptions {
   /**
    * Where each line goes (without a newline), as it is finished. The default buffers: lines
    * reach stderr in one write per 16 KiB or 100 ms, and at exit (see {@link batchedWriter},
-   * which writes to any stream the same way).
+   * which writes to any stream the same way, and to which the lines are handed unformatted:
+   * `format` runs when the batch is written).
    * @default batchedWriter(process.stderr), or console.error where there is no process.stderr
    */
   write?: (line: string) => void;
@@ -147,24 +150,42 @@ export function accessLog(options: AccessLogOptions = {}): Middleware {
 
 /** {@link accessLog}'s settings, checked once. */
 interface LogSettings {
-  log: (entry: AccessLogEntry) => void;
+  /** The entry's line, or `undefined` when the format threw (which is reported). */
+  render: (entry: AccessLogEntry) => string | undefined;
+  /** Writes a line made now: for a `write` that is not a {@link batchedWriter}. */
+  write: (line: string) => void;
+  /** The batchedWriter's batch, which makes the lines as it writes them. */
+  batch: { defer(line: DeferredLine): void } | undefined;
   /** The request id header, lower case; `undefined` for none. */
   idHeader: string | undefined;
   trusted: (address: string | undefined) => boolean;
 }
 
 /**
- * One request on its way to its log line. What the line needs is read when it is written,
- * except the arrival time and the id; one object a request (no closures: this is on every
- * request's path, and the log's whole budget is a few per cent of a hello world's).
+ * One request on its way to its log line. What the line needs is read when the response has
+ * finished, except the arrival time and the id; one object a request (no closures: this is on
+ * every request's path, and the log's whole budget is a few per cent of a hello world's).
+ * Given to a {@link batchedWriter}, the object waits in its batch with the values read (the
+ * request and environ let go) and makes its line when the batch is written.
  */
-class RequestLine {
+class RequestLine implements DeferredLine {
   readonly requestId: string;
-  readonly #request: Request;
-  readonly #environ: Environ;
+  #request: Request | undefined;
+  #environ: Environ | undefined;
   readonly #settings: LogSettings;
   /** `performance.now()` at arrival, for the duration. */
   readonly #started: number;
+  // What the line says, read as the response finished.
+  #time = 0;
+  #remoteAddress: string | undefined;
+  #method = '';
+  #target = '';
+  #status = 0;
+  #bytes = 0;
+  #durationMs = 0;
+  #referer: string | null = null;
+  #userAgent: string | null = null;
+  #aborted = false;
 
   constructor(request: Request, environ: Environ, settings: LogSettings) {
     this.#started = performance.now();
@@ -187,10 +208,10 @@ class RequestLine {
     const body = parts.body;
     const status = parts.status;
     let sent: typeof body = body;
-    if (body === null || this.#request.method === 'HEAD') this.write(status, 0, false);
+    if (body === null || this.#request!.method === 'HEAD') this.finished(status, 0, false);
     else if (body instanceof ReadableStream) {
-      sent = countedStream(body, (bytes, aborted) => this.write(status, bytes, aborted));
-    } else this.write(status, bodyLength(body) ?? 0, false);
+      sent = countedStream(body, (bytes, aborted) => this.finished(status, bytes, aborted));
+    } else this.finished(status, bodyLength(body) ?? 0, false);
     const idHeader = this.#settings.idHeader;
     const headers = headerPairs(parts, idHeader);
     if (idHeader !== undefined) headers.push([idHeader, this.requestId]);
@@ -201,26 +222,49 @@ class RequestLine {
   thrown(error: unknown): never {
     // The gateway (or errors()) makes the response: a 500, or the HTTPError's status.
     const status = (error as { status?: unknown } | null)?.status;
-    this.write(typeof status === 'number' ? status : 500, 0, false);
+    this.finished(typeof status === 'number' ? status : 500, 0, false);
     throw error;
   }
 
-  write(status: number, bytes: number, aborted: boolean): void {
+  /** The response has finished (or was aborted): the line's values are read, and it is written. */
+  finished(status: number, bytes: number, aborted: boolean): void {
     const request = this.#request;
     const environ = this.#environ;
+    if (request === undefined || environ === undefined) return; // written already
+    this.#request = undefined;
+    this.#environ = undefined;
+    this.#durationMs = performance.now() - this.#started;
+    this.#time = wallClock(this.#started);
+    this.#remoteAddress = environ.remoteAddress;
+    this.#method = request.method;
+    this.#target = environ.scriptName + environ.pathInfo + searchOfRequest(request);
+    this.#status = status;
+    this.#bytes = bytes;
+    this.#referer = requestHeader(request, 'referer');
+    this.#userAgent = requestHeader(request, 'user-agent');
+    this.#aborted = aborted;
+    const { batch } = this.#settings;
+    if (batch !== undefined) batch.defer(this);
+    else {
+      const line = this.render();
+      if (line !== undefined) this.#settings.write(line);
+    }
+  }
+
+  render(): string | undefined {
     // One object literal per line (no spread: V8 makes a spread of this shape slow).
-    this.#settings.log({
-      time: new Date(wallClock(this.#started)),
-      remoteAddress: environ.remoteAddress,
-      method: request.method,
-      target: environ.scriptName + environ.pathInfo + searchOfRequest(request),
-      status,
-      bytes,
-      durationMs: performance.now() - this.#started,
-      referer: requestHeader(request, 'referer'),
-      userAgent: requestHeader(request, 'user-agent'),
+    return this.#settings.render({
+      time: new Date(this.#time),
+      remoteAddress: this.#remoteAddress,
+      method: this.#method,
+      target: this.#target,
+      status: this.#status,
+      bytes: this.#bytes,
+      durationMs: this.#durationMs,
+      referer: this.#referer,
+      userAgent: this.#userAgent,
       requestId: this.requestId,
-      aborted,
+      aborted: this.#aborted,
     });
   }
 }
@@ -248,13 +292,23 @@ function logSettings(options: AccessLogOptions): LogSettings {
     options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES,
     'accessLog trustedProxies',
   );
-  const log = (entry: AccessLogEntry) => {
+  const reportThrown = (error: unknown) =>
+    console.error('accessLog: the format or write function threw:', error);
+  const safeRender = (entry: AccessLogEntry): string | undefined => {
     try {
-      write(render(entry));
+      return render(entry);
     } catch (error) {
-      console.error('accessLog: the format or write function threw:', error);
+      reportThrown(error);
+      return undefined;
+    }
+  };
+  const safeWrite = (line: string): void => {
+    try {
+      write(line);
+    } catch (error) {
+      reportThrown(error);
     }
   };
   const idHeader = header === false ? undefined : header.toLowerCase();
-  return { log, idHeader, trusted };
+  return { render: safeRender, write: safeWrite, batch: lineBatch(write), idHeader, trusted };
 }

@@ -265,6 +265,42 @@ describe('batchedWriter', () => {
     expect(String(errors[0]![0])).toMatch(/accessLog: writing the log failed/);
   });
 
+  it('lets accessLog make its lines as the batch is written: same lines, same order', async () => {
+    const chunks: string[] = [];
+    const write = batchedWriter({ write: (chunk) => chunks.push(chunk) }, { flushAfterMs: 50 });
+    let made = 0;
+    const format = (entry: { target: string; status: number; durationMs: number }) => {
+      made++;
+      if (entry.target === '/boom') throw new Error('format failed');
+      return `${entry.target} ${entry.status} ${entry.durationMs >= 0}`;
+    };
+    const app = accessLog({ format, write })((request) =>
+      new URL(request.url).pathname === '/slow'
+        ? new Promise((resolve) => setTimeout(() => resolve(new FastResponse('z')), 20))
+        : new FastResponse('y', { status: 202 }),
+    );
+    const client = new TestClient(app);
+    const errors: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => errors.push(args);
+    try {
+      await client.get('/a?q=1');
+      await client.get('/boom');
+      await client.get('/slow');
+      // Read when each response finished; not made yet — the batch makes them at its write,
+      // or before a line given as text (which comes after them).
+      expect({ made, chunks }).toEqual({ made: 0, chunks: [] });
+      write('a line given as text');
+      expect({ made, chunks }).toEqual({ made: 3, chunks: [] });
+      await until(() => chunks.length > 0);
+    } finally {
+      console.error = original;
+    }
+    expect(chunks).toEqual(['/a?q=1 202 true\n/slow 200 true\na line given as text\n']);
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0]![0])).toMatch(/accessLog: the format or write function threw/);
+  });
+
   it('by default shares one writer: twenty accessLog() add one listener to stderr', () => {
     const before = process.stderr.listenerCount('error');
     for (let i = 0; i < 20; i++) accessLog();
