@@ -149,6 +149,44 @@ export const median = (values: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)]!;
 };
 
+/** The median and quartiles of `values`. */
+export function quartiles(values: readonly number[]): {
+  low: number;
+  median: number;
+  high: number;
+} {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { low: at(0.25), median: at(0.5), high: at(0.75) };
+}
+
+/**
+ * Each of `targets` against `base` in pairs: per round, `base` and the target loaded
+ * back to back for `burst` seconds each (the order alternating round to round), and the ratio
+ * of the two taken — so a drift of the machine's speed (on a shared one, ±20 % over minutes)
+ * cancels out of each ratio instead of landing in one side's median. Returns, per target, the
+ * ratios target / base of requests per second.
+ */
+export async function measurePaired(
+  base: Target,
+  targets: readonly Target[],
+  rounds: number,
+  burst: number,
+): Promise<number[][]> {
+  const ratios: number[][] = targets.map(() => []);
+  for (const target of [base, ...targets]) await load(target, 1);
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, target] of targets.entries()) {
+      const first = round % 2 === 0 ? base : target;
+      const second = first === base ? target : base;
+      const a = (await load(first, burst)).requests;
+      const b = (await load(second, burst)).requests;
+      ratios[index]!.push(first === base ? b / a : a / b);
+    }
+  }
+  return ratios;
+}
+
 /**
  * Loads every target once for warm-up, then `runs` times interleaved (each target once per
  * round), and returns the median requests/s and bytes/s of each.

@@ -37,7 +37,7 @@ const servers: Record<string, () => Promise<string>> = {
     return (await serve(hello, { port: 0, announce: false })).url.slice(0, -1);
   },
   async 'mortar-logged'() {
-    // What the default does with stderr, to a discarded stream: lines batched a turn at a time.
+    // What the default does with stderr, to a discarded stream: lines batched, 16 KiB / 100 ms.
     const logged = accessLog({ write: batchedWriter(createWriteStream('/dev/null')) })(hello);
     return (await serve(logged, { port: 0, announce: false })).url.slice(0, -1);
   },
