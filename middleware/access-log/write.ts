@@ -109,8 +109,8 @@ class LineBatch {
 
   /**
    * Adds a line made later, when `#deferAtMost` of them wait or at the next write: made in a
-   * batch, lines cost a busy server a quarter to a third less than made one by one between its requests
-   * (`npm run bench:access-log`: the formatting code stays hot in the processor's caches).
+   * batch, lines cost a busy server a quarter to a third less than made one by one between
+   * its requests (`npm run bench:access-log`: the formatting code stays hot in the caches).
    */
   defer(line: DeferredLine): void {
     this.#waiting();
