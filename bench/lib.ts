@@ -160,31 +160,35 @@ export function quartiles(values: readonly number[]): {
   return { low: at(0.25), median: at(0.5), high: at(0.75) };
 }
 
+/** One pair of loads: the target's req/s over the base's, and the time it adds a request. */
+export interface PairedSample {
+  ratio: number;
+  /** 1/target − 1/base, in microseconds (the base's own speed out of the figure). */
+  addedMicroseconds: number;
+}
+
 /**
- * Each of `targets` against `base` in pairs: per round, `base` and the target loaded
- * back to back for `burst` seconds each (the order alternating round to round), and the ratio
- * of the two taken — so a drift of the machine's speed (on a shared one, ±20 % over minutes)
- * cancels out of each ratio instead of landing in one side's median. Returns, per target, the
- * ratios target / base of requests per second.
+ * `target` against `base` in pairs: per round, the two loaded back to back for `burst`
+ * seconds each (the order alternating round to round), and their ratio taken — so a drift of
+ * the machine's speed (on a shared one, ±20 % over minutes) cancels out of each ratio instead
+ * of landing in one side's median.
  */
 export async function measurePaired(
   base: Target,
-  targets: readonly Target[],
+  target: Target,
   rounds: number,
   burst: number,
-): Promise<number[][]> {
-  const ratios: number[][] = targets.map(() => []);
-  for (const target of [base, ...targets]) await load(target, 1);
+): Promise<PairedSample[]> {
+  const samples: PairedSample[] = [];
+  for (const each of [base, target]) await load(each, 1);
   for (let round = 0; round < rounds; round++) {
-    for (const [index, target] of targets.entries()) {
-      const first = round % 2 === 0 ? base : target;
-      const second = first === base ? target : base;
-      const a = (await load(first, burst)).requests;
-      const b = (await load(second, burst)).requests;
-      ratios[index]!.push(first === base ? b / a : a / b);
-    }
+    const baseFirst = round % 2 === 0;
+    const first = (await load(baseFirst ? base : target, burst)).requests;
+    const second = (await load(baseFirst ? target : base, burst)).requests;
+    const [plain, logged] = baseFirst ? [first, second] : [second, first];
+    samples.push({ ratio: logged / plain, addedMicroseconds: 1e6 / logged - 1e6 / plain });
   }
-  return ratios;
+  return samples;
 }
 
 /**

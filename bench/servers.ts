@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve as honoServe } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
+import morgan from 'morgan';
 import { accessLog, batchedWriter } from '../middleware/access-log/index.js';
 import { hello, helloWorld } from '../middleware/hello/index.js';
 import { urlmap } from '../middleware/urlmap/index.js';
@@ -14,6 +15,17 @@ import { serve } from '../src/gateways/node/index.js';
 import { type Application, compose, type Middleware } from '../src/index.js';
 
 const BODY = 'Hello, world!\n';
+
+const bareHello: http.RequestListener = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(BODY);
+};
+
+/** A node:http server of `listener` on a free loopback port: its URL. */
+async function listen(listener: http.RequestListener): Promise<string> {
+  const server = http.createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
 
 /** A middleware that does nothing but call the next layer. */
 const passThrough: Middleware = (app) => (request, environ) => app(request, environ);
@@ -27,11 +39,12 @@ const stack: Application = compose(
 
 const servers: Record<string, () => Promise<string>> = {
   async bare() {
-    const server = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(BODY);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return listen(bareHello);
+  },
+  async 'bare-morgan'() {
+    // Express's access log (the anchor) on the same hello: Combined lines to a discarded stream.
+    const log = morgan('combined', { stream: createWriteStream('/dev/null') });
+    return listen((req, res) => log(req, res, () => bareHello(req, res)));
   },
   async mortar() {
     return (await serve(hello, { port: 0, announce: false })).url.slice(0, -1);
