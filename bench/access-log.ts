@@ -3,7 +3,8 @@
  * measured in pairs (see `measurePaired`): each round loads the server without the log and the
  * one with it back to back and takes their ratio; the median and quartiles are reported.
  * mortar's `accessLog` against `serve(hello)`, and the anchor — Express's `morgan` — against
- * bare `node:http` in the same run, both writing Combined lines to a discarded stream. The
+ * bare `node:http` in the same run, both writing Combined lines to a discarded stream; and the
+ * floor: mortar's line and writer called straight from a node:http handler, no middleware. The
  * issue's target is a cost ≤ 5 %.
  *
  * Environment: BENCH_ROUNDS (default 16), BENCH_BURST seconds per load (default 1),
@@ -24,6 +25,11 @@ const cases = [
     label: 'mortar accessLog(hello), no line made (the mechanism alone)',
     base: 'mortar',
     logged: 'mortar-logged-noop',
+  },
+  {
+    label: "mortar's Combined line and batchedWriter alone, on node:http hello (the floor)",
+    base: 'bare',
+    logged: 'bare-line',
   },
   {
     label: "morgan('combined') on node:http hello, to /dev/null (the anchor)",

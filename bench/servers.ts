@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { serve as honoServe } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import morgan from 'morgan';
+import { type AccessLogEntry, combinedLine } from '../middleware/access-log/format.js';
 import { accessLog, batchedWriter } from '../middleware/access-log/index.js';
+import { lineBatch } from '../middleware/access-log/write.js';
 import { hello, helloWorld } from '../middleware/hello/index.js';
 import { urlmap } from '../middleware/urlmap/index.js';
 import { serve } from '../src/gateways/node/index.js';
@@ -40,6 +42,35 @@ const stack: Application = compose(
 const servers: Record<string, () => Promise<string>> = {
   async bare() {
     return listen(bareHello);
+  },
+  async 'bare-line'() {
+    // The floor: mortar's Combined line and batched writer on bare node:http — no middleware,
+    // no environ, no response rebuilt; the id echoed, the values read as the response ends.
+    const batch = lineBatch(batchedWriter(createWriteStream('/dev/null')))!;
+    let counter = 0;
+    return listen((req, res) => {
+      const started = performance.now();
+      const requestId = `9f86d081884c7d65-${++counter}`;
+      res.writeHead(200, {
+        'content-type': 'text/plain; charset=utf-8',
+        'x-request-id': requestId,
+      });
+      res.end(BODY);
+      const entry: AccessLogEntry = {
+        time: new Date(performance.timeOrigin + started),
+        remoteAddress: req.socket.remoteAddress,
+        method: req.method ?? '',
+        target: req.url ?? '',
+        status: 200,
+        bytes: BODY.length,
+        durationMs: performance.now() - started,
+        referer: req.headers.referer ?? null,
+        userAgent: req.headers['user-agent'] ?? null,
+        requestId,
+        aborted: false,
+      };
+      batch.defer({ render: () => combinedLine(entry) });
+    });
   },
   async 'bare-morgan'() {
     // Express's access log (the anchor) on the same hello: Combined lines to a discarded stream.
