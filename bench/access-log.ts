@@ -4,7 +4,8 @@
  * one with it back to back and takes their ratio; the median and quartiles are reported.
  * mortar's `accessLog` against `serve(hello)`, and the anchor — Express's `morgan` — against
  * bare `node:http` in the same run, both writing Combined lines to a discarded stream; and the
- * floor: mortar's line and writer called straight from a node:http handler, no middleware. The
+ * floor: mortar's line and writer called straight from a node:http handler, no middleware,
+ * and below it the id echoed and a line made in advance written (formatting at no cost). The
  * issue's target is a cost ≤ 5 %.
  *
  * Environment: BENCH_ROUNDS (default 16), BENCH_BURST seconds per load (default 1),
@@ -30,6 +31,11 @@ const cases = [
     label: "mortar's Combined line and batchedWriter alone, on node:http hello (the floor)",
     base: 'bare',
     logged: 'bare-line',
+  },
+  {
+    label: 'the id echoed and a line made in advance, on node:http hello (below the floor)',
+    base: 'bare',
+    logged: 'bare-constant-line',
   },
   {
     label: "morgan('combined') on node:http hello, to /dev/null (the anchor)",

@@ -72,6 +72,21 @@ const servers: Record<string, () => Promise<string>> = {
       batch.defer({ render: () => combinedLine(entry) });
     });
   },
+  async 'bare-constant-line'() {
+    // Below the floor: the id echoed and one line made in advance written through
+    // batchedWriter — what remains of any access log once formatting costs nothing.
+    const write = batchedWriter(createWriteStream('/dev/null'));
+    const line = `127.0.0.1 - - [02/Dec/2026:04:40:00 +0000] "GET / HTTP/1.1" 200 14 "-" "wrk" 0.0ms 9f86d081884c7d65-1`;
+    let counter = 0;
+    return listen((_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'text/plain; charset=utf-8',
+        'x-request-id': `9f86d081884c7d65-${++counter}`,
+      });
+      res.end(BODY);
+      write(line);
+    });
+  },
   async 'bare-morgan'() {
     // Express's access log (the anchor) on the same hello: Combined lines to a discarded stream.
     const log = morgan('combined', { stream: createWriteStream('/dev/null') });
