@@ -175,17 +175,8 @@ class RequestLine implements DeferredLine {
   readonly #settings: LogSettings;
   /** `performance.now()` at arrival, for the duration. */
   readonly #started: number;
-  // What the line says, read as the response finished.
-  #time = 0;
-  #remoteAddress: string | undefined;
-  #method = '';
-  #target = '';
-  #status = 0;
-  #bytes = 0;
-  #durationMs = 0;
-  #referer: string | null = null;
-  #userAgent: string | null = null;
-  #aborted = false;
+  /** What the line says, read as the response finished. */
+  #entry: AccessLogEntry | undefined;
 
   constructor(request: Request, environ: Environ, settings: LogSettings) {
     this.#started = performance.now();
@@ -233,16 +224,20 @@ class RequestLine implements DeferredLine {
     if (request === undefined || environ === undefined) return; // written already
     this.#request = undefined;
     this.#environ = undefined;
-    this.#durationMs = performance.now() - this.#started;
-    this.#time = wallClock(this.#started);
-    this.#remoteAddress = environ.remoteAddress;
-    this.#method = request.method;
-    this.#target = environ.scriptName + environ.pathInfo + searchOfRequest(request);
-    this.#status = status;
-    this.#bytes = bytes;
-    this.#referer = requestHeader(request, 'referer');
-    this.#userAgent = requestHeader(request, 'user-agent');
-    this.#aborted = aborted;
+    // One object literal per line (no spread: V8 makes a spread of this shape slow).
+    this.#entry = {
+      time: new Date(wallClock(this.#started)),
+      remoteAddress: environ.remoteAddress,
+      method: request.method,
+      target: environ.scriptName + environ.pathInfo + searchOfRequest(request),
+      status,
+      bytes,
+      durationMs: performance.now() - this.#started,
+      referer: requestHeader(request, 'referer'),
+      userAgent: requestHeader(request, 'user-agent'),
+      requestId: this.requestId,
+      aborted,
+    };
     const { batch } = this.#settings;
     if (batch !== undefined) batch.defer(this);
     else {
@@ -253,20 +248,7 @@ class RequestLine implements DeferredLine {
 
   /** The line, from the values read at the finish (by the batch as it writes, or at once). */
   render(): string | undefined {
-    // One object literal per line (no spread: V8 makes a spread of this shape slow).
-    return this.#settings.render({
-      time: new Date(this.#time),
-      remoteAddress: this.#remoteAddress,
-      method: this.#method,
-      target: this.#target,
-      status: this.#status,
-      bytes: this.#bytes,
-      durationMs: this.#durationMs,
-      referer: this.#referer,
-      userAgent: this.#userAgent,
-      requestId: this.requestId,
-      aborted: this.#aborted,
-    });
+    return this.#entry === undefined ? undefined : this.#settings.render(this.#entry);
   }
 }
 
