@@ -144,10 +144,7 @@ export async function load(target: Target, duration: number): Promise<Load> {
   return { requests: result.requests.average, bytes: result.throughput.average };
 }
 
-export const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
+export const median = (values: readonly number[]): number => quartiles(values).median;
 
 /** The median and quartiles of `values`. */
 export function quartiles(values: readonly number[]): {
