@@ -180,8 +180,9 @@ class LineBatch {
  * loses them whatever the sink.
  *
  * Given to `accessLog`, it also lets the log format its lines in batches as they are written
- * (up to 64 at a time, fewer for a `bufferSize` under 16 KiB): the lines, their order and
- * when they reach the sink are the same; the work costs less.
+ * (up to 64 at a time, fewer for a `bufferSize` under 16 KiB): the lines and their order are
+ * the same, and they reach the sink by the same two rules — `bufferSize` counted as each batch
+ * is made — for less work.
  *
  * A sink that throws, or (a stream) emits `'error'` — EPIPE once a pipe's reader has gone, a
  * full disk — loses those lines and the process goes on; the first such error is reported on
