@@ -1,6 +1,7 @@
 /**
  * The session API and its security rules, through TestClient with MemoryStore.
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   getSession,
@@ -315,6 +316,33 @@ describe('session: explicit save and stores', () => {
     for (let i = 0; i < 10_000; i++) await store.set(`anon-${i}`, r, 600);
     for (const id of returning) expect(await store.get(id)).toBeDefined();
     expect(store.size).toBe(100);
+  });
+});
+
+describe("README's MemoryStore bound", () => {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+
+  it('states the default bound the store keeps', async () => {
+    const stated =
+      /`MemoryStore` is bounded: it holds at most `maxSessions` sessions \(default ([\d,]+);/.exec(
+        readme,
+      );
+    expect(stated, "README's session section states MemoryStore's bound").not.toBeNull();
+    const bound = Number(stated![1]!.replaceAll(',', ''));
+    const store = new MemoryStore();
+    const r = { data: {}, createdAt: 0, accessedAt: 0 };
+    for (let i = 0; i <= bound; i++) await store.set(`s-${i}`, r, 600);
+    expect(store.size).toBe(bound);
+  });
+
+  it('is right that a visitor who sets no value makes no entry', async () => {
+    expect(readme).toMatch(/a visitor who never sets one makes no\s+entry/);
+    const store = new MemoryStore();
+    const site = session({ secret: SECRET, store })(app);
+    for (let i = 0; i < 5; i++) expect((await new TestClient(site).get('/')).status).toBe(200);
+    expect(store.size).toBe(0);
+    await new TestClient(site).get('/set?a=1');
+    expect(store.size).toBe(1);
   });
 });
 
