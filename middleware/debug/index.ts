@@ -107,7 +107,7 @@ export interface DebugOptions {
    * each start. @default `$XDG_CACHE_HOME/mortar/debug-secret` (else `~/.cache/mortar/…`)
    */
   secretFile?: string | false;
-  /** Where the PIN line (and a line per error) goes. @default one line on stderr */
+  /** Where the PIN line, and each error's line and traceback, go. @default stderr */
   log?: (line: string) => void;
   /** Options of the plain `errors()` page that untrusted hosts get. @default {} */
   errors?: ErrorsOptions;
@@ -157,7 +157,7 @@ function checkDebugOptions(options: DebugOptions): void {
  *   maxErrors: 20, ttl: 3600, // errors kept for the console; seconds each is kept
  *   capture: {},              // locals through node:inspector (frames, mode, …); false: off
  *   secretFile: '~/.cache/mortar/debug-secret', // keeps the PIN across restarts; false: not
- *   log: console.error,       // the PIN line, a line per error
+ *   log: console.error,       // the PIN line, each error's line and traceback
  *   errors: {},               // options of the errors() page untrusted requests get
  * })
  * ```

@@ -114,7 +114,7 @@ function captureNote(capture: Traceback['capture']): string {
   if (capture === 'on') return '';
   const text =
     capture === 'starting'
-      ? 'Local variables are captured from the next error on (the inspector, which slows requests, was off until now): reload this page to see them.'
+      ? 'Local variables are captured from the next error on (the inspector, which slows requests, was off until now): make the error happen again to see them. Under <code>NODE_ENV=development</code> or <code>mortar serve --reload</code> they are captured from the first.'
       : capture === 'off'
         ? 'Local variables are not captured (<code>capture: false</code>); the console evaluates with <code>$err</code>, <code>$request</code> and <code>$environ</code>.'
         : `Local variables are not captured on ${capture}: that needs Node's inspector. The console evaluates with <code>$err</code>, <code>$request</code> and <code>$environ</code>.`;
