@@ -60,7 +60,7 @@ describe('an application called the way a runtime calls a fetch handler', () => 
   it.each([
     ['urlmap()', urlmap({ '/': echo })],
     ['cascade()', cascade([echo])],
-    ['debug()', debug({ capture: false })(echo)],
+    ['debug()', debug({ capture: false, secretFile: false })(echo)],
     ['helloWorld()', helloWorld()(echo)],
     ['serveStatic()', serveStatic('.')(echo)],
   ])('%s fails with a message that names toFetchHandler', async (who, app) => {

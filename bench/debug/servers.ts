@@ -1,7 +1,7 @@
 /**
  * Servers for `bench/debug/index.ts`: `tsx servers.ts <name>` serves an application that
- * throws nothing — with or without `debug()` (its inspector session enabled) — and prints
- * its URL.
+ * throws nothing — without `debug()`, or with it and its capture after an error, always (the
+ * inspector enabled from the start) or off — and prints its URL.
  */
 import { debug } from '../../middleware/debug/index.js';
 import { helloWorld } from '../../middleware/hello/index.js';
@@ -19,8 +19,10 @@ const site = compose(helloWorld())(urlmap({ '/app': handler }));
 const [name = ''] = process.argv.slice(2);
 const apps: Record<string, () => Application> = {
   plain: () => site,
-  debug: () => debug({ log: () => {} })(site),
-  'debug-no-capture': () => debug({ log: () => {}, capture: false })(site),
+  debug: () => debug({ log: () => {}, secretFile: false, capture: { mode: 'after-error' } })(site),
+  'debug-always': () =>
+    debug({ log: () => {}, secretFile: false, capture: { mode: 'always' } })(site),
+  'debug-no-capture': () => debug({ log: () => {}, secretFile: false, capture: false })(site),
 };
 const make = apps[name];
 if (!make) {

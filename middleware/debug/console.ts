@@ -16,16 +16,21 @@ const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
 ) => (...args: unknown[]) => Promise<unknown>;
 const run = new AsyncFunction('scope', 'source', 'with (scope) { return await eval(source); }');
 
-/** A Proxy over `scope` that answers every name: scope first, then globals. */
+/**
+ * A Proxy over `scope` that claims every name, so an assignment to a new name lands in the
+ * scope (and persists) instead of creating a global. Reading resolves the scope first, then
+ * globals; a name that is neither throws the ReferenceError a REPL gives (a typo must not read
+ * as `undefined`).
+ */
 function scopeProxy(scope: ConsoleScope): object {
   return new Proxy(scope, {
     has: (_target, key) =>
       key !== Symbol.unscopables && (typeof key !== 'string' || key !== 'source'),
     get: (target, key) => {
       if (key === Symbol.unscopables) return undefined;
-      return key in target
-        ? target[key as string]
-        : (globalThis as Record<PropertyKey, unknown>)[key];
+      if (key in target) return target[key as string];
+      if (key in globalThis) return (globalThis as Record<PropertyKey, unknown>)[key];
+      throw new ReferenceError(`${String(key)} is not defined`);
     },
     set: (target, key, value) => {
       target[key as string] = value;

@@ -1,13 +1,14 @@
 /**
- * The console endpoint, `POST {scriptName}/__debug__/pin` and `/__debug__/console`: every rule
- * a request must pass before the server evaluates what it sends.
+ * The debugger's own paths under `{scriptName}/__debug__`: `POST /pin` and `POST /console`, with
+ * every rule a request must pass before the server evaluates what it sends, and `GET
+ * /error/{id}`, a kept traceback for a browser that gave the PIN.
  */
 import { errorResponse } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
 import { evaluate } from './console.js';
 import type { ErrorLog } from './kept.js';
 import { type PinGate, safeEqual } from './pin.js';
-import { previews, SECURITY_HEADERS } from './render.js';
+import { lockedResponse, SECURITY_HEADERS, tracebackResponse } from './render.js';
 
 /** What the endpoint checks against. */
 export interface ConsoleContext {
@@ -19,11 +20,7 @@ export interface ConsoleContext {
   timeout: number;
 }
 
-function json(
-  status: number,
-  body: { ok: boolean; text: string; token?: string; locals?: unknown },
-  headers: HeadersInit = {},
-) {
+function json(status: number, body: { ok: boolean; text: string }, headers: HeadersInit = {}) {
   return new FastResponse(JSON.stringify(body), {
     status,
     headers: { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', ...headers },
@@ -55,14 +52,17 @@ export function refusal(request: Request, token: string | undefined): Response |
 }
 
 /**
- * Answers a request to the console endpoint.
- * @param path - The path below `/__debug__`: `/pin` or `/console`.
+ * Answers a request to one of the debugger's paths.
+ * @param path - The path below `/__debug__`: `/pin`, `/console` or `/error/{id}`.
+ * @param scriptName - The mount prefix: the PIN cookie's path is `{scriptName}/`.
  */
 export async function consoleEndpoint(
   request: Request,
   path: string,
+  scriptName: string,
   context: ConsoleContext,
 ): Promise<Response> {
+  if (path.startsWith('/error/')) return keptTraceback(request, path.slice(7), scriptName, context);
   if (path !== '/console' && path !== '/pin') return errorResponse(404, request);
   const refused = refusal(request, path === '/pin' ? undefined : context.token);
   if (refused) return refused;
@@ -81,7 +81,7 @@ export async function consoleEndpoint(
       text: 'the console is locked after 10 wrong PINs; restart the server',
     });
   }
-  if (path === '/pin') return unlock(request, body, context);
+  if (path === '/pin') return unlock(request, body, scriptName, context);
   if (!pin.unlocked(request)) return json(401, { ok: false, text: 'enter the PIN first' });
   const entry = typeof body.id === 'string' ? context.errors.get(body.id) : undefined;
   if (!entry) {
@@ -96,36 +96,56 @@ export async function consoleEndpoint(
 }
 
 /**
- * The PIN: a right one (or the unlock cookie a right one set earlier) hands the page what it
- * could not show before — the console token and, for the error `body.id`, each app frame's
- * locals — and sets the cookie. A request without a PIN and without the cookie is told to
- * enter it (not counted as a wrong try).
+ * `GET {base}/error/{id}`: the traceback of a kept error, where the plain page sends a browser
+ * once its PIN is right; without the PIN cookie, the plain page again.
+ */
+function keptTraceback(
+  request: Request,
+  id: string,
+  scriptName: string,
+  context: ConsoleContext,
+): Response {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    return errorResponse(405, request, undefined, { allow: 'GET, HEAD' });
+  }
+  const entry = context.errors.get(id);
+  if (!entry) {
+    return errorResponse(
+      410,
+      request,
+      'This error is no longer kept (the server restarted, or it expired); make it happen again.',
+      SECURITY_HEADERS,
+    );
+  }
+  const base = `${scriptName}/__debug__`;
+  if (!context.pin.unlocked(request)) return lockedResponse(request, id, base);
+  return tracebackResponse(request, entry.traceback, { base, token: context.token });
+}
+
+/**
+ * The PIN: a right one sets the cookie that unlocks tracebacks on every path of the
+ * application (the page then opens the traceback). A request that carries the cookie of an
+ * earlier PIN is told it is unlocked, and one without PIN or cookie to enter it (neither is
+ * counted as a wrong try).
  */
 function unlock(
   request: Request,
   body: Record<string, unknown>,
+  scriptName: string,
   context: ConsoleContext,
 ): Response {
   const { pin } = context;
-  if (pin.unlocked(request) || (typeof body.pin === 'string' && pin.try(body.pin))) {
-    const path = new URL(request.url).pathname.replace(/\/pin$/, '/');
-    const cookie = pin.cookie(path, request.url.startsWith('https:'));
-    const entry = typeof body.id === 'string' ? context.errors.get(body.id) : undefined;
-    const locals =
-      entry?.captured.map((frame) => (frame ? Object.fromEntries(previews(frame.locals)) : null)) ??
-      [];
-    return json(
-      200,
-      { ok: true, text: 'unlocked', token: context.token, locals },
-      { 'set-cookie': cookie },
-    );
+  if (pin.unlocked(request)) return json(200, { ok: true, text: 'unlocked' });
+  if (typeof body.pin === 'string' && pin.try(body.pin)) {
+    const cookie = pin.cookie(`${scriptName}/`, request.url.startsWith('https:'));
+    return json(200, { ok: true, text: 'unlocked' }, { 'set-cookie': cookie });
   }
   if (body.pin === undefined) return json(401, { ok: false, text: 'enter the PIN' });
   if (typeof body.pin !== 'string') pin.try('');
   return json(403, {
     ok: false,
     text: pin.locked
-      ? 'wrong PIN; the console is now locked until restart'
+      ? 'wrong PIN; the debugger is now locked until restart'
       : `wrong PIN (${pin.triesLeft} tries left)`,
   });
 }

@@ -14,17 +14,41 @@
  * `HTTPError` passes through as its own response. An error while a (native) response body
  * streams ends the stream and is logged.
  *
- * `debug()` answers a trusted browser with the interactive traceback: every frame mapped to
- * the TypeScript source with code around it, `cause` chains and AggregateError members, the
- * local variables of each frame captured at throw time, the request (credentials redacted) and
- * the environ — and under each frame a console that evaluates expressions against that frame.
- * Security, all of it on by default: it refuses to start under `NODE_ENV=production` unless
- * `force`; only a trusted `Host` (localhost, *.localhost, 127.0.0.1, [::1], plus `hosts`) sees
- * the traceback, any other gets the plain `errors()` page (CVE-2024-34069); the console takes
- * POSTs only, with a per-process 256-bit token in a custom header (compared in constant time),
- * an `Origin` equal to ours and `Sec-Fetch-Site: same-origin` when sent, and a PIN printed in
- * the terminal (asked once per browser; 10 wrong tries lock the console until restart); every
- * page is `no-store`, `nosniff`, with a nonce CSP and `frame-ancestors 'none'`.
+ * `debug()` answers a browser that gave its PIN with the interactive traceback: every frame
+ * mapped to the TypeScript source with code around it, `cause` chains and AggregateError
+ * members, the local variables of each frame captured at throw time, the request (credentials
+ * redacted) and the environ — and under each frame a console that evaluates expressions
+ * against that frame. The terminal gets each traceback as text.
+ *
+ * Security, all of it on by default:
+ * - it refuses to start under `NODE_ENV=production` unless `force`;
+ * - only a trusted `Host` (localhost, *.localhost, 127.0.0.1, [::1], plus `hosts`), from a
+ *   loopback peer (plus `addresses`), with no proxy header (unless `trustProxy`) may see a
+ *   traceback; any other request gets the plain `errors()` page (CVE-2024-34069);
+ * - even then, a request is not known to come from the developer: behind nginx's default
+ *   `proxy_pass http://127.0.0.1:PORT` (or with `proxy_set_header Host $http_host` and a
+ *   visitor who sends `Host: localhost`) every visitor has a loopback peer and Host and no
+ *   forwarding header. So the traceback — source, message, request, environ, locals, console
+ *   token — goes only to a browser holding the PIN cookie. Everyone else gets the plain 500
+ *   (its error id, a line saying the PIN is in the server's terminal, and a PIN form); a right
+ *   PIN sets the cookie and opens the kept traceback at `{scriptName}/__debug__/error/{id}`, so
+ *   a failed POST is not sent again. A first-visit rule (a cookie for any request with
+ *   `Sec-Fetch-Site: none` from a loopback peer) would not do: a remote visitor who types the
+ *   URL sends that header too, and through the proxy their peer is loopback;
+ * - the PIN is printed in the terminal, and derived, with its cookie, from a secret kept in a
+ *   file only its owner may read (`secretFile`), so restarts (`--reload`, `--workers`) keep
+ *   both: one PIN per browser per working day. The cookie is HttpOnly, `SameSite=Strict`,
+ *   scoped to `{scriptName}/`, timestamped and signed, and unlocks for 8 hours
+ *   (Werkzeug's PIN cookie, with a working day for Werkzeug's week). 10 wrong PINs lock PIN
+ *   entry and the console until restart;
+ * - the console takes POSTs only, with a per-process 256-bit token in a custom header
+ *   (compared in constant time), an `Origin` equal to ours and `Sec-Fetch-Site: same-origin`
+ *   when sent, from a browser holding the PIN cookie;
+ * - every page is `no-store`, `nosniff`, with a nonce CSP and `frame-ancestors 'none'`.
+ *
+ * Locals cost: an enabled V8 debugger slows promise-heavy code. Under `NODE_ENV=development`
+ * and `mortar serve --reload` capture runs from the start (a few per cent of req/s), so the
+ * first error has its locals; elsewhere it starts at the first error.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -38,8 +62,9 @@ import { consoleEndpoint } from './endpoint.js';
 import { type ErrorsOptions, productionError } from './errors.js';
 import { ErrorLog } from './kept.js';
 import { PinGate } from './pin.js';
-import { tracebackResponse } from './render.js';
-import { buildTraceback } from './traceback.js';
+import { lockedResponse, tracebackResponse } from './render.js';
+import { defaultSecretFile, loadSecret } from './secret.js';
+import { buildTraceback, terminalReport } from './traceback.js';
 import { isTrusted, type TrustSettings } from './trust.js';
 
 export type { CaptureOptions } from './capture.js';
@@ -69,9 +94,20 @@ export interface DebugOptions {
   maxErrors?: number;
   /** Seconds an error stays available to the console. @default 3600 */
   ttl?: number;
-  /** Locals capture through node:inspector; `false` turns it off. @default {} (see CaptureOptions) */
+  /**
+   * Locals capture through node:inspector; `false` turns it off. Its `mode` defaults to
+   * `'always'` (the first error has its locals too) under `NODE_ENV=development` and under
+   * `mortar serve --reload` (which sets `MORTAR_RELOAD=1`), else to `'after-error'`.
+   * @default {} (see CaptureOptions)
+   */
   capture?: CaptureOptions | false;
-  /** Where the PIN line (and a line per error) goes. @default one line on stderr */
+  /**
+   * The file that keeps the secret the PIN and its cookie are derived from, made (mode 600) at
+   * the first start, so restarts keep the PIN and a browser's cookie; `false`: a new PIN at
+   * each start. @default `$XDG_CACHE_HOME/mortar/debug-secret` (else `~/.cache/mortar/…`)
+   */
+  secretFile?: string | false;
+  /** Where the PIN line, and each error's line and traceback, go. @default stderr */
   log?: (line: string) => void;
   /** Options of the plain `errors()` page that untrusted hosts get. @default {} */
   errors?: ErrorsOptions;
@@ -97,6 +133,7 @@ const DEBUG_OPTIONS = optionNames<DebugOptions>()([
   'maxErrors',
   'ttl',
   'capture',
+  'secretFile',
   'log',
   'errors',
 ]);
@@ -109,7 +146,7 @@ function checkDebugOptions(options: DebugOptions): void {
 
 /**
  * The development error middleware: the interactive traceback (source-mapped frames, locals,
- * an evaluate console behind a PIN), for loopback hosts and peers only.
+ * an evaluate console), for loopback hosts and peers, to a browser that gave the PIN.
  *
  * ```ts
  * debug({
@@ -119,7 +156,8 @@ function checkDebugOptions(options: DebugOptions): void {
  *   consoleTimeout: 5000,     // ms per console evaluation
  *   maxErrors: 20, ttl: 3600, // errors kept for the console; seconds each is kept
  *   capture: {},              // locals through node:inspector (frames, mode, …); false: off
- *   log: console.error,       // the PIN line, a line per error
+ *   secretFile: '~/.cache/mortar/debug-secret', // keeps the PIN across restarts; false: not
+ *   log: console.error,       // the PIN line, each error's line and traceback
  *   errors: {},               // options of the errors() page untrusted requests get
  * })
  * ```
@@ -141,41 +179,16 @@ export function debug(options: DebugOptions = {}): Middleware {
     addresses: new Set(options.addresses ?? []),
     trustProxy: options.trustProxy ?? false,
   };
-  startCapture(options.capture, log);
-  const pin = new PinGate(TOKEN);
-  const kept = new ErrorLog(options.maxErrors ?? 20, (options.ttl ?? 3600) * 1000);
-  const context = { token: TOKEN, pin, errors: kept, timeout: options.consoleTimeout ?? 5000 };
-  let pinShown = false;
-
-  /** The traceback (or, for an untrusted Host, the plain page) for an error of the application. */
-  const onError = (error: unknown, request: Request, environ: Environ): Response => {
-    if (error instanceof HTTPError) return error.toResponse(request);
-    if (!isTrusted(request, environ, trust)) {
-      return productionError(error, request, environ, options.errors ?? {});
-    }
-    const traceback = buildTraceback(error, request, environ, capture);
-    kept.remember({ traceback, error, request, environ, captured: traceback.locals });
-    log(
-      `mortar debug: ${terminalSafe(`${traceback.report.name}: ${traceback.report.message}`)} (error ${traceback.id})`,
-    );
-    if (!pinShown) {
-      pinShown = true;
-      log(`mortar debug: the console PIN is ${pin.pin}`);
-    }
-    const base = `${environ.scriptName}/__debug__`;
-    return tracebackResponse(request, traceback, {
-      base,
-      token: TOKEN,
-      unlocked: pin.unlocked(request),
-    });
-  };
+  const onError = errorHandler(options, trust, log);
+  const { context } = onError;
 
   // No async wrapper on the way in: a request that throws nothing pays one function call.
   return (app) => (request, environ) => {
     assertEnviron(environ, 'debug()');
     if (environ.pathInfo.startsWith('/__debug__/')) {
       if (!isTrusted(request, environ, trust)) return errorResponse(404, request);
-      return consoleEndpoint(request, environ.pathInfo.slice('/__debug__'.length), context);
+      const path = environ.pathInfo.slice('/__debug__'.length);
+      return consoleEndpoint(request, path, environ.scriptName, context);
     }
     let result: Response | Promise<Response>;
     try {
@@ -190,28 +203,79 @@ export function debug(options: DebugOptions = {}): Middleware {
 }
 
 /**
+ * The response to an error of the application: the traceback for a browser that gave the PIN;
+ * for any other request from a trusted Host and peer, the plain page with a PIN form (and the
+ * traceback in the terminal); for the rest, the plain `errors()` page. Its `context` is what
+ * the console endpoint checks against.
+ */
+function errorHandler(options: DebugOptions, trust: TrustSettings, log: (line: string) => void) {
+  const locals = startCapture(options.capture, log);
+  const secret = loadSecret(options.secretFile ?? defaultSecretFile());
+  if (secret.problem) log(`mortar debug: ${secret.problem}; the PIN changes at each start`);
+  const pin = new PinGate(secret.value);
+  const kept = new ErrorLog(options.maxErrors ?? 20, (options.ttl ?? 3600) * 1000);
+  const context = { token: TOKEN, pin, errors: kept, timeout: options.consoleTimeout ?? 5000 };
+  let pinShown = false;
+  const onError = (error: unknown, request: Request, environ: Environ): Response => {
+    if (error instanceof HTTPError) return error.toResponse(request);
+    if (!isTrusted(request, environ, trust)) {
+      return productionError(error, request, environ, options.errors ?? {});
+    }
+    const traceback = buildTraceback(error, request, environ, locals);
+    kept.remember({ traceback, error, request, environ, captured: traceback.locals });
+    log(`mortar debug: error ${traceback.id}, ${request.method} ${terminalSafe(request.url)}`);
+    log(terminalReport(traceback.report));
+    if (!pinShown) {
+      pinShown = true;
+      log(
+        `mortar debug: the debugger PIN is ${pin.pin} (give it once in a browser to see tracebacks, for 8 hours)`,
+      );
+    }
+    const base = `${environ.scriptName}/__debug__`;
+    return pin.unlocked(request)
+      ? tracebackResponse(request, traceback, { base, token: TOKEN })
+      : lockedResponse(request, traceback.id, base);
+  };
+  return Object.assign(onError, { context });
+}
+
+/**
  * Starts the process's locals capture unless `options` is `false` — or says, in one line,
  * why it cannot: Node's inspector session froze Deno at the second error and is absent on
- * Bun, so there tracebacks come without locals.
+ * Bun, so there tracebacks come without locals (and the page says so).
+ *
+ * @returns The capture, or why there is none: `'off'`, `'Deno'` or `'Bun'`.
  */
 function startCapture(
   options: CaptureOptions | false | undefined,
   log: (line: string) => void,
-): void {
-  if (options === false) return;
+): LocalsCapture | 'off' | 'Deno' | 'Bun' {
+  if (options === false) return 'off';
   const elsewhere = otherRuntime();
   if (elsewhere) {
     log(
       `mortar debug: on ${elsewhere}, local variables are not captured (that needs Node's inspector); tracebacks and the console work without them`,
     );
-    return;
+    return elsewhere;
   }
-  capture ??= new LocalsCapture(options);
-  if (options?.mode === 'always') capture.arm();
+  const mode = options?.mode ?? defaultCaptureMode();
+  capture ??= new LocalsCapture({ ...options, mode });
+  if (mode === 'always') capture.arm();
+  return capture;
+}
+
+/**
+ * `'always'` in development (`NODE_ENV=development`, or `mortar serve --reload`, which sets
+ * `MORTAR_RELOAD=1`): the first error has its locals, for a few per cent of req/s; else
+ * `'after-error'`, which costs nothing until an error arrives.
+ */
+function defaultCaptureMode(): 'always' | 'after-error' {
+  const { NODE_ENV, MORTAR_RELOAD } = process.env;
+  return NODE_ENV === 'development' || MORTAR_RELOAD === '1' ? 'always' : 'after-error';
 }
 
 /** `'Deno'` or `'Bun'` when running there (they answer to `process` too), else `undefined`. */
-function otherRuntime(): string | undefined {
+function otherRuntime(): 'Deno' | 'Bun' | undefined {
   if ((globalThis as { Deno?: unknown }).Deno !== undefined) return 'Deno';
   if ((process.versions as { bun?: string }).bun !== undefined) return 'Bun';
   return undefined;

@@ -1,8 +1,13 @@
-// The traceback page's script: the PIN form and each frame's console. Served inline under the
-// page's nonce CSP; its settings (the console's base path, the error id, and — once the PIN was
-// given — the per-process token) come from the page's <script type="application/json"
-// id="mortar-debug">. A right PIN answers with the token and each app frame's locals, which
-// are filled in here (as text, never as HTML) and the consoles shown.
+// The debugger pages' script, served inline under each page's nonce CSP. Its settings (the
+// console's base path, the error id and — on the traceback page, which only a browser that gave
+// the PIN gets — the per-process token) come from the page's <script type="application/json"
+// id="mortar-debug">.
+//
+// On the plain page (form.pin): a right PIN sets the cookie and opens the kept traceback at
+// {base}/error/{id}, so a failed POST is never submitted again; a browser that gave the PIN
+// already but arrived from another site (its SameSite=Strict cookie was not sent with that
+// navigation) is sent there at once. On the traceback page: each frame's console, its output
+// oldest first above the input, as a terminal's.
 const settings = JSON.parse(document.getElementById('mortar-debug').textContent);
 
 const post = (path, body) =>
@@ -16,79 +21,50 @@ const post = (path, body) =>
     body: JSON.stringify(body),
   });
 
-const NOT_CAPTURED =
-  'No local variables were captured for this frame: it was suspended at an await (only frames running after their last await have scopes), or capture was rate-limited.';
-
-/** Puts a frame's locals where the page left a placeholder for them. */
-function showLocals(slot, pairs) {
-  if (!pairs || Object.keys(pairs).length === 0) {
-    const note = document.createElement('p');
-    note.className = 'note';
-    note.textContent = NOT_CAPTURED;
-    slot.replaceWith(note);
-    return;
-  }
-  const table = document.createElement('table');
-  table.className = 'vars';
-  for (const [name, value] of Object.entries(pairs)) {
-    const row = table.insertRow();
-    row.insertCell().textContent = name;
-    row.insertCell().textContent = value;
-  }
-  slot.replaceWith(table);
-}
-
 const pinForm = document.querySelector('form.pin');
+const traceback = () => location.replace(`${settings.base}/error/${settings.id}`);
 
-/** Shows what a right PIN (or the cookie of an earlier one) unlocked. */
-function unlocked(result) {
-  settings.token = result.token;
-  for (const slot of document.querySelectorAll('.locked[data-frame]')) {
-    showLocals(slot, result.locals[Number(slot.dataset.frame)]);
-  }
-  for (const form of document.querySelectorAll('form.console[hidden]')) form.hidden = false;
-  pinForm?.remove();
-}
-
-pinForm?.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const response = await post('/pin', { pin: pinForm.elements.pin.value, id: settings.id });
-  const result = await response.json();
-  if (result.ok) unlocked(result);
-  else pinForm.querySelector('[role=status]').textContent = result.text;
-});
-
-// This browser gave the PIN for an earlier page: its cookie (scoped to the console's path)
-// unlocks this one without asking again.
-if (!settings.token) {
-  post('/pin', { id: settings.id })
+if (pinForm) {
+  pinForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const response = await post('/pin', { pin: pinForm.elements.pin.value });
+    const result = await response.json();
+    if (result.ok) traceback();
+    else pinForm.querySelector('[role=status]').textContent = result.text;
+  });
+  post('/pin', {})
     .then((response) => response.json())
     .then(
-      (result) => result.ok && unlocked(result),
+      (result) => result.ok && traceback(),
       () => {},
     );
 }
 
 for (const form of document.querySelectorAll('form.console')) {
+  const outputs = form.previousElementSibling;
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const input = form.elements.expression;
+    const expression = input.value;
     const out = document.createElement('pre');
     out.className = 'out';
-    out.textContent = '…';
-    form.nextElementSibling.prepend(out);
+    out.textContent = `> ${expression}\n…`;
+    outputs.append(out);
+    input.value = '';
     try {
       const response = await post('/console', {
         id: settings.id,
         frame: Number(form.dataset.frame),
-        expression: input.value,
+        expression,
       });
       const result = await response.json();
       out.className = `out ${result.ok ? 'ok' : 'bad'}`;
-      out.textContent = `> ${input.value}\n${result.text}`;
+      out.textContent = `> ${expression}\n${result.text}`;
     } catch (error) {
       out.className = 'out bad';
-      out.textContent = String(error);
+      out.textContent = `> ${expression}\n${String(error)}`;
     }
+    outputs.scrollTop = outputs.scrollHeight;
+    form.scrollIntoView({ block: 'nearest' });
   });
 }

@@ -17,8 +17,11 @@ export interface Traceback {
   report: ErrorReport;
   /** Per app frame (in stack order), the captured locals; `undefined`: none captured. */
   locals: (CapturedFrame | undefined)[];
-  /** Whether locals were being captured: `starting` means from the next error on. */
-  capture: 'on' | 'starting' | 'off';
+  /**
+   * Whether locals were being captured: `starting` means from the next error on; `off` that
+   * `capture: false` turned it off; otherwise the runtime that cannot capture (`'Deno'`, `'Bun'`).
+   */
+  capture: 'on' | 'starting' | 'off' | 'Deno' | 'Bun';
   request: { method: string; url: string; headers: [string, string][] };
   environ: Record<string, string>;
 }
@@ -38,15 +41,13 @@ export function previews(locals: Record<string, unknown>): [string, string][] {
   ]);
 }
 
-/** The traceback as JSON-ready data; the locals only once the PIN was given (`unlocked`). */
-export function tracebackJSON(t: Traceback, unlocked: boolean) {
+/** The traceback as JSON-ready data (only a browser that gave the PIN gets it). */
+export function tracebackJSON(t: Traceback) {
   return {
     id: t.id,
     capture: t.capture,
     error: t.report,
-    locals: unlocked
-      ? t.locals.map((frame) => (frame ? Object.fromEntries(previews(frame.locals)) : null))
-      : null,
+    locals: t.locals.map((frame) => (frame ? Object.fromEntries(previews(frame.locals)) : null)),
     request: t.request,
     environ: t.environ,
     text: formatText(t.report),
@@ -57,12 +58,16 @@ export function tracebackJSON(t: Traceback, unlocked: boolean) {
 const STYLE = readFileSync(new URL('./page.css', import.meta.url), 'utf8');
 const SCRIPT = readFileSync(new URL('./page.js', import.meta.url), 'utf8');
 
+/**
+ * One frame: its code, its locals (`null`: a frame of a cause or member, which has none),
+ * and, for an app frame, its console — output above the input, oldest first, as a terminal.
+ */
 function frameHTML(
   frame: Frame,
   index: number,
   captured: CapturedFrame | undefined | null,
   open: boolean,
-  unlocked: boolean,
+  capturing: boolean,
 ): string {
   const loc = `${frame.file}:${frame.line}:${frame.column}`;
   const code = frame.context
@@ -74,11 +79,8 @@ function frameHTML(
         .join('')}</pre>`
     : '';
   let vars = '';
-  if (captured === null) vars = '';
-  else if (!unlocked) {
-    // Locals (and the console) only after the PIN: they may hold secrets the source does not.
-    vars = `<div class="locked" data-frame="${index}"><p class="note">Enter the PIN to see this frame's local variables and evaluate in it.</p></div>`;
-  } else if (captured && Object.keys(captured.locals).length) {
+  if (captured === null || !capturing) vars = '';
+  else if (captured && Object.keys(captured.locals).length) {
     vars = `<table class="vars">${previews(captured.locals)
       .map(([name, value]) => `<tr><td>${escapeHTML(name)}</td><td>${escapeHTML(value)}</td></tr>`)
       .join('')}</table>`;
@@ -88,7 +90,7 @@ function frameHTML(
   const consoleForm =
     captured === null
       ? ''
-      : `<form class="console" data-frame="${index}"${unlocked ? '' : ' hidden'}><input name="expression" placeholder="evaluate in this frame: locals, $err, $request, $environ — await works" autocomplete="off"><button>Run</button></form><div class="outputs"></div>`;
+      : `<div class="outputs"></div><form class="console" data-frame="${index}"><input name="expression" placeholder="evaluate in this frame: ${capturing ? 'locals, ' : ''}$err, $request, $environ — await works" autocomplete="off"><button>Run</button></form>`;
   return `<details class="frame ${frame.kind}"${open ? ' open' : ''}><summary><span class="fn">${escapeHTML(frame.name)}</span><span class="loc">${escapeHTML(loc)}</span></summary>${code}${vars}${consoleForm}</details>`;
 }
 
@@ -96,21 +98,33 @@ function reportHTML(
   report: ErrorReport,
   locals: (CapturedFrame | undefined)[] | null,
   offset: { app: number },
-  unlocked = false,
+  capturing = false,
 ): string {
   return report.frames
     .map((frame) => {
-      if (frame.kind !== 'app' || !locals) return frameHTML(frame, -1, null, false, unlocked);
+      if (frame.kind !== 'app' || !locals) return frameHTML(frame, -1, null, false, capturing);
       const index = offset.app++;
-      return frameHTML(frame, index, locals[index], true, unlocked);
+      return frameHTML(frame, index, locals[index], true, capturing);
     })
     .join('\n');
 }
 
-/** The traceback page. `unlocked`: the browser gave the PIN already. */
+/** What the page says about locals, above the traceback, when not every frame can have them. */
+function captureNote(capture: Traceback['capture']): string {
+  if (capture === 'on') return '';
+  const text =
+    capture === 'starting'
+      ? 'Local variables are captured from the next error on (the inspector, which slows requests, was off until now): make the error happen again to see them. Under <code>NODE_ENV=development</code> or <code>mortar serve --reload</code> they are captured from the first.'
+      : capture === 'off'
+        ? 'Local variables are not captured (<code>capture: false</code>); the console evaluates with <code>$err</code>, <code>$request</code> and <code>$environ</code>.'
+        : `Local variables are not captured on ${capture}: that needs Node's inspector. The console evaluates with <code>$err</code>, <code>$request</code> and <code>$environ</code>.`;
+  return `<p class="note capture">${text}</p>`;
+}
+
+/** The traceback page, for a browser that gave the PIN: locals, and a console per app frame. */
 export function tracebackHTML(
   t: Traceback,
-  options: { nonce: string; token: string; base: string; unlocked: boolean },
+  options: { nonce: string; token: string; base: string },
 ): string {
   const { report } = t;
   const first = report.frames.find((f) => f.kind === 'app') ?? report.frames[0];
@@ -124,9 +138,6 @@ export function tracebackHTML(
   }
   const rows = (pairs: [string, string][]) =>
     `<table class="vars">${pairs.map(([k, v]) => `<tr><td>${escapeHTML(k)}</td><td>${escapeHTML(v)}</td></tr>`).join('')}</table>`;
-  const pin = options.unlocked
-    ? ''
-    : `<form class="pin"><span>The console needs the PIN printed in the server's terminal:</span><input name="pin" inputmode="numeric" autocomplete="off" aria-label="PIN"><button>Unlock</button><span class="note" role="status"></span></form>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHTML(`${report.name}: ${report.message}`)}</title>
@@ -136,14 +147,9 @@ export function tracebackHTML(
 <h1>${escapeHTML(report.message)}</h1>
 <div class="where">${first ? escapeHTML(`${first.file}:${first.line}:${first.column}`) : ''}</div></header>
 <main>
-${pin}
-${
-  t.capture === 'starting'
-    ? '<p class="note">Local variables are captured from the next error on (the inspector, which slows requests, was off until now): reload this page to see them.</p>'
-    : ''
-}
+${captureNote(t.capture)}
 <h2>Traceback <span class="note">(most recent call first)</span></h2>
-${reportHTML(report, t.locals, offset, options.unlocked)}
+${reportHTML(report, t.locals, offset, t.capture === 'on' || t.capture === 'starting')}
 ${chain}
 <h2>Request</h2>
 ${rows([['method', t.request.method], ['url', t.request.url], ...t.request.headers])}
@@ -153,7 +159,7 @@ ${rows(Object.entries(t.environ))}
 <textarea class="text" readonly>${escapeHTML(formatText(report))}</textarea>
 </main>
 <footer>mortar debug · error ${escapeHTML(t.id)} · never enable this in production</footer>
-<script type="application/json" id="mortar-debug">${scriptJSON({ base: options.base, id: t.id, token: options.unlocked ? options.token : null })}</script>
+<script type="application/json" id="mortar-debug">${scriptJSON({ base: options.base, id: t.id, token: options.token })}</script>
 <script nonce="${options.nonce}">${SCRIPT}</script>
 </body></html>
 `;
@@ -171,17 +177,11 @@ export const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-/**
- * The traceback as a 500 in the form `Accept` prefers: plain text, the HTML page (with a nonce
- * CSP and `frame-ancestors 'none'`) or JSON.
- *
- * @param base - The console endpoint's path, `{scriptName}/__debug__`.
- * @param unlocked - The browser gave the PIN already.
- */
-export function tracebackResponse(
+/** A 500 of the debugger's in the form `Accept` prefers, each form made only when chosen. */
+function respond(
   request: Request,
-  traceback: Traceback,
-  options: { base: string; token: string; unlocked: boolean },
+  id: string,
+  forms: { text: () => string; html: (nonce: string) => string; json: () => unknown },
 ): Response {
   const type =
     preferredMediaType(request.headers.get('accept'), [
@@ -189,30 +189,79 @@ export function tracebackResponse(
       'text/html',
       'application/json',
     ] as const) ?? 'text/plain';
-  const headers: Record<string, string> = {
-    ...SECURITY_HEADERS,
-    vary: 'Accept',
-    'x-error-id': traceback.id,
-  };
+  const headers: Record<string, string> = { ...SECURITY_HEADERS, vary: 'Accept', 'x-error-id': id };
   if (type === 'application/json') {
-    return new FastResponse(JSON.stringify(tracebackJSON(traceback, options.unlocked)), {
+    return new FastResponse(JSON.stringify(forms.json()), {
       status: 500,
       headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
     });
   }
   if (type === 'text/plain') {
-    return new FastResponse(formatText(traceback.report), {
+    return new FastResponse(forms.text(), {
       status: 500,
       headers: { ...headers, 'content-type': 'text/plain; charset=utf-8' },
     });
   }
   const nonce = randomBytes(16).toString('base64');
-  return new FastResponse(tracebackHTML(traceback, { ...options, nonce }), {
+  return new FastResponse(forms.html(nonce), {
     status: 500,
     headers: {
       ...headers,
       'content-type': 'text/html; charset=utf-8',
       'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
     },
+  });
+}
+
+/**
+ * The traceback as a 500 in the form `Accept` prefers: plain text, the HTML page (with a nonce
+ * CSP and `frame-ancestors 'none'`) or JSON. Only for a browser that gave the PIN.
+ *
+ * @param options.base - The console endpoint's path, `{scriptName}/__debug__`.
+ * @param options.token - The console token the page sends with each evaluation.
+ */
+export function tracebackResponse(
+  request: Request,
+  traceback: Traceback,
+  options: { base: string; token: string },
+): Response {
+  return respond(request, traceback.id, {
+    text: () => formatText(traceback.report),
+    json: () => tracebackJSON(traceback),
+    html: (nonce) => tracebackHTML(traceback, { ...options, nonce }),
+  });
+}
+
+/** What the plain page says to whoever has not given the PIN (a visitor through a proxy too). */
+export function lockedMessage(id: string): string {
+  return `Something went wrong on our side. Error id: ${id}. The debugger shows its traceback to a browser that gives the PIN printed in the terminal running this server.`;
+}
+
+/**
+ * The plain 500 for a request without the PIN cookie: the error id and where the PIN is — no
+ * message, source, request or environ — and, in HTML, a PIN form that, once right, opens the
+ * traceback at `{base}/error/{id}` (no re-submitting a POST).
+ *
+ * @param base - The console endpoint's path, `{scriptName}/__debug__`.
+ */
+export function lockedResponse(request: Request, id: string, base: string): Response {
+  const message = lockedMessage(id);
+  return respond(request, id, {
+    text: () => `500 Internal Server Error\n\n${message}\n`,
+    json: () => ({ status: 500, error: 'Internal Server Error', message }),
+    html: (nonce) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>500 Internal Server Error</title>
+<style nonce="${nonce}">${STYLE}</style></head>
+<body>
+<header><h1>500 Internal Server Error</h1></header>
+<main>
+<p>${escapeHTML(message)}</p>
+<form class="pin"><span>PIN:</span><input name="pin" inputmode="numeric" autocomplete="off" aria-label="PIN"><button>Show the traceback</button><span class="note" role="status"></span></form>
+</main>
+<script type="application/json" id="mortar-debug">${scriptJSON({ base, id, token: null })}</script>
+<script nonce="${nonce}">${SCRIPT}</script>
+</body></html>
+`,
   });
 }

@@ -3,29 +3,31 @@
  * for its app frames, the request with credentials redacted, and the environ.
  */
 import { randomBytes } from 'node:crypto';
+import { terminalSafe } from '../../src/gateways/_shared/log.js';
 import type { Environ } from '../../src/types.js';
 import type { CapturedFrame, LocalsCapture } from './capture.js';
 import { redactHeaders, type Traceback } from './render.js';
-import { type Frame, reportOf } from './stack.js';
+import { type ErrorReport, type Frame, formatText, reportOf } from './stack.js';
 
 /**
  * Builds the traceback of `error`, and arms the locals capture for the next errors.
- * @param capture - The capture in use, or `undefined` when it is off.
+ * @param capture - The capture in use, or why there is none (`capture: false`, or the runtime).
  */
 export function buildTraceback(
   error: unknown,
   request: Request,
   environ: Environ,
-  capture: LocalsCapture | undefined,
+  capture: LocalsCapture | 'off' | 'Deno' | 'Bun',
 ): Traceback {
   const report = reportOf(error);
-  const wasArmed = capture?.armed ?? false;
-  capture?.arm();
+  const running = typeof capture === 'string' ? undefined : capture;
+  const wasArmed = running?.armed ?? false;
+  running?.arm();
   return {
     id: randomBytes(8).toString('hex'),
     report,
-    locals: align(report.frames, capture?.framesOf(error)),
-    capture: capture === undefined ? 'off' : wasArmed ? 'on' : 'starting',
+    locals: align(report.frames, running?.framesOf(error)),
+    capture: typeof capture === 'string' ? capture : wasArmed ? 'on' : 'starting',
     request: {
       method: request.method,
       url: request.url,
@@ -63,4 +65,21 @@ export function align(
     if (frame.kind === 'app') out.push(match ? candidate : undefined);
   }
   return out;
+}
+
+/**
+ * The traceback as the terminal shows it, indented under the error's log line: every name,
+ * message and file made terminal-safe on one line, so a message cannot forge a line (a PIN
+ * line, say) or drive the terminal.
+ */
+export function terminalReport(report: ErrorReport): string {
+  const safe = (r: ErrorReport): ErrorReport => ({
+    ...r,
+    name: terminalSafe(r.name),
+    message: terminalSafe(r.message),
+    frames: r.frames.map((f) => ({ ...f, name: terminalSafe(f.name), file: terminalSafe(f.file) })),
+    errors: r.errors?.map(safe),
+    cause: r.cause && safe(r.cause),
+  });
+  return formatText(safe(report), '    ').trimEnd();
 }

@@ -54,7 +54,8 @@ Options:
   --reload             restart the server when a source file under the current directory
                        changes (.ts .js .mts .mjs .cts .cjs .tsx .jsx, package.json,
                        tsconfig.json, .env; never node_modules, dist, coverage or a
-                       dot-folder); in-flight requests finish first
+                       dot-folder); in-flight requests finish first. Sets
+                       MORTAR_RELOAD=1: debug() captures locals from the first error
   -h, --help           show this help
 
 SIGINT or SIGTERM stops accepting, lets in-flight requests finish (up to 10 s) and exits 0.

@@ -49,6 +49,8 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   }
   const { spec, socket } = settings;
   if (settings.reload) {
+    // Development: the servers it starts know (debug() captures locals from the first error).
+    process.env.MORTAR_RELOAD = '1';
     const { reloadLoop } = await import('./reload.js');
     return reloadLoop(argv.filter((arg) => arg !== '--reload'));
   }

@@ -3,7 +3,8 @@
  * exports (test/runtimes/smoke.ts) and debug() (test/runtimes/debug.ts) run there.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -64,10 +65,17 @@ describe('mortar on other runtimes', () => {
     }
     it(`${runtime.name}: serves the demo site (README's command)`, async () => {
       const port = await freePort();
+      const cache = mkdtempSync(path.join(tmpdir(), 'mortar-runtime-cache-'));
       const child = spawn(runtime.bin, runtime.serve(port), {
         cwd: root,
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, PORT: String(port), NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+        env: {
+          ...process.env,
+          PORT: String(port),
+          NO_COLOR: '1',
+          DENO_NO_UPDATE_CHECK: '1',
+          XDG_CACHE_HOME: cache, // where the demo's debug() keeps its PIN's secret
+        },
       });
       let output = '';
       child.stdout!.on('data', (c) => {
@@ -95,6 +103,7 @@ describe('mortar on other runtimes', () => {
         expect((await fetch(`${base}/boom/sync`)).status).toBe(500);
       } finally {
         child.kill('SIGTERM');
+        rmSync(cache, { recursive: true, force: true });
       }
     }, 130_000);
   }

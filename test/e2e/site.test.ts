@@ -2,7 +2,9 @@
  * The demo site, started with the exact `npm start` script from package.json, over real HTTP.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -13,16 +15,22 @@ const { scripts } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as 
 
 let child: ChildProcess;
 let url = '';
+let output = '';
+const cache = mkdtempSync(path.join(tmpdir(), 'mortar-site-cache-'));
 
 beforeAll(async () => {
   child = spawn(scripts.start!, {
     cwd: root,
     shell: true,
     detached: true,
-    env: { ...process.env, PORT: '0', PATH: `${root}/node_modules/.bin:${process.env.PATH}` },
+    env: {
+      ...process.env,
+      PORT: '0',
+      PATH: `${root}/node_modules/.bin:${process.env.PATH}`,
+      XDG_CACHE_HOME: cache, // where debug() keeps the secret its PIN comes from
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
   child.stderr!.on('data', (c) => {
     output += c;
   });
@@ -35,6 +43,7 @@ beforeAll(async () => {
 afterAll(() => {
   // The script runs under a shell: stop the whole process group.
   if (child?.pid) process.kill(-child.pid, 'SIGTERM');
+  rmSync(cache, { recursive: true, force: true });
 });
 
 describe('the demo site (npm start)', () => {
@@ -145,9 +154,11 @@ describe('the demo site (npm start)', () => {
     expect(await posted.text()).toBe('Express read the form: word=tea\n');
     const redirect = await fetch(`${url}/legacy/go`, { redirect: 'manual' });
     expect(redirect.headers.get('location')).toBe('/legacy/');
+    // The traceback goes to the terminal, and to a browser only after the debugger PIN.
     const boom = await fetch(`${url}/legacy/boom`, { headers: { accept: 'text/plain' } });
     expect(boom.status).toBe(500);
-    expect(await boom.text()).toMatch(/Express could not ship order 42/);
+    expect(await boom.text()).toMatch(/PIN printed in the terminal/);
+    expect(output).toMatch(/Error: Express could not ship order 42\n\s+at /);
   });
 
   it('answers an unknown path with 404', async () => {

@@ -38,31 +38,44 @@ const failing: Application = async (request) => {
 };
 
 const logs: string[] = [];
+/** A browser (its own cookie jar) in front of a new debug() with a per-process PIN. */
 const make = (options: DebugOptions = {}, base = 'http://localhost') =>
   new TestClient(
     debug({
       log: (line) => logs.push(line),
       errors: { log: (r) => logs.push(r.message) },
+      secretFile: false,
       ...options,
     })(failing),
     { baseURL: base },
   );
 /** The PIN the newest debug() instance printed. */
 const pinFromLogs = () =>
-  [...logs.join('\n').matchAll(/the console PIN is (\d{3}-\d{3}-\d{3})/g)].at(-1)?.[1];
+  [...logs.join('\n').matchAll(/the debugger PIN is (\d{3}-\d{3}-\d{3})/g)].at(-1)?.[1];
 
-/** Gives the PIN for error `id` the way the page does; resolves with the endpoint's answer. */
-const unlock = (client: TestClient, id: string, base = 'http://localhost') =>
+/** Gives the PIN the way the page does; resolves with the endpoint's answer. */
+const unlock = (client: TestClient, base = 'http://localhost') =>
   client.post('/__debug__/pin', {
     headers: { origin: base, 'content-type': 'application/json' },
-    json: { pin: pinFromLogs(), id },
+    json: { pin: pinFromLogs() },
   });
+
+/** A browser that met an error and gave the PIN: it sees tracebacks from now on. */
+async function unlocked(options: DebugOptions = {}, base = 'http://localhost') {
+  const client = make(options, base);
+  await client.get('/sync');
+  expect((await unlock(client, base)).status).toBe(200);
+  return client;
+}
 
 /** The locals each app frame had when `path` failed, as a browser sees them after the PIN. */
 async function localsAfterPin(client: TestClient, path: string) {
   const res = await client.get(path, { headers: { accept: 'application/json' } });
-  const answer = await unlock(client, res.headers.get('x-error-id')!);
-  return answer.json<{ locals: (Record<string, string> | null)[] }>().locals;
+  expect((await unlock(client)).status).toBe(200);
+  const page = await client.get(`/__debug__/error/${res.headers.get('x-error-id')}`, {
+    headers: { accept: 'application/json' },
+  });
+  return page.json<{ locals: (Record<string, string> | null)[] }>().locals;
 }
 
 afterEach(() => {
@@ -138,7 +151,7 @@ describe('debug(): who sees what', () => {
   it('refuses to start under NODE_ENV=production unless forced', () => {
     vi.stubEnv('NODE_ENV', 'production');
     expect(() => debug()).toThrow(/refusing to run with NODE_ENV=production/);
-    expect(() => debug({ force: true, capture: false })).not.toThrow();
+    expect(() => debug({ force: true, capture: false, secretFile: false })).not.toThrow();
   });
 
   it.each(['http://evil.example', 'http://localhost.evil.example', 'http://192.168.1.5:8000'])(
@@ -152,16 +165,22 @@ describe('debug(): who sees what', () => {
   );
 
   it('gives a peer that is not loopback the plain page, even with a trusted Host', async () => {
-    const far = new TestClient(debug({ log: () => {}, errors: { log: () => {} } })(failing), {
-      remoteAddress: '203.0.113.9',
-    });
+    const far = new TestClient(
+      debug({ log: () => {}, errors: { log: () => {} }, secretFile: false })(failing),
+      { remoteAddress: '203.0.113.9' },
+    );
     const res = await far.get('/sync', { headers: { accept: 'text/html' } });
     expect(res.text()).not.toMatch(/inner|sauce|<pre/);
     expect(res.text()).toMatch(/Error id: [0-9a-f]{16}/);
     expect((await far.post('/__debug__/pin', { json: {} })).status).toBe(404);
-    const allowed = new TestClient(debug({ log: () => {}, addresses: ['203.0.113.9'] })(failing), {
-      remoteAddress: '203.0.113.9',
-    });
+    const allowed = new TestClient(
+      debug({ log: (line) => logs.push(line), addresses: ['203.0.113.9'], secretFile: false })(
+        failing,
+      ),
+      { remoteAddress: '203.0.113.9' },
+    );
+    await allowed.get('/sync');
+    await unlock(allowed);
     expect((await allowed.get('/sync', { headers: { accept: 'text/html' } })).text()).toContain(
       '<span class="fn">inner</span>',
     );
@@ -174,9 +193,9 @@ describe('debug(): who sees what', () => {
     ['x-forwarded-host', 'localhost'],
   ])('treats %s as a proxy in front: the plain page, unless trustProxy', async (name, value) => {
     const headers = { accept: 'text/html', [name]: value };
-    const behind = await make().get('/sync', { headers });
+    const behind = await (await unlocked()).get('/sync', { headers });
     expect(behind.text()).not.toMatch(/inner|<pre/);
-    const trusted = await make({ trustProxy: true }).get('/sync', { headers });
+    const trusted = await (await unlocked({ trustProxy: true })).get('/sync', { headers });
     expect(trusted.text()).toContain('<span class="fn">inner</span>');
   });
 
@@ -186,15 +205,16 @@ describe('debug(): who sees what', () => {
     'http://127.0.0.1:8000',
     'http://[::1]:8000',
     'http://dev.example',
-  ])('shows the traceback to a trusted Host (%s)', async (base) => {
-    const res = await make({ hosts: ['dev.example'] }, base).get('/sync', {
+  ])('shows the traceback to a trusted Host (%s), once the PIN was given', async (base) => {
+    const client = await unlocked({ hosts: ['dev.example'] }, base);
+    const res = await client.get('/sync', {
       headers: { accept: 'text/html' },
     });
     expect(res.text()).toContain('<span class="fn">inner</span>');
   });
 
   it('sends the HTML page with no-store, nosniff and a nonce CSP that forbids framing, all escaped', async () => {
-    const res = await make().get('/sync', { headers: { accept: 'text/html' } });
+    const res = await (await unlocked()).get('/sync', { headers: { accept: 'text/html' } });
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     const csp = res.headers.get('content-security-policy')!;
@@ -206,32 +226,36 @@ describe('debug(): who sees what', () => {
   });
 
   it('negotiates JSON and plain text', async () => {
-    const json = (await make().get('/sync', { headers: { accept: 'application/json' } })).json<{
+    const client = await unlocked();
+    const json = (await client.get('/sync', { headers: { accept: 'application/json' } })).json<{
       error: { name: string; frames: { name: string }[] };
       text: string;
     }>();
     expect(json.error.name).toBe('RangeError');
     expect(json.error.frames[0]!.name).toBe('inner');
-    const text = await make().get('/sync', { headers: { accept: 'text/plain' } });
+    const text = await client.get('/sync', { headers: { accept: 'text/plain' } });
     expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(text.text()).toMatch(/^RangeError: no price for order 7/);
   });
 
   it('shows the cause chain and AggregateError members', async () => {
-    const cause = (await make().get('/cause', { headers: { accept: 'application/json' } })).json<{
+    const client = await unlocked();
+    const cause = (await client.get('/cause', { headers: { accept: 'application/json' } })).json<{
       error: { cause: { name: string; message: string } };
     }>();
     expect(cause.error.cause).toMatchObject({ name: 'TypeError', message: 'inner failure' });
-    const aggregate = await make().get('/aggregate', { headers: { accept: 'text/html' } });
+    const aggregate = await client.get('/aggregate', { headers: { accept: 'text/html' } });
     expect(aggregate.text()).toContain('AggregateError member 1: Error: first');
     expect(aggregate.text()).toContain('AggregateError member 2: Error: second');
   });
 
   it('redacts Cookie and Authorization in the request it shows', async () => {
-    const res = await make().get('/sync', {
+    const client = await unlocked();
+    const pinCookie = client.cookies.header(new URL('http://localhost/'));
+    const res = await client.get('/sync', {
       headers: {
         accept: 'application/json',
-        cookie: 'sid=secret-session',
+        cookie: `sid=secret-session; ${pinCookie}`,
         authorization: 'Bearer secret-token',
       },
     });
@@ -250,19 +274,6 @@ describe('debug(): who sees what', () => {
 describe('debug(): locals captured at throw time', () => {
   const localsOf = (path: string) => localsAfterPin(make(), path);
 
-  it('shows no locals and no console token before the PIN', async () => {
-    const client = make();
-    const json = (await client.get('/sync', { headers: { accept: 'application/json' } })).json<{
-      locals: unknown;
-    }>();
-    expect(json.locals).toBeNull();
-    const html = (await client.get('/sync', { headers: { accept: 'text/html' } })).text();
-    expect(html).not.toContain("'sauce-7'");
-    expect(html).toContain('"token":null');
-    expect(html).not.toMatch(/[0-9a-f]{64}/);
-    expect(html).toContain('Enter the PIN to see this frame');
-  });
-
   it('captures the locals of the throwing frame and its caller', async () => {
     const locals = await localsOf('/sync');
     expect(locals[0]).toMatchObject({ order: '{ id: 7 }', secret: "'sauce-7'" });
@@ -271,7 +282,7 @@ describe('debug(): locals captured at throw time', () => {
   it("never shows the debugger's own frames' locals (its PIN and token)", async () => {
     // (The PIN is searched for in the debugger's variables, not in the whole page: this test
     // file keeps the log lines, PIN included, in a variable of its own, which is shown.)
-    const client = make();
+    const client = await unlocked();
     const json = (await client.get('/sync', { headers: { accept: 'application/json' } })).json<{
       error: { frames: { kind: string; file: string }[] };
     }>();
@@ -309,14 +320,15 @@ describe('debug(): the console', () => {
     return { id: res.headers.get('x-error-id')! };
   }
 
-  async function unlocked(options: DebugOptions = {}) {
+  async function consoleOf(options: DebugOptions = {}) {
     const client = make(options);
     const { id } = await failingPage(client);
-    const pin = await unlock(client, id);
-    const answer = pin.json<{ ok: boolean; text: string; token: string; locals: unknown[] }>();
-    expect(answer).toMatchObject({ ok: true, text: 'unlocked' });
-    const token = answer.token;
-    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    const pin = await unlock(client);
+    expect(pin.json()).toEqual({ ok: true, text: 'unlocked' });
+    const page = (
+      await client.get(`/__debug__/error/${id}`, { headers: { accept: 'text/html' } })
+    ).text();
+    const token = /"token":"([0-9a-f]{64})"/.exec(page)![1]!;
     const run = (expression: string, frame = 0, errorId = id) =>
       client.post('/__debug__/console', {
         headers: headersFor(token),
@@ -326,7 +338,7 @@ describe('debug(): the console', () => {
   }
 
   it('evaluates against the frame locals, $err, $request and $environ', async () => {
-    const { run } = await unlocked();
+    const { run } = await consoleOf();
     expect((await run('secret.toUpperCase()')).json()).toEqual({ ok: true, text: "'SAUCE-7'" });
     expect(
       (await run('$err.name + " " + $request.method + " " + $environ.pathInfo')).json(),
@@ -337,7 +349,7 @@ describe('debug(): the console', () => {
   });
 
   it('keeps assignments for the frame, supports await, reports thrown errors, times out', async () => {
-    const { run } = await unlocked({ consoleTimeout: 200 });
+    const { run } = await consoleOf({ consoleTimeout: 200 });
     await run('total = order.id * 6');
     expect((await run('total')).json()).toEqual({ ok: true, text: '42' });
     expect((await run('await Promise.resolve(total + 1)')).json()).toEqual({
@@ -354,14 +366,32 @@ describe('debug(): the console', () => {
     });
   });
 
-  it('sets the PIN cookie HttpOnly, SameSite=Strict, scoped to the debugger path', async () => {
-    const { pinResponse } = await unlocked();
+  it('makes an unknown name a ReferenceError, while locals, globals and new names resolve', async () => {
+    const { run } = await consoleOf();
+    expect((await run('nosuchvar')).json()).toEqual({
+      ok: false,
+      text: 'ReferenceError: nosuchvar is not defined',
+    });
+    expect((await run('secrt.length')).json()).toMatchObject({
+      text: expect.stringMatching(/^ReferenceError: secrt/),
+    });
+    expect((await run('Math.max(order.id, 3)')).json()).toEqual({ ok: true, text: '7' });
+    expect((await run('undefined')).json()).toEqual({ ok: true, text: 'undefined' });
+    await run('fresh = 5');
+    expect((await run('fresh + 1')).json()).toEqual({ ok: true, text: '6' });
+    expect('fresh' in globalThis).toBe(false);
+  });
+
+  it('sets the PIN cookie HttpOnly, SameSite=Strict, for 8 hours, on the whole application', async () => {
+    const { pinResponse } = await consoleOf();
     const cookie = pinResponse.headers.getSetCookie()[0]!;
-    expect(cookie).toMatch(/^mortar_debug=[^;]+; Path=\/__debug__\/; HttpOnly; SameSite=Strict$/);
+    expect(cookie).toMatch(
+      /^mortar_debug_[0-9a-f]{8}=\d+\.[\w-]{43}; Max-Age=28800; Path=\/; HttpOnly; SameSite=Strict$/,
+    );
   });
 
   it('refuses GET, a missing or wrong token, another Origin, and a cross-site fetch', async () => {
-    const { client, token, id } = await unlocked();
+    const { client, token, id } = await consoleOf();
     const body = { id, frame: 0, expression: '1 + 1' };
     expect((await client.get('/__debug__/console')).status).toBe(405);
     expect(
@@ -386,7 +416,7 @@ describe('debug(): the console', () => {
   });
 
   it('asks for the PIN first, and refuses the console to an untrusted Host', async () => {
-    const { token } = await unlocked();
+    const { token } = await consoleOf();
     const client = make(); // another browser: it has no unlock cookie
     const { id } = await failingPage(client);
     const res = await client.post('/__debug__/console', {
@@ -412,13 +442,13 @@ describe('debug(): the console', () => {
       });
       expect(res.status).toBe(403);
     }
-    const right = await unlock(client, id);
+    const right = await unlock(client);
     expect(right.status).toBe(403);
     expect(right.json()).toMatchObject({ ok: false, text: expect.stringMatching(/locked/) });
   });
 
   it('keeps a bounded number of errors, and answers "expired" for one dropped or too old', async () => {
-    const { client, run, id: first } = await unlocked({ maxErrors: 2 });
+    const { client, run, id: first } = await consoleOf({ maxErrors: 2 });
     await client.get('/sync');
     await client.get('/sync');
     const dropped = await run('1', 0, first);

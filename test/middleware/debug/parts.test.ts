@@ -65,9 +65,16 @@ describe('PinGate', () => {
     expect(gate.try(gate.pin)).toBe(false);
   });
 
-  it('unlocks only a request carrying its own cookie', () => {
+  it('derives the PIN and the cookie from the secret: the same secret, the same PIN', () => {
+    expect(new PinGate('secret').pin).toBe(new PinGate('secret').pin);
+    expect(new PinGate('secret').pin).not.toBe(new PinGate('another').pin);
+    const gate = new PinGate('secret');
+    expect(gate.try(gate.pin.replaceAll('-', ''))).toBe(true);
+  });
+
+  it('unlocks only a request carrying its own cookie, for 8 hours', () => {
     const gate = new PinGate('token');
-    const other = new PinGate('token');
+    const other = new PinGate('another token');
     const value = (cookie: string) => cookie.split(';')[0]!;
     const cookie = gate.cookie('/__debug__/', false);
     expect(cookie).toMatch(/HttpOnly/i);
@@ -75,6 +82,15 @@ describe('PinGate', () => {
     expect(gate.unlocked(at('http://localhost/', { cookie: value(cookie) }))).toBe(true);
     expect(other.unlocked(at('http://localhost/', { cookie: value(cookie) }))).toBe(false);
     expect(gate.unlocked(at('http://localhost/'))).toBe(false);
+    const at9 = Date.UTC(2030, 0, 1, 9);
+    const morning = `${gate.cookieName}=${value(gate.cookie('/', false, at9)).split('=')[1]}`;
+    const request = at('http://localhost/', { cookie: morning });
+    expect(gate.unlocked(request, at9 + (8 * 3600 - 1) * 1000)).toBe(true);
+    expect(gate.unlocked(request, at9 + 8 * 3600 * 1000)).toBe(false);
+    const forged = morning.replace(/=\d+\./, `=${at9 / 1000 + 3600}.`);
+    expect(gate.unlocked(at('http://localhost/', { cookie: forged }), at9 + 8 * 3600 * 1000)).toBe(
+      false,
+    );
   });
 });
 
