@@ -94,8 +94,10 @@ function zlibEncoder(
 }
 
 /**
- * `body` through a zlib stream, pulled: a chunk is read from `body` only when the consumer
- * wants more, so back-pressure reaches the application; cancelling stops both.
+ * `body` through a zlib stream, pulled: a pull reads from `body` and writes to zlib until zlib
+ * has given something out or `body` has ended (zlib keeps small chunks back, and a pull that
+ * enqueued nothing is never followed by another), so back-pressure reaches the application
+ * and no more is read than the consumer asked for; cancelling stops both.
  */
 function zlibStream(
   body: ReadableStream<Uint8Array>,
@@ -103,34 +105,44 @@ function zlibStream(
   flushEach: boolean,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
-  let ended = false;
+  let produced = 0;
+  let finished = false;
   return new ReadableStream<Uint8Array>({
     start(controller) {
       z.on('data', (chunk: Buffer) => {
+        produced++;
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       });
       z.once('end', () => controller.close());
-      z.once('error', (error) => controller.error(error));
+      z.once('error', (error) => {
+        finished = true;
+        controller.error(error);
+      });
     },
     async pull(controller) {
-      if (ended) return;
-      let next: ReadableStreamReadResult<Uint8Array>;
-      try {
-        next = await reader.read();
-      } catch (error) {
-        z.destroy();
-        controller.error(error);
-        return;
+      const before = produced;
+      while (produced === before && !finished) {
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (error) {
+          finished = true;
+          z.destroy();
+          controller.error(error);
+          return;
+        }
+        if (next.done) {
+          finished = true;
+          // 'end' closes the stream once zlib's last bytes are enqueued.
+          z.end();
+          return;
+        }
+        await new Promise<void>((resolve) => z.write(next.value, () => resolve()));
+        if (flushEach) await new Promise<void>((resolve) => z.flush(() => resolve()));
       }
-      if (next.done) {
-        ended = true;
-        await new Promise<void>((resolve) => z.end(resolve));
-        return;
-      }
-      await new Promise<void>((resolve) => z.write(next.value, () => resolve()));
-      if (flushEach) await new Promise<void>((resolve) => z.flush(() => resolve()));
     },
     cancel(reason) {
+      finished = true;
       z.destroy();
       return reader.cancel(reason);
     },

@@ -12,23 +12,35 @@
  * A compressed response gets `Content-Encoding`, `Vary: Accept-Encoding`, no
  * `Content-Length` for a stream (the compressed length for a body in memory), no
  * `Accept-Ranges`, and a weak ETag (`W/"…"`: the bytes differ from the identity
- * representation's). A `text/event-stream` body is flushed after every chunk, so each event
+ * representation's). A streamed body — a web stream, or the file stream static sends for a
+ * file too large for its memory cache — is compressed as it is read, no faster than the
+ * client reads it. A `text/event-stream` body is flushed after every chunk, so each event
  * reaches the client at once.
  *
- * Left alone: HEAD, 1xx/204/304, a 206 or any request with `Range`, a response that already
- * has `Content-Encoding` (static's precompressed files: never twice) or says
- * `Cache-Control: no-transform`, a body shorter than `threshold` when its length is known, no
- * `Content-Type`, and the types in `skipTypes` (images, video, audio, fonts and archives that
- * are compressed already; an `+xml` or `+json` type, such as SVG, is always compressed).
- * Every response that could have been compressed carries `Vary: Accept-Encoding`, compressed
- * or not, so caches keep the two apart.
+ * `threshold`: a body whose length is known (`Content-Length`, or a body in memory) is sent as
+ * it is when shorter; a stream of unknown length is read up to `threshold` bytes first and
+ * sent as it is when it ends within them (expressjs/compression decides on the first write) —
+ * except an event stream, which is never held back.
+ *
+ * `HEAD` gets the header fields `GET` would (RFC 9110 §9.3.2): `Vary` always, and when GET's
+ * body would be compressed (its length known and at least `threshold`) its `Content-Encoding`
+ * and weak ETag, and no `Content-Length` (GET's is known only once compressed, §8.6).
+ *
+ * Left alone: 1xx/204/304, a 206 or any request with `Range`, a response that already has
+ * `Content-Encoding` (static's precompressed files: never twice) or says
+ * `Cache-Control: no-transform`, a `Content-Length` under `threshold`, no `Content-Type`, and
+ * the types in `skipTypes` (images, video, audio, fonts and archives that are compressed
+ * already; an `+xml` or `+json` type, such as SVG, is always compressed). Every response that
+ * could have been compressed carries `Vary: Accept-Encoding`, compressed or not, so caches
+ * keep the two apart.
  */
 
 import { type ResponseParts, responseParts } from '../../src/gateways/_shared/srvx.js';
 import { negotiateEncoding } from '../../src/negotiation.js';
 import type { Middleware } from '../../src/types.js';
 import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
-import { headerPairs, responseFromParts } from '../_shared/parts.js';
+import { bodyLength, headerPairs, responseFromParts } from '../_shared/parts.js';
+import { discard, type NodeReadable, readAhead, webStream } from './body.js';
 import { type Encoder, encoders, type Levels } from './encoders.js';
 
 /** Options of {@link compress}. */
@@ -39,7 +51,10 @@ export interface CompressOptions {
    * @default ['br', 'gzip']
    */
   encodings?: readonly ('br' | 'gzip' | 'zstd')[];
-  /** Bodies shorter than this many bytes (when the length is known) are sent as they are. @default 1024 */
+  /**
+   * Bodies shorter than this many bytes are sent as they are; a stream of unknown length is
+   * read this far before deciding (not an event stream). @default 1024
+   */
   threshold?: number;
   /** Compression levels: brotli quality 0–11, gzip 1–9, zstd 1–22. @default { br: 4, gzip: 6, zstd: 3 } */
   level?: Levels;
@@ -104,7 +119,7 @@ export function compress(options: CompressOptions = {}): Middleware {
   const skip = skipper(options.skipTypes ?? DEFAULT_SKIP_TYPES);
   return (app) => async (request, environ) => {
     const response = await app(request, environ);
-    if (request.method === 'HEAD' || request.headers.has('range')) return response;
+    if (request.headers.has('range')) return response;
     const status = response.status;
     if (status < 200 || status === 204 || status === 206 || status === 304) return response;
     const headers = response.headers;
@@ -122,13 +137,36 @@ export function compress(options: CompressOptions = {}): Middleware {
     const parts = responseParts(response);
     const out = new Headers(headerPairs(parts));
     addVary(out);
+    if (request.method === 'HEAD') return head(parts, out, coding, threshold);
     if (coding === 'identity' || parts.body === null)
       return responseFromParts(parts, parts.body, out);
     return encode(parts, out, coding, available.get(coding)!, threshold, type);
   };
 }
 
-/** Compresses `parts`' body with `encoder` (or sends it as it is, under the threshold). */
+/**
+ * A HEAD response with the header fields GET's would have (RFC 9110 §9.3.2): Vary always; and
+ * when GET's body would be compressed (its length known and at least `threshold`), GET's
+ * Content-Encoding, ETag and Accept-Ranges, and no Content-Length — GET's is known only once
+ * compressed, and a HEAD may send none but GET's (§8.6).
+ */
+function head(parts: ResponseParts, headers: Headers, coding: string, threshold: number) {
+  const length = headers.get('content-length');
+  const known = length === null ? bodyLength(parts.body) : Number(length);
+  if (coding === 'identity' || known === undefined || known < threshold)
+    return responseFromParts(parts, parts.body, headers);
+  headers.delete('content-length');
+  markEncoded(headers, coding);
+  discard(parts.body);
+  // A stream, not null: a gateway states no length for a stream (for a null body it says 0).
+  return responseFromParts(parts, new ReadableStream({ start: (c) => c.close() }), headers);
+}
+
+/**
+ * Compresses `parts`' body with `encoder`, or sends it as it is when it is shorter than
+ * `threshold` (a stream of unknown length is read that far first; never an event stream,
+ * whose events must leave at once).
+ */
 async function encode(
   parts: ResponseParts,
   headers: Headers,
@@ -137,29 +175,39 @@ async function encode(
   threshold: number,
   type: string,
 ): Promise<Response> {
-  const body = parts.body;
-  let compressed: Uint8Array | ReadableStream<Uint8Array>;
-  if (body instanceof ReadableStream) {
-    compressed = encoder.stream(body, /^text\/event-stream\b/i.test(type));
-    headers.delete('content-length');
-  } else {
-    const bytes = toBytes(body);
-    if (bytes === undefined) return responseFromParts(parts, body, headers);
+  const body = parts.body!;
+  const bytes = toBytes(body);
+  if (bytes !== undefined) {
     if (bytes.byteLength < threshold) return responseFromParts(parts, bytes, headers);
-    compressed = await encoder.whole(bytes);
+    const compressed = await encoder.whole(bytes);
     headers.set('content-length', String(compressed.byteLength));
+    markEncoded(headers, coding);
+    return responseFromParts(parts, compressed, headers);
   }
+  const eventStream = /^text\/event-stream\b/i.test(type);
+  let stream = body instanceof ReadableStream ? body : webStream(body as NodeReadable);
+  if (!eventStream && threshold > 0 && !headers.has('content-length')) {
+    const start = await readAhead(stream, threshold);
+    if (start instanceof Uint8Array) return responseFromParts(parts, start, headers);
+    stream = start;
+  }
+  headers.delete('content-length');
+  markEncoded(headers, coding);
+  return responseFromParts(parts, encoder.stream(stream, eventStream), headers);
+}
+
+/** The headers of an encoded representation: its coding, no ranges, a weak ETag. */
+function markEncoded(headers: Headers, coding: string): void {
   headers.set('content-encoding', coding);
   headers.delete('accept-ranges');
   const etag = headers.get('etag');
-  if (etag !== null && etag.startsWith('"')) headers.set('etag', `W/${etag}`);
-  return responseFromParts(parts, compressed, headers);
+  if (etag?.startsWith('"')) headers.set('etag', `W/${etag}`);
 }
 
 const encoder = new TextEncoder();
 
-/** A body in memory as bytes; `undefined` for a Node stream (left as it is). */
-function toBytes(body: ResponseParts['body']): Uint8Array | undefined {
+/** A body in memory as bytes; `undefined` for a stream (web or Node). */
+function toBytes(body: NonNullable<ResponseParts['body']>): Uint8Array | undefined {
   if (typeof body === 'string') return encoder.encode(body);
   if (body instanceof Uint8Array) return body;
   if (body instanceof DataView)

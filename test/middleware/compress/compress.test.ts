@@ -9,6 +9,7 @@ import { compress } from '../../../middleware/compress/index.js';
 import { serveStatic } from '../../../middleware/static/index.js';
 import { type Server, serve } from '../../../src/gateways/node/index.js';
 import { type Application, FastResponse } from '../../../src/index.js';
+import { TestClient } from '../../../src/testing/index.js';
 import { which } from '../../helpers/net.js';
 
 const servers: Server[] = [];
@@ -42,6 +43,18 @@ function get(url: string, headers: Record<string, string> = {}, method = 'GET') 
         .end();
     },
   );
+}
+
+/** A stream of `parts`, one chunk a pull. */
+function chunks(parts: string[]): ReadableStream<Uint8Array> {
+  const queue = parts.map((part) => new TextEncoder().encode(part));
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = queue.shift();
+      if (next) controller.enqueue(next);
+      else controller.close();
+    },
+  });
 }
 
 const decode: Record<string, (b: Buffer) => Buffer> = {
@@ -81,9 +94,8 @@ describe('compress', () => {
     }
   });
 
-  it('leaves alone what it must: HEAD, 204/304, Range, encoded, no-transform, small, images', async () => {
+  it('leaves alone what it must: 204/304, Range, encoded, no-transform, small, images', async () => {
     const cases: [string, Application, Record<string, string>?, string?][] = [
-      ['HEAD', app, {}, 'HEAD'],
       ['Range', app, { range: 'bytes=0-9' }],
       ['304', () => new Response(null, { status: 304, headers: { 'content-type': 'text/plain' } })],
       [
@@ -170,6 +182,93 @@ describe('compress', () => {
       expect(zlib.brotliDecompressSync(res.body).toString()).toBe(json);
       const plain = await get(`${url}app.js`, { 'accept-encoding': 'gzip' });
       expect(zlib.gunzipSync(plain.body).toString()).toBe(json);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers HEAD with the header fields GET gets: Vary, Content-Encoding, ETag, no length', async () => {
+    const url = await listen(compress()(app));
+    for (const accept of ['br', 'gzip', 'identity']) {
+      const got = await get(url, { 'accept-encoding': accept });
+      const headed = await get(url, { 'accept-encoding': accept }, 'HEAD');
+      expect(headed.body.length).toBe(0);
+      for (const name of ['vary', 'content-encoding', 'etag', 'accept-ranges', 'content-type']) {
+        expect(headed.headers[name], `${accept} ${name}`).toBe(got.headers[name]);
+      }
+      expect(headed.headers.vary).toBe('Accept-Encoding');
+      // GET's compressed length is known only once compressed: HEAD states none (RFC 9110 §8.6).
+      expect(headed.headers['content-length']).toBe(
+        accept === 'identity' ? got.headers['content-length'] : undefined,
+      );
+    }
+    // A body under the threshold: neither is compressed, both carry Vary.
+    const small = await listen(
+      compress()(() => new Response('tiny', { headers: { 'content-type': 'text/plain' } })),
+    );
+    const headed = await get(small, { 'accept-encoding': 'gzip' }, 'HEAD');
+    expect(headed.headers.vary).toBe('Accept-Encoding');
+    expect(headed.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('sends a body shorter than the threshold as it is, its length known or not', async () => {
+    const bodies: [string, () => BodyInit][] = [
+      ['a string in a Response', () => 'tiny'],
+      ['a short stream', () => chunks(['ti', 'ny'])],
+      ['an empty stream', () => chunks([])],
+      ['a stream just under the threshold', () => chunks(['x'.repeat(1000), 'y'.repeat(23)])],
+    ];
+    for (const [label, body] of bodies) {
+      const handler = () => new Response(body(), { headers: { 'content-type': 'text/plain' } });
+      const expected = await new Response(body()).text();
+      const res = await get(await listen(compress()(handler)), { 'accept-encoding': 'gzip' });
+      expect(res.headers['content-encoding'], label).toBeUndefined();
+      expect(res.headers.vary, label).toBe('Accept-Encoding');
+      expect(res.body.toString(), label).toBe(expected);
+      const client = await new TestClient(compress()(handler)).get('/', {
+        headers: { 'accept-encoding': 'br' },
+      });
+      expect(client.headers.get('content-encoding'), label).toBeNull();
+      expect(client.text(), label).toBe(expected);
+    }
+    // At the threshold, a stream is compressed; every byte read ahead is in it, in order.
+    const parts = ['a'.repeat(600), 'b'.repeat(424), 'c'.repeat(5000)];
+    const res = await get(
+      await listen(
+        compress()(
+          () => new Response(chunks(parts), { headers: { 'content-type': 'text/plain' } }),
+        ),
+      ),
+      { 'accept-encoding': 'gzip' },
+    );
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect(zlib.gunzipSync(res.body).toString()).toBe(parts.join(''));
+  });
+
+  it("compresses static's file bodies, streamed, but not a range of one", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mortar-compress-'));
+    try {
+      // 320 KB: past static's in-memory content cache (64 KiB), so its body is a file stream.
+      const script = `${'export const line = "mortar";\n'.repeat(10_000)}`;
+      writeFileSync(path.join(dir, 'app.js'), script);
+      const site = compress()(serveStatic(dir)(() => new Response('none', { status: 404 })));
+      const url = await listen(site);
+      for (const coding of ['gzip', 'br'] as const) {
+        const res = await get(`${url}app.js`, { 'accept-encoding': coding });
+        expect(res.headers['content-encoding'], coding).toBe(coding);
+        expect(res.headers['content-length']).toBeUndefined();
+        expect(res.headers.vary).toBe('Accept-Encoding');
+        expect(decode[coding]!(res.body).toString()).toBe(script);
+      }
+      const client = await new TestClient(site).get('/app.js', {
+        headers: { 'accept-encoding': 'gzip' },
+      });
+      expect(client.headers.get('content-encoding')).toBe('gzip');
+      expect(zlib.gunzipSync(client.bytes()).toString()).toBe(script);
+      const range = await get(`${url}app.js`, { 'accept-encoding': 'gzip', range: 'bytes=0-9' });
+      expect(range.status).toBe(206);
+      expect(range.headers['content-encoding']).toBeUndefined();
+      expect(range.body.toString()).toBe(script.slice(0, 10));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
