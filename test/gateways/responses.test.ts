@@ -208,3 +208,28 @@ describe('what reaches the terminal', () => {
     expect(line).toContain('\\x1b]0;owned\\x07\\r\\x1b[1A');
   });
 });
+
+describe('HTTP gateway: HEAD', () => {
+  it("answers a HEAD whose application gave no body and no length without claiming GET's body is empty", async () => {
+    const server = await serve(
+      () => new FastResponse(null, { status: 200, headers: { 'content-type': 'text/plain' } }),
+      options,
+    );
+    closers.push(() => server.close());
+    const ask = (method: string) =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.request(
+          { host: '127.0.0.1', port: Number(new URL(server.url).port), method },
+          resolve,
+        );
+        req.on('error', reject).end();
+      });
+    const head = await ask('HEAD');
+    head.resume();
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-length']).toBeUndefined();
+    const get = await ask('GET');
+    get.resume();
+    expect(get.headers['content-length']).toBe('0');
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * Writing a fetch `Response` to a Node `ServerResponse`: from its parts for srvx's
  * `FastResponse`, the standard way for any other `Response`; back-pressure, HEAD, a reason
- * phrase on the status line, and `Content-Length: 0` for an empty body.
+ * phrase on the status line, and `Content-Length: 0` for an empty body (not on HEAD).
  */
 import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
@@ -28,7 +28,14 @@ export function writeResponse(
   const parts = sendableParts(response, request, log);
   const { status, headers } = parts;
   let body = parts.body;
-  if (body == null && !NO_BODY_STATUS.has(status) && !hasHeader(headers, 'content-length')) {
+  // An empty body is `Content-Length: 0` — but not on HEAD, where it would claim GET's body is
+  // empty (RFC 9110 §9.3.2, §8.6): a HEAD answered without a length says nothing of it.
+  if (
+    body == null &&
+    !head &&
+    !NO_BODY_STATUS.has(status) &&
+    !hasHeader(headers, 'content-length')
+  ) {
     headers.push('content-length', '0');
   }
   if (res.destroyed) {
