@@ -3,7 +3,9 @@
  * changes (as Django's runserver does).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { type FSWatcher, watch } from 'node:fs';
+import type { Stats } from 'node:fs';
+import path from 'node:path';
+import { watch } from 'chokidar';
 
 /** Folders never watched: dependencies, VCS data, build output, and every dot-folder. */
 const IGNORED = /(?:^|[/\\])(?:node_modules|dist|coverage|\.[^/\\]+)[/\\]/;
@@ -18,12 +20,25 @@ export function isWatched(file: string): boolean {
 }
 
 /**
+ * Whether the watcher leaves a path (relative to the watched folder) out altogether, so that
+ * it costs no watch: an ignored folder (and so all under it), and any file {@link isWatched}
+ * turns down. `stats` is the path's `lstat` when the watcher has it; without it, a name that
+ * would be an ignored folder is left out unless it is also a source file's (`.env`).
+ */
+export function isSkipped(file: string, stats?: Stats): boolean {
+  if (stats && !stats.isDirectory()) return !isWatched(file);
+  const ignoredFolder = IGNORED.test(`${file}/`);
+  return stats ? ignoredFolder : ignoredFolder && !isWatched(file);
+}
+
+/**
  * `--reload`: runs the server in a child process and restarts it when a source file under
  * the current directory changes (see {@link isWatched}). A restart lets the old server finish
  * its in-flight requests (it gets SIGTERM and drains) before the new one starts; changes while
  * it drains make one restart, not one each. A child that fails to start is retried on the next
  * change. The child leaves when the reloader does, however the reloader ends (it watches the
- * IPC channel), so no server outlives it.
+ * IPC channel), so no server outlives it. The first server starts once the watcher is ready,
+ * so no change made after its "serving" line goes unseen.
  */
 export function reloadLoop(childArgs: readonly string[]): Promise<number> {
   let child: ChildProcess | undefined;
@@ -57,8 +72,7 @@ export function reloadLoop(childArgs: readonly string[]): Promise<number> {
     restartWhenGone = true;
     child.kill('SIGTERM');
   };
-  const watcher: FSWatcher = watch(process.cwd(), { recursive: true }, (_event, file) => {
-    if (!file || !isWatched(file)) return;
+  const watcher = watchSources(process.cwd(), (file) => {
     clearTimeout(timer);
     timer = setTimeout(() => {
       process.stderr.write(`mortar: ${file} changed; restarting\n`);
@@ -68,7 +82,7 @@ export function reloadLoop(childArgs: readonly string[]): Promise<number> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    watcher.close();
+    void watcher.close();
     clearTimeout(timer);
     if (!child) process.exit(0);
     child.once('exit', () => process.exit(0));
@@ -76,6 +90,39 @@ export function reloadLoop(childArgs: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  start();
+  watcher.once('ready', start);
   return new Promise<number>(() => {});
+}
+
+/**
+ * Watches the source files under `root` (chokidar: each folder and file by its own watch, so
+ * a file an editor replaces by renaming a new one over it stays watched) and calls `changed`
+ * with the path, relative to `root`, of each source file written, added or removed. Skipped
+ * folders (see {@link isSkipped}) are never entered. A path that cannot be watched is said on
+ * stderr, with what it means: changes there go unseen.
+ */
+function watchSources(root: string, changed: (file: string) => void) {
+  const watcher = watch(root, {
+    ignored: (file, stats) => {
+      const relative = path.relative(root, file);
+      return (
+        !relative.startsWith(`..${path.sep}`) && relative !== '..' && isSkipped(relative, stats)
+      );
+    },
+    ignoreInitial: true,
+    followSymlinks: false,
+  });
+  watcher.on('all', (_event, file) => {
+    const relative = path.relative(root, file);
+    if (isWatched(relative)) changed(relative);
+  });
+  watcher.on('error', (error) => {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const limit =
+      code === 'ENOSPC' ? ' (the limit on watched files: Linux fs.inotify.max_user_watches)' : '';
+    process.stderr.write(
+      `mortar: --reload cannot watch a file${limit}: ${message}; changes to it will not restart the server\n`,
+    );
+  });
+  return watcher;
 }
