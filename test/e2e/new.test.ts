@@ -211,6 +211,32 @@ describe("README's first lines on a fresh clone", () => {
     expect(started.output).not.toMatch(/SESSION_SECRET/);
   });
 
+  it('an installed mortar packs itself as it is, unless its lockfile says it came from the registry', () => {
+    const installed = path.join(dir, 'installed');
+    mkdirSync(installed);
+    writeFileSync(path.join(installed, 'package.json'), '{ "name": "installed", "private": true }');
+    const tarball = readdirSync(path.join(project, 'vendor'))[0]!;
+    run(npm, ['install', ...INSTALL_FLAGS, path.join(project, 'vendor', tarball)], installed);
+    const bin = path.join(installed, 'node_modules/.bin/mortar');
+    const made = run(bin, ['new', '../from-tarball', '--template', 'minimal'], installed);
+    expect(made).toMatch(
+      /^mortar: package\.json depends on "file:vendor\/mortar-[\d.]+\.tgz" \(packed by mortar new from .*installed\/node_modules\/mortar, which/m,
+    );
+    const packed = path.join(dir, 'from-tarball/vendor', tarball);
+    expect(run('tar', ['-tzf', packed], dir)).toMatch(/^package\/dist\/src\/index\.js$/m);
+    // What npm records for a package it downloaded from the registry.
+    const lockfile = path.join(installed, 'node_modules/.package-lock.json');
+    const lock = JSON.parse(readFileSync(lockfile, 'utf8'));
+    const { version } = lock.packages['node_modules/mortar'];
+    lock.packages['node_modules/mortar'].resolved =
+      `https://registry.npmjs.org/mortar/-/${tarball}`;
+    writeFileSync(lockfile, JSON.stringify(lock));
+    run(bin, ['new', '../from-registry', '--template', 'minimal'], installed);
+    const pkg = JSON.parse(readFileSync(path.join(dir, 'from-registry/package.json'), 'utf8'));
+    expect(pkg.dependencies.mortar).toBe(`^${version}`);
+    expect(existsSync(path.join(dir, 'from-registry/vendor'))).toBe(false);
+  }, 120_000);
+
   it("the project's npm test and npm run check pass, and mortar's published types check", () => {
     const test = run(npm, ['test'], project, { CI: 'true' });
     expect(test).toMatch(/2 passed/);
@@ -218,9 +244,8 @@ describe("README's first lines on a fresh clone", () => {
     // lib (the fetch types come from @types/node); then under a bundler's resolution.
     run(npm, ['run', 'check', '--', '--skipLibCheck', 'false'], project);
     const tsc = path.join(project, 'node_modules/typescript/bin/tsc');
-    for (const extra of [['--module', 'esnext', '--moduleResolution', 'bundler']]) {
-      run(process.execPath, [tsc, '--noEmit', '--skipLibCheck', 'false', ...extra], project);
-    }
+    const bundler = ['--module', 'esnext', '--moduleResolution', 'bundler'];
+    run(process.execPath, [tsc, '--noEmit', '--skipLibCheck', 'false', ...bundler], project);
   }, 120_000);
 
   it('.env holds a random secret; a production start refuses a published one with one line', async () => {
@@ -239,10 +264,9 @@ describe("README's first lines on a fresh clone", () => {
     const shown = texts.flatMap((t) =>
       [...t.matchAll(/^SESSION_SECRET=(\S+)$/gm)].map((m) => m[1]!),
     );
-    const start = (pkgStart: string) => pkgStart.split(' ');
-    const [, ...args] = start(
-      JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8')).scripts.start,
-    );
+    // npm start's command, production.
+    const pkg = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8'));
+    const [, ...args] = (pkg.scripts.start as string).split(' ');
     for (const published of new Set([
       PUBLISHED_SECRET,
       ...shown.filter((s) => !s.includes('{{')),
@@ -258,6 +282,7 @@ describe("README's first lines on a fresh clone", () => {
       );
     }
   }, 60_000);
+
   /** The effective group id of nginx's worker processes (children of the master in `pidFile`). */
   function workerGroup(pidFile: string): number {
     const master = readFileSync(pidFile, 'utf8').trim();
