@@ -95,7 +95,9 @@ export function packOwnPackage(dir: string): string {
 /** Runs npm in `cwd`; returns its standard output. */
 function npm(args: string[], cwd: string): string {
   const windows = process.platform === 'win32';
-  const result = spawnSync(windows ? 'npm.cmd' : 'npm', args, {
+  // npm is a .cmd script on Windows, run through the shell: quote the arguments (paths).
+  const quoted = windows ? args.map((arg) => `"${arg}"`) : args;
+  const result = spawnSync(windows ? 'npm.cmd' : 'npm', quoted, {
     cwd,
     encoding: 'utf8',
     shell: windows,
