@@ -10,7 +10,7 @@ export const MAIN_HELP = `Usage: mortar <command> [options]
 Commands:
   serve [module[:export]]   serve an application over HTTP, FastCGI or SCGI (mortar serve --help)
   cgi module[:export]       answer one CGI request from the environment (mortar cgi --help)
-  new NAME                  write a new project into the folder NAME (mortar new --help)
+  new PATH                  write a new project into the folder PATH (mortar new --help)
 
 Options:
   -h, --help                show this help
