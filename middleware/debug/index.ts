@@ -25,6 +25,7 @@
  * an `Origin` equal to ours and `Sec-Fetch-Site: same-origin` when sent, and a PIN printed in
  * the terminal (asked once per browser; 10 wrong tries lock the console until restart); every
  * page is `no-store`, `nosniff`, with a nonce CSP and `frame-ancestors 'none'`.
+ * @module mortar/debug
  */
 
 import { randomBytes } from 'node:crypto';

@@ -19,6 +19,7 @@
  * `Vary: Accept-Encoding` and a distinct ETag each. Symlinks are followed only while their
  * target stays under the root (realpath containment), and a directory without its trailing
  * slash gets a 301 built from `scriptName + pathInfo`, the URL the client used.
+ * @module mortar/static
  */
 
 import { realpathSync, statSync } from 'node:fs';
