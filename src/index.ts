@@ -6,6 +6,7 @@
  * negotiation, and the fast {@link FastResponse}. The gateways are their own exports
  * (`mortar/node`, `mortar/fastcgi`, `mortar/scgi`, `mortar/cgi`), and so is the test client
  * (`mortar/testing`).
+ * @module mortar
  */
 export { compose } from './compose.js';
 export {

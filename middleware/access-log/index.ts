@@ -23,6 +23,7 @@
  * The request id is the `X-Request-Id` a trusted proxy sent (nginx: `proxy_set_header
  * X-Request-Id $request_id;`) when it is 1–200 visible ASCII characters, else a new one
  * (a random per-process prefix and a counter).
+ * @module mortar/access-log
  */
 
 import { defineEnvironKey, type EnvironKey } from '../../src/environ.js';

@@ -14,6 +14,7 @@
  * The HTTP gateway applies the same limit to every request (`serve({ maxBodySize })`, 10 MiB
  * unless set; `mortar serve --max-body-size`): use this middleware for a tighter limit on
  * part of a site, or a larger one under a gateway whose limit you raised.
+ * @module mortar/body-limit
  */
 
 import { checkByteLimit, limitRequestBody } from '../../src/gateways/_shared/body-limit.js';

@@ -33,6 +33,7 @@
  * already; an `+xml` or `+json` type, such as SVG, is always compressed). Every response that
  * could have been compressed carries `Vary: Accept-Encoding`, compressed or not, so caches
  * keep the two apart.
+ * @module mortar/compress
  */
 
 import { type ResponseParts, responseParts } from '../../src/gateways/_shared/srvx.js';

@@ -21,6 +21,7 @@
  * A refused request gets 403, negotiated by `Accept` like every mortar error, saying which
  * check failed. The form field is read from a copy of the request (`clone()`), so the
  * application still reads the whole body.
+ * @module mortar/csrf
  */
 
 import { defineEnvironKey, type EnvironKey } from '../../src/environ.js';

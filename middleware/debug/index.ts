@@ -49,6 +49,7 @@
  * Locals cost: an enabled V8 debugger slows promise-heavy code. Under `NODE_ENV=development`
  * and `mortar serve --reload` capture runs from the start (a few per cent of req/s), so the
  * first error has its locals; elsewhere it starts at the first error.
+ * @module mortar/debug
  */
 
 import { randomBytes } from 'node:crypto';

@@ -11,6 +11,7 @@
  * middleware anyone writes, done right — it matches on `environ.pathInfo` (so it works under
  * a mount), answers GET and HEAD, 405 with `Allow` otherwise, and passes every other request
  * through untouched.
+ * @module mortar/hello
  */
 
 import { assertEnviron } from '../../src/fetch-handler.js';

@@ -23,6 +23,7 @@
  * - `body-reuse`: the request body read twice;
  * - `aborted`: a response returned after `request.signal` aborted (the client is gone: stop
  *   work when the signal fires).
+ * @module mortar/lint
  */
 
 import { Cookie } from 'tough-cookie';

@@ -27,6 +27,7 @@
  * - `environ.scriptName`: `X-Forwarded-Prefix` in front of it (the path the proxy stripped),
  *   so links built from `scriptName` keep the public prefix; the mount invariant holds for the
  *   client's path.
+ * @module mortar/proxy-fix
  */
 
 import {

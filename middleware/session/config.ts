@@ -1,7 +1,7 @@
 /**
  * The session middleware's options, checked and resolved once, when `session()` is called.
  */
-import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
+import { ConfigError, optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { CookieStore, Sealer } from './cookie-store.js';
 import type { SessionCookieOptions, SessionOptions } from './index.js';
 import { KeyedLock } from './lock.js';
@@ -42,11 +42,11 @@ const MAX_COOKIE_SECONDS = 400 * 86_400;
 function seconds(value: number | undefined, fallback: number, option: string): number {
   const result = value ?? fallback;
   if (!Number.isInteger(result) || result <= 0) {
-    throw new TypeError(`session: ${option} must be a whole number of seconds > 0, got ${value}`);
+    throw new ConfigError(`session: ${option} must be a whole number of seconds > 0, got ${value}`);
   }
   // express-session's cookie.maxAge is in milliseconds; here 3_600_000 would be 41 days.
   if (result > MAX_COOKIE_SECONDS || (result >= 1_000_000 && result % 60_000 === 0)) {
-    throw new TypeError(
+    throw new ConfigError(
       `session: ${option} is in seconds; ${result} looks like milliseconds (${result / 1000} s?). Cookies last at most 400 days (${MAX_COOKIE_SECONDS} s)`,
     );
   }
@@ -75,11 +75,11 @@ const COOKIE_OPTIONS = optionNames<SessionCookieOptions>()([
 
 /**
  * Checks and resolves the options of `session()`.
- * @throws TypeError naming the option that is missing or wrong.
+ * @throws ConfigError (a TypeError) naming the option that is missing or wrong.
  */
 export function resolveSessionOptions(options: SessionOptions): SessionConfig {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError('session: options are required ({ secret })');
+    throw new ConfigError('session: options are required ({ secret })');
   }
   refuseUnknownOptions(options, SESSION_OPTIONS, 'session');
   refuseUnknownOptions(options.cookie, COOKIE_OPTIONS, 'session cookie');
@@ -88,7 +88,7 @@ export function resolveSessionOptions(options: SessionOptions): SessionConfig {
   const cookieStore = store instanceof CookieStore ? store : undefined;
   const name = options.name ?? 'mortar_session';
   if (!COOKIE_NAME.test(name))
-    throw new TypeError(`session: options.name "${name}" is not a cookie name`);
+    throw new ConfigError(`session: options.name "${name}" is not a cookie name`);
   const cookie = {
     path: '/',
     httpOnly: true,
@@ -97,7 +97,7 @@ export function resolveSessionOptions(options: SessionOptions): SessionConfig {
     ...options.cookie,
   };
   if (cookie.sameSite === 'none' && cookie.secure === false) {
-    throw new TypeError(
+    throw new ConfigError(
       'session: cookie.sameSite "none" needs cookie.secure (browsers drop it otherwise)',
     );
   }

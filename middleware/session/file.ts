@@ -1,5 +1,6 @@
 /**
  * `FileStore`: one JSON file per session in a folder, for several processes on one host.
+ * @module mortar/session/file
  */
 import { mkdirSync } from 'node:fs';
 import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';

@@ -32,6 +32,7 @@
  *   never loses a key it wrote, though two processes writing the *same* key at once keep the
  *   later save;
  * - CookieStore keeps the session in the client: the response that arrives last wins.
+ * @module mortar/session
  */
 import { defineEnvironKey } from '../../src/environ.js';
 import type { Environ, Middleware } from '../../src/types.js';

@@ -9,6 +9,7 @@
  * const store = new RedisStore({ url: 'redis://127.0.0.1:6379' });
  * const app = compose(session({ secret, store }))(site);
  * ```
+ * @module mortar/session/redis
  */
 import { createRequire } from 'node:module';
 import type * as IORedis from 'ioredis';

@@ -4,6 +4,8 @@
  * Web Crypto only, so the session middleware runs on every runtime.
  */
 
+import { ConfigError } from '../_shared/options.js';
+
 /** Secrets by numeric id; the highest id signs and seals (as iron-session does). */
 export interface Secrets {
   current: { id: string; secret: string };
@@ -14,22 +16,22 @@ const ID = /^[A-Za-z0-9_-]{32}$/;
 
 /**
  * Normalises the `secret` option: a string is `{ 1: secret }`.
- * @throws TypeError when a secret is shorter than 32 characters or an id is not an integer.
+ * @throws ConfigError (a TypeError) when a secret is shorter than 32 characters or an id is not an integer.
  */
 export function parseSecrets(secret: unknown, option = 'options.secret'): Secrets {
   if (secret === undefined || secret === null || secret === '') {
-    throw new TypeError(`session: ${option} is required (a string of 32 or more characters)`);
+    throw new ConfigError(`session: ${option} is required (a string of 32 or more characters)`);
   }
   const entries: [string, unknown][] =
     typeof secret === 'string' ? [['1', secret]] : Object.entries(secret as object);
-  if (entries.length === 0) throw new TypeError(`session: ${option} has no secrets`);
+  if (entries.length === 0) throw new ConfigError(`session: ${option} has no secrets`);
   const all = new Map<string, string>();
   for (const [id, value] of entries) {
     if (!/^\d+$/.test(id)) {
-      throw new TypeError(`session: ${option} ids must be integers (1, 2, …), got "${id}"`);
+      throw new ConfigError(`session: ${option} ids must be integers (1, 2, …), got "${id}"`);
     }
     if (typeof value !== 'string' || value.length < 32) {
-      throw new TypeError(
+      throw new ConfigError(
         `session: ${option}${typeof secret === 'string' ? '' : `[${id}]`} must be a string of at least 32 characters`,
       );
     }

@@ -109,7 +109,14 @@ async function serveDirectory(
     if (candidate.kind === 'file') return sendFile(request, candidate, folder.settings);
   }
   if (folder.listing) {
-    return listDirectory(request, environ, directory, folder.dotfiles, folder.allowed);
+    return listDirectory(
+      request,
+      environ,
+      directory,
+      folder.settings.view,
+      folder.dotfiles,
+      folder.allowed,
+    );
   }
   return missing(folder, request, environ);
 }

@@ -19,13 +19,14 @@
  * `Vary: Accept-Encoding` and a distinct ETag each. Symlinks are followed only while their
  * target stays under the root (realpath containment), and a directory without its trailing
  * slash gets a 301 built from `scriptName + pathInfo`, the URL the client used.
+ * @module mortar/static
  */
 
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { errorResponse } from '../../src/http-error.js';
 import type { Application, Middleware } from '../../src/types.js';
-import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
+import { ConfigError, optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import type { SymlinkPolicy } from './files.js';
 import { type Folder, serveRequest } from './folder.js';
 import { sendFile } from './respond.js';
@@ -194,8 +195,8 @@ const STATIC_OPTIONS = optionNames<StaticOptions>()([
  * ```
  *
  * @param root - A folder; relative paths resolve from the current directory.
- * @throws Error at construction when `root` does not exist or is not a folder; TypeError for
- *   a bad option (each message names it).
+ * @throws ConfigError (a TypeError) at construction when `root` does not exist or is not a
+ *   folder, or for a bad option (each message names it).
  */
 export function serveStatic(root: string, options: StaticOptions = {}): Middleware {
   refuseUnknownOptions(options, STATIC_OPTIONS, 'serveStatic');
@@ -203,17 +204,17 @@ export function serveStatic(root: string, options: StaticOptions = {}): Middlewa
   try {
     realRoot = realpathSync(path.resolve(root));
   } catch {
-    throw new Error(`serveStatic: root ${JSON.stringify(root)} does not exist`);
+    throw new ConfigError(`serveStatic: root ${JSON.stringify(root)} does not exist`);
   }
   if (!statSync(realRoot).isDirectory()) {
-    throw new Error(`serveStatic: root ${JSON.stringify(root)} is not a folder`);
+    throw new ConfigError(`serveStatic: root ${JSON.stringify(root)} is not a folder`);
   }
   const dotfiles = options.dotfiles ?? 'ignore';
   for (const name of ['redirect', 'listing', 'fallthrough'] as const) {
     optionOfType(options[name], 'boolean', name);
   }
   if (!['ignore', 'deny', 'allow'].includes(dotfiles)) {
-    throw new TypeError(
+    throw new ConfigError(
       `serveStatic: options.dotfiles must be ignore, deny or allow, got ${dotfiles}`,
     );
   }
@@ -240,7 +241,7 @@ export function serveStatic(root: string, options: StaticOptions = {}): Middlewa
  * methods get 405 with `Allow: GET, HEAD`; a missing file, 404. The path is looked up on
  * each request (through the metadata cache), so the file may appear or change later.
  *
- * @throws TypeError at construction for a bad option.
+ * @throws ConfigError (a TypeError) at construction for a bad option.
  */
 export function fileApp(filePath: string, options: FileAppOptions = {}): Application {
   refuseUnknownOptions(options, FILE_APP_OPTIONS, 'fileApp');
@@ -256,30 +257,30 @@ export function fileApp(filePath: string, options: FileAppOptions = {}): Applica
   };
 }
 
-/** `false` → none; a string → one; an array of strings → itself. @throws TypeError otherwise. */
+/** `false` → none; a string → one; an array of strings → itself. @throws ConfigError otherwise. */
 function names(value: unknown, option: string): string[] {
   if (value === false) return [];
   if (typeof value === 'string') return [value];
   if (Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== '')) {
     return [...value];
   }
-  throw new TypeError(
+  throw new ConfigError(
     `serveStatic: options.${option} must be a file name, a list of names or false, got ${JSON.stringify(value)}`,
   );
 }
 
-/** The SPA fallback option, resolved. @throws TypeError for a malformed one. */
+/** The SPA fallback option, resolved. @throws ConfigError for a malformed one. */
 function fallbackOf(value: StaticOptions['fallback']): Folder['fallback'] {
   if (value === undefined) return undefined;
   const { file, ignore = [/\.[^/.]+$/] } = typeof value === 'string' ? { file: value } : value;
   const segments = typeof file === 'string' ? file.split('/').filter(Boolean) : [];
   if (segments.length === 0 || segments.some((s) => s === '.' || s === '..')) {
-    throw new TypeError(
+    throw new ConfigError(
       `serveStatic: options.fallback must name a file under the root, got ${JSON.stringify(file)}`,
     );
   }
   if (!Array.isArray(ignore) || !ignore.every((pattern) => pattern instanceof RegExp)) {
-    throw new TypeError('serveStatic: options.fallback.ignore must be a list of RegExps');
+    throw new ConfigError('serveStatic: options.fallback.ignore must be a list of RegExps');
   }
   return { segments, ignore };
 }

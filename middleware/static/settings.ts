@@ -2,6 +2,7 @@
  * The options serveStatic and fileApp share, checked and resolved once.
  */
 import contentDisposition from 'content-disposition';
+import { ConfigError } from '../_shared/options.js';
 import { FileView, type SymlinkPolicy } from './files.js';
 import type { FileOptions } from './index.js';
 import type { FileEntry, Representation } from './respond.js';
@@ -35,7 +36,7 @@ export interface FileSettings {
 
 /**
  * Checks and resolves the options shared by serveStatic and fileApp.
- * @throws TypeError naming a bad option.
+ * @throws ConfigError (a TypeError) naming a bad option.
  */
 export function fileSettings(
   options: FileOptions & { contentType?: string; download?: string },
@@ -73,7 +74,7 @@ export function fileSettings(
 
 /**
  * The options serveStatic and fileApp share, checked.
- * @throws TypeError naming a bad option.
+ * @throws ConfigError (a TypeError) naming a bad option.
  */
 function checkFileOptions(options: FileOptions & { contentType?: string; download?: string }): {
   maxAge: number;
@@ -82,7 +83,7 @@ function checkFileOptions(options: FileOptions & { contentType?: string; downloa
 } {
   const maxAge = options.maxAge ?? 0;
   if (!Number.isInteger(maxAge) || maxAge < 0) {
-    throw new TypeError(
+    throw new ConfigError(
       `static: options.maxAge must be a whole number of seconds ≥ 0, got ${maxAge}`,
     );
   }
@@ -100,15 +101,15 @@ function checkFileOptions(options: FileOptions & { contentType?: string; downloa
   optionOfType(options.download, 'string', 'download');
   const maxRanges = options.maxRanges ?? 16;
   if (!Number.isInteger(maxRanges) || maxRanges < 1) {
-    throw new TypeError(`static: options.maxRanges must be a positive integer, got ${maxRanges}`);
+    throw new ConfigError(`static: options.maxRanges must be a positive integer, got ${maxRanges}`);
   }
   const precompressed = options.precompressed ?? [];
   if (!Array.isArray(precompressed)) {
-    throw new TypeError('static: options.precompressed must be an array like ["br", "gzip"]');
+    throw new ConfigError('static: options.precompressed must be an array like ["br", "gzip"]');
   }
   for (const coding of precompressed) {
     if (!(coding in EXTENSIONS)) {
-      throw new TypeError(
+      throw new ConfigError(
         `static: options.precompressed: unknown coding "${coding}" (br, gzip, zstd)`,
       );
     }
@@ -119,7 +120,7 @@ function checkFileOptions(options: FileOptions & { contentType?: string; downloa
 /**
  * Throws unless `value` is absent or of `type`: a wrong option fails at construction, not as
  * a 500 on every request.
- * @throws TypeError naming the option and what it got.
+ * @throws ConfigError (a TypeError) naming the option and what it got.
  */
 export function optionOfType(
   value: unknown,
@@ -127,7 +128,7 @@ export function optionOfType(
   option: string,
 ): void {
   if (value !== undefined && typeof value !== type) {
-    throw new TypeError(
+    throw new ConfigError(
       `static: options.${option} must be a ${type}, got ${JSON.stringify(value) ?? typeof value}`,
     );
   }

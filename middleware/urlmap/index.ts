@@ -29,6 +29,7 @@
  *
  * A request that no mount matches gets a plain 404 negotiated by `Accept` that never lists
  * the mounts (Paste's listing had an XSS); the `notFound` option replaces it.
+ * @module mortar/urlmap
  */
 import { originOf, rebaseRequest, searchOf, shiftEnviron } from '../../src/environ.js';
 import { assertEnviron } from '../../src/fetch-handler.js';

@@ -56,14 +56,17 @@ Options:
                        tsconfig.json, .env; never node_modules, dist, coverage or a
                        dot-folder); in-flight requests finish first. Sets
                        MORTAR_RELOAD=1: debug() captures locals from the first error
+  --verbose            a configuration error with its stack (also DEBUG=mortar)
   -h, --help           show this help
 
 SIGINT or SIGTERM stops accepting, lets in-flight requests finish (up to 10 s) and exits 0.
 Exit code 2, with one line on stderr: module not found, export missing, export not a
-function, port in use, bad option.
+function, port in use, bad option. Exit code 1 when the module fails while it loads: one
+line, FILE:LINE:COLUMN: message, for a configuration error (an option or value a mortar
+middleware refuses, an import that is not there), the stack for anything else.
 `;
 
-export const CGI_HELP = `Usage: mortar cgi module[:export]
+export const CGI_HELP = `Usage: mortar cgi module[:export] [--verbose]
 
 Answers one CGI/1.1 request: reads the meta-variables from the environment and the body from
 standard input, writes the response to standard output. Point the front end's CGI handler at
@@ -96,6 +99,7 @@ export function parseServeArgs(argv: readonly string[]) {
       'access-log-format': { type: 'string' },
       'max-body-size': { type: 'string' },
       lint: { type: 'boolean' },
+      verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -11,15 +11,19 @@ import {
   UsageError,
   type WrapSettings,
 } from './args.js';
-import { LoadError, loadApplication } from './load.js';
+import { debugEnabled, describeFailure } from './failure.js';
+import { loadApplication } from './load.js';
 
 // Each command imports only the gateway it runs (dynamic imports below): a CGI process, one
 // per request, loads the CGI gateway and nothing else of mortar's.
 
 /**
- * Runs the CLI with `argv` (without `node` and the script).
- * @returns The exit code when the command finishes by itself (help, errors); `serve` keeps
- *   the process running and never resolves.
+ * Runs the CLI with `argv` (without `node` and the script). A failure is written to stderr
+ * as `failure.ts` describes: one line for a usage or configuration error, the stack for
+ * anything else (the whole of it, and with a configuration error too, under `--verbose` or
+ * `DEBUG=mortar`).
+ * @returns The exit code when the command finishes by itself: 0 (help), 2 (a usage error),
+ *   1 (the application failed to load); `serve` keeps the process running and never resolves.
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -33,11 +37,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (command === 'new') return (await import('./new.js')).newCommand(rest);
     throw new UsageError(`unknown command "${command}" (try mortar --help)`);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof LoadError || isListenError(error)) {
-      process.stderr.write(`mortar: ${(error as Error).message}\n`);
-      return 2;
-    }
-    throw error;
+    const verbose = argv.includes('--verbose') || debugEnabled(process.env.DEBUG);
+    const failure = describeFailure(error, verbose);
+    process.stderr.write(failure.text);
+    return failure.code;
   }
 }
 
@@ -151,8 +154,9 @@ async function cgiCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(CGI_HELP);
     return 0;
   }
-  const spec = argv[0] ?? process.env.MORTAR_APP;
-  if (!spec || argv.length > 1)
+  const rest = argv.filter((arg) => arg !== '--verbose');
+  const spec = rest[0] ?? process.env.MORTAR_APP;
+  if (!spec || rest.length > 1)
     throw new UsageError('usage: mortar cgi module[:export] (try mortar cgi --help)');
   const [{ runCGI }, app] = await Promise.all([
     import('../gateways/cgi/index.js'),
@@ -160,9 +164,4 @@ async function cgiCommand(argv: readonly string[]): Promise<number> {
   ]);
   await runCGI(app);
   return 0;
-}
-
-function isListenError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL';
 }

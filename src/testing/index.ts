@@ -7,6 +7,7 @@
  * const client = new TestClient(app);
  * const res = await client.get('/');
  * ```
+ * @module mortar/testing
  */
 export {
   TestClient,

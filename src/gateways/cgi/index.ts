@@ -6,6 +6,7 @@
  * #!/bin/sh
  * exec mortar cgi /srv/app/app.ts:application
  * ```
+ * @module mortar/cgi
  */
 import { Readable } from 'node:stream';
 import type { Application } from '../../types.js';

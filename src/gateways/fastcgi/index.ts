@@ -12,6 +12,7 @@
  * `request.signal` on FCGI_ABORT_REQUEST or when the front end drops the connection; streams
  * both bodies (stdin is paused while the application does not read; stdout waits for
  * `drain`); never sends a stray empty stderr record or a `Connection` header.
+ * @module mortar/fastcgi
  */
 
 import net from 'node:net';

@@ -7,6 +7,7 @@
  * import { serve } from 'mortar/node';
  * const server = await serve(app, { port: 8000 });
  * ```
+ * @module mortar/node
  */
 export type { ShutdownOptions } from '../_shared/shutdown.js';
 export { fromNodeHandler, type NodeHandler } from './from-node.js';

@@ -10,6 +10,7 @@
  * The same guarantees as the FastCGI gateway: the request body streams to the application
  * (the socket is paused while it does not read), the response body streams with
  * back-pressure, and a front end that drops the connection aborts `request.signal`.
+ * @module mortar/scgi
  */
 import net from 'node:net';
 import type { Application } from '../../types.js';
