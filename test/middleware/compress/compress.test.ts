@@ -9,11 +9,11 @@ import { compress } from '../../../middleware/compress/index.js';
 import { serveStatic } from '../../../middleware/static/index.js';
 import { type Server, serve } from '../../../src/gateways/node/index.js';
 import { type Application, FastResponse } from '../../../src/index.js';
-import { which } from '../../helpers/net.js';
+import { closeNow, which } from '../../helpers/net.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(servers.splice(0).map(closeNow));
 });
 
 const json = JSON.stringify({
