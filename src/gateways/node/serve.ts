@@ -11,7 +11,8 @@
  * What it guarantees: request and response bodies stream with back-pressure; a client that
  * disconnects aborts `request.signal`; a HEAD response never pumps its body (an endless stream
  * under HEAD is cancelled at once); every `Set-Cookie` header is kept; SIGINT/SIGTERM stop
- * accepting, let in-flight requests finish (bounded by `shutdownTimeout`) and exit 0.
+ * accepting, drain keep-alive connections without dropping a request (bounded by
+ * `shutdownTimeout`) and exit 0.
  * A malformed request target or `Host` is a 400; a thrown `HTTPError` is its own response;
  * anything else thrown, or a return value that is not a `Response`, is a 500 and one log line.
  */
@@ -56,9 +57,12 @@ export interface Server {
   /** The underlying Node server, for what this interface does not cover. */
   readonly node: http.Server;
   /**
-   * Stops accepting, lets in-flight requests finish (up to `shutdownTimeout` milliseconds),
-   * then closes every connection. Resolves when the server is closed; calling it again
-   * returns the same promise.
+   * Stops accepting and drains without dropping a request (see `drain.ts`): a response not
+   * yet started is sent with `Connection: close`, an idle keep-alive connection stays until
+   * its next request (answered so) or the keep-alive timeout its client was told (5 s), and
+   * whatever is open `shutdownTimeout` milliseconds later is closed. Resolves when the server
+   * is closed; calling it again returns the same promise. In a test's teardown, where no
+   * client will send again, `node.closeIdleConnections()` after it ends idle ones at once.
    */
   close(): Promise<void>;
 }
