@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debug } from '../../middleware/debug/index.js';
 import { type Server, serve } from '../../src/gateways/node/index.js';
 import type { Application } from '../../src/index.js';
+import { closeNow } from '../helpers/net.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM) || process.env.CI === 'true';
@@ -57,7 +58,7 @@ describe.skipIf(!available)('the debugger in Chromium', () => {
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
+    if (server) await closeNow(server);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -122,7 +123,7 @@ describe.skipIf(!available)('the debugger in Chromium', () => {
     await expect(page.locator('form.pin').count()).resolves.toBe(0);
 
     // Nor after a restart (a --reload, a new port): the PIN and its cookie outlive the process.
-    await server.close();
+    await closeNow(server);
     server = await start();
     await page.goto(`${server.url.replace('127.0.0.1', 'localhost')}?item=bagel`);
     await expect(page.locator('h1').textContent()).resolves.toBe(

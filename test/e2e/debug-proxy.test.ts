@@ -16,6 +16,7 @@ import {
   startNginx,
   workspace,
 } from '../helpers/frontends.js';
+import { closeNow } from '../helpers/net.js';
 
 const run = frontEndsAvailable ? describe : describe.skip;
 if (!frontEndsAvailable) console.warn(`skipping debug proxy tests: ${frontEndsSkipReason}`);
@@ -63,7 +64,7 @@ run('debug() behind nginx proxy_pass to loopback', () => {
   afterAll(async () => {
     vi.unstubAllEnvs();
     await nginx?.stop();
-    await server?.close();
+    if (server) await closeNow(server);
     space.remove();
   });
 

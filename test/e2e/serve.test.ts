@@ -8,11 +8,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { urlmap } from '../../middleware/urlmap/index.js';
 import { type Server, serve } from '../../src/gateways/node/index.js';
 import { type Application, FastResponse, HTTPError } from '../../src/index.js';
+import { closeNow } from '../helpers/net.js';
 
 const servers: Server[] = [];
 const logs: string[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(servers.splice(0).map(closeNow));
   logs.length = 0;
 });
 
@@ -342,5 +343,42 @@ describe('serve()', () => {
     // The kept-alive connection is closed at once, not after its idle timeout.
     const timeout = new Promise((r) => setTimeout(() => r('still open'), 1000));
     expect(await Promise.race([closed.then(() => 'closed'), timeout])).toBe('closed');
+  });
+
+  it('on close() answers the next request on an idle keep-alive connection, then closes it', async () => {
+    const server = await serve(() => new FastResponse('ok'), {
+      port: 0,
+      handleSignals: false,
+      announce: false,
+    });
+    servers.push(server);
+    const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+    let data = '';
+    socket.on('data', (chunk) => {
+      data += chunk;
+    });
+    const ended = new Promise((resolve, reject) =>
+      socket.once('end', resolve).once('error', reject),
+    );
+    const answers = async (count: number) => {
+      while ((data.match(/\r\n\r\nok/g) ?? []).length < count) {
+        if (socket.destroyed) throw new Error(`the connection was closed after:\n${data}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    socket.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    await answers(1);
+    expect(data).toMatch(/\r\nKeep-Alive: timeout=5\r\n/i);
+    const closed = server.close();
+    // The connection is idle: its client may be sending right now, so it stays open.
+    await new Promise((r) => setTimeout(r, 100));
+    socket.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    await answers(2);
+    expect(data.slice(data.lastIndexOf('HTTP/1.1'))).toMatch(
+      /^HTTP\/1.1 200[\s\S]*\r\nConnection: close\r\n/i,
+    );
+    await ended;
+    await closed;
+    socket.destroy();
   });
 });

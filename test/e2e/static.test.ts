@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveStatic } from '../../middleware/static/index.js';
 import { type Server, serve } from '../../src/gateways/node/index.js';
 import { type Application, FastResponse } from '../../src/index.js';
+import { closeNow } from '../helpers/net.js';
 import { type Fixture, makeFixture, SECRET } from '../middleware/static/fixture.js';
 
 let fx: Fixture;
@@ -28,7 +29,7 @@ beforeAll(async () => {
   url = server.url.slice(0, -1);
 });
 afterAll(async () => {
-  await server.close();
+  await closeNow(server);
   fx.remove();
 });
 

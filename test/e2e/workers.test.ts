@@ -46,19 +46,13 @@ async function waitFor(output: () => string, pattern: RegExp, timeout = 15_000):
   }
 }
 
+/** `mortar serve` of the fixture on a free port: with `--workers count`, or one process for 0. */
 async function startWorkers(count: number, env: Record<string, string> = {}) {
   const port = await freePort();
+  const workers = count > 0 ? ['--workers', String(count)] : [];
   const child = spawn(
     process.execPath,
-    [
-      bin,
-      'serve',
-      'test/fixtures/workers-app.ts',
-      '--port',
-      String(port),
-      '--workers',
-      String(count),
-    ],
+    [bin, 'serve', 'test/fixtures/workers-app.ts', '--port', String(port), ...workers],
     {
       cwd: root,
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -70,13 +64,47 @@ async function startWorkers(count: number, env: Record<string, string> = {}) {
   child.stderr!.on('data', (c) => {
     output += c;
   });
-  for (let i = 0; i < 300 && !output.includes(`${count} workers serving`); i++) {
+  const ready = count > 0 ? `${count} workers serving` : 'serving';
+  for (let i = 0; i < 300 && !output.includes(ready); i++) {
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (!output.includes(`${count} workers serving`))
-    throw new Error(`workers did not start:\n${output}`);
+  if (!output.includes(ready)) throw new Error(`workers did not start:\n${output}`);
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, url: `http://127.0.0.1:${port}/`, output: () => output, exit };
+}
+
+/**
+ * Four clients asking one after another over keep-alive connections (the global fetch,
+ * undici), until `stop()`; it resolves with how many were answered and how each failure
+ * failed (its error code). `until` ends a client early on a failure it names.
+ */
+function keepAliveLoad(url: string, until?: (code: string) => boolean) {
+  let running = true;
+  let served = 0;
+  const failures: string[] = [];
+  const client = async (): Promise<void> => {
+    while (running) {
+      try {
+        const response = await fetch(url);
+        if (/^\d+$/.test(await response.text())) served++;
+        else failures.push(`status ${response.status}`);
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        const code = cause?.code ?? cause?.message ?? String(error);
+        failures.push(code);
+        if (until?.(code)) return;
+      }
+    }
+  };
+  const clients = Promise.all([client(), client(), client(), client()]);
+  return {
+    async stop() {
+      running = false;
+      await clients;
+      return { served, failures };
+    },
+    finished: () => clients.then(() => ({ served, failures })),
+  };
 }
 
 async function pids(url: string, requests = 30): Promise<Set<string>> {
@@ -168,4 +196,48 @@ describe('mortar serve --workers', () => {
     expect((output().match(/SIGHUP: replacing workers/g) ?? []).length).toBe(2);
     expect((await pids(url)).size).toBe(2);
   });
+
+  it('loses no request of four keep-alive clients over eight SIGHUPs 1.5 s apart', async () => {
+    // A draining worker answers the next request on each keep-alive connection with
+    // `Connection: close`, and closes an idle one only after the keep-alive timeout it told
+    // the client: no connection is closed under a request on its way.
+    const { child, url, output } = await startWorkers(2);
+    const before = await pids(url);
+    const load = keepAliveLoad(url);
+    for (let reload = 0; reload < 8; reload++) {
+      await new Promise((r) => setTimeout(r, 1500));
+      child.kill('SIGHUP');
+    }
+    // Every reload begun (a SIGHUP during one queues one more) has finished.
+    const count = (line: RegExp) => output().match(line)?.length ?? 0;
+    for (let i = 0; count(/SIGHUP: replacing/g) > count(/SIGHUP: 2 workers replaced/g); i++) {
+      if (i > 3000) throw new Error(`a reload did not finish:\n${output()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const { served, failures } = await load.stop();
+    expect(failures).toEqual([]);
+    expect(served).toBeGreaterThan(100);
+    for (const pid of await pids(url)) expect(before.has(pid)).toBe(false);
+  }, 60_000);
+
+  for (const workers of [0, 2]) {
+    it(`on SIGTERM${workers ? ` (--workers ${workers})` : ''} answers every request its keep-alive clients sent`, async () => {
+      // Once the server stops listening, a new connection is refused: such a request was never
+      // sent, and a client may retry it elsewhere. Every request that was sent is answered:
+      // no connection is reset or closed under a request.
+      for (let round = 1; round <= 2; round++) {
+        const { child, url, exit } = await startWorkers(workers);
+        const load = keepAliveLoad(url, (code) => code === 'ECONNREFUSED');
+        await new Promise((r) => setTimeout(r, 300));
+        child.kill('SIGTERM');
+        expect(await exit).toBe(0);
+        const { served, failures } = await load.finished();
+        expect({ round, lost: failures.filter((code) => code !== 'ECONNREFUSED') }).toEqual({
+          round,
+          lost: [],
+        });
+        expect(served).toBeGreaterThan(0);
+      }
+    }, 60_000);
+  }
 });

@@ -12,6 +12,7 @@ import { serve } from '../../src/gateways/node/index.js';
 import { serveSCGI } from '../../src/gateways/scgi/index.js';
 import { type Application, FastResponse } from '../../src/index.js';
 import { cgiParams, FastCGIClient, scgiRequest } from '../helpers/fastcgi-client.js';
+import { closeNow } from '../helpers/net.js';
 
 const closers: (() => Promise<void>)[] = [];
 const logs: string[] = [];
@@ -92,7 +93,7 @@ function get(url: string): Promise<{ status: number; headers: http.IncomingHttpH
 describe('HTTP gateway: invalid responses and hostile throws', () => {
   it.each(CASES)('%s: a 500, one log line, and the server keeps serving', async (which) => {
     const server = await serve(syncHostile, options);
-    closers.push(server.close);
+    closers.push(() => closeNow(server));
     const answer = await get(`${server.url}?case=${which}`);
     expect(answer.status).toBe(500);
     expect(answer.headers['set-cookie']).toBeUndefined();
@@ -102,7 +103,7 @@ describe('HTTP gateway: invalid responses and hostile throws', () => {
 
   it('a synchronous application answering an invalid header gets a 500 too', async () => {
     const server = await serve(syncHostile, options);
-    closers.push(server.close);
+    closers.push(() => closeNow(server));
     expect((await get(`${server.url}?sync=1`)).status).toBe(500);
     expect(logs.join('\n')).toMatch(/location header has a control character/);
     expect((await get(server.url)).status).toBe(200);
@@ -201,7 +202,7 @@ describe('what reaches the terminal', () => {
     const server = await serve(() => {
       throw new Error('\u001b]0;owned\u0007\r\x1b[1A');
     }, options);
-    closers.push(server.close);
+    closers.push(() => closeNow(server));
     expect((await get(server.url)).status).toBe(500);
     const line = logs.find((l) => l.includes('unhandled error'))!;
     expect(line).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
@@ -215,7 +216,7 @@ describe('HTTP gateway: HEAD', () => {
       () => new FastResponse(null, { status: 200, headers: { 'content-type': 'text/plain' } }),
       options,
     );
-    closers.push(() => server.close());
+    closers.push(() => closeNow(server));
     const ask = (method: string) =>
       new Promise<http.IncomingMessage>((resolve, reject) => {
         const req = http.request(

@@ -23,3 +23,17 @@ export function which(command: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * A test's teardown of a `serve()` server: its `close()`, with the idle keep-alive connections
+ * ended at once. `close()` alone waits out the keep-alive timeout it told each idle client (a
+ * deployment's drain must: see src/gateways/node/drain.ts); a finished test sends no more.
+ */
+export function closeNow(server: {
+  close(): Promise<void>;
+  node: { closeIdleConnections(): void };
+}): Promise<void> {
+  const closed = server.close();
+  server.node.closeIdleConnections();
+  return closed;
+}

@@ -4,6 +4,9 @@
  */
 import { settle } from './log.js';
 
+/** {@link ShutdownOptions.shutdownTimeout}'s default, in milliseconds. */
+export const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
+
 /** Options every gateway takes for its shutdown. */
 export interface ShutdownOptions {
   /** Aborting it shuts the server down gracefully, as `server.close()` does. */
@@ -36,7 +39,7 @@ export function shutdownControl(
   options: ShutdownOptions,
 ): () => Promise<void> {
   const log = options.log ?? ((line: string) => console.error(line));
-  const timeout = options.shutdownTimeout ?? 10_000;
+  const timeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= drain(timeout).finally(removeSignalHandlers);

@@ -11,7 +11,8 @@
  * What it guarantees: request and response bodies stream with back-pressure; a client that
  * disconnects aborts `request.signal`; a HEAD response never pumps its body (an endless stream
  * under HEAD is cancelled at once); every `Set-Cookie` header is kept; SIGINT/SIGTERM stop
- * accepting, let in-flight requests finish (bounded by `shutdownTimeout`) and exit 0.
+ * accepting, drain keep-alive connections without dropping a request (bounded by
+ * `shutdownTimeout`) and exit 0.
  * A malformed request target or `Host` is a 400; a thrown `HTTPError` is its own response;
  * anything else thrown, or a return value that is not a `Response`, is a 500 and one log line.
  */
@@ -21,7 +22,12 @@ import type { Duplex } from 'node:stream';
 import type { Application } from '../../types.js';
 import { limitRequestBody } from '../_shared/body-limit.js';
 import { listenError } from '../_shared/listen.js';
-import { type ShutdownOptions, shutdownControl } from '../_shared/shutdown.js';
+import {
+  DEFAULT_SHUTDOWN_TIMEOUT,
+  type ShutdownOptions,
+  shutdownControl,
+} from '../_shared/shutdown.js';
+import { DrainingServer } from './drain.js';
 import { requestListener } from './listener.js';
 
 /** Options of {@link serve}. */
@@ -51,9 +57,12 @@ export interface Server {
   /** The underlying Node server, for what this interface does not cover. */
   readonly node: http.Server;
   /**
-   * Stops accepting, lets in-flight requests finish (up to `shutdownTimeout` milliseconds),
-   * then closes every connection. Resolves when the server is closed; calling it again
-   * returns the same promise.
+   * Stops accepting and drains without dropping a request (see `drain.ts`): a response not
+   * yet started is sent with `Connection: close`, an idle keep-alive connection stays until
+   * its next request (answered so) or the keep-alive timeout its client was told (5 s), and
+   * whatever is open `shutdownTimeout` milliseconds later is closed. Resolves when the server
+   * is closed; calling it again returns the same promise. In a test's teardown, where no
+   * client will send again, `node.closeIdleConnections()` after it ends idle ones at once.
    */
   close(): Promise<void>;
 }
@@ -72,13 +81,14 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8000;
   const log = options.log ?? ((line: string) => console.error(line));
-  const state = { draining: false };
   const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
   const limited =
     maxBodySize === Number.POSITIVE_INFINITY
       ? app
       : limitRequestBody(app, maxBodySize, 'serve() maxBodySize');
-  const server = http.createServer(requestListener(limited, log, state));
+  const shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+  const server = new DrainingServer(shutdownTimeout, log);
+  server.on('request', requestListener(limited, log, server));
   server.on('clientError', onClientError);
 
   await new Promise<void>((resolve, reject) => {
@@ -93,11 +103,8 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   if (options.announce ?? true) log(`mortar: listening on ${url}`);
 
   const close = shutdownControl(
-    (shutdownTimeout) => {
-      state.draining = true;
-      return drain(server, shutdownTimeout, log);
-    },
-    { ...options, log },
+    () => new Promise<void>((resolve) => server.close(() => resolve())),
+    { ...options, shutdownTimeout, log },
   );
   if (options.signal?.aborted) await close();
   return { url, node: server, close };
@@ -109,24 +116,4 @@ function onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\n\r\n`);
   } else socket.destroy();
-}
-
-/**
- * Stops accepting, closes idle keep-alive connections as they become idle, and after
- * `timeout` milliseconds closes the rest; resolves when the server is closed.
- */
-function drain(server: http.Server, timeout: number, log: (line: string) => void): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const sweep = setInterval(() => server.closeIdleConnections(), 25);
-    const force = setTimeout(() => {
-      log(`mortar: requests still running after ${timeout} ms; closing their connections`);
-      server.closeAllConnections();
-    }, timeout);
-    server.close(() => {
-      clearInterval(sweep);
-      clearTimeout(force);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }

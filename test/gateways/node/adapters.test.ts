@@ -26,6 +26,7 @@ import { serveSCGI } from '../../../src/gateways/scgi/index.js';
 import { type Application, compose, FastResponse } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
 import { cgiParams, FastCGIClient, scgiRequest } from '../../helpers/fastcgi-client.js';
+import { closeNow } from '../../helpers/net.js';
 
 const servers: { close(): Promise<void> | void }[] = [];
 afterEach(async () => {
@@ -43,7 +44,7 @@ async function start(app: Application): Promise<string> {
     announce: false,
     log: () => {},
   });
-  servers.push(server);
+  servers.push({ close: () => closeNow(server) });
   return server.url.replace(/\/$/, '');
 }
 

@@ -10,10 +10,11 @@ import { urlmap } from '../../../middleware/urlmap/index.js';
 import { type Server, serve } from '../../../src/gateways/node/index.js';
 import { type Application, compose, FastResponse, HTTPError } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
+import { closeNow } from '../../helpers/net.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(servers.splice(0).map(closeNow));
 });
 
 function logged(options: Parameters<typeof accessLog>[0] = {}) {

@@ -4,6 +4,7 @@ import { bodyLimit } from '../../../middleware/body-limit/index.js';
 import { type Server, serve } from '../../../src/gateways/node/index.js';
 import { type Application, HTTPError } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
+import { closeNow } from '../../helpers/net.js';
 
 let calls = 0;
 const reader: Application = async (request) => {
@@ -14,7 +15,7 @@ const reader: Application = async (request) => {
 
 const servers: Server[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(servers.splice(0).map(closeNow));
 });
 
 /** A raw HTTP/1.1 request over loopback: chunked when `chunks` is given. */

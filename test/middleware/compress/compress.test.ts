@@ -10,11 +10,11 @@ import { serveStatic } from '../../../middleware/static/index.js';
 import { type Server, serve } from '../../../src/gateways/node/index.js';
 import { type Application, FastResponse } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
-import { which } from '../../helpers/net.js';
+import { closeNow, which } from '../../helpers/net.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(servers.splice(0).map(closeNow));
 });
 
 const json = JSON.stringify({

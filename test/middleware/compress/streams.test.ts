@@ -11,10 +11,11 @@ import { compress as nodeCompress } from '../../../middleware/compress/index.js'
 import { type Server, serve } from '../../../src/gateways/node/index.js';
 import type { Application } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
+import { closeNow } from '../../helpers/net.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(servers.splice(0).map((s) => closeNow(s)));
 });
 
 type Compress = typeof nodeCompress;

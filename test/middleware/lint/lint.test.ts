@@ -4,6 +4,7 @@ import { urlmap } from '../../../middleware/urlmap/index.js';
 import { type Server, serve } from '../../../src/gateways/node/index.js';
 import { type Application, compose, type Environ, FastResponse } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
+import { closeNow } from '../../helpers/net.js';
 
 async function findings(app: Application, method = 'GET', path = '/x', environ?: Partial<Environ>) {
   const lines: string[] = [];
@@ -107,7 +108,7 @@ describe('lint', () => {
     try {
       expect((await fetch(server.url)).status).toBe(500);
     } finally {
-      await server.close();
+      await closeNow(server);
     }
   });
 });

@@ -6,11 +6,12 @@ import { CookieStore, getSession, session } from '../../../middleware/session/in
 import { type Server, serve } from '../../../src/gateways/node/index.js';
 import { type Application, FastResponse } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
+import { closeNow } from '../../helpers/net.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const servers: Server[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(servers.splice(0).map(closeNow));
 });
 
 const counting: Application = async (request, environ) => {

@@ -12,6 +12,7 @@ import { serveStatic } from '../../../middleware/static/index.js';
 import { humanSize } from '../../../middleware/static/listing.js';
 import { type Server, serve } from '../../../src/gateways/node/index.js';
 import { FastResponse } from '../../../src/index.js';
+import { closeNow } from '../../helpers/net.js';
 import { type Fixture, MTIME, makeFixture } from './fixture.js';
 
 let fx: Fixture;
@@ -38,7 +39,7 @@ beforeAll(async () => {
   server = await serve(app, { port: 0, handleSignals: false, announce: false, log: () => {} });
 });
 afterAll(async () => {
-  await server.close();
+  await closeNow(server);
   fx.remove();
 });
 

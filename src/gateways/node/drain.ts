@@ -1,0 +1,85 @@
+/**
+ * The HTTP gateway's graceful close: one mechanism for every way a server stops — SIGINT or
+ * SIGTERM, `server.close()`, `--reload` (its child gets SIGTERM) and a cluster primary taking
+ * a worker out (`worker.disconnect()` makes the worker call its servers' `close()`).
+ *
+ * Closing a keep-alive connection with no request on it races the client's next request (the
+ * request and the close cross on the wire, and the client sees ECONNRESET), and Node's own
+ * `close()` does just that: it closes every idle connection at once. A draining server
+ * instead lets each connection end where no request can be lost:
+ *
+ * - a response not yet started (in flight, or arriving on an idle keep-alive connection) is
+ *   sent with `Connection: close` and the connection closes after it;
+ * - a connection with no request closes after the keep-alive timeout the client was told
+ *   (`Keep-Alive: timeout=N`, which Node sends with every keep-alive response): the client
+ *   stops reusing an idle connection before that (undici: the hint less a second), so by
+ *   then no request is on its way;
+ * - whatever is still open `shutdownTimeout` milliseconds after the drain began is closed
+ *   (the drain must end: a process manager's kill comes anyway). A `keepAliveTimeout` longer
+ *   than `shutdownTimeout` can therefore cut idle connections short: keep it below (Node's
+ *   default, 5 s, is below the default 10 s).
+ */
+import http from 'node:http';
+
+/** A `node:http` server whose `close()` drains without dropping a request. See the module. */
+export class DrainingServer extends http.Server {
+  /** True once `close()` was called: every response from then on closes its connection. */
+  draining = false;
+  readonly #unstarted = new Set<http.ServerResponse>();
+  readonly #shutdownTimeout: number;
+  readonly #log: (line: string) => void;
+  #inClose = false;
+
+  /**
+   * @param shutdownTimeout - Milliseconds from `close()` until the connections still open are
+   *   closed.
+   * @param log - Where the line saying so goes.
+   */
+  constructor(shutdownTimeout: number, log: (line: string) => void) {
+    super();
+    this.#shutdownTimeout = shutdownTimeout;
+    this.#log = log;
+    // Prepended, so it runs before a request listener can start the response.
+    this.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (this.draining) {
+        res.shouldKeepAlive = false;
+        return;
+      }
+      this.#unstarted.add(res);
+      const started = (): void => void this.#unstarted.delete(res);
+      res.once('prefinish', started).once('close', started);
+    });
+  }
+
+  /**
+   * Stops accepting and drains (see the module); `callback` runs once every connection is
+   * closed. Calling it again only adds the callback.
+   */
+  override close(callback?: (error?: Error) => void): this {
+    if (!this.draining) this.#startDraining();
+    this.#inClose = true;
+    try {
+      return super.close(callback);
+    } finally {
+      this.#inClose = false;
+    }
+  }
+
+  /** Node's `close()` calls it to drop idle connections at once: not while draining. */
+  override closeIdleConnections(): void {
+    if (!this.#inClose) super.closeIdleConnections();
+  }
+
+  #startDraining(): void {
+    this.draining = true;
+    for (const res of this.#unstarted) if (!res.headersSent) res.shouldKeepAlive = false;
+    this.#unstarted.clear();
+    const force = setTimeout(() => {
+      this.#log(
+        `mortar: connections still open ${this.#shutdownTimeout} ms after the shutdown began; closing them`,
+      );
+      this.closeAllConnections();
+    }, this.#shutdownTimeout);
+    this.once('close', () => clearTimeout(force));
+  }
+}
