@@ -60,10 +60,11 @@ describe('mortar new', () => {
   });
 
   it('writes a project whose npm test passes and whose npm start serves its home page', async () => {
-    execFileSync(npm, ['run', 'build'], { cwd: root, stdio: 'ignore' });
+    // npm pack builds (prepack); its notices (one a file) go to a pipe, not the test's output.
     const packed = execFileSync(npm, ['pack', '--pack-destination', dir], {
       cwd: root,
       encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
     })
       .trim()
       .split('\n')
