@@ -1,29 +1,28 @@
 #!/usr/bin/env node
-// The `mortar` command. TypeScript loading (for the applications it serves, and for mortar's
-// own sources in a checkout) goes through tsx's loaders, registered here when needed: the ESM
-// one, and the CommonJS one for `.ts` files in a folder without `"type": "module"`. An
-// installed mortar serving a JavaScript application (`app.js`, `app.mjs`) skips them — what
-// makes one CGI request a process start and little more.
+// The `mortar` command. From a checkout it runs mortar's TypeScript sources through tsx's
+// loaders (a devDependency there), registered here: the ESM one, and the CommonJS one for
+// `.ts` files in a folder without `"type": "module"`. An installed mortar runs its built
+// JavaScript and loads no loader here: tsx, a devDependency of the project, is registered by
+// `mortar serve` for an application written in TypeScript (src/cli/load.ts), so a JavaScript
+// one (`app.js`, a built project) starts without it — what makes one CGI request a process
+// start and little more.
 import { existsSync } from 'node:fs';
 
-const args = process.argv.slice(2);
 const source = new URL('../src/cli/main.ts', import.meta.url);
 const fromSource = existsSync(source);
 
-/** Whether the named application (argument or MORTAR_APP) is JavaScript, needing no loader. */
-function javaScriptApplication() {
-  const spec = args.slice(1).find((arg) => !arg.startsWith('-')) ?? process.env.MORTAR_APP;
-  if (!spec) return false;
-  const colon = spec.lastIndexOf(':');
-  const module = colon > 1 ? spec.slice(0, colon) : spec;
-  return /\.[cm]?js$/.test(module);
-}
-
-if (fromSource || !javaScriptApplication()) {
-  const [esm, commonJS] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
-  esm.register();
-  commonJS.register();
+if (fromSource) {
+  const loaders = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]).catch(
+    (error) => {
+      if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+      process.stderr.write(
+        'mortar: running mortar from its TypeScript sources needs tsx, a devDependency: npm install\n',
+      );
+      process.exit(1);
+    },
+  );
+  for (const loader of loaders) loader.register();
 }
 const { main } = await import(fromSource ? source.href : '../dist/src/cli/main.js');
-const code = await main(args);
+const code = await main(process.argv.slice(2));
 process.exit(code);

@@ -1,6 +1,6 @@
 // Issue 11 §1: a mortar application as the fetch handler a runtime calls, and a clear error
 // when a runtime calls it directly.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { debug } from '../middleware/debug/index.js';
 import { helloWorld } from '../middleware/hello/index.js';
 import { serveStatic } from '../middleware/static/index.js';
@@ -50,8 +50,18 @@ describe('toFetchHandler', () => {
       throw new Error('broken');
     };
     const fetch = toFetchHandler(throwing);
-    expect((await fetch(new Request('http://localhost/teapot'))).status).toBe(418);
-    expect((await fetch(new Request('http://localhost/x'))).status).toBe(500);
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect((await fetch(new Request('http://localhost/teapot'))).status).toBe(418);
+      expect(logged).not.toHaveBeenCalled();
+      expect((await fetch(new Request('http://localhost/x'))).status).toBe(500);
+      expect(logged).toHaveBeenCalledOnce();
+      expect(String(logged.mock.calls[0]![0])).toMatch(
+        /^mortar: unhandled error in GET http:\/\/localhost\/x: Error: broken/,
+      );
+    } finally {
+      logged.mockRestore();
+    }
   });
 });
 

@@ -16,7 +16,8 @@
  * - `status`: an integer from 200 to 599;
  * - `headers`: names and values that would be refused on the wire (CR/LF, control
  *   characters, a name that is not a token), and a `Set-Cookie` that does not parse
- *   (RFC 6265, read by tough-cookie);
+ *   (RFC 6265, read by tough-cookie: a devDependency of the project, not a dependency of
+ *   mortar — `lint()` throws an Error saying to `npm install -D tough-cookie` without it);
  * - `no-body`: a body on a 204 or 304, or for a HEAD request (the gateway drops it: the
  *   application did the work for nothing);
  * - `content-length`: `Content-Length` that differs from the body's bytes, as they are read;
@@ -26,8 +27,9 @@
  * @module mortar/lint
  */
 
-import { Cookie } from 'tough-cookie';
+import type * as ToughCookie from 'tough-cookie';
 import { pathOf, searchOf } from '../../src/environ.js';
+import { requireOptional } from '../../src/gateways/_shared/optional.js';
 import { invalidPart, type ResponseParts, responseParts } from '../../src/gateways/_shared/srvx.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
@@ -53,9 +55,17 @@ export class LintError extends Error {
   }
 }
 
-/** Checks every call of the application it wraps; see the module comment for the rules. */
+/**
+ * Checks every call of the application it wraps; see the module comment for the rules.
+ * @throws TypeError for an unknown option; Error saying to `npm install -D tough-cookie` when
+ *   that (the `Set-Cookie` check's parser) is not installed.
+ */
 export function lint(options: LintOptions = {}): Middleware {
   refuseUnknownOptions(options, optionNames<LintOptions>()(['strict', 'write']), 'lint');
+  const { Cookie } = requireOptional<typeof ToughCookie>(
+    'tough-cookie',
+    "lint's Set-Cookie check needs tough-cookie: npm install -D tough-cookie",
+  );
   const write = options.write ?? ((line: string) => console.warn(line));
   return (app) => async (request, environ) => {
     const where = `${request.method} ${describeTarget(request, environ)}`;
@@ -89,7 +99,7 @@ export function lint(options: LintOptions = {}): Middleware {
       );
     }
     const parts = responseParts(result);
-    checkParts(parts, request, report);
+    checkParts(parts, request, report, Cookie);
     return rebuild(parts, report);
   };
 }
@@ -126,6 +136,7 @@ function checkParts(
   parts: ResponseParts,
   request: Request,
   report: (rule: string, message: string) => void,
+  Cookie: typeof ToughCookie.Cookie,
 ): void {
   const invalid = invalidPart(parts);
   if (invalid) report(invalid.startsWith('status') ? 'status' : 'headers', invalid);

@@ -1,10 +1,12 @@
 /**
- * Which peers are proxies of ours: a list of addresses and CIDR ranges compiled once by
- * proxy-addr (Express's own `trust proxy`), plus the two names uvicorn's
- * `--forwarded-allow-ips` users expect: `*` (every peer) and `unix` (a peer with no IP
- * address: a Unix socket, reachable only through the file system).
+ * Which peers are proxies of ours: a list of addresses and CIDR ranges, compiled once and
+ * matched with ipaddr.js (the rules of Express's `trust proxy`, proxy-addr's: its names
+ * `loopback`, `linklocal`, `uniquelocal`, netmasks, IPv4-mapped IPv6 peers matching IPv4
+ * ranges), plus the two names uvicorn's `--forwarded-allow-ips` users expect: `*` (every peer)
+ * and `unix` (a peer with no IP address: a Unix socket, reachable only through the file
+ * system).
  */
-import proxyAddr from 'proxy-addr';
+import ipaddr from 'ipaddr.js';
 
 /** Whether a peer, by the address the gateway gave (`undefined` for a Unix socket), is trusted. */
 export type PeerTrust = (address: string | undefined) => boolean;
@@ -12,9 +14,18 @@ export type PeerTrust = (address: string | undefined) => boolean;
 /** The default: loopback (127.0.0.0/8, ::1, and IPv4-mapped 127.x) and Unix sockets. */
 export const DEFAULT_TRUSTED_PROXIES: readonly string[] = ['loopback', 'unix'];
 
+/** The named ranges (RFC 6890's special-purpose blocks). */
+const NAMED: Readonly<Record<string, readonly string[]>> = {
+  loopback: ['127.0.0.1/8', '::1/128'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+};
+
+type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
 /**
- * Compiles `entries` — IPv4/IPv6 addresses, CIDR ranges (`10.0.0.0/8`), proxy-addr's names
- * (`loopback`, `linklocal`, `uniquelocal`), `unix`, `*` — into a check.
+ * Compiles `entries` — IPv4/IPv6 addresses, CIDR ranges (`10.0.0.0/8`, `10.0.0.0/255.0.0.0`),
+ * the names `loopback`, `linklocal`, `uniquelocal`, `unix`, `*` — into a check.
  *
  * @param option - The option's name, for the error message.
  * @throws TypeError naming `option` and the entry that is not an address or range.
@@ -25,14 +36,55 @@ export function compileTrust(entries: string | readonly string[], option: string
   );
   if (list.includes('*')) return () => true;
   const unix = list.includes('unix');
-  const addresses = list.filter((entry) => entry !== 'unix' && entry !== '');
-  let trusted: (address: string, hop: number) => boolean = () => false;
-  if (addresses.length > 0) {
-    try {
-      trusted = proxyAddr.compile(addresses);
-    } catch (error) {
-      throw new TypeError(`${option}: ${(error as Error).message} (in ${JSON.stringify(list)})`);
-    }
+  let ranges: Range[];
+  try {
+    ranges = list
+      .filter((entry) => entry !== 'unix' && entry !== '')
+      .flatMap((entry) => NAMED[entry] ?? [entry])
+      .map(parseRange);
+  } catch (error) {
+    throw new TypeError(`${option}: ${(error as Error).message} (in ${JSON.stringify(list)})`);
   }
-  return (address) => (address === undefined || address === '' ? unix : trusted(address, 0));
+  return (address) => (address === undefined || address === '' ? unix : inRanges(address, ranges));
+}
+
+/**
+ * `address` or `address/bits` or `address/netmask` as a range; an IPv4-mapped IPv6 address
+ * (`::ffff:10.0.0.0/104`) becomes the IPv4 range it maps.
+ * @throws TypeError for an address or a prefix length that is not one.
+ */
+function parseRange(entry: string): Range {
+  const slash = entry.indexOf('/');
+  const text = slash === -1 ? entry : entry.slice(0, slash);
+  if (!ipaddr.isValid(text)) throw new TypeError(`invalid IP address: ${entry}`);
+  const parsed = ipaddr.parse(text);
+  const mapped = parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress();
+  const address = mapped ? (parsed as ipaddr.IPv6).toIPv4Address() : parsed;
+  const max = address.kind() === 'ipv6' ? 128 : 32;
+  const suffix = slash === -1 ? undefined : entry.slice(slash + 1);
+  let bits: number | null = max;
+  if (suffix !== undefined && /^[0-9]+$/.test(suffix)) {
+    bits = Number(suffix) - (mapped ? 96 : 0);
+  } else if (suffix !== undefined) {
+    const netmask = address.kind() === 'ipv4' && ipaddr.IPv4.isValid(suffix);
+    bits = netmask ? ipaddr.IPv4.parse(suffix).prefixLengthFromSubnetMask() : null;
+  }
+  if (bits === null || bits <= 0 || bits > max) {
+    throw new TypeError(`invalid range on address: ${entry}`);
+  }
+  return [address, bits];
+}
+
+/**
+ * Whether `address` is in one of `ranges`: an IPv4-mapped IPv6 peer counts as its IPv4, and
+ * matches IPv4 ranges only (as an IPv4 peer does); an IPv6 peer matches IPv6 ranges.
+ */
+function inRanges(address: string, ranges: readonly Range[]): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  const ip = ipaddr.process(address);
+  return ranges.some(([range, bits]) =>
+    ip.kind() === 'ipv4'
+      ? range.kind() === 'ipv4' && (ip as ipaddr.IPv4).match(range as ipaddr.IPv4, bits)
+      : range.kind() === 'ipv6' && (ip as ipaddr.IPv6).match(range as ipaddr.IPv6, bits),
+  );
 }

@@ -1,11 +1,14 @@
 /**
- * `FileStore`: one JSON file per session in a folder, for several processes on one host.
+ * `FileStore`: one JSON file per session in a folder, for several processes on one host. Its
+ * cross-process lock is proper-lockfile's, an optional peer dependency (as the Redis store's
+ * client is): `npm install proper-lockfile` beside mortar.
  * @module mortar/session/file
  */
 import { mkdirSync } from 'node:fs';
 import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
+import type * as Lockfile from 'proper-lockfile';
+import { requireOptional } from '../../src/gateways/_shared/optional.js';
 import { isSessionId } from './signing.js';
 import type { ServerStore, SessionRecord } from './store.js';
 import { sweepInterval } from './values.js';
@@ -35,8 +38,15 @@ interface StoredFile {
 export class FileStore implements ServerStore {
   readonly dir: string;
   readonly #staleLock: number;
+  readonly #lockfile = requireOptional<typeof Lockfile>(
+    'proper-lockfile',
+    'FileStore needs proper-lockfile: npm install proper-lockfile',
+  );
 
-  /** @throws Error when `dir` cannot be created. */
+  /**
+   * @throws Error when `dir` cannot be created, or saying to `npm install proper-lockfile`
+   *   when that is not installed.
+   */
   constructor(dir: string, options: FileStoreOptions = {}) {
     this.dir = path.resolve(dir);
     mkdirSync(this.dir, { recursive: true });
@@ -130,7 +140,7 @@ export class FileStore implements ServerStore {
   async #locked(id: string, work: (file: string) => Promise<void>): Promise<void> {
     const file = this.#file(id);
     if (file === undefined) return;
-    const release = await lockfile.lock(file, {
+    const release = await this.#lockfile.lock(file, {
       realpath: false,
       stale: this.#staleLock,
       retries: { retries: 200, minTimeout: 2, maxTimeout: 50, factor: 1.5 },

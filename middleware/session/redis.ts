@@ -11,12 +11,10 @@
  * ```
  * @module mortar/session/redis
  */
-import { createRequire } from 'node:module';
 import type * as IORedis from 'ioredis';
 import type { Redis } from 'ioredis';
+import { requireOptional } from '../../src/gateways/_shared/optional.js';
 import { type ServerStore, type SessionRecord, StoreUnavailableError } from './store.js';
-
-let ioredis: typeof IORedis | undefined;
 
 /**
  * ioredis, an optional peer dependency (connect-redis does the same): loaded on the first
@@ -24,18 +22,10 @@ let ioredis: typeof IORedis | undefined;
  * @throws Error saying to `npm install ioredis` when it is not installed.
  */
 function loadIORedis(): typeof IORedis {
-  if (ioredis) return ioredis;
-  try {
-    ioredis = createRequire(import.meta.url)('ioredis') as typeof IORedis;
-    return ioredis;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'MODULE_NOT_FOUND') {
-      throw new Error('RedisStore needs the ioredis package: npm install ioredis', {
-        cause: error,
-      });
-    }
-    throw error;
-  }
+  return requireOptional<typeof IORedis>(
+    'ioredis',
+    'RedisStore needs the ioredis package: npm install ioredis',
+  );
 }
 
 /** Options of {@link RedisStore}. */

@@ -5,6 +5,9 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type * as TsxCommonJS from 'tsx/cjs/api';
+import type * as TsxESM from 'tsx/esm/api';
+import { importOptional } from '../gateways/_shared/optional.js';
 import type { Application } from '../types.js';
 import { LoadError, parseAppSpec } from './spec.js';
 
@@ -33,19 +36,56 @@ export function resolveModule(module: string, cwd: string): string {
   throw new LoadError(`cannot find module "${module}" (looked from ${cwd})`);
 }
 
+/** A file that only a TypeScript loader imports. */
+const TYPESCRIPT = /\.[cm]?tsx?$/;
+
+/**
+ * Whether this process imports TypeScript already: true when this very module was loaded from
+ * its `.ts` source (by tsx from a checkout, by vitest, Deno or Bun). The built mortar is
+ * JavaScript and registers tsx for the first application that is TypeScript, so one written
+ * in JavaScript starts without it.
+ */
+let loadsTypeScript = import.meta.url.endsWith('.ts');
+
+/**
+ * Registers tsx's loaders (ESM, and CommonJS for `.ts` files in a folder without
+ * `"type": "module"`) when `file` needs them and nothing loads TypeScript yet. tsx is the
+ * project's devDependency (`mortar new` lists it), not mortar's dependency: a production
+ * install that serves built JavaScript carries no TypeScript compiler.
+ * @throws LoadError saying to `npm install -D tsx` when it is not installed.
+ */
+async function loadTypeScriptFor(file: string, shown: string): Promise<void> {
+  if (loadsTypeScript || !TYPESCRIPT.test(file)) return;
+  const message = `serving ${shown} needs tsx: npm install -D tsx (or serve the built JavaScript)`;
+  try {
+    const [esm, commonJS] = await Promise.all([
+      importOptional<typeof TsxESM>('tsx/esm/api', message),
+      importOptional<typeof TsxCommonJS>('tsx/cjs/api', message),
+    ]);
+    esm.register();
+    commonJS.register();
+  } catch (error) {
+    if ((error as Error).message === message) throw new LoadError(message, { cause: error });
+    throw error;
+  }
+  loadsTypeScript = true;
+}
+
 /**
  * Imports `module[:export]` and returns the application it names. Without an export name it
  * takes `application`, then the default export. An object with a `fetch` method (a Hono app,
  * `export default { fetch }`) yields its bound `fetch`.
  *
  * @throws LoadError when the module is missing, the export is missing, or it is not a
- *   function; whatever the module itself throws while it loads is rethrown as is.
+ *   function, and when it is TypeScript and tsx is not installed; whatever the module itself
+ *   throws while it loads is rethrown as is.
  */
 export async function loadApplication(spec: string, cwd = process.cwd()): Promise<Application> {
   const { module, exportPath } = parseAppSpec(spec);
   const file = resolveModule(module, cwd);
-  const namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const shown = path.relative(cwd, file) || file;
+  await loadTypeScriptFor(file, shown);
+  const namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   let names = exportPath;
   if (!names) {
     if ('application' in namespace) names = ['application'];

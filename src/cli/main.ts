@@ -118,7 +118,7 @@ async function wrapApplication(
   try {
     return await wrapInOrder(app, wrap, limitBody);
   } catch (error) {
-    // A bad --forwarded-allow-ips entry: proxy-addr's message, as one usage line.
+    // A bad --forwarded-allow-ips entry: compileTrust's message, as one usage line.
     if (error instanceof TypeError) throw new UsageError(`--forwarded-allow-ips: ${error.message}`);
     throw error;
   }

@@ -105,7 +105,9 @@ export class TestClient {
   readonly #base: URL;
 
   /**
-   * @throws TypeError when `app` is not a function or `baseURL` is not an absolute http(s) URL.
+   * @throws TypeError when `app` is not a function or `baseURL` is not an absolute http(s) URL;
+   *   Error saying to `npm install -D tough-cookie` (its cookie jar's library, an optional
+   *   peer dependency) when that is not installed.
    */
   constructor(app: Application, options: TestClientOptions = {}) {
     if (typeof app !== 'function') {

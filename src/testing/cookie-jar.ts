@@ -3,11 +3,26 @@
  * tough-cookie's jar (the date grammar of §5.1.1, the public suffix list, creation order),
  * with the small synchronous interface tests want.
  */
-import { Cookie, CookieJar as ToughCookieJar } from 'tough-cookie';
+import type * as ToughCookie from 'tough-cookie';
+import { requireOptional } from '../gateways/_shared/optional.js';
 
-/** Cookies received, sent back where a browser would send them. */
+/**
+ * Cookies received, sent back where a browser would send them.
+ *
+ * tough-cookie is not a dependency of mortar but a devDependency of the project that tests
+ * (`mortar new` lists it), loaded by the first jar: `new CookieJar()` (and so
+ * `new TestClient()`) throws an Error saying to `npm install -D tough-cookie` when it is not
+ * installed.
+ */
 export class CookieJar {
-  #jar = new ToughCookieJar(undefined, { rejectPublicSuffixes: true, looseMode: false });
+  readonly #tough = requireOptional<typeof ToughCookie>(
+    'tough-cookie',
+    "TestClient's cookie jar needs tough-cookie: npm install -D tough-cookie",
+  );
+  readonly #jar = new this.#tough.CookieJar(undefined, {
+    rejectPublicSuffixes: true,
+    looseMode: false,
+  });
 
   /**
    * Stores the `Set-Cookie` headers of a response to a request for `url`; ones a browser would
@@ -46,10 +61,12 @@ export class CookieJar {
   }
 
   /** Every cookie not yet expired, oldest first (creation order, as RFC 6265 §5.4 sorts ties). */
-  #live(now = Date.now()): Cookie[] {
+  #live(now = Date.now()): ToughCookie.Cookie[] {
     const cookies = (this.#jar.serializeSync()?.cookies ?? [])
-      .map((json) => Cookie.fromJSON(json))
-      .filter((cookie): cookie is Cookie => cookie !== undefined && cookie.TTL(now) > 0);
+      .map((json) => this.#tough.Cookie.fromJSON(json))
+      .filter(
+        (cookie): cookie is ToughCookie.Cookie => cookie !== undefined && cookie.TTL(now) > 0,
+      );
     return cookies.sort((a, b) => a.creationIndex - b.creationIndex);
   }
 }

@@ -43,6 +43,8 @@ export class FastCGIConnection {
   readonly #exchanges = new Map<number, Exchange>();
   /** Why reading is paused: a request id whose body queue is full, or `'write'`. */
   readonly #holds = new Set<number | 'write'>();
+  /** The wait for the socket to drain, while one is pending (see #drained). */
+  #drain: Promise<void> | undefined;
   #buffer: Buffer = Buffer.alloc(0);
   #closing = false;
 
@@ -163,7 +165,7 @@ export class FastCGIConnection {
     // write buffer without bound.
     if (!this.#write(reply)) {
       this.#hold('write');
-      drained(this.#socket).then(() => this.#release('write'));
+      this.#drained().then(() => this.#release('write'));
     }
   }
 
@@ -340,9 +342,17 @@ export class FastCGIConnection {
     return ok;
   }
 
+  /**
+   * Resolves at the socket's next `drain` or `close`. One wait for everyone: the requests
+   * multiplexed on the connection and the management replies share it, where one listener
+   * pair each would pile up (and Node warn) past ten waiters on one socket.
+   */
   #drained(): Promise<void> {
     this.#socket.uncork();
-    return drained(this.#socket);
+    this.#drain ??= drained(this.#socket).finally(() => {
+      this.#drain = undefined;
+    });
+    return this.#drain;
   }
 
   #end(exchange: Exchange, appStatus: number): void {

@@ -134,6 +134,51 @@ describe('memory stays bounded', () => {
     expect(most).toBeLessThan(1_000_000);
   });
 
+  it('makes the requests it multiplexes share one wait for the socket to drain', async () => {
+    const REQUESTS = 20;
+    const CHUNK = 256 * 1024;
+    let read = 0;
+    let allRead!: () => void;
+    const reading = new Promise<void>((resolve) => {
+      allRead = resolve;
+    });
+    // Three chunks each: the second pull means the pump has read the first and is writing it.
+    const { server, connect } = await start(() => {
+      let pulls = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.enqueue(new Uint8Array(CHUNK));
+          if (++pulls === 2 && ++read === REQUESTS) allRead();
+          if (pulls === 3) controller.close();
+        },
+      });
+      return new FastResponse(body);
+    });
+    const warnings: string[] = [];
+    const warn = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', warn);
+    try {
+      const accepted = new Promise<import('node:net').Socket>((resolve) =>
+        server.node.once('connection', resolve),
+      );
+      const client = await connect();
+      const serverSide = await accepted;
+      client.socket.pause(); // every response waits for the socket to drain
+      for (let id = 1; id <= REQUESTS; id++) client.request(id, cgiParams('GET', '/'));
+      await reading;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(serverSide.listenerCount('drain')).toBeLessThanOrEqual(1);
+      client.socket.resume();
+      for (let id = 1; id <= REQUESTS; id++) {
+        expect((await client.reply(id, 10_000)).stdout.length).toBeGreaterThan(3 * CHUNK);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', warn);
+    }
+  });
+
   it('answers 431 to PARAMS over maxParamsSize', async () => {
     const { connect } = await start(ok, { maxParamsSize: 4096 });
     const client = await connect();
