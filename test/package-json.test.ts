@@ -1,6 +1,6 @@
 /**
  * What package.json promises about installs: the libraries only development needs (the
- * TypeScript loader, the test client's cookie jar) are not mortar's dependencies but the
+ * TypeScript loader, the test client's cookie jar, --reload's file watcher) are not mortar's dependencies but the
  * project's devDependencies, pinned by `mortar new` to the versions mortar is tested with.
  * test/e2e/package.test.ts weighs the install itself.
  */
@@ -21,7 +21,7 @@ function manifest(file: string): Manifest {
   return JSON.parse(readFileSync(`${root}${file}`, 'utf8')) as Manifest;
 }
 
-const DEVELOPMENT_ONLY = ['tsx', 'tough-cookie'];
+const DEVELOPMENT_ONLY = ['tsx', 'tough-cookie', 'chokidar'];
 
 describe('package.json', () => {
   it('keeps the development-only libraries out of dependencies and peerDependencies', () => {
@@ -37,7 +37,7 @@ describe('package.json', () => {
 
   it.each([
     ['full', DEVELOPMENT_ONLY],
-    ['minimal', ['tsx']],
+    ['minimal', ['tsx', 'chokidar']],
   ])(
     'the %s template lists them as devDependencies, at the versions mortar tests',
     (template, names) => {

@@ -5,7 +5,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
-import { watch } from 'chokidar';
+import type * as Chokidar from 'chokidar';
+import { importOptional } from '../gateways/_shared/optional.js';
+import { LoadError } from './spec.js';
 
 /** Folders never watched: dependencies, VCS data, build output, and every dot-folder. */
 const IGNORED = /(?:^|[/\\])(?:node_modules|dist|coverage|\.[^/\\]+)[/\\]/;
@@ -39,8 +41,11 @@ export function isSkipped(file: string, stats?: Stats): boolean {
  * change. The child leaves when the reloader does, however the reloader ends (it watches the
  * IPC channel), so no server outlives it. The first server starts once the watcher is ready,
  * so no change made after its "serving" line goes unseen.
+ * @throws LoadError saying to `npm install -D chokidar` when it is not installed (a
+ *   development tool: a production install carries none).
  */
-export function reloadLoop(childArgs: readonly string[]): Promise<number> {
+export async function reloadLoop(childArgs: readonly string[]): Promise<number> {
+  const chokidar = await watcherLibrary();
   let child: ChildProcess | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -72,7 +77,7 @@ export function reloadLoop(childArgs: readonly string[]): Promise<number> {
     restartWhenGone = true;
     child.kill('SIGTERM');
   };
-  const watcher = watchSources(process.cwd(), (file) => {
+  const watcher = watchSources(chokidar, process.cwd(), (file) => {
     clearTimeout(timer);
     timer = setTimeout(() => {
       process.stderr.write(`mortar: ${file} changed; restarting\n`);
@@ -101,8 +106,8 @@ export function reloadLoop(childArgs: readonly string[]): Promise<number> {
  * folders (see {@link isSkipped}) are never entered. A path that cannot be watched is said on
  * stderr, with what it means: changes there go unseen.
  */
-function watchSources(root: string, changed: (file: string) => void) {
-  const watcher = watch(root, {
+function watchSources(chokidar: typeof Chokidar, root: string, changed: (file: string) => void) {
+  const watcher = chokidar.watch(root, {
     ignored: (file, stats) => {
       const relative = path.relative(root, file);
       return (
@@ -125,4 +130,15 @@ function watchSources(root: string, changed: (file: string) => void) {
     );
   });
   return watcher;
+}
+
+/** chokidar, a devDependency of the project (`mortar new` lists it), loaded for --reload only. */
+async function watcherLibrary(): Promise<typeof Chokidar> {
+  const message = '--reload needs chokidar: npm install -D chokidar';
+  try {
+    return await importOptional<typeof Chokidar>('chokidar', message);
+  } catch (error) {
+    if ((error as Error).message === message) throw new LoadError(message, { cause: error });
+    throw error;
+  }
 }

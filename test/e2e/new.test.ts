@@ -315,9 +315,13 @@ describe("README's first lines on a fresh clone", () => {
         await Promise.all(stops.map((stop) => stop()));
         for (const remove of removes) remove();
       });
+      // The units serve the built JavaScript, made as README's "Deploying" says.
+      let built = false;
       const deployFile = (name: string) => readFileSync(path.join(project, 'deploy', name), 'utf8');
       /** A unit's ExecStart, run as systemd would: in its WorkingDirectory, production. */
       const unit = (name: string, replace: (line: string) => string, gid?: number) => {
+        if (!built) run(npm, ['run', 'build', '--silent'], project);
+        built = true;
         const execStart = /^ExecStart=(.+)$/m.exec(deployFile(name))![1]!;
         const [command, ...args] = replace(execStart)
           .replace('/usr/bin/node', process.execPath)

@@ -110,10 +110,14 @@ function weigh(modules: string): { packages: string[]; bytes: number } {
 }
 
 /** Starts `mortar serve` from the installed package; resolves with the URL it announces. */
-function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+function serve(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(path.join(project, 'node_modules/.bin/mortar'), ['serve', ...args], {
     cwd: project,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let output = '';
   return new Promise((resolve, reject) => {
@@ -141,7 +145,14 @@ describe('npm pack from a clean clone, installed with --omit=dev', () => {
     const figures = `${packages.length} packages, ${bytes} bytes: ${packages.join(', ')}`;
     expect(packages.length, figures).toBeLessThanOrEqual(10);
     expect(bytes, figures).toBeLessThanOrEqual(6_000_000);
-    for (const absent of ['tsx', 'esbuild', 'tough-cookie', 'tldts', 'proper-lockfile']) {
+    for (const absent of [
+      'tsx',
+      'esbuild',
+      'tough-cookie',
+      'tldts',
+      'proper-lockfile',
+      'chokidar',
+    ]) {
       expect(packages, absent).not.toContain(absent);
     }
   });
@@ -178,7 +189,7 @@ describe('npm pack from a clean clone, installed with --omit=dev', () => {
     expect(result.stdout).toBe('function\n');
   });
 
-  it('says in one line what to install for TypeScript, the test client, lint and FileStore', () => {
+  it('says in one line what to install for TypeScript, --reload, the test client, lint and FileStore', () => {
     const typescript = spawnSync(
       path.join(project, 'node_modules/.bin/mortar'),
       ['serve', 'src/app.ts', '--port', '0'],
@@ -188,6 +199,13 @@ describe('npm pack from a clean clone, installed with --omit=dev', () => {
     expect(typescript.stderr).toBe(
       'mortar: serving src/app.ts needs tsx: npm install -D tsx (or serve the built JavaScript)\n',
     );
+    const reload = spawnSync(
+      path.join(project, 'node_modules/.bin/mortar'),
+      ['serve', 'src/app.ts', '--port', '0', '--reload'],
+      { cwd: project, encoding: 'utf8' },
+    );
+    expect(reload.status).toBe(2);
+    expect(reload.stderr).toBe('mortar: --reload needs chokidar: npm install -D chokidar\n');
     const script = `const tries = {
       testClient: async () => new (await import('mortar/testing')).TestClient(() => new Response()),
       lint: async () => (await import('mortar/lint')).lint(),
@@ -216,5 +234,28 @@ describe('npm pack from a clean clone, installed with --omit=dev', () => {
       await stop(child);
     }
     expect(run(npm, ['test', '--silent'], project).stdout).toMatch(/2 passed/);
+  }, 120_000);
+
+  it('serves the built project as its deploy files do, from a production install', async () => {
+    run(npm, ['run', 'build', '--silent'], project);
+    run(npm, ['prune', '--omit=dev', ...quiet], project);
+    expect(existsSync(path.join(project, 'node_modules/tsx'))).toBe(false);
+    const pkg = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8'));
+    const [command, ...args] = (pkg.scripts.serve as string).split(' ');
+    expect(command).toBe('mortar');
+    expect(args[0]).toBe('serve');
+    const { child, url } = await serve([...args.slice(1), '--port', '0'], {
+      NODE_ENV: 'production',
+      SESSION_SECRET: 'a-secret-made-for-this-test-0123456789abcdef',
+    });
+    try {
+      const home = await fetch(`${url}/`);
+      expect(home.status).toBe(200);
+      expect(await home.text()).toContain('Visits in this session: 1');
+      const style = await fetch(`${url}/static/style.css`);
+      expect(style.status).toBe(200);
+    } finally {
+      await stop(child);
+    }
   }, 120_000);
 });
