@@ -33,7 +33,7 @@ import type { Environ, Middleware } from '../../src/types.js';
 import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { bodyLength, countedStream, headerPairs, responseFromParts } from '../_shared/parts.js';
 import { findProxyOriginal } from '../proxy-fix/index.js';
-import { compileTrust, DEFAULT_TRUSTED_PROXIES } from '../proxy-fix/trust.js';
+import { compileTrust, DEFAULT_TRUSTED_PROXIES, type PeerTrust } from '../proxy-fix/trust.js';
 import { type AccessLogEntry, combinedLine, commonLine, jsonLine } from './format.js';
 import { type DeferredLine, defaultWriter, lineBatch } from './write.js';
 
@@ -158,7 +158,7 @@ interface LogSettings {
   batch: { defer(line: DeferredLine): void } | undefined;
   /** The request id header, lower case; `undefined` for none. */
   idHeader: string | undefined;
-  trusted: (address: string | undefined) => boolean;
+  trusted: PeerTrust;
 }
 
 /**
@@ -188,7 +188,9 @@ class RequestLine implements DeferredLine {
     this.requestId =
       given !== null &&
       VALID_ID.test(given) &&
-      settings.trusted(findProxyOriginal(environ)?.remoteAddress ?? environ.remoteAddress)
+      // The direct peer: proxyFix's original when it ran outside (the environ's address is
+      // then the client it names), never a fall-back to that client when the peer had none.
+      settings.trusted(findProxyOriginal(environ) ?? environ)
         ? given
         : newRequestId();
   }

@@ -28,6 +28,9 @@ export type Rebuilt = { request: Request; environ: Environ } | { error: string }
  *   path, so its percent-encoding matches the URL (lighttpd and nginx both decode `PATH_INFO`).
  *   As for a mount, `request.url` leaves the `scriptName` out.
  * - Headers from `HTTP_*` (`HTTP_X_FOO` → `x-foo`), `CONTENT_TYPE` and `CONTENT_LENGTH`.
+ * - `environ.remoteAddress` is `REMOTE_ADDR`, `environ.unixSocket` whether it is nginx's
+ *   `unix:` (a client on the front end's Unix socket), `environ.serverProtocol` the
+ *   `SERVER_PROTOCOL` (`HTTP/1.0`, `HTTP/2.0` …).
  *
  * @returns `{ error }` for a missing method, a malformed request URI or host.
  */
@@ -76,9 +79,20 @@ export function rebuildRequest(
     scriptName,
     pathInfo,
     remoteAddress: meta.REMOTE_ADDR,
+    unixSocket: isUnixPeer(meta.REMOTE_ADDR),
+    serverProtocol: meta.SERVER_PROTOCOL || undefined,
     gateway,
   };
   return { request, environ };
+}
+
+/**
+ * Whether the front end says its client came over a Unix socket: nginx's `$remote_addr` is
+ * `unix:` for a client of a `listen unix:…` server (RFC 3875 §4.1.8 requires `REMOTE_ADDR`,
+ * so a missing one is an unknown peer, not a local one).
+ */
+function isUnixPeer(remoteAddress: string | undefined): boolean {
+  return remoteAddress?.startsWith('unix:') === true;
 }
 
 /** `HTTP_HOST`, else `SERVER_NAME` (bracketed when IPv6) and a non-default `SERVER_PORT`. */

@@ -47,6 +47,7 @@ describe('proxyFix: X-Forwarded-*', () => {
     expect(got.url).toBe('https://localhost/a/b?q=1');
     expect(got.original).toEqual({
       remoteAddress: '127.0.0.1',
+      unixSocket: false,
       url: 'http://localhost/a/b?q=1',
       scriptName: '',
       trusted: true,
@@ -109,6 +110,7 @@ describe('proxyFix: X-Forwarded-*', () => {
     const got = await seen({ host: 1, port: 1, prefix: 1 }, headers);
     expect(got).toMatchObject({
       remoteAddress: '127.0.0.1',
+      unixSocket: false,
       url: 'http://localhost/a/b?q=1',
       scriptName: '',
     });
