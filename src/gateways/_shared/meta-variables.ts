@@ -7,6 +7,7 @@
 import { forwardRequestMembers } from '../../environ.js';
 import { errorResponse } from '../../http-error.js';
 import type { Application, Environ, Gateway } from '../../types.js';
+import { framedRequests } from './body-limit.js';
 import { asResponse, failureResponse } from './outcome.js';
 import { isValidHost, requestTargetPath } from './request-target.js';
 
@@ -32,7 +33,8 @@ export type Rebuilt = { request: Request; environ: Environ } | { error: string }
  *   `unix:` (a client on the front end's Unix socket), `environ.serverProtocol` the
  *   `SERVER_PROTOCOL` (`HTTP/1.0`, `HTTP/2.0` …).
  *
- * @returns `{ error }` for a missing method, a malformed request URI or host.
+ * @returns `{ error }` for a missing method, a malformed request URI, host or
+ *   `CONTENT_LENGTH`.
  */
 export function rebuildRequest(
   meta: MetaVariables,
@@ -63,6 +65,9 @@ export function rebuildRequest(
   const scriptName = rawPrefix(path, meta.SCRIPT_NAME ?? '');
   const pathInfo = path.slice(scriptName.length);
 
+  if (meta.CONTENT_LENGTH && !/^\d+$/.test(meta.CONTENT_LENGTH)) {
+    return { error: 'CONTENT_LENGTH is not a whole number of bytes' };
+  }
   const headers = headersOf(meta);
   if (typeof headers === 'string') return { error: headers };
   const hasBody = method !== 'GET' && method !== 'HEAD' && body !== null;
@@ -75,6 +80,8 @@ export function rebuildRequest(
     hasBody ? body : null,
     signal,
   ) as unknown as Request;
+  // Each CGI-family gateway reads exactly CONTENT_LENGTH bytes of body (RFC 3875 §4.2).
+  framedRequests.add(request);
   const environ: Environ = {
     scriptName,
     pathInfo,

@@ -9,6 +9,7 @@ import type net from 'node:net';
 import { NodeRequest } from 'srvx/node';
 import { HTTPError } from '../../http-error.js';
 import type { Application, Environ } from '../../types.js';
+import { framedRequests } from '../_shared/body-limit.js';
 import { settle } from '../_shared/log.js';
 import { asResponse, failureResponse } from '../_shared/outcome.js';
 import { isValidHost, requestTargetPath } from '../_shared/request-target.js';
@@ -45,6 +46,7 @@ export function requestListener(
     const pathInfo = checkRequest(req, res);
     if (pathInfo === undefined) return;
     const request = new NodeRequest({ req, res }) as Request;
+    framedRequests.add(request); // node:http's parser reads exactly Content-Length bytes
     const environ: Environ = {
       scriptName: mount ? mountPrefix(req) : '',
       pathInfo,
