@@ -232,6 +232,7 @@ class RequestLine implements DeferredLine {
       remoteAddress: environ.remoteAddress,
       method: request.method,
       target: environ.scriptName + environ.pathInfo + searchOfRequest(request),
+      protocol: environ.serverProtocol,
       status,
       bytes,
       durationMs: performance.now() - this.#started,
