@@ -5,7 +5,6 @@
  * throws).
  */
 import type http from 'node:http';
-import type net from 'node:net';
 import { NodeRequest } from 'srvx/node';
 import { HTTPError } from '../../http-error.js';
 import type { Application, Environ } from '../../types.js';
@@ -13,6 +12,7 @@ import { framedRequests } from '../_shared/body-limit.js';
 import { settle } from '../_shared/log.js';
 import { asResponse, failureResponse } from '../_shared/outcome.js';
 import { isValidHost, requestTargetPath } from '../_shared/request-target.js';
+import { onUnixListener } from './peer.js';
 import { writeResponse } from './response-writer.js';
 
 /** How a mounted listener (Express or Connect middleware) passes on. */
@@ -176,27 +176,6 @@ function badRequest(res: http.ServerResponse, reason: string): void {
       'x-content-type-options': 'nosniff',
     })
     .end(body);
-}
-
-/** Each listening server: whether it listens on a Unix socket path (asked once per server). */
-const unixListeners = new WeakMap<object, boolean>();
-
-/**
- * Whether `socket` was accepted by a server listening on a Unix socket path — read from the
- * listener (net sets `socket.server`; its `address()` is a string for a path), never from the
- * socket's missing address: a TCP client that resets its connection has none either.
- */
-function onUnixListener(socket: net.Socket): boolean {
-  const server = (socket as { server?: net.Server | null }).server;
-  if (!server || typeof server.address !== 'function') return false;
-  let unix = unixListeners.get(server);
-  if (unix === undefined) {
-    const address = server.address();
-    if (address === null) return false; // not listening (any more): do not remember
-    unix = typeof address === 'string';
-    unixListeners.set(server, unix);
-  }
-  return unix;
 }
 
 /** Whether an application's result is a promise (or any thenable), read without throwing. */
