@@ -36,7 +36,8 @@ export interface Environ {
    * `true` when the peer reached us over a Unix-domain socket (reachable only through the file
    * system; it has no IP address), as the gateway knows from how the request arrived: the HTTP
    * gateway from its listener (a socket path), the CGI family from the front end's
-   * `REMOTE_ADDR` (nginx's `unix:` for a client on its Unix-socket listener), toFetchHandler
+   * `REMOTE_ADDR` (nginx's `unix:`, lighttpd's socket path, for a client on its Unix-socket
+   * listener), toFetchHandler
    * from Deno's `remoteAddr.transport`. Never inferred from a missing address.
    */
   readonly unixSocket?: boolean | undefined;

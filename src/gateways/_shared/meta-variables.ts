@@ -29,8 +29,8 @@ export type Rebuilt = { request: Request; environ: Environ } | { error: string }
  *   path, so its percent-encoding matches the URL (lighttpd and nginx both decode `PATH_INFO`).
  *   As for a mount, `request.url` leaves the `scriptName` out.
  * - Headers from `HTTP_*` (`HTTP_X_FOO` → `x-foo`), `CONTENT_TYPE` and `CONTENT_LENGTH`.
- * - `environ.remoteAddress` is `REMOTE_ADDR`, `environ.unixSocket` whether it is nginx's
- *   `unix:` (a client on the front end's Unix socket), `environ.serverProtocol` the
+ * - `environ.remoteAddress` is `REMOTE_ADDR`, `environ.unixSocket` whether it names a client on
+ *   the front end's Unix socket (nginx's `unix:`, lighttpd's socket path), `environ.serverProtocol` the
  *   `SERVER_PROTOCOL` (`HTTP/1.0`, `HTTP/2.0` …).
  *
  * @returns `{ error }` for a missing method, a malformed request URI, host or
@@ -95,11 +95,15 @@ export function rebuildRequest(
 
 /**
  * Whether the front end says its client came over a Unix socket: nginx's `$remote_addr` is
- * `unix:` for a client of a `listen unix:…` server (RFC 3875 §4.1.8 requires `REMOTE_ADDR`,
- * so a missing one is an unknown peer, not a local one).
+ * `unix:` for a client of a `listen unix:…` server, lighttpd's `REMOTE_ADDR` the socket's
+ * path (an IP address never starts with `/`). RFC 3875 §4.1.8 requires `REMOTE_ADDR`, so a
+ * missing one is an unknown peer, not a local one.
  */
 function isUnixPeer(remoteAddress: string | undefined): boolean {
-  return remoteAddress?.startsWith('unix:') === true;
+  return (
+    remoteAddress !== undefined &&
+    (remoteAddress.startsWith('unix:') || remoteAddress.startsWith('/'))
+  );
 }
 
 /** `HTTP_HOST`, else `SERVER_NAME` (bracketed when IPv6) and a non-default `SERVER_PORT`. */

@@ -42,6 +42,9 @@ describe('rebuildRequest', () => {
     };
     // nginx's $remote_addr for a client of a `listen unix:` server
     expect(environ({ REMOTE_ADDR: 'unix:' })).toMatchObject({ unixSocket: true });
+    // lighttpd's REMOTE_ADDR for a client of its `$SERVER["socket"] == "/path"` listener
+    expect(environ({ REMOTE_ADDR: '/run/front.sock' })).toMatchObject({ unixSocket: true });
+    expect(environ({ REMOTE_ADDR: '' })).toMatchObject({ unixSocket: false });
     const { REMOTE_ADDR: _, ...withoutAddress } = get();
     const rebuilt = rebuildRequest(withoutAddress, null, new AbortController().signal, 'scgi');
     if ('error' in rebuilt) throw new Error(rebuilt.error);
