@@ -67,10 +67,10 @@ describe('the direct peer is what the listener says', () => {
       closed.push(new Promise((resolve) => socket.once('close', () => resolve())));
     });
     const { port } = server.node.address() as net.AddressInfo;
-    // Until the application has run 5 times for a peer with no address (the case at stake),
+    // Until the application has run 40 times for a peer with no address (the case at stake),
     // at most 400 connections: each writes the forged request and resets at once.
     for (let i = 0; i < 400; i++) {
-      if (seen.filter((s) => s.peer === undefined).length >= 5) break;
+      if (seen.filter((s) => s.peer === undefined).length >= 40) break;
       await new Promise<void>((resolve, reject) => {
         const socket = net.connect(port, '127.0.0.1', () => {
           socket.write(FORGED, () => {
@@ -85,7 +85,7 @@ describe('the direct peer is what the listener says', () => {
       await closed[i];
     }
     const addressless = seen.filter((s) => s.peer === undefined);
-    expect(addressless.length).toBeGreaterThanOrEqual(5);
+    expect(addressless.length).toBeGreaterThanOrEqual(40);
     for (const s of seen) {
       expect(s.remoteAddress).not.toBe('6.6.6.6');
       expect(s.scheme).toBe('http:');
