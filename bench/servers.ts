@@ -61,6 +61,7 @@ const servers: Record<string, () => Promise<string>> = {
         remoteAddress: req.socket.remoteAddress,
         method: req.method ?? '',
         target: req.url ?? '',
+        protocol: `HTTP/${req.httpVersion}`,
         status: 200,
         bytes: BODY.length,
         durationMs: performance.now() - started,

@@ -11,7 +11,8 @@
  *
  * The environ is a root mount's: `scriptName` `''`, `pathInfo` the request's path as sent,
  * `gateway` `'fetch'`, and `remoteAddress` where the runtime tells it (Deno's
- * `info.remoteAddr`, Bun's `server.requestIP(request)`). A malformed path is a 400; a thrown
+ * `info.remoteAddr`, Bun's `server.requestIP(request)`), `unixSocket` when Deno's
+ * `info.remoteAddr.transport` is `unix`. A malformed path is a 400; a thrown
  * `HTTPError` is its response; anything else a plain 500 and one line on the console.
  */
 
@@ -42,6 +43,7 @@ export function toFetchHandler(app: Application): FetchHandler {
       scriptName: '',
       pathInfo,
       remoteAddress: remoteAddressOf(request, runtime[0]),
+      unixSocket: onUnixSocket(runtime[0]),
       gateway: 'fetch',
     };
     try {
@@ -67,6 +69,18 @@ function remoteAddressOf(request: Request, extra: unknown): string | undefined {
     // A runtime's extras that throw: no address.
   }
   return undefined;
+}
+
+/** Whether the runtime says the request came over a Unix socket (Deno's `remoteAddr.transport`). */
+function onUnixSocket(extra: unknown): boolean {
+  try {
+    return (
+      (extra as { remoteAddr?: { transport?: unknown } } | undefined)?.remoteAddr?.transport ===
+      'unix'
+    );
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -26,8 +26,26 @@ export interface Environ {
    * starting with `/`. `scriptName + pathInfo` is always the path the client sent.
    */
   readonly pathInfo: string;
-  /** The peer's IP address as the gateway saw it (`REMOTE_ADDR`), when known. */
+  /**
+   * The peer's IP address as the gateway saw it (`REMOTE_ADDR`), when known. `undefined` alone
+   * says nothing about the peer (a TCP client that reset its connection before it was read has
+   * none): only {@link Environ.unixSocket} says the peer is local.
+   */
   readonly remoteAddress?: string | undefined;
+  /**
+   * `true` when the peer reached us over a Unix-domain socket (reachable only through the file
+   * system; it has no IP address), as the gateway knows from how the request arrived: the HTTP
+   * gateway from its listener (a socket path), the CGI family from the front end's
+   * `REMOTE_ADDR` (nginx's `unix:`, lighttpd's socket path, for a client on its Unix-socket
+   * listener), toFetchHandler
+   * from Deno's `remoteAddr.transport`. Never inferred from a missing address.
+   */
+  readonly unixSocket?: boolean | undefined;
+  /**
+   * PEP 3333 `SERVER_PROTOCOL`: the protocol the client spoke (`HTTP/1.0`, `HTTP/1.1`, a front
+   * end's `HTTP/2.0`), when the gateway knows it.
+   */
+  readonly serverProtocol?: string | undefined;
   /** The gateway that made the request. */
   readonly gateway: Gateway;
   /** Values placed by middleware, each under its own symbol. */

@@ -18,9 +18,16 @@ describe('toFetchHandler', () => {
       scriptName: '/app',
       pathInfo: '/caf%C3%A9',
       remoteAddress: '203.0.113.5',
+      unixSocket: false,
       gateway: 'fetch',
       url: 'http://example.test/caf%C3%A9?x=1',
     });
+  });
+
+  it("says a request on Deno's Unix socket came over one (remoteAddr.transport)", async () => {
+    const info = { remoteAddr: { transport: 'unix', path: '/run/app.sock' } };
+    const res = await toFetchHandler(echo)(new Request('http://localhost/'), info);
+    expect(await res.json()).toMatchObject({ unixSocket: true });
   });
 
   it("takes Bun's server.requestIP(request)", async () => {

@@ -14,6 +14,12 @@ export interface AccessLogEntry {
   readonly method: string;
   /** The path and query the client sent (`scriptName + pathInfo + ?query`). */
   readonly target: string;
+  /**
+   * The protocol the client spoke, as the gateway says (`environ.serverProtocol`: `HTTP/1.0`,
+   * `HTTP/1.1`, a front end's `HTTP/2.0`); `undefined` when it did not say (a runtime's fetch
+   * handler), and the request line then ends at the target.
+   */
+  readonly protocol: string | undefined;
   readonly status: number;
   /** Body bytes actually handed to the gateway (0 for HEAD and for no body). */
   readonly bytes: number;
@@ -78,12 +84,16 @@ export function tenths(ms: number): string {
   return `${(count - (count % 10)) / 10}.${count % 10}`;
 }
 
-/** Apache Common Log Format: `host - - [time] "request" status bytes`, exactly. */
+/**
+ * Apache Common Log Format: `host - - [time] "request" status bytes`, exactly; the request line
+ * is `method target protocol`, the protocol the one the client spoke (Apache's `%r`).
+ */
 export function commonLine(entry: AccessLogEntry): string {
   const bytes = entry.bytes === 0 ? '-' : String(entry.bytes);
   const host = entry.remoteAddress === undefined ? '-' : escapeLogValue(entry.remoteAddress);
   // Each value escaped on its own: a RegExp scan of a joined string would first copy it flat.
-  const request = `${escapeLogValue(entry.method)} ${escapeLogValue(entry.target)} HTTP/1.1`;
+  const protocol = entry.protocol === undefined ? '' : ` ${escapeLogValue(entry.protocol)}`;
+  const request = `${escapeLogValue(entry.method)} ${escapeLogValue(entry.target)}${protocol}`;
   return `${host} - - ${clfTime(entry.time)} "${request}" ${entry.status} ${bytes}`;
 }
 
@@ -120,5 +130,5 @@ const orNull = (value: string | null | undefined) => (value == null ? 'null' : j
  * `JSON.stringify(entry)`'s time.
  */
 export function jsonLine(entry: AccessLogEntry): string {
-  return `{"time":"${isoTime(entry.time)}","remoteAddress":${orNull(entry.remoteAddress)},"method":${jsonString(entry.method)},"target":${jsonString(entry.target)},"status":${entry.status},"bytes":${entry.bytes},"durationMs":${entry.durationMs},"referer":${orNull(entry.referer)},"userAgent":${orNull(entry.userAgent)},"requestId":${jsonString(entry.requestId)},"aborted":${entry.aborted}}`;
+  return `{"time":"${isoTime(entry.time)}","remoteAddress":${orNull(entry.remoteAddress)},"method":${jsonString(entry.method)},"target":${jsonString(entry.target)},"protocol":${orNull(entry.protocol)},"status":${entry.status},"bytes":${entry.bytes},"durationMs":${entry.durationMs},"referer":${orNull(entry.referer)},"userAgent":${orNull(entry.userAgent)},"requestId":${jsonString(entry.requestId)},"aborted":${entry.aborted}}`;
 }

@@ -34,7 +34,7 @@ import type { Environ, Middleware } from '../../src/types.js';
 import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { bodyLength, countedStream, headerPairs, responseFromParts } from '../_shared/parts.js';
 import { findProxyOriginal } from '../proxy-fix/index.js';
-import { compileTrust, DEFAULT_TRUSTED_PROXIES } from '../proxy-fix/trust.js';
+import { compileTrust, DEFAULT_TRUSTED_PROXIES, type PeerTrust } from '../proxy-fix/trust.js';
 import { type AccessLogEntry, combinedLine, commonLine, jsonLine } from './format.js';
 import { type DeferredLine, defaultWriter, lineBatch } from './write.js';
 
@@ -159,7 +159,7 @@ interface LogSettings {
   batch: { defer(line: DeferredLine): void } | undefined;
   /** The request id header, lower case; `undefined` for none. */
   idHeader: string | undefined;
-  trusted: (address: string | undefined) => boolean;
+  trusted: PeerTrust;
 }
 
 /**
@@ -189,7 +189,9 @@ class RequestLine implements DeferredLine {
     this.requestId =
       given !== null &&
       VALID_ID.test(given) &&
-      settings.trusted(findProxyOriginal(environ)?.remoteAddress ?? environ.remoteAddress)
+      // The direct peer: proxyFix's original when it ran outside (the environ's address is
+      // then the client it names), never a fall-back to that client when the peer had none.
+      settings.trusted(findProxyOriginal(environ) ?? environ)
         ? given
         : newRequestId();
   }
@@ -231,6 +233,7 @@ class RequestLine implements DeferredLine {
       remoteAddress: environ.remoteAddress,
       method: request.method,
       target: environ.scriptName + environ.pathInfo + searchOfRequest(request),
+      protocol: environ.serverProtocol,
       status,
       bytes,
       durationMs: performance.now() - this.#started,

@@ -7,9 +7,10 @@
  * ```
  *
  * A `Content-Length` over `maxBytes` is answered 413 at once, without calling the
- * application. A chunked body (no length given) is counted as the application reads it:
- * past `maxBytes` the read rejects with an `HTTPError` 413, which becomes the response unless
- * the application catches it. Both carry `Connection: close`.
+ * application. Every other body — chunked, or with a length within the limit (a length is a
+ * claim: a `Request` made in-process need not keep to it) — is counted as the application
+ * reads it: past `maxBytes` the read rejects with an `HTTPError` 413, which becomes the
+ * response unless the application catches it. Both carry `Connection: close`.
  *
  * The HTTP gateway applies the same limit to every request (`serve({ maxBodySize })`, 10 MiB
  * unless set; `mortar serve --max-body-size`): use this middleware for a tighter limit on

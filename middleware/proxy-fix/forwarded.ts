@@ -27,7 +27,16 @@ export function fromRight(list: string | null, hops: number): string | undefined
 /** One `Forwarded` element's parameters, names lower-cased, quoted-strings unquoted. */
 export type ForwardedElement = Readonly<Record<string, string>>;
 
-const OBFUSCATED = /^_[A-Za-z0-9._-]+$/;
+/**
+ * RFC 7239 §6: `node-port = port / obfport` — `":" 1*5DIGIT` or `":_" 1*(ALPHA / DIGIT / "."
+ * / "_" / "-")` — optional after every kind of `nodename`.
+ */
+const NODE_PORT = '(?::(?:\\d{1,5}|_[A-Za-z0-9._-]+))?';
+/** §6.3 `obfnode = "_" 1*( ALPHA / DIGIT / "." / "_" / "-")`, then an optional node-port. */
+const OBFUSCATED = new RegExp(`^(_[A-Za-z0-9._-]+)${NODE_PORT}$`);
+const UNKNOWN = new RegExp(`^unknown${NODE_PORT}$`, 'i');
+const BRACKETED = new RegExp(`^\\[([^\\]]+)\\]${NODE_PORT}$`);
+const IPV4 = new RegExp(`^(\\d{1,3}(?:\\.\\d{1,3}){3})${NODE_PORT}$`);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
@@ -90,19 +99,21 @@ function readQuoted(text: string, start: number): [string, number] | undefined {
 }
 
 /**
- * The client address in a `for=` node (RFC 7239 §6) or an `X-Forwarded-For` value: an IPv4
- * or IPv6 address (`[v6]`, with or without a port, `v4:port`), returned bare; an obfuscated
- * identifier (`_hidden`), returned as it is; `unknown` → `null` (a proxy that does not know).
- * `undefined` when it is none of these.
+ * The client address in a `for=` node (RFC 7239 §6: `node = nodename [ ":" node-port ]`) or an
+ * `X-Forwarded-For` value: an IPv4 or IPv6 address (`[v6]`, `v4`, either with a port or an
+ * obfuscated port), returned bare; an obfuscated identifier (`_hidden`, `_hidden:4711`,
+ * `_hidden:_port`), returned without its port; `unknown` (with or without a port) → `null` (a
+ * proxy that does not know). `undefined` when it is none of these.
  */
 export function forwardedNode(node: string): string | null | undefined {
-  if (node.toLowerCase() === 'unknown') return null;
-  if (OBFUSCATED.test(node)) return node;
-  const bracketed = /^\[([^\]]+)\](?::(?:\d{1,5}|_[A-Za-z0-9._-]+))?$/.exec(node);
+  if (UNKNOWN.test(node)) return null;
+  const obfuscated = OBFUSCATED.exec(node);
+  if (obfuscated) return obfuscated[1];
+  const bracketed = BRACKETED.exec(node);
   if (bracketed)
     return ipaddr.IPv6.isValid(bracketed[1]!) ? bracketed[1]!.toLowerCase() : undefined;
   if (ipaddr.IPv6.isValid(node) && node.includes(':')) return node.toLowerCase();
-  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(?:\d{1,5}|_[A-Za-z0-9._-]+))?$/.exec(node);
+  const v4 = IPV4.exec(node);
   return v4 && ipaddr.IPv4.isValid(v4[1]!) ? v4[1] : undefined;
 }
 
@@ -125,11 +136,21 @@ export function forwardedPort(value: string): number | undefined {
 }
 
 /**
- * A path prefix: by the request-target grammar (percent-encoded, starting with `/`, no
- * `.`/`..` segment, no query); returned without a trailing `/` (`/` alone → `''`). Else
- * `undefined`.
+ * What a prefix may not hold, beyond the request-target grammar: an empty segment (`//evil.com`
+ * at the start is a network-path reference: a redirect built on it leaves the site), and the
+ * percent spellings of `/` and `\` (a segment that decodes to one), and of control characters.
+ */
+const UNSAFE_PREFIX = /\/\/|%(?:2f|5c|[01][0-9a-f]|7f)/i;
+
+/**
+ * A path prefix: `/` and non-empty segments by the request-target grammar (percent-encoded,
+ * no `.`/`..` segment in any spelling, no query, no backslash or control character, raw or
+ * percent-encoded; no `//`); returned without a trailing `/` (`/` alone → `''`). Else
+ * `undefined`: `//evil.com` as a prefix would make every redirect built from `scriptName` an
+ * open redirect.
  */
 export function forwardedPrefix(value: string): string | undefined {
   if (value.charCodeAt(0) !== 47 /* "/" */ || requestTargetPath(value) !== value) return undefined;
-  return value.replace(/\/+$/, '');
+  const prefix = value.replace(/\/+$/, '');
+  return UNSAFE_PREFIX.test(prefix) ? undefined : prefix;
 }

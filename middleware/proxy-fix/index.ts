@@ -20,7 +20,8 @@
  *
  * What changes, for the application inside:
  * - `environ.remoteAddress`: the client (`X-Forwarded-For` / `for=`); `undefined` when the
- *   proxy says `unknown`; an obfuscated identifier (`_hidden`) as it is.
+ *   proxy says `unknown`; an obfuscated identifier (`_hidden`) as it is (its port dropped,
+ *   as an address's is); `environ.unixSocket` false (the client is not the proxy's socket).
  * - `request.url`: the public scheme (`X-Forwarded-Proto`), host (`X-Forwarded-Host`) and port
  *   (`X-Forwarded-Port`) — so `session({ secure: 'auto' })` sets `Secure` behind TLS, and
  *   redirects built from the URL point at the public site. Headers are not changed.
@@ -52,7 +53,7 @@ import {
 } from './forwarded.js';
 import { compileTrust, DEFAULT_TRUSTED_PROXIES } from './trust.js';
 
-export { compileTrust, DEFAULT_TRUSTED_PROXIES, type PeerTrust } from './trust.js';
+export { compileTrust, DEFAULT_TRUSTED_PROXIES, type Peer, type PeerTrust } from './trust.js';
 
 /** Options of {@link proxyFix}: how many proxies set each header (0: do not read it). */
 export interface ProxyFixOptions {
@@ -75,7 +76,9 @@ export interface ProxyFixOptions {
   forwarded?: boolean;
   /**
    * The peers whose headers are believed: addresses, CIDR ranges (`10.0.0.0/8`), `loopback`,
-   * `linklocal`, `uniquelocal`, `unix` (a Unix-socket peer), `*`; an array or a comma list.
+   * `linklocal`, `uniquelocal`, `unix` (a peer the gateway says came over a Unix socket:
+   * `environ.unixSocket`), `*`; an array or a comma list. A peer without an address (a TCP
+   * client that reset its connection) is trusted only under `*`.
    * @default ['loopback', 'unix']
    */
   trustedProxies?: string | readonly string[];
@@ -85,6 +88,8 @@ export interface ProxyFixOptions {
 export interface ProxyOriginal {
   /** The direct peer: the proxy when the headers were believed. */
   readonly remoteAddress: string | undefined;
+  /** Whether the direct peer came over a Unix socket (`environ.unixSocket`). */
+  readonly unixSocket: boolean;
   /** The request URL as the gateway built it. */
   readonly url: string;
   /** `environ.scriptName` before the prefix was added. */
@@ -151,8 +156,9 @@ export function proxyFix(options: ProxyFixOptions = {}): Middleware {
     assertEnviron(environ, 'proxyFix()');
     const original: ProxyOriginal = {
       remoteAddress: environ.remoteAddress,
+      unixSocket: environ.unixSocket === true,
       scriptName: environ.scriptName,
-      trusted: trusted(environ.remoteAddress),
+      trusted: trusted(environ),
       // Read when asked: building srvx's URL is a cost most requests need not pay here.
       get url() {
         return request.url;
@@ -160,12 +166,16 @@ export function proxyFix(options: ProxyFixOptions = {}): Middleware {
     };
     if (!original.trusted) return app(request, originalKey.with(environ, original));
     const claims = claimsOf(request.headers, hops, forwarded);
-    const next: Environ = {
-      ...environ,
-      remoteAddress:
-        claims.client === undefined ? environ.remoteAddress : (claims.client ?? undefined),
-      scriptName: (claims.prefix ?? '') + environ.scriptName,
-    };
+    const next: Environ =
+      claims.client === undefined
+        ? { ...environ, scriptName: (claims.prefix ?? '') + environ.scriptName }
+        : {
+            ...environ,
+            // The client the proxy names: an address, not the proxy's Unix socket.
+            remoteAddress: claims.client ?? undefined,
+            unixSocket: false,
+            scriptName: (claims.prefix ?? '') + environ.scriptName,
+          };
     const origin = publicOrigin(request, claims);
     const forwardedRequest =
       origin === undefined ? request : rebaseRequest(request, pathOf(request.url), origin);

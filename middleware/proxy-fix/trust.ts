@@ -3,13 +3,21 @@
  * matched with ipaddr.js (the rules of Express's `trust proxy`, proxy-addr's: its names
  * `loopback`, `linklocal`, `uniquelocal`, netmasks, IPv4-mapped IPv6 peers matching IPv4
  * ranges), plus the two names uvicorn's `--forwarded-allow-ips` users expect: `*` (every peer)
- * and `unix` (a peer with no IP address: a Unix socket, reachable only through the file
- * system).
+ * and `unix` (a peer on a Unix-domain socket, reachable only through the file system).
+ *
+ * Whether a peer is on a Unix socket is what the gateway says (`environ.unixSocket`, from its
+ * listener or the front end), never a guess from a missing address: a TCP client that resets
+ * its connection right after its request has no address by the time it is read, and is as
+ * untrusted as proxy-addr makes any peer without one.
  */
 import ipaddr from 'ipaddr.js';
+import type { Environ } from '../../src/types.js';
 
-/** Whether a peer, by the address the gateway gave (`undefined` for a Unix socket), is trusted. */
-export type PeerTrust = (address: string | undefined) => boolean;
+/** The direct peer, as a gateway describes it: an {@link Environ} is one. */
+export type Peer = Pick<Environ, 'remoteAddress' | 'unixSocket'>;
+
+/** Whether a peer (its address, and whether it came over a Unix socket) is trusted. */
+export type PeerTrust = (peer: Peer) => boolean;
 
 /** The default: loopback (127.0.0.0/8, ::1, and IPv4-mapped 127.x) and Unix sockets. */
 export const DEFAULT_TRUSTED_PROXIES: readonly string[] = ['loopback', 'unix'];
@@ -25,7 +33,9 @@ type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 /**
  * Compiles `entries` — IPv4/IPv6 addresses, CIDR ranges (`10.0.0.0/8`, `10.0.0.0/255.0.0.0`),
- * the names `loopback`, `linklocal`, `uniquelocal`, `unix`, `*` — into a check.
+ * the names `loopback`, `linklocal`, `uniquelocal`, `unix`, `*` — into a check. A peer on a
+ * Unix socket is trusted when `unix` (or `*`) is listed; any other peer by its address, and a
+ * peer without one only under `*`.
  *
  * @param option - The option's name, for the error message.
  * @throws TypeError naming `option` and the entry that is not an address or range.
@@ -45,7 +55,11 @@ export function compileTrust(entries: string | readonly string[], option: string
   } catch (error) {
     throw new TypeError(`${option}: ${(error as Error).message} (in ${JSON.stringify(list)})`);
   }
-  return (address) => (address === undefined || address === '' ? unix : inRanges(address, ranges));
+  return (peer) => {
+    if (peer.unixSocket === true) return unix;
+    const address = peer.remoteAddress;
+    return address === undefined || address === '' ? false : inRanges(address, ranges);
+  };
 }
 
 /**

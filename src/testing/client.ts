@@ -232,6 +232,7 @@ export class TestClient {
       scriptName: '',
       pathInfo,
       remoteAddress: this.#options.remoteAddress ?? '127.0.0.1',
+      serverProtocol: 'HTTP/1.1',
       gateway: 'test',
     };
     let response: unknown;

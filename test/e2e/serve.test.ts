@@ -69,6 +69,8 @@ describe('serve()', () => {
       scriptName: '',
       pathInfo: '/a%20b/c',
       remoteAddress: '127.0.0.1',
+      unixSocket: false,
+      serverProtocol: 'HTTP/1.1',
       gateway: 'http',
     });
   });

@@ -46,6 +46,7 @@ describe('helloWorld', () => {
         scriptName: '',
         pathInfo: '/hello/x',
         remoteAddress: '127.0.0.1',
+        serverProtocol: 'HTTP/1.1',
         gateway: 'test',
       },
       body: 'b',

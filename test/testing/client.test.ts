@@ -27,7 +27,13 @@ describe('TestClient', () => {
     expect(res.status).toBe(201);
     expect(res.text()).toBe('done');
     expect(seen).toEqual([
-      { scriptName: '', pathInfo: '/a%20b', remoteAddress: '127.0.0.1', gateway: 'test' },
+      {
+        scriptName: '',
+        pathInfo: '/a%20b',
+        remoteAddress: '127.0.0.1',
+        serverProtocol: 'HTTP/1.1',
+        gateway: 'test',
+      },
       'POST',
       'hi',
     ]);

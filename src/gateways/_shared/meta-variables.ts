@@ -7,6 +7,7 @@
 import { forwardRequestMembers } from '../../environ.js';
 import { errorResponse } from '../../http-error.js';
 import type { Application, Environ, Gateway } from '../../types.js';
+import { framedRequests } from './body-limit.js';
 import { asResponse, failureResponse } from './outcome.js';
 import { isValidHost, requestTargetPath } from './request-target.js';
 
@@ -28,8 +29,12 @@ export type Rebuilt = { request: Request; environ: Environ } | { error: string }
  *   path, so its percent-encoding matches the URL (lighttpd and nginx both decode `PATH_INFO`).
  *   As for a mount, `request.url` leaves the `scriptName` out.
  * - Headers from `HTTP_*` (`HTTP_X_FOO` → `x-foo`), `CONTENT_TYPE` and `CONTENT_LENGTH`.
+ * - `environ.remoteAddress` is `REMOTE_ADDR`, `environ.unixSocket` whether it names a client on
+ *   the front end's Unix socket (nginx's `unix:`, lighttpd's socket path), `environ.serverProtocol` the
+ *   `SERVER_PROTOCOL` (`HTTP/1.0`, `HTTP/2.0` …).
  *
- * @returns `{ error }` for a missing method, a malformed request URI or host.
+ * @returns `{ error }` for a missing method, a malformed request URI, host or
+ *   `CONTENT_LENGTH`.
  */
 export function rebuildRequest(
   meta: MetaVariables,
@@ -60,6 +65,9 @@ export function rebuildRequest(
   const scriptName = rawPrefix(path, meta.SCRIPT_NAME ?? '');
   const pathInfo = path.slice(scriptName.length);
 
+  if (meta.CONTENT_LENGTH && !/^\d+$/.test(meta.CONTENT_LENGTH)) {
+    return { error: 'CONTENT_LENGTH is not a whole number of bytes' };
+  }
   const headers = headersOf(meta);
   if (typeof headers === 'string') return { error: headers };
   const hasBody = method !== 'GET' && method !== 'HEAD' && body !== null;
@@ -72,13 +80,30 @@ export function rebuildRequest(
     hasBody ? body : null,
     signal,
   ) as unknown as Request;
+  // Each CGI-family gateway reads exactly CONTENT_LENGTH bytes of body (RFC 3875 §4.2).
+  framedRequests.add(request);
   const environ: Environ = {
     scriptName,
     pathInfo,
     remoteAddress: meta.REMOTE_ADDR,
+    unixSocket: isUnixPeer(meta.REMOTE_ADDR),
+    serverProtocol: meta.SERVER_PROTOCOL || undefined,
     gateway,
   };
   return { request, environ };
+}
+
+/**
+ * Whether the front end says its client came over a Unix socket: nginx's `$remote_addr` is
+ * `unix:` for a client of a `listen unix:…` server, lighttpd's `REMOTE_ADDR` the socket's
+ * path (an IP address never starts with `/`). RFC 3875 §4.1.8 requires `REMOTE_ADDR`, so a
+ * missing one is an unknown peer, not a local one.
+ */
+function isUnixPeer(remoteAddress: string | undefined): boolean {
+  return (
+    remoteAddress !== undefined &&
+    (remoteAddress.startsWith('unix:') || remoteAddress.startsWith('/'))
+  );
 }
 
 /** `HTTP_HOST`, else `SERVER_NAME` (bracketed when IPv6) and a non-default `SERVER_PORT`. */

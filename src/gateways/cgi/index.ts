@@ -48,7 +48,10 @@ export async function runCGI(app: Application, options: CGIOptions = {}): Promis
   await writeCGIResponse(stdout, response, request, log);
 }
 
-/** The first `length` bytes of a stream. */
+/**
+ * The first `length` bytes of a stream (RFC 3875 §4.2: never read past `CONTENT_LENGTH`).
+ * @throws Error when the stream ends before `length` bytes.
+ */
 async function* limit(stream: NodeJS.ReadableStream, length: number): AsyncGenerator<Buffer> {
   let remaining = length;
   for await (const chunk of stream) {
@@ -57,4 +60,5 @@ async function* limit(stream: NodeJS.ReadableStream, length: number): AsyncGener
     remaining -= buffer.length;
     if (remaining <= 0) return;
   }
+  throw new Error(`the request body ended ${remaining} bytes short of its CONTENT_LENGTH`);
 }

@@ -33,6 +33,7 @@ import {
   UNKNOWN_TYPE,
   unknownTypeBody,
 } from './records.js';
+import { type BodyFlow, bodyStream, closeBody, feedStdin } from './stdin.js';
 
 /** One front-end connection: parses records, runs requests, writes their responses. */
 export class FastCGIConnection {
@@ -46,6 +47,12 @@ export class FastCGIConnection {
   /** The wait for the socket to drain, while one is pending (see #drained). */
   #drain: Promise<void> | undefined;
   #buffer: Buffer = Buffer.alloc(0);
+  /** How a request body pauses and resumes reading, and logs. */
+  readonly #flow: BodyFlow = {
+    hold: (id) => this.#hold(id),
+    release: (id) => this.#release(id),
+    log: (line) => this.#log(line),
+  };
   #closing = false;
 
   constructor(socket: net.Socket, settings: FastCGISettings) {
@@ -126,17 +133,7 @@ export class FastCGIConnection {
         else exchange.params.push(Buffer.from(content));
         return;
       case STDIN:
-        if (!exchange?.stdin) return;
-        if (content.length === 0) {
-          exchange.stdin.close();
-          exchange.stdin = undefined;
-          // This request's body is complete: whatever it left queued, the connection carries
-          // other records (and requests) and must flow again.
-          this.#release(exchange.id);
-        } else {
-          exchange.stdin.enqueue(new Uint8Array(content));
-          if ((exchange.stdin.desiredSize ?? 1) <= 0) this.#hold(exchange.id);
-        }
+        if (exchange?.stdin) feedStdin(exchange, exchange.stdin, content, this.#flow);
         return;
       case ABORT_REQUEST:
         if (exchange) {
@@ -192,6 +189,7 @@ export class FastCGIConnection {
       params: [],
       paramsSize: 0,
       stdin: undefined,
+      remaining: undefined,
       abort: undefined,
       aborted: false,
       started: false,
@@ -225,43 +223,14 @@ export class FastCGIConnection {
     if (this.#holds.size === 0 && this.#socket.isPaused()) this.#socket.resume();
   }
 
-  /** The request body as a stream fed by STDIN records (made only for requests with one). */
-  #bodyFor(exchange: Exchange): ReadableStream<Uint8Array> {
-    return new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          exchange.stdin = controller;
-        },
-        pull: () => this.#release(exchange.id),
-        cancel: () => {
-          exchange.stdin = undefined;
-          this.#release(exchange.id);
-        },
-      },
-      { highWaterMark: 4 },
-    );
-  }
-
   #abort(exchange: Exchange): void {
     exchange.aborted = true;
     if (exchange.abort && !exchange.abort.signal.aborted) exchange.abort.abort();
-    this.#closeBody(exchange, () => new DOMException('The request was aborted.', 'AbortError'));
-  }
-
-  /**
-   * Ends the request body stream (the rest of its STDIN is dropped) and lifts its pause: a
-   * request answered without reading a large body must not leave the connection paused — on a
-   * kept-alive connection that hung every later request.
-   */
-  #closeBody(exchange: Exchange, reason: () => unknown): void {
-    try {
-      // The reason is made only for a body still open: an Error per request is not free.
-      exchange.stdin?.error(reason());
-    } catch {
-      // already closed
-    }
-    exchange.stdin = undefined;
-    this.#release(exchange.id);
+    closeBody(
+      exchange,
+      () => new DOMException('The request was aborted.', 'AbortError'),
+      this.#flow,
+    );
   }
 
   #start(exchange: Exchange): void {
@@ -283,7 +252,9 @@ export class FastCGIConnection {
       Number(meta.CONTENT_LENGTH || 0) > 0 ||
       meta.HTTP_TRANSFER_ENCODING !== undefined ||
       (meta.REQUEST_METHOD !== 'GET' && meta.REQUEST_METHOD !== 'HEAD');
-    const body = hasBody ? this.#bodyFor(exchange) : null;
+    const length = meta.CONTENT_LENGTH;
+    exchange.remaining = length && /^\d+$/.test(length) ? Number(length) : undefined;
+    const body = hasBody ? bodyStream(exchange, this.#flow) : null;
     const rebuilt = rebuildRequest(meta, body, () => signalOf(exchange), 'fastcgi');
     const { response, request } = await answer(this.#app, rebuilt, this.#log);
     if (exchange.done) {
@@ -359,9 +330,10 @@ export class FastCGIConnection {
     if (exchange.done) return;
     exchange.done = true;
     this.#settings.running.count--;
-    this.#closeBody(
+    closeBody(
       exchange,
       () => new Error('the response was sent before the request body was read'),
+      this.#flow,
     );
     this.#exchanges.delete(exchange.id);
     this.#write(

@@ -12,6 +12,11 @@ export interface Exchange {
   paramsSize: number;
   /** Feeds the request body; set once PARAMS show the request has one. */
   stdin: ReadableStreamDefaultController<Uint8Array> | undefined;
+  /**
+   * Bytes of STDIN the body still takes by `CONTENT_LENGTH` (RFC 3875 §4.2: never read past
+   * it); `undefined` when the front end gave no length (the body is STDIN to its end).
+   */
+  remaining: number | undefined;
   /** Made when the application first reads `request.signal`. */
   abort: AbortController | undefined;
   aborted: boolean;

@@ -8,9 +8,11 @@ import type http from 'node:http';
 import { NodeRequest } from 'srvx/node';
 import { HTTPError } from '../../http-error.js';
 import type { Application, Environ } from '../../types.js';
+import { framedRequests } from '../_shared/body-limit.js';
 import { settle } from '../_shared/log.js';
 import { asResponse, failureResponse } from '../_shared/outcome.js';
 import { isValidHost, requestTargetPath } from '../_shared/request-target.js';
+import { onUnixListener } from './peer.js';
 import { writeResponse } from './response-writer.js';
 
 /** How a mounted listener (Express or Connect middleware) passes on. */
@@ -44,10 +46,13 @@ export function requestListener(
     const pathInfo = checkRequest(req, res);
     if (pathInfo === undefined) return;
     const request = new NodeRequest({ req, res }) as Request;
+    framedRequests.add(request); // node:http's parser reads exactly Content-Length bytes
     const environ: Environ = {
       scriptName: mount ? mountPrefix(req) : '',
       pathInfo,
       remoteAddress: req.socket.remoteAddress,
+      unixSocket: onUnixListener(req.socket),
+      serverProtocol: req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`,
       gateway: 'http',
     };
     if (mount && next) {

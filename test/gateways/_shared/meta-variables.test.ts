@@ -26,10 +26,30 @@ describe('rebuildRequest', () => {
       scriptName: '/app',
       pathInfo: '/caf%C3%A9',
       remoteAddress: '10.0.0.7',
+      unixSocket: false,
+      serverProtocol: undefined,
       gateway: 'fastcgi',
     });
     expect(rebuilt.request.url).toBe('http://example.test:8080/caf%C3%A9?x=1');
     expect(rebuilt.request instanceof Request).toBe(true);
+  });
+
+  it("says the peer is on a Unix socket from the front end's REMOTE_ADDR, never from its absence", () => {
+    const environ = (extra: MetaVariables) => {
+      const rebuilt = rebuild(get(extra));
+      if ('error' in rebuilt) throw new Error(rebuilt.error);
+      return rebuilt.environ;
+    };
+    // nginx's $remote_addr for a client of a `listen unix:` server
+    expect(environ({ REMOTE_ADDR: 'unix:' })).toMatchObject({ unixSocket: true });
+    // lighttpd's REMOTE_ADDR for a client of its `$SERVER["socket"] == "/path"` listener
+    expect(environ({ REMOTE_ADDR: '/run/front.sock' })).toMatchObject({ unixSocket: true });
+    expect(environ({ REMOTE_ADDR: '' })).toMatchObject({ unixSocket: false });
+    const { REMOTE_ADDR: _, ...withoutAddress } = get();
+    const rebuilt = rebuildRequest(withoutAddress, null, new AbortController().signal, 'scgi');
+    if ('error' in rebuilt) throw new Error(rebuilt.error);
+    expect(rebuilt.environ).toMatchObject({ remoteAddress: undefined, unixSocket: false });
+    expect(environ({ SERVER_PROTOCOL: 'HTTP/1.0' }).serverProtocol).toBe('HTTP/1.0');
   });
 
   it('keeps the client spelling of an encoded mount prefix', () => {

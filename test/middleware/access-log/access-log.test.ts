@@ -1,20 +1,31 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tenths } from '../../../middleware/access-log/format.js';
 import { accessLog, batchedWriter, getRequestId } from '../../../middleware/access-log/index.js';
 import { proxyFix } from '../../../middleware/proxy-fix/index.js';
 import { urlmap } from '../../../middleware/urlmap/index.js';
+import { serveFastCGI } from '../../../src/gateways/fastcgi/index.js';
 import { type Server, serve } from '../../../src/gateways/node/index.js';
-import { type Application, compose, FastResponse, HTTPError } from '../../../src/index.js';
+import {
+  type Application,
+  compose,
+  FastResponse,
+  HTTPError,
+  toFetchHandler,
+} from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
+import { cgiParams, FastCGIClient } from '../../helpers/fastcgi-client.js';
 import { closeNow } from '../../helpers/net.js';
 
-const servers: Server[] = [];
+const servers: (Server | Pick<Server, 'close'>)[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map(closeNow));
+  await Promise.all(
+    servers.splice(0).map((server) => ('node' in server ? closeNow(server) : server.close())),
+  );
 });
 
 function logged(options: Parameters<typeof accessLog>[0] = {}) {
@@ -50,6 +61,38 @@ describe('accessLog', () => {
     });
     expect(typeof entry.durationMs).toBe('number');
     expect(() => accessLog({ format: 'apache' as never })).toThrow(/accessLog format/);
+  });
+
+  it('the request line has the protocol the client spoke: HTTP/1.0, FastCGI SERVER_PROTOCOL', async () => {
+    const { lines, middleware } = logged({ format: 'common' });
+    const app = middleware(() => new FastResponse('x'));
+    const server = await serve(app, { port: 0, announce: false });
+    servers.push(server);
+    const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+    socket.end('GET /old HTTP/1.0\r\nHost: localhost\r\n\r\n');
+    socket.resume();
+    await once(socket, 'close');
+    await until(() => lines.length > 0);
+    expect(lines[0]).toMatch(/"GET \/old HTTP\/1\.0" 200 1$/);
+
+    const fastcgi = await serveFastCGI(app, { port: 0, handleSignals: false });
+    servers.push(fastcgi);
+    const client = await FastCGIClient.connect(Number(new URL(fastcgi.url).port));
+    client.request(1, cgiParams('GET', '/h2', { SERVER_PROTOCOL: 'HTTP/2.0' }));
+    client.request(2, cgiParams('GET', '/ten', { SERVER_PROTOCOL: 'HTTP/1.0' }));
+    await client.reply(1);
+    await client.reply(2);
+    client.close();
+    await until(() => lines.length > 2);
+    expect(lines.slice(1).sort()).toEqual([
+      expect.stringMatching(/"GET \/h2 HTTP\/2\.0" 200 1$/),
+      expect.stringMatching(/"GET \/ten HTTP\/1\.0" 200 1$/),
+    ]);
+
+    // A runtime's fetch handler does not say: the line ends at the target, as for HTTP/0.9.
+    await toFetchHandler(app)(new Request('http://localhost/fetch'));
+    await until(() => lines.length > 3);
+    expect(lines[3]).toMatch(/"GET \/fetch" 200 1$/);
   });
 
   it('escapes control characters, quotes and ANSI escapes a client sent', async () => {
@@ -178,6 +221,7 @@ describe('accessLog', () => {
       'remoteAddress',
       'method',
       'target',
+      'protocol',
       'status',
       'bytes',
       'durationMs',
@@ -188,7 +232,13 @@ describe('accessLog', () => {
     ]);
     expect(entry.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(Math.abs(Date.parse(entry.time) - started)).toBeLessThan(1000);
-    expect(entry).toMatchObject({ status: 200, bytes: 2, referer: null, aborted: false });
+    expect(entry).toMatchObject({
+      protocol: 'HTTP/1.1',
+      status: 200,
+      bytes: 2,
+      referer: null,
+      aborted: false,
+    });
   });
 
   it('JSON escapes what would break a line or a parser; an unknown address is null', async () => {
@@ -342,7 +392,7 @@ describe('batchedWriter', () => {
         const { accessLog } = await import(${JSON.stringify(module)});
         const { FastResponse } = await import(${JSON.stringify(mortar)});
         const app = accessLog({ format: 'common' })(() => new FastResponse('hi'));
-        const environ = { scriptName: '', pathInfo: '/x', remoteAddress: '192.0.2.1' };
+        const environ = { scriptName: '', pathInfo: '/x', remoteAddress: '192.0.2.1', serverProtocol: 'HTTP/1.1' };
         app(new Request('http://localhost/x?y'), environ);
         app(new Request('http://localhost/x?z'), environ);
         ${end};`;

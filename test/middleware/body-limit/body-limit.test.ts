@@ -2,7 +2,7 @@ import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bodyLimit } from '../../../middleware/body-limit/index.js';
 import { type Server, serve } from '../../../src/gateways/node/index.js';
-import { type Application, HTTPError } from '../../../src/index.js';
+import { type Application, HTTPError, toFetchHandler } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
 import { closeNow } from '../../helpers/net.js';
 
@@ -55,6 +55,50 @@ describe('bodyLimit', () => {
     const client = new TestClient(bodyLimit({ maxBytes: 10 })(reader));
     expect((await client.post('/', { body: 'x'.repeat(11) })).status).toBe(413);
     expect(await (await client.post('/', { body: 'x'.repeat(10) })).text()).toBe('read 10');
+  });
+
+  it('counts a body that streams more than the Content-Length it declares (TestClient, toFetchHandler)', async () => {
+    const headers = { 'content-length': '10' };
+    const body = 'x'.repeat(5000);
+    calls = 0;
+    const client = new TestClient(bodyLimit({ maxBytes: 1000 })(reader));
+    const viaClient = await client.post('/', { headers, body });
+    expect(viaClient.status).toBe(413);
+    expect(await viaClient.text()).toContain('over the limit of 1000 bytes');
+    const handler = toFetchHandler(bodyLimit({ maxBytes: 1000 })(reader));
+    const request = new Request('http://localhost/', { method: 'POST', headers, body });
+    expect(request.headers.get('content-length')).toBe('10');
+    expect((await handler(request)).status).toBe(413);
+    expect(calls).toBe(2);
+    expect(await (await client.post('/', { headers, body: 'x'.repeat(10) })).text()).toBe(
+      'read 10',
+    );
+  });
+
+  it("believes a length only from the gateway's own framing, not from a request a middleware made", async () => {
+    // Behind the HTTP gateway, a middleware hands on a request of its own making that declares
+    // 10 bytes and carries 5,000: counted, and refused past the limit.
+    const swap =
+      (next: Application): Application =>
+      (request, environ) =>
+        next(
+          new Request(request.url, {
+            method: 'POST',
+            headers: { 'content-length': '10' },
+            body: 'y'.repeat(5000),
+          }),
+          environ,
+        );
+    const server = await serve(swap(bodyLimit({ maxBytes: 1000 })(reader)), {
+      port: 0,
+      announce: false,
+    });
+    servers.push(server);
+    expect((await raw(server.url, { body: 'x'.repeat(10) })).status).toBe(413);
+    // The gateway's own request, with its own length, goes straight through.
+    const direct = await serve(bodyLimit({ maxBytes: 1000 })(reader), { port: 0, announce: false });
+    servers.push(direct);
+    expect((await raw(direct.url, { body: 'x'.repeat(1000) })).body).toBe('read 1000');
   });
 
   it('errors a chunked body mid-stream: the read rejects with an HTTPError 413', async () => {

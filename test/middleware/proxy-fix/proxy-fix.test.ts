@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   forwardedNode,
+  forwardedPrefix,
   fromRight,
   parseForwarded,
 } from '../../../middleware/proxy-fix/forwarded.js';
@@ -47,6 +48,7 @@ describe('proxyFix: X-Forwarded-*', () => {
     expect(got.url).toBe('https://localhost/a/b?q=1');
     expect(got.original).toEqual({
       remoteAddress: '127.0.0.1',
+      unixSocket: false,
       url: 'http://localhost/a/b?q=1',
       scriptName: '',
       trusted: true,
@@ -165,7 +167,57 @@ describe('proxyFix: RFC 7239 Forwarded', () => {
   });
 });
 
+describe('proxyFix: RFC 7239 §6 nodes with ports', () => {
+  it('an obfuscated node with a port (or an obfuscated port) is the client, not the proxy', async () => {
+    for (const node of ['"_hidden:4711"', '"_hidden:_p0rt"', '_hidden']) {
+      const got = await seen({ forwarded: true }, { forwarded: `for=${node}` });
+      expect(got.remoteAddress).toBe('_hidden');
+    }
+    const unknown = await seen({ forwarded: true }, { forwarded: 'for="unknown:4711"' });
+    expect(unknown.remoteAddress).toBe(null);
+  });
+});
+
 describe('the grammar', () => {
+  it('forwardedNode: node = nodename [ ":" node-port ] for every nodename', () => {
+    expect(forwardedNode('_hidden:4711')).toBe('_hidden');
+    expect(forwardedNode('_x.y-z_1:_obf.port')).toBe('_x.y-z_1');
+    expect(forwardedNode('unknown:_p')).toBe(null);
+    expect(forwardedNode('UNKNOWN')).toBe(null);
+    for (const bad of ['_hidden:', '_hidden:123456', '_:1', '_hidden:4711:1', '_hid den', '_a:_']) {
+      expect(forwardedNode(bad)).toBeUndefined();
+    }
+  });
+
+  it('forwardedPrefix: a path of segments, nothing a browser reads as another site', () => {
+    expect(forwardedPrefix('/shop/')).toBe('/shop');
+    expect(forwardedPrefix('/a/caf%C3%A9')).toBe('/a/caf%C3%A9');
+    expect(forwardedPrefix('/')).toBe('');
+    for (const bad of [
+      '//evil.com',
+      '///evil.com',
+      '/\\evil.com',
+      '/%5Cevil.com',
+      '/%2F%2Fevil.com',
+      '/%2fevil.com',
+      'https://evil.com',
+      'evil.com',
+      '/a//b',
+      '/a/../b',
+      '/a/%2e%2E/b',
+      '/a/.%2e',
+      '/%2e',
+      '/a%00b',
+      '/a%0Db',
+      '/a%7f',
+      '/a\tb',
+      '/a?b',
+      '/a#b',
+    ]) {
+      expect(forwardedPrefix(bad), bad).toBeUndefined();
+    }
+  });
+
   it('fromRight', () => {
     expect(fromRight('a, b ,c', 1)).toBe('c');
     expect(fromRight('a, b ,c', 2)).toBe('b');

@@ -47,7 +47,7 @@ describe('compileTrust', () => {
         fc.subarray(ENTRIES, { minLength: 1 }),
         fc.oneof(ipv4, ipv6, special),
         (entries, address) => {
-          const ours = compileTrust(entries, 'test')(address);
+          const ours = compileTrust(entries, 'test')({ remoteAddress: address, unixSocket: false });
           const theirs = proxyAddr.compile(entries)(address, 0);
           expect(ours, `${address} in ${entries.join(',')}`).toBe(theirs);
         },
@@ -67,10 +67,14 @@ describe('compileTrust', () => {
     }
   });
 
-  it('adds * (every peer) and unix (a peer without an address)', () => {
-    expect(compileTrust('*', 'x')('198.51.100.1')).toBe(true);
-    expect(compileTrust('unix', 'x')(undefined)).toBe(true);
-    expect(compileTrust('loopback', 'x')(undefined)).toBe(false);
-    expect(compileTrust('unix, 10.0.0.0/8', 'x')('10.2.3.4')).toBe(true);
+  it('adds * (every peer) and unix (a peer on a Unix socket, as the gateway says)', () => {
+    expect(compileTrust('*', 'x')({ remoteAddress: '198.51.100.1' })).toBe(true);
+    expect(compileTrust('unix', 'x')({ remoteAddress: undefined, unixSocket: true })).toBe(true);
+    expect(compileTrust('loopback', 'x')({ remoteAddress: undefined, unixSocket: true })).toBe(
+      false,
+    );
+    // No address and no Unix socket: a TCP client already gone — never trusted but under *.
+    expect(compileTrust('unix', 'x')({ remoteAddress: undefined })).toBe(false);
+    expect(compileTrust('unix, 10.0.0.0/8', 'x')({ remoteAddress: '10.2.3.4' })).toBe(true);
   });
 });
