@@ -25,15 +25,15 @@ export function which(command: string): string | undefined {
 }
 
 /**
- * A test's teardown of a `serve()` server: its `close()`, with the idle keep-alive connections
+ * A test's teardown of a gateway's server (`serve()`, `serveFastCGI()` …): its `close()`, with the idle keep-alive connections
  * ended at once. `close()` alone waits out the keep-alive timeout it told each idle client (a
  * deployment's drain must: see src/gateways/node/drain.ts); a finished test sends no more.
  */
 export function closeNow(server: {
   close(): Promise<void>;
-  node: { closeIdleConnections(): void };
+  node?: { closeIdleConnections?: () => void };
 }): Promise<void> {
   const closed = server.close();
-  server.node.closeIdleConnections();
+  server.node?.closeIdleConnections?.(); // an HTTP server's; other gateways have none to wait
   return closed;
 }

@@ -21,11 +21,9 @@ import { TestClient } from '../../../src/testing/index.js';
 import { cgiParams, FastCGIClient } from '../../helpers/fastcgi-client.js';
 import { closeNow } from '../../helpers/net.js';
 
-const servers: (Server | Pick<Server, 'close'>)[] = [];
+const servers: Pick<Server, 'close'>[] = [];
 afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map((server) => ('node' in server ? closeNow(server) : server.close())),
-  );
+  await Promise.all(servers.splice(0).map(closeNow));
 });
 
 function logged(options: Parameters<typeof accessLog>[0] = {}) {
