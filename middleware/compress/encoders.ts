@@ -5,6 +5,7 @@
  * an import, so `mortar/compress` bundles for any platform.
  */
 import type * as Zlib from 'node:zlib';
+import { builtinModule } from '../../src/_internal/builtin.js';
 
 /** A coding's two forms: all at once for a body in memory, and as a stream. */
 export interface Encoder {
@@ -24,9 +25,7 @@ export interface Levels {
   zstd?: number | undefined;
 }
 
-const zlib = (
-  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
-).process?.getBuiltinModule?.('node:zlib') as typeof Zlib | undefined;
+const zlib = builtinModule<typeof Zlib>('node:zlib');
 
 /**
  * The encoders this runtime has, by coding name, at `levels` (defaults: br 4 — what nginx

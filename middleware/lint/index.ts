@@ -28,8 +28,8 @@
  */
 
 import type * as ToughCookie from 'tough-cookie';
+import { requireOptional } from '../../src/_internal/optional.js';
 import { pathOf, searchOf } from '../../src/environ.js';
-import { requireOptional } from '../../src/gateways/_shared/optional.js';
 import { invalidPart, type ResponseParts, responseParts } from '../../src/gateways/_shared/srvx.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { optionNames, refuseUnknownOptions } from '../_shared/options.js';

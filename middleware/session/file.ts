@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as Lockfile from 'proper-lockfile';
-import { requireOptional } from '../../src/gateways/_shared/optional.js';
+import { requireOptional } from '../../src/_internal/optional.js';
 import { isSessionId } from './signing.js';
 import type { ServerStore, SessionRecord } from './store.js';
 import { sweepInterval } from './values.js';

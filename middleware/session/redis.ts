@@ -13,7 +13,7 @@
  */
 import type * as IORedis from 'ioredis';
 import type { Redis } from 'ioredis';
-import { requireOptional } from '../../src/gateways/_shared/optional.js';
+import { requireOptional } from '../../src/_internal/optional.js';
 import { type ServerStore, type SessionRecord, StoreUnavailableError } from './store.js';
 
 /**

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as TsxCommonJS from 'tsx/cjs/api';
 import type * as TsxESM from 'tsx/esm/api';
-import { importOptional } from '../gateways/_shared/optional.js';
+import { importOptional } from '../_internal/optional.js';
 import type { Application } from '../types.js';
 import { LoadError, parseAppSpec } from './spec.js';
 

@@ -4,7 +4,7 @@
  * with the small synchronous interface tests want.
  */
 import type * as ToughCookie from 'tough-cookie';
-import { requireOptional } from '../gateways/_shared/optional.js';
+import { requireOptional } from '../_internal/optional.js';
 
 /**
  * Cookies received, sent back where a browser would send them.

@@ -5,9 +5,14 @@
  * install carries none of them. Each resolves from mortar's own folder, as its static imports
  * do: in npm's and pnpm's layouts that reaches the project's node_modules too.
  */
-import { createRequire } from 'node:module';
+import type * as NodeModule from 'node:module';
+import { builtinModule } from './builtin.js';
 
-const require = createRequire(import.meta.url);
+/**
+ * A `require` resolving from this file (so from mortar's own folder); `undefined` on a
+ * runtime with no `node:module`, where nothing optional can be loaded synchronously.
+ */
+const requireHere = builtinModule<typeof NodeModule>('node:module')?.createRequire(import.meta.url);
 
 /**
  * Loads `specifier` (a package, or a subpath of one) synchronously, by `require`.
@@ -18,8 +23,9 @@ const require = createRequire(import.meta.url);
  *   installed; whatever the package itself throws while it loads is rethrown as is.
  */
 export function requireOptional<T>(specifier: string, message: string): T {
+  if (requireHere === undefined) throw new Error(message);
   try {
-    return require(specifier) as T;
+    return requireHere(specifier) as T;
   } catch (error) {
     throw notInstalled(error, specifier, message);
   }
