@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'mortar-debug-reload-'));
@@ -46,6 +46,8 @@ describe('debug() under mortar serve --reload', () => {
     expect(url, output).not.toBe('');
     const failed = await fetch(`${url}/order`, { method: 'POST', body: '{"items":4}' });
     expect(failed.status).toBe(500);
+    // The PIN line and the response come on different pipes: wait for the line.
+    await vi.waitFor(() => expect(output).toMatch(/the debugger PIN is \S+/));
     const pin = /the debugger PIN is (\S+)/.exec(output)?.[1];
     const unlocked = await fetch(`${url}/__debug__/pin`, {
       method: 'POST',

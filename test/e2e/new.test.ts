@@ -341,7 +341,8 @@ describe("README's first lines on a fresh clone", () => {
         return { ...frontEnd, prefix: path.join(where, 'nginx') };
       };
 
-      it.skipIf(!which('openssl'))(
+      // Under CI=true a missing openssl fails the test, as a missing front end does.
+      it.skipIf(!which('openssl') && process.env.CI !== 'true')(
         'nginx-proxy.conf with TLS in front of npm start and of app-http.service: the session cookie keeps Secure',
         async () => {
           const tls = space();
@@ -389,7 +390,8 @@ describe("README's first lines on a fresh clone", () => {
         },
       );
 
-      it("nginx-fastcgi.conf and lighttpd.conf in front of app-fastcgi.service answer 200; nginx outside the socket's group gets 502, as README says", async () => {
+      /** The deploy files' socket path replaced by `name` in a fresh folder. */
+      const fastcgiSetup = () => {
         const where = space();
         const socket = (name: string) => (text: string) =>
           text.replaceAll(`/run/shop/app.sock`, path.join(where, name));
@@ -398,6 +400,11 @@ describe("README's first lines on a fresh clone", () => {
             /^(\s*)listen 80;/m,
             '$1listen 127.0.0.1:PORT0;',
           );
+        return { socket, nginxConf };
+      };
+
+      it('nginx-fastcgi.conf and lighttpd.conf in front of app-fastcgi.service answer 200', async () => {
+        const { socket, nginxConf } = fastcgiSetup();
         const conf = nginxConf('app.sock');
         const frontEnd = await nginx(conf);
         // Group=www-data made the socket's group nginx's: here that is its workers' group.
@@ -421,19 +428,27 @@ describe("README's first lines on a fresh clone", () => {
         );
         stops.push(lighttpd.stop);
         expect((await get(`${lighttpd.urls[0]}/`)).status).toBe(200);
-
-        if (!asRoot) return; // nginx's workers are this user: any group lets them in.
-        const other = await unit('app-fastcgi.service', socket('other.sock'));
-        expect(other.exitCode, other.output).toBeUndefined();
-        const outside = await nginx(nginxConf('other.sock'));
-        expect((await get(`${outside.urls[0]}/`)).status).toBe(502);
-        const log = readFileSync(path.join(outside.prefix, 'logs/error.log'), 'utf8');
-        const said = /`(connect\(\) to unix:\S+ failed \(13: Permission denied\))`/.exec(
-          readFileSync(path.join(project, 'README.md'), 'utf8').replace(/\s*\n\s*/g, ' '),
-        );
-        expect(said, 'README quotes the error').not.toBeNull();
-        expect(log).toContain(socket('other.sock')(said![1]!));
       }, 60_000);
+
+      // Only as root do nginx's workers run as another user than the server: else any group
+      // lets them in, and there is no 502 to see.
+      it.skipIf(process.getuid?.() !== 0)(
+        "nginx outside the socket's group gets 502, as README says",
+        async () => {
+          const { socket, nginxConf } = fastcgiSetup();
+          const other = await unit('app-fastcgi.service', socket('other.sock'));
+          expect(other.exitCode, other.output).toBeUndefined();
+          const outside = await nginx(nginxConf('other.sock'));
+          expect((await get(`${outside.urls[0]}/`)).status).toBe(502);
+          const log = readFileSync(path.join(outside.prefix, 'logs/error.log'), 'utf8');
+          const said = /`(connect\(\) to unix:\S+ failed \(13: Permission denied\))`/.exec(
+            readFileSync(path.join(project, 'README.md'), 'utf8').replace(/\s*\n\s*/g, ' '),
+          );
+          expect(said, 'README quotes the error').not.toBeNull();
+          expect(log).toContain(socket('other.sock')(said![1]!));
+        },
+        60_000,
+      );
     },
   );
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { scripts } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as {
@@ -158,7 +158,9 @@ describe('the demo site (npm start)', () => {
     const boom = await fetch(`${url}/legacy/boom`, { headers: { accept: 'text/plain' } });
     expect(boom.status).toBe(500);
     expect(await boom.text()).toMatch(/PIN printed in the terminal/);
-    expect(output).toMatch(/Error: Express could not ship order 42\n\s+at /);
+    await vi.waitFor(() =>
+      expect(output).toMatch(/Error: Express could not ship order 42\n\s+at /),
+    );
   });
 
   it('answers an unknown path with 404', async () => {

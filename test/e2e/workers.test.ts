@@ -104,6 +104,10 @@ function keepAliveLoad(url: string, until?: (code: string) => boolean) {
       return { served, failures };
     },
     finished: () => clients.then(() => ({ served, failures })),
+    /** Resolves once `count` requests have been answered (their connections are kept). */
+    async answered(count: number) {
+      while (served < count && running) await new Promise((r) => setTimeout(r, 10));
+    },
   };
 }
 
@@ -228,7 +232,7 @@ describe('mortar serve --workers', () => {
       for (let round = 1; round <= 2; round++) {
         const { child, url, exit } = await startWorkers(workers);
         const load = keepAliveLoad(url, (code) => code === 'ECONNREFUSED');
-        await new Promise((r) => setTimeout(r, 300));
+        await load.answered(8); // every client has a kept connection before the signal
         child.kill('SIGTERM');
         expect(await exit).toBe(0);
         const { served, failures } = await load.finished();

@@ -15,6 +15,7 @@ import { getProxyOriginal, proxyFix } from '../../../middleware/proxy-fix/index.
 import { compose } from '../../../src/compose.js';
 import { serve, toNodeHandler } from '../../../src/gateways/node/index.js';
 import type { Application } from '../../../src/types.js';
+import { closeNow } from '../../helpers/net.js';
 
 interface Seen {
   remoteAddress: string | undefined;
@@ -60,8 +61,8 @@ describe('the direct peer is what the listener says', () => {
   it('a TCP client that resets right after its request is never trusted as a proxy', async () => {
     // The proxy is elsewhere (or on a Unix socket): this loopback client stands for the public.
     const { app, seen } = recording(['192.0.2.1', 'unix']);
-    const server = await serve(app, { port: 0, announce: false });
-    cleanups.push(() => server.close());
+    const server = await serve(app, { port: 0, announce: false, handleSignals: false });
+    cleanups.push(() => closeNow(server));
     const closed: Promise<void>[] = [];
     server.node.on('connection', (socket: net.Socket) => {
       closed.push(new Promise((resolve) => socket.once('close', () => resolve())));
