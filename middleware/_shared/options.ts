@@ -5,29 +5,9 @@
  * refused option, like any option a factory finds wrong, is a {@link ConfigError}.
  */
 
-/** The `code` every {@link ConfigError} carries (Node's `err.code` convention). */
-export const CONFIG_ERROR_CODE = 'ERR_MORTAR_CONFIG';
+import { ConfigError } from '../../src/_internal/config-error.js';
 
-/**
- * A mistake in how mortar is configured — an unknown option, a bad option value, a missing
- * secret — thrown when the middleware is built, never while it serves. It is a `TypeError`
- * (what these checks threw before) marked with `code: 'ERR_MORTAR_CONFIG'`: `mortar serve`
- * reports one such error as one line naming the caller's file and line, where any other
- * error shows its stack. Recognise it by the code (`isConfigError`), not `instanceof`: a
- * checkout or a bundle can hold two copies of this class.
- */
-export class ConfigError extends TypeError {
-  readonly code = CONFIG_ERROR_CODE;
-
-  override get name(): string {
-    return 'ConfigError';
-  }
-}
-
-/** Whether `error` is a {@link ConfigError} from any copy of mortar (it checks the code). */
-export function isConfigError(error: unknown): error is ConfigError {
-  return error instanceof Error && (error as { code?: unknown }).code === CONFIG_ERROR_CODE;
-}
+export { CONFIG_ERROR_CODE, ConfigError, isConfigError } from '../../src/_internal/config-error.js';
 
 /**
  * The option names of `T`, listed once: `optionNames<SessionOptions>()(['secret', …])` does

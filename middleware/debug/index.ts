@@ -157,7 +157,7 @@ function checkDebugOptions(options: DebugOptions): void {
  *   consoleTimeout: 5000,     // ms per console evaluation
  *   maxErrors: 20, ttl: 3600, // errors kept for the console; seconds each is kept
  *   capture: {},              // locals through node:inspector (frames, mode, …); false: off
- *   secretFile: '~/.cache/mortar/debug-secret', // keeps the PIN across restarts; false: not
+ *   secretFile: join(homedir(), '.cache/mortar/debug-secret'), // the PIN outlives restarts; false: not
  *   log: console.error,       // the PIN line, each error's line and traceback
  *   errors: {},               // options of the errors() page untrusted requests get
  * })

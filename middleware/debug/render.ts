@@ -79,8 +79,9 @@ function frameHTML(
         .join('')}</pre>`
     : '';
   let vars = '';
-  if (captured === null || !capturing) vars = '';
-  else if (captured && Object.keys(captured.locals).length) {
+  if (captured === null || !capturing) {
+    // no capture for this error: the page's note says why, once
+  } else if (captured && Object.keys(captured.locals).length) {
     vars = `<table class="vars">${previews(captured.locals)
       .map(([name, value]) => `<tr><td>${escapeHTML(name)}</td><td>${escapeHTML(value)}</td></tr>`)
       .join('')}</table>`;
@@ -149,7 +150,7 @@ export function tracebackHTML(
 <main>
 ${captureNote(t.capture)}
 <h2>Traceback <span class="note">(most recent call first)</span></h2>
-${reportHTML(report, t.locals, offset, t.capture === 'on' || t.capture === 'starting')}
+${reportHTML(report, t.locals, offset, t.capture === 'on')}
 ${chain}
 <h2>Request</h2>
 ${rows([['method', t.request.method], ['url', t.request.url], ...t.request.headers])}

@@ -16,6 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
+import { isConfigError } from '../_internal/config-error.js';
 import { UsageError } from './args.js';
 import { LoadError } from './spec.js';
 
@@ -72,7 +73,7 @@ export function describeFailure(error: unknown, verbose: boolean, cwd = process.
 /** `file:line:column: message` for a configuration error, `undefined` for anything else. */
 function configurationLine(error: Error, cwd: string): string | undefined {
   const code = (error as { code?: unknown }).code;
-  if (code === 'ERR_MORTAR_CONFIG') {
+  if (isConfigError(error)) {
     const at = frames(error.stack).find((frame) => !isOwn(frame.file));
     return `${at ? `${located(at, cwd)}: ` : 'mortar: '}${error.message}`;
   }

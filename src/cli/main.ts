@@ -2,6 +2,8 @@
  * The `mortar` command. `mortar serve module[:export]` loads an application by name and
  * serves it over HTTP, as a WSGI server does.
  */
+
+import { isConfigError } from '../_internal/config-error.js';
 import type { Application } from '../types.js';
 import {
   CGI_HELP,
@@ -11,7 +13,6 @@ import {
   UsageError,
   type WrapSettings,
 } from './args.js';
-import { debugEnabled, describeFailure } from './failure.js';
 import { loadApplication } from './load.js';
 
 // Each command imports only the gateway it runs (dynamic imports below): a CGI process, one
@@ -37,6 +38,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (command === 'new') return (await import('./new.js')).newCommand(rest);
     throw new UsageError(`unknown command "${command}" (try mortar --help)`);
   } catch (error) {
+    // Loaded only on a failure: a CGI process's start stays what it needs.
+    const { debugEnabled, describeFailure } = await import('./failure.js');
     const verbose = argv.includes('--verbose') || debugEnabled(process.env.DEBUG);
     const failure = describeFailure(error, verbose);
     process.stderr.write(failure.text);
@@ -119,7 +122,10 @@ async function wrapApplication(
     return await wrapInOrder(app, wrap, limitBody);
   } catch (error) {
     // A bad --forwarded-allow-ips entry: compileTrust's message, as one usage line.
-    if (error instanceof TypeError) throw new UsageError(`--forwarded-allow-ips: ${error.message}`);
+    // (A ConfigError from another middleware's check is reported as itself.)
+    if (error instanceof TypeError && !isConfigError(error)) {
+      throw new UsageError(`--forwarded-allow-ips: ${error.message}`);
+    }
     throw error;
   }
 }
