@@ -94,11 +94,14 @@ function parseRange(entry: string): Range {
  * matches IPv4 ranges only (as an IPv4 peer does); an IPv6 peer matches IPv6 ranges.
  */
 function inRanges(address: string, ranges: readonly Range[]): boolean {
-  if (!ipaddr.isValid(address)) return false;
-  const ip = ipaddr.process(address);
-  return ranges.some(([range, bits]) =>
-    ip.kind() === 'ipv4'
-      ? range.kind() === 'ipv4' && (ip as ipaddr.IPv4).match(range as ipaddr.IPv4, bits)
-      : range.kind() === 'ipv6' && (ip as ipaddr.IPv6).match(range as ipaddr.IPv6, bits),
-  );
+  let ip: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    ip = ipaddr.process(address); // parses once; throws for what is not an address
+  } catch {
+    return false;
+  }
+  const kind = ip.kind();
+  // Same kind, so one signature fits: match(range, bits) of IPv4 or of IPv6.
+  const match = ip.match as (this: typeof ip, range: typeof ip, bits: number) => boolean;
+  return ranges.some(([range, bits]) => range.kind() === kind && match.call(ip, range, bits));
 }
