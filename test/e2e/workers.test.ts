@@ -232,7 +232,8 @@ describe('mortar serve --workers', () => {
       for (let round = 1; round <= 2; round++) {
         const { child, url, exit } = await startWorkers(workers);
         const load = keepAliveLoad(url, (code) => code === 'ECONNREFUSED');
-        await load.answered(8); // every client has a kept connection before the signal
+        await load.answered(8); // the clients are under way (their first answers came)
+        await new Promise((r) => setTimeout(r, 300));
         child.kill('SIGTERM');
         expect(await exit).toBe(0);
         const { served, failures } = await load.finished();
