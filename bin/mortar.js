@@ -3,12 +3,12 @@
 // loaders (a devDependency there), registered here: the ESM one, and the CommonJS one for
 // `.ts` files in a folder without `"type": "module"`. An installed mortar runs its built
 // JavaScript and loads no loader here: tsx, a devDependency of the project, is registered by
-// `mortar serve` for an application written in TypeScript (src/cli/load.ts), so a JavaScript
+// `mortar serve` for an application written in TypeScript (cli/load.ts), so a JavaScript
 // one (`app.js`, a built project) starts without it — what makes one CGI request a process
 // start and little more.
 import { existsSync } from 'node:fs';
 
-const source = new URL('../src/cli/main.ts', import.meta.url);
+const source = new URL('../cli/main.ts', import.meta.url);
 const fromSource = existsSync(source);
 
 if (fromSource) {
@@ -23,6 +23,6 @@ if (fromSource) {
   );
   for (const loader of loaders) loader.register();
 }
-const { main } = await import(fromSource ? source.href : '../dist/src/cli/main.js');
+const { main } = await import(fromSource ? source.href : '../dist/cli/main.js');
 const code = await main(process.argv.slice(2));
 process.exit(code);

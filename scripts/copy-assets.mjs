@@ -13,8 +13,8 @@ for (const asset of assets) {
   mkdirSync(path.dirname(target), { recursive: true });
   copyFileSync(path.join(root, asset), target);
 }
-// `mortar new`'s project templates, read beside src/cli/new.js.
-cpSync(path.join(root, 'src/cli/templates'), path.join(root, 'dist/src/cli/templates'), {
+// `mortar new`'s project templates, read beside cli/new.js.
+cpSync(path.join(root, 'cli/templates'), path.join(root, 'dist/cli/templates'), {
   recursive: true,
 });
 console.log(`copied ${assets.length} assets and the project templates to dist/`);

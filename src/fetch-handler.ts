@@ -16,9 +16,9 @@
  * `HTTPError` is its response; anything else a plain 500 and one line on the console.
  */
 
+import { asResponse, failureResponse } from './_internal/outcome.js';
+import { requestTargetPath } from './_internal/request-target.js';
 import { originOf } from './environ.js';
-import { asResponse, failureResponse } from './gateways/_shared/outcome.js';
-import { requestTargetPath } from './gateways/_shared/request-target.js';
 import { errorResponse } from './http-error.js';
 import type { Application, Environ } from './types.js';
 

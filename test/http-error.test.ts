@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isFastResponse } from '../src/gateways/_shared/srvx.js';
+import { isFastResponse } from '../src/_internal/response-parts.js';
 import { type Application, errorResponse, HTTPError, preferredMediaType } from '../src/index.js';
 import { TestClient } from '../src/testing/index.js';
 

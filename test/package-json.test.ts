@@ -42,7 +42,7 @@ describe('package.json', () => {
     'the %s template lists them as devDependencies, at the versions mortar tests',
     (template, names) => {
       const mortar = manifest('package.json');
-      const project = manifest(`src/cli/templates/${template}/package.json.tmpl`);
+      const project = manifest(`cli/templates/${template}/package.json.tmpl`);
       for (const name of names) {
         const tested = mortar.devDependencies?.[name];
         expect(tested, name).toMatch(/^\^\d/);

@@ -4,7 +4,7 @@
  * from them — with the same helpers, the body's length without encoding it, and one counter
  * for a streamed body.
  */
-import type { ResponseParts } from '../../src/gateways/_shared/srvx.js';
+import type { ResponseParts } from '../../src/_internal/response-parts.js';
 import { FastResponse } from '../../src/response.js';
 import type { HeadersInit } from '../../src/types.js';
 

@@ -26,15 +26,15 @@
  * @module mortar/access-log
  */
 
+import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { responseParts } from '../../src/_internal/response-parts.js';
 import { defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { assertEnviron } from '../../src/fetch-handler.js';
-import { responseParts } from '../../src/gateways/_shared/srvx.js';
 import { requestHeader, searchOfRequest } from '../../src/request-header.js';
 import type { Environ, Middleware } from '../../src/types.js';
-import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { bodyLength, countedStream, headerPairs, responseFromParts } from '../_shared/parts.js';
+import { compileTrust, DEFAULT_TRUSTED_PROXIES, type PeerTrust } from '../_shared/trust.js';
 import { findProxyOriginal } from '../proxy-fix/index.js';
-import { compileTrust, DEFAULT_TRUSTED_PROXIES, type PeerTrust } from '../proxy-fix/trust.js';
 import { type AccessLogEntry, combinedLine, commonLine, jsonLine } from './format.js';
 import { type DeferredLine, defaultWriter, lineBatch } from './write.js';
 

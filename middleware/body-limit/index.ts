@@ -18,9 +18,9 @@
  * @module mortar/body-limit
  */
 
-import { checkByteLimit, limitRequestBody } from '../../src/gateways/_shared/body-limit.js';
+import { checkByteLimit, limitRequestBody } from '../../src/_internal/body-limit.js';
+import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import type { Middleware } from '../../src/types.js';
-import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 
 /** Options of {@link bodyLimit}. */
 export interface BodyLimitOptions {

@@ -36,10 +36,10 @@
  * @module mortar/compress
  */
 
-import { type ResponseParts, responseParts } from '../../src/gateways/_shared/srvx.js';
+import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { type ResponseParts, responseParts } from '../../src/_internal/response-parts.js';
 import { negotiateEncoding } from '../../src/negotiation.js';
 import type { Middleware } from '../../src/types.js';
-import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { bodyLength, headerPairs, responseFromParts } from '../_shared/parts.js';
 import { discard, type NodeReadable, readAhead, webStream } from './body.js';
 import { type Encoder, encoders, type Levels } from './encoders.js';

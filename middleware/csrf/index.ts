@@ -24,10 +24,10 @@
  * @module mortar/csrf
  */
 
+import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import { defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
-import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { getSession } from '../session/index.js';
 import { base64url, constantTimeEqual } from '../session/signing.js';
 

@@ -4,12 +4,12 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { describeError } from '../../src/gateways/_shared/log.js';
-import { isFastResponse } from '../../src/gateways/_shared/srvx.js';
+import { describeError } from '../../src/_internal/log.js';
+import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { isFastResponse } from '../../src/_internal/response-parts.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
 import type { Environ, Middleware } from '../../src/types.js';
-import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { formatText, reportOf } from './stack.js';
 
 /** Options of {@link errors}. */

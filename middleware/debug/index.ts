@@ -53,11 +53,11 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { terminalSafe } from '../../src/_internal/log.js';
+import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import { assertEnviron } from '../../src/fetch-handler.js';
-import { terminalSafe } from '../../src/gateways/_shared/log.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
-import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { type CaptureOptions, LocalsCapture } from './capture.js';
 import { consoleEndpoint } from './endpoint.js';
 import { type ErrorsOptions, productionError } from './errors.js';

@@ -3,7 +3,7 @@
  * for its app frames, the request with credentials redacted, and the environ.
  */
 import { randomBytes } from 'node:crypto';
-import { terminalSafe } from '../../src/gateways/_shared/log.js';
+import { terminalSafe } from '../../src/_internal/log.js';
 import type { Environ } from '../../src/types.js';
 import type { CapturedFrame, LocalsCapture } from './capture.js';
 import { redactHeaders, type Traceback } from './render.js';

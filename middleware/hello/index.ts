@@ -14,10 +14,10 @@
  * @module mortar/hello
  */
 
+import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import { assertEnviron } from '../../src/fetch-handler.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Middleware } from '../../src/types.js';
-import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 
 const BODY = 'Hello, world!\n';
 const HEADERS = { 'content-type': 'text/plain; charset=utf-8' };

@@ -29,10 +29,14 @@
 
 import type * as ToughCookie from 'tough-cookie';
 import { requireOptional } from '../../src/_internal/optional.js';
+import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import {
+  invalidPart,
+  type ResponseParts,
+  responseParts,
+} from '../../src/_internal/response-parts.js';
 import { pathOf, searchOf } from '../../src/environ.js';
-import { invalidPart, type ResponseParts, responseParts } from '../../src/gateways/_shared/srvx.js';
 import type { Environ, Middleware } from '../../src/types.js';
-import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import { bodyLength, headerPairs, responseFromParts } from '../_shared/parts.js';
 
 /** Options of {@link lint}. */

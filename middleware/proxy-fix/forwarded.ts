@@ -9,7 +9,7 @@ import {
   type HostParts,
   parseHost,
   requestTargetPath,
-} from '../../src/gateways/_shared/request-target.js';
+} from '../../src/_internal/request-target.js';
 
 /**
  * The value the `hops`-th proxy from ours appended to a comma list (`a, b, c` with 1 hop → `c`,

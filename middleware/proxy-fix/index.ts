@@ -31,6 +31,7 @@
  * @module mortar/proxy-fix
  */
 
+import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import {
   defineEnvironKey,
   type EnvironKey,
@@ -40,7 +41,7 @@ import {
 } from '../../src/environ.js';
 import { assertEnviron } from '../../src/fetch-handler.js';
 import type { Environ, Middleware } from '../../src/types.js';
-import { optionNames, refuseUnknownOptions } from '../_shared/options.js';
+import { compileTrust, DEFAULT_TRUSTED_PROXIES } from '../_shared/trust.js';
 import {
   type ForwardedElement,
   forwardedHost,
@@ -51,9 +52,13 @@ import {
   fromRight,
   parseForwarded,
 } from './forwarded.js';
-import { compileTrust, DEFAULT_TRUSTED_PROXIES } from './trust.js';
 
-export { compileTrust, DEFAULT_TRUSTED_PROXIES, type Peer, type PeerTrust } from './trust.js';
+export {
+  compileTrust,
+  DEFAULT_TRUSTED_PROXIES,
+  type Peer,
+  type PeerTrust,
+} from '../_shared/trust.js';
 
 /** Options of {@link proxyFix}: how many proxies set each header (0: do not read it). */
 export interface ProxyFixOptions {

@@ -1,7 +1,7 @@
 /**
  * The session middleware's options, checked and resolved once, when `session()` is called.
  */
-import { ConfigError, optionNames, refuseUnknownOptions } from '../_shared/options.js';
+import { ConfigError, optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import { CookieStore, Sealer } from './cookie-store.js';
 import type { SessionCookieOptions, SessionOptions } from './index.js';
 import { KeyedLock } from './lock.js';

@@ -4,7 +4,7 @@
  * Web Crypto only, so the session middleware runs on every runtime.
  */
 
-import { ConfigError } from '../_shared/options.js';
+import { ConfigError } from '../../src/_internal/options.js';
 
 /** Secrets by numeric id; the highest id signs and seals (as iron-session does). */
 export interface Secrets {

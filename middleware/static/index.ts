@@ -24,9 +24,9 @@
 
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError, optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import { errorResponse } from '../../src/http-error.js';
 import type { Application, Middleware } from '../../src/types.js';
-import { ConfigError, optionNames, refuseUnknownOptions } from '../_shared/options.js';
 import type { SymlinkPolicy } from './files.js';
 import { type Folder, serveRequest } from './folder.js';
 import { sendFile } from './respond.js';

@@ -2,7 +2,7 @@
  * The options serveStatic and fileApp share, checked and resolved once.
  */
 import contentDisposition from 'content-disposition';
-import { ConfigError } from '../_shared/options.js';
+import { ConfigError } from '../../src/_internal/options.js';
 import { FileView, type SymlinkPolicy } from './files.js';
 import type { FileOptions } from './index.js';
 import type { FileEntry, Representation } from './respond.js';

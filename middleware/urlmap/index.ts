@@ -31,9 +31,10 @@
  * the mounts (Paste's listing had an XSS); the `notFound` option replaces it.
  * @module mortar/urlmap
  */
+
+import { parseHost } from '../../src/_internal/request-target.js';
 import { originOf, rebaseRequest, searchOf, shiftEnviron } from '../../src/environ.js';
 import { assertEnviron } from '../../src/fetch-handler.js';
-import { parseHost } from '../../src/gateways/_shared/request-target.js';
 import { errorResponse } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Environ } from '../../src/types.js';

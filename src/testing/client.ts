@@ -9,7 +9,7 @@
  * expect(client.cookies.get('sid')).toBeDefined();
  * ```
  */
-import { requestTargetPath } from '../gateways/_shared/request-target.js';
+import { requestTargetPath } from '../_internal/request-target.js';
 import { errorResponse, HTTPError } from '../http-error.js';
 import type { Application, BodyInit, Environ, HeadersInit } from '../types.js';
 import { CookieJar } from './cookie-jar.js';

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSocket } from '../../src/cli/args.js';
-import { LoadError, loadApplication, parseAppSpec } from '../../src/cli/load.js';
+import { parseSocket } from '../../cli/args.js';
+import { LoadError, loadApplication, parseAppSpec } from '../../cli/load.js';
 
 describe('parseAppSpec', () => {
   it.each([

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isWatched } from '../../src/cli/reload.js';
+import { isWatched } from '../../cli/reload.js';
 import { root, run, served } from './cli-run.js';
 
 describe('mortar serve', () => {

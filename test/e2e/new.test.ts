@@ -256,7 +256,7 @@ describe("README's first lines on a fresh clone", () => {
     expect(readFileSync(path.join(project, '.gitignore'), 'utf8').split('\n')).toContain('.env');
     // Every value a template shows (the example's, and 0.2.0's) is refused; the random one
     // appears in no template.
-    const templates = path.join(clone, 'src/cli/templates');
+    const templates = path.join(clone, 'cli/templates');
     const texts = readdirSync(templates, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile())
       .map((e) => readFileSync(path.join(e.parentPath, e.name), 'utf8'));

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { limitRequestBody } from '../../src/gateways/_shared/body-limit.js';
+import { limitRequestBody } from '../../src/_internal/body-limit.js';
 import { runCGI } from '../../src/gateways/cgi/index.js';
 import { type FastCGIOptions, serveFastCGI } from '../../src/gateways/fastcgi/index.js';
 import { encodeRecord, STDIN } from '../../src/gateways/fastcgi/records.js';

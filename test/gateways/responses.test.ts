@@ -1,11 +1,11 @@
 // Issue 9 §1: a response an application builds, or a value it throws, never crashes a gateway
 // or injects into the wire — over HTTP, FastCGI, SCGI and CGI alike (the one response reader
-// in src/gateways/_shared/), and what reaches the terminal is escaped.
+// in src/_internal/), and what reaches the terminal is escaped.
 import { once } from 'node:events';
 import http from 'node:http';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeError, terminalSafe } from '../../src/gateways/_shared/log.js';
+import { describeError, terminalSafe } from '../../src/_internal/log.js';
 import { runCGI } from '../../src/gateways/cgi/index.js';
 import { serveFastCGI } from '../../src/gateways/fastcgi/index.js';
 import { serve } from '../../src/gateways/node/index.js';

@@ -2,7 +2,7 @@
  * Graceful shutdown, shared by every gateway: SIGINT/SIGTERM and an `AbortSignal` start it;
  * a second signal exits at once.
  */
-import { settle } from './log.js';
+import { settle } from '../../_internal/log.js';
 
 /** {@link ShutdownOptions.shutdownTimeout}'s default, in milliseconds. */
 export const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;

@@ -10,8 +10,8 @@
  */
 import { Readable } from 'node:stream';
 import type { Application } from '../../types.js';
-import { writeCGIResponse } from '../_shared/cgi-response.js';
-import { answer, rebuildRequest } from '../_shared/meta-variables.js';
+import { writeCGIResponse } from '../_cgi/cgi-response.js';
+import { answer, rebuildRequest } from '../_cgi/meta-variables.js';
 
 /** Where a CGI request comes from and goes to (the process's own by default). */
 export interface CGIOptions {

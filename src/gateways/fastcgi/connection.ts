@@ -3,12 +3,12 @@
  * carry — several at once when the front end multiplexes — and writes their responses.
  */
 import type net from 'node:net';
+import { describeError, settle } from '../../_internal/log.js';
 import { errorResponse } from '../../http-error.js';
 import type { Application } from '../../types.js';
+import { cgiResponse } from '../_cgi/cgi-response.js';
+import { answer, type MetaVariables, rebuildRequest } from '../_cgi/meta-variables.js';
 import { drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
-import { cgiResponse } from '../_shared/cgi-response.js';
-import { describeError, settle } from '../_shared/log.js';
-import { answer, type MetaVariables, rebuildRequest } from '../_shared/meta-variables.js';
 import { type Exchange, type FastCGISettings, signalOf } from './exchange.js';
 import {
   ABORT_REQUEST,

@@ -6,12 +6,12 @@
  */
 import type http from 'node:http';
 import { NodeRequest } from 'srvx/node';
+import { framedRequests } from '../../_internal/body-limit.js';
+import { settle } from '../../_internal/log.js';
+import { asResponse, failureResponse } from '../../_internal/outcome.js';
+import { isValidHost, requestTargetPath } from '../../_internal/request-target.js';
 import { HTTPError } from '../../http-error.js';
 import type { Application, Environ } from '../../types.js';
-import { framedRequests } from '../_shared/body-limit.js';
-import { settle } from '../_shared/log.js';
-import { asResponse, failureResponse } from '../_shared/outcome.js';
-import { isValidHost, requestTargetPath } from '../_shared/request-target.js';
 import { onUnixListener } from './peer.js';
 import { writeResponse } from './response-writer.js';
 

@@ -19,8 +19,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { limitRequestBody } from '../../_internal/body-limit.js';
 import type { Application } from '../../types.js';
-import { limitRequestBody } from '../_shared/body-limit.js';
 import { listenError } from '../_shared/listen.js';
 import {
   DEFAULT_SHUTDOWN_TIMEOUT,

@@ -13,11 +13,11 @@
  * @module mortar/scgi
  */
 import net from 'node:net';
+import { settle } from '../../_internal/log.js';
 import type { Application } from '../../types.js';
-import { writeCGIResponse } from '../_shared/cgi-response.js';
+import { writeCGIResponse } from '../_cgi/cgi-response.js';
+import { answer, type MetaVariables, rebuildRequest } from '../_cgi/meta-variables.js';
 import { listen, type SocketListenOptions, type SocketServer } from '../_shared/listen.js';
-import { settle } from '../_shared/log.js';
-import { answer, type MetaVariables, rebuildRequest } from '../_shared/meta-variables.js';
 import { shutdownControl } from '../_shared/shutdown.js';
 import { parseSCGIHeader } from './netstring.js';
 

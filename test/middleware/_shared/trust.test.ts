@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import proxyAddr from 'proxy-addr';
 import { describe, expect, it } from 'vitest';
-import { compileTrust } from '../../../middleware/proxy-fix/trust.js';
+import { compileTrust } from '../../../middleware/_shared/trust.js';
 
 const ENTRIES = [
   'loopback',

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as TsxCommonJS from 'tsx/cjs/api';
 import type * as TsxESM from 'tsx/esm/api';
-import { importOptional } from '../_internal/optional.js';
-import type { Application } from '../types.js';
+import { importOptional } from '../src/_internal/optional.js';
+import type { Application } from '../src/types.js';
 import { LoadError, parseAppSpec } from './spec.js';
 
 export { LoadError, parseAppSpec } from './spec.js';

@@ -79,7 +79,7 @@ export function fromRegistry(dir: string): boolean {
  * @throws Error naming the npm command that failed, with the end of its output.
  */
 export function packOwnPackage(dir: string): string {
-  if (existsSync(path.join(dir, 'src/cli/main.ts'))) npm(['run', 'build'], dir);
+  if (existsSync(path.join(dir, 'cli/main.ts'))) npm(['run', 'build'], dir);
   const destination = mkdtempSync(path.join(tmpdir(), 'mortar-pack-'));
   try {
     const out = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', destination], dir);

@@ -1,10 +1,6 @@
 // The request-target and Host grammar every gateway and TestClient share.
 import { describe, expect, it } from 'vitest';
-import {
-  isValidHost,
-  parseHost,
-  requestTargetPath,
-} from '../../../src/gateways/_shared/request-target.js';
+import { isValidHost, parseHost, requestTargetPath } from '../../src/_internal/request-target.js';
 
 describe('requestTargetPath (RFC 9112 §3.2, RFC 3986 §3.3)', () => {
   it.each([

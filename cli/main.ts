@@ -3,8 +3,8 @@
  * serves it over HTTP, as a WSGI server does.
  */
 
-import { isConfigError } from '../_internal/config-error.js';
-import type { Application } from '../types.js';
+import { isConfigError } from '../src/_internal/config-error.js';
+import type { Application } from '../src/types.js';
 import {
   CGI_HELP,
   MAIN_HELP,
@@ -63,7 +63,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   const { default: cluster } = await import('node:cluster');
   if (settings.workers > 0 && cluster.isPrimary) {
     const [{ clearStaleSocket }, { runWorkers }] = await Promise.all([
-      import('../gateways/_shared/listen.js'),
+      import('../src/gateways/_shared/listen.js'),
       import('./workers.js'),
     ]);
     if (socket?.where.path) await clearStaleSocket(socket.where.path);
@@ -77,11 +77,11 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   let server: { url: string; close(): Promise<void> };
   const listen = { ...socket?.where, socketMode: settings.socketMode, announce: false };
   if (socket?.protocol === 'fastcgi') {
-    server = await (await import('../gateways/fastcgi/index.js')).serveFastCGI(app, listen);
+    server = await (await import('../src/gateways/fastcgi/index.js')).serveFastCGI(app, listen);
   } else if (socket?.protocol === 'scgi') {
-    server = await (await import('../gateways/scgi/index.js')).serveSCGI(app, listen);
+    server = await (await import('../src/gateways/scgi/index.js')).serveSCGI(app, listen);
   } else {
-    const { serve } = await import('../gateways/node/index.js');
+    const { serve } = await import('../src/gateways/node/index.js');
     server = await serve(app, {
       host: settings.host,
       port: settings.port,
@@ -136,20 +136,20 @@ async function wrapInOrder(
   limitBody: boolean,
 ): Promise<Application> {
   let result = app;
-  if (wrap.lint) result = (await import('../../middleware/lint/index.js')).lint()(result);
+  if (wrap.lint) result = (await import('../middleware/lint/index.js')).lint()(result);
   if (limitBody && wrap.maxBodySize !== Number.POSITIVE_INFINITY) {
-    const { limitRequestBody } = await import('../gateways/_shared/body-limit.js');
+    const { limitRequestBody } = await import('../src/_internal/body-limit.js');
     result = limitRequestBody(result, wrap.maxBodySize, '--max-body-size');
   }
   const trustedProxies = wrap.trustedProxies;
   if (wrap.accessLog) {
-    const { accessLog } = await import('../../middleware/access-log/index.js');
+    const { accessLog } = await import('../middleware/access-log/index.js');
     result = accessLog({ format: wrap.accessLog, ...(trustedProxies ? { trustedProxies } : {}) })(
       result,
     );
   }
   if (wrap.proxyHeaders) {
-    const { proxyFix } = await import('../../middleware/proxy-fix/index.js');
+    const { proxyFix } = await import('../middleware/proxy-fix/index.js');
     result = proxyFix({ trustedProxies: wrap.proxyHeaders })(result);
   }
   return result;
@@ -165,7 +165,7 @@ async function cgiCommand(argv: readonly string[]): Promise<number> {
   if (!spec || rest.length > 1)
     throw new UsageError('usage: mortar cgi module[:export] (try mortar cgi --help)');
   const [{ runCGI }, app] = await Promise.all([
-    import('../gateways/cgi/index.js'),
+    import('../src/gateways/cgi/index.js'),
     loadApplication(spec),
   ]);
   await runCGI(app);

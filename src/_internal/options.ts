@@ -5,9 +5,9 @@
  * refused option, like any option a factory finds wrong, is a {@link ConfigError}.
  */
 
-import { ConfigError } from '../../src/_internal/config-error.js';
+import { ConfigError } from './config-error.js';
 
-export { CONFIG_ERROR_CODE, ConfigError, isConfigError } from '../../src/_internal/config-error.js';
+export { CONFIG_ERROR_CODE, ConfigError, isConfigError } from './config-error.js';
 
 /**
  * The option names of `T`, listed once: `optionNames<SessionOptions>()(['secret', …])` does

@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { isConfigError } from '../_internal/config-error.js';
+import { isConfigError } from '../src/_internal/config-error.js';
 import { UsageError } from './args.js';
 import { LoadError } from './spec.js';
 
@@ -26,18 +26,18 @@ export interface Failure {
   code: number;
 }
 
-/** mortar's own package: the folder holding `src/` (and `dist/` when installed). */
+/** mortar's own package: the folder holding `cli/` and `src/` (and `dist/` when installed). */
 const packageRoot = (() => {
-  const here = fileURLToPath(new URL('../..', import.meta.url));
+  const here = fileURLToPath(new URL('..', import.meta.url));
   return path.basename(here) === 'dist' ? path.dirname(here) : here;
 })();
 /** Frames from these are mortar's, or what mortar runs on: never the user's call. */
-const OWN = ['src', 'middleware', 'dist', 'bin', 'node_modules'].map((dir) =>
+const OWN = ['cli', 'src', 'middleware', 'dist', 'bin', 'node_modules'].map((dir) =>
   path.join(packageRoot, dir, path.sep),
 );
 /** Frames of the command and of loading a module, trimmed from an application's stack. */
 const PLUMBING = [
-  ...['src/cli', 'dist/src/cli', 'bin'].map((dir) => path.join(packageRoot, dir, path.sep)),
+  ...['cli', 'dist/cli', 'bin'].map((dir) => path.join(packageRoot, dir, path.sep)),
   'node:internal/modules/',
   `${path.sep}node_modules${path.sep}tsx${path.sep}`,
 ];

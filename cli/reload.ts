@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type * as Chokidar from 'chokidar';
-import { importOptional } from '../_internal/optional.js';
+import { importOptional } from '../src/_internal/optional.js';
 import { LoadError } from './spec.js';
 
 /** Folders never watched: dependencies, VCS data, build output, and every dot-folder. */

@@ -1,9 +1,6 @@
 // CGI/1.1 meta-variables → Request and Environ (RFC 3875 §4.1), without a front end.
 import { describe, expect, it } from 'vitest';
-import {
-  type MetaVariables,
-  rebuildRequest,
-} from '../../../src/gateways/_shared/meta-variables.js';
+import { type MetaVariables, rebuildRequest } from '../../../src/gateways/_cgi/meta-variables.js';
 
 const rebuild = (meta: MetaVariables, body: ReadableStream<Uint8Array> | null = null) =>
   rebuildRequest(meta, body, new AbortController().signal, 'fastcgi');

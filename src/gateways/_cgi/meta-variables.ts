@@ -4,12 +4,12 @@
  * the application on it. Web platform only (no Node module), so it is tested on its own.
  */
 
+import { framedRequests } from '../../_internal/body-limit.js';
+import { asResponse, failureResponse } from '../../_internal/outcome.js';
+import { isValidHost, requestTargetPath } from '../../_internal/request-target.js';
 import { forwardRequestMembers } from '../../environ.js';
 import { errorResponse } from '../../http-error.js';
 import type { Application, Environ, Gateway } from '../../types.js';
-import { framedRequests } from './body-limit.js';
-import { asResponse, failureResponse } from './outcome.js';
-import { isValidHost, requestTargetPath } from './request-target.js';
 
 /** Meta-variables by name, as the front end sent them. */
 export type MetaVariables = Readonly<Record<string, string>>;

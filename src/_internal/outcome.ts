@@ -3,10 +3,11 @@
  * is its own response; anything else thrown, or a result that is not a `Response`, is a plain
  * 500 and one log line naming the problem.
  */
-import { errorResponse, HTTPError } from '../../http-error.js';
-import { discardBody } from './body.js';
+
+import { discardBody } from '../gateways/_shared/body.js';
+import { errorResponse, HTTPError } from '../http-error.js';
 import { describeError, describeValue } from './log.js';
-import { invalidPart, type ResponseParts, responseParts } from './srvx.js';
+import { invalidPart, type ResponseParts, responseParts } from './response-parts.js';
 
 /** The response for a thrown value; logs it unless it is an `HTTPError`. */
 export function failureResponse(

@@ -3,9 +3,9 @@
  * CGI response (RFC 3875 §6), its head and its body.
  */
 import { Readable } from 'node:stream';
+import { sendableParts } from '../../_internal/outcome.js';
 import { STATUS_TEXT } from '../../status.js';
-import { drained, NO_BODY_STATUS, pumpBody } from './body.js';
-import { sendableParts } from './outcome.js';
+import { drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
 
 /**
  * A response's CGI head (RFC 3875 §6.2: `Status:` line and headers, ending in a blank line,

@@ -3,7 +3,7 @@
  * checks that turn a bad option into one line on stderr and exit code 2.
  */
 import { parseArgs } from 'node:util';
-import { parseHost } from '../gateways/_shared/request-target.js';
+import { parseHost } from '../src/_internal/request-target.js';
 
 export const MAIN_HELP = `Usage: mortar <command> [options]
 

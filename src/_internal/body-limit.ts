@@ -19,9 +19,9 @@
  * POST (srvx reads the gateway's own body from Node's stream, without web streams), to count
  * what the parser already counted.
  */
-import { originalRequest } from '../../environ.js';
-import { HTTPError } from '../../http-error.js';
-import type { Application } from '../../types.js';
+import { originalRequest } from '../environ.js';
+import { HTTPError } from '../http-error.js';
+import type { Application } from '../types.js';
 
 /**
  * The requests a gateway made whose body it delivers exactly as its `Content-Length` (or
