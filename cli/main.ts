@@ -63,7 +63,9 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   const { default: cluster } = await import('node:cluster');
   if (settings.workers > 0 && cluster.isPrimary) {
     const [{ clearStaleSocket }, { runWorkers }] = await Promise.all([
-      import('../src/gateways/_shared/listen.js'),
+      socket?.protocol === 'scgi'
+        ? import('../src/gateways/scgi/index.js')
+        : import('../src/gateways/fastcgi/index.js'),
       import('./workers.js'),
     ]);
     if (socket?.where.path) await clearStaleSocket(socket.where.path);

@@ -209,3 +209,25 @@ export function searchOf(url: string): string {
   const hash = url.indexOf('#', query);
   return hash === -1 ? url.slice(query) : url.slice(query, hash);
 }
+
+/**
+ * Throws a clear error when an application was called with something that is not an
+ * environ — what happens when a runtime calls it directly (`Deno.serve(app)`,
+ * `Bun.serve({ fetch: app })`): the runtime's own extras arrive as the second argument.
+ *
+ * @param who - The middleware or application that checks (`urlmap()`), for the message.
+ * @throws TypeError naming `toFetchHandler`.
+ */
+export function assertEnviron(environ: unknown, who: string): asserts environ is Environ {
+  if (typeof (environ as Partial<Environ> | null | undefined)?.pathInfo === 'string') return;
+  throw new TypeError(
+    `${who} was called without a mortar environ (its second argument is ${describe(environ)}): a runtime that calls fetch handlers (Deno.serve, Bun.serve, Workers) passes its own extras there — wrap the application with toFetchHandler(app) from 'mortar'`,
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  const keys = Object.keys(value).slice(0, 4);
+  return keys.length ? `an object with ${keys.join(', ')}` : 'an empty object';
+}

@@ -10,6 +10,7 @@
  */
 export { compose } from './compose.js';
 export {
+  assertEnviron,
   defineEnvironKey,
   type EnvironKey,
   originOf,
@@ -17,7 +18,7 @@ export {
   searchOf,
   shiftEnviron,
 } from './environ.js';
-export { assertEnviron, type FetchHandler, toFetchHandler } from './fetch-handler.js';
+export { type FetchHandler, toFetchHandler } from './fetch-handler.js';
 export { errorResponse, escapeHTML, HTTPError, type HTTPErrorOptions } from './http-error.js';
 export {
   negotiateEncoding,

@@ -28,8 +28,7 @@
 
 import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import { responseParts } from '../../src/_internal/response-parts.js';
-import { defineEnvironKey, type EnvironKey } from '../../src/environ.js';
-import { assertEnviron } from '../../src/fetch-handler.js';
+import { assertEnviron, defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { requestHeader, searchOfRequest } from '../../src/request-header.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { bodyLength, countedStream, headerPairs, responseFromParts } from '../_shared/parts.js';

@@ -28,8 +28,8 @@ import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.j
 import { defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
+import { base64url, constantTimeEqual } from '../_shared/crypto.js';
 import { getSession } from '../session/index.js';
-import { base64url, constantTimeEqual } from '../session/signing.js';
 
 /** Options of {@link csrf}. */
 export interface CSRFOptions {

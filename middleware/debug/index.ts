@@ -55,7 +55,7 @@
 import { randomBytes } from 'node:crypto';
 import { terminalSafe } from '../../src/_internal/log.js';
 import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
-import { assertEnviron } from '../../src/fetch-handler.js';
+import { assertEnviron } from '../../src/environ.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { type CaptureOptions, LocalsCapture } from './capture.js';

@@ -15,7 +15,7 @@
  */
 
 import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
-import { assertEnviron } from '../../src/fetch-handler.js';
+import { assertEnviron } from '../../src/environ.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Middleware } from '../../src/types.js';
 

@@ -33,13 +33,13 @@
 
 import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import {
+  assertEnviron,
   defineEnvironKey,
   type EnvironKey,
   originOf,
   pathOf,
   rebaseRequest,
 } from '../../src/environ.js';
-import { assertEnviron } from '../../src/fetch-handler.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { compileTrust, DEFAULT_TRUSTED_PROXIES } from '../_shared/trust.js';
 import {

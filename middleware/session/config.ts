@@ -3,10 +3,50 @@
  */
 import { ConfigError, optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import { CookieStore, Sealer } from './cookie-store.js';
-import type { SessionCookieOptions, SessionOptions } from './index.js';
 import { KeyedLock } from './lock.js';
 import { parseSecrets, type Secrets } from './signing.js';
 import { MemoryStore, type ServerStore } from './store.js';
+
+/** The session cookie's attributes (RFC 6265bis §5.6). */
+export interface SessionCookieOptions {
+  /** @default '/' */
+  path?: string;
+  /** `Domain`; unset: a host-only cookie. @default undefined */
+  domain?: string;
+  /** @default true */
+  httpOnly?: boolean;
+  /** `'auto'`: `Secure` when the request came over https (see proxyFix behind a proxy). @default 'auto' */
+  secure?: boolean | 'auto';
+  /** @default 'lax' */
+  sameSite?: 'lax' | 'strict' | 'none';
+  /** A CHIPS partitioned cookie. @default false */
+  partitioned?: boolean;
+  /** `Max-Age` in seconds; unset: a browser-session cookie. @default undefined */
+  maxAge?: number;
+}
+
+/** Options of `session()`. */
+export interface SessionOptions {
+  /**
+   * 32 or more characters, or `{ 1: old, 2: new }` for rotation: the highest id signs and
+   * seals, every id verifies. Required.
+   */
+  secret: string | Readonly<Record<number | string, string>>;
+  /** Where sessions live. @default new MemoryStore() */
+  store?: ServerStore | CookieStore;
+  /** The cookie name. @default 'mortar_session' */
+  name?: string;
+  /** The cookie's attributes. */
+  cookie?: SessionCookieOptions;
+  /** Seconds without a request after which a session ends. @default 86_400 (a day) */
+  idleTimeout?: number;
+  /** Seconds after creation at which a session ends, used or not. @default 604_800 (a week) */
+  absoluteTimeout?: number;
+  /** Re-send the cookie (and refresh its `Max-Age`) on every response. @default false */
+  rolling?: boolean;
+  /** Where the one line about an unavailable store goes. @default console.error */
+  log?: (line: string) => void;
+}
 
 /** One `session()` instance's resolved options and shared state. */
 export interface SessionConfig {

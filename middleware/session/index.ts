@@ -36,12 +36,11 @@
  */
 import { defineEnvironKey } from '../../src/environ.js';
 import type { Environ, Middleware } from '../../src/types.js';
-import { resolveSessionOptions } from './config.js';
-import type { CookieStore } from './cookie-store.js';
+import { resolveSessionOptions, type SessionOptions } from './config.js';
 import type { Session } from './session.js';
 import { SessionState } from './state.js';
-import type { ServerStore } from './store.js';
 
+export type { SessionCookieOptions, SessionOptions } from './config.js';
 export { CookieStore, type CookieStoreOptions } from './cookie-store.js';
 export { Session } from './session.js';
 export {
@@ -51,47 +50,6 @@ export {
   type SessionRecord,
   StoreUnavailableError,
 } from './store.js';
-
-/** The session cookie's attributes (RFC 6265bis §5.6). */
-export interface SessionCookieOptions {
-  /** @default '/' */
-  path?: string;
-  /** `Domain`; unset: a host-only cookie. @default undefined */
-  domain?: string;
-  /** @default true */
-  httpOnly?: boolean;
-  /** `'auto'`: `Secure` when the request came over https (see proxyFix behind a proxy). @default 'auto' */
-  secure?: boolean | 'auto';
-  /** @default 'lax' */
-  sameSite?: 'lax' | 'strict' | 'none';
-  /** A CHIPS partitioned cookie. @default false */
-  partitioned?: boolean;
-  /** `Max-Age` in seconds; unset: a browser-session cookie. @default undefined */
-  maxAge?: number;
-}
-
-/** Options of {@link session}. */
-export interface SessionOptions {
-  /**
-   * 32 or more characters, or `{ 1: old, 2: new }` for rotation: the highest id signs and
-   * seals, every id verifies. Required.
-   */
-  secret: string | Readonly<Record<number | string, string>>;
-  /** Where sessions live. @default new MemoryStore() */
-  store?: ServerStore | CookieStore;
-  /** The cookie name. @default 'mortar_session' */
-  name?: string;
-  /** The cookie's attributes. */
-  cookie?: SessionCookieOptions;
-  /** Seconds without a request after which a session ends. @default 86_400 (a day) */
-  idleTimeout?: number;
-  /** Seconds after creation at which a session ends, used or not. @default 604_800 (a week) */
-  absoluteTimeout?: number;
-  /** Re-send the cookie (and refresh its `Max-Age`) on every response. @default false */
-  rolling?: boolean;
-  /** Where the one line about an unavailable store goes. @default console.error */
-  log?: (line: string) => void;
-}
 
 const sessionKey = defineEnvironKey<SessionState>('session', "session() from 'mortar/session'");
 

@@ -2,8 +2,25 @@
  * `Session`: what the application holds — one request's session, read and written
  * synchronously once loaded.
  */
-import type { SessionState } from './state.js';
 import { assertJSONValue } from './values.js';
+
+/**
+ * What a {@link Session} reads and asks of its request's session state (`SessionState` in
+ * state.ts, which builds the Session): named here so the two files do not import each other.
+ * @internal
+ */
+export interface SessionBackend {
+  readonly id: string;
+  readonly isNew: boolean;
+  readonly createdAt: number;
+  readonly accessedAt: number;
+  data: Record<string, unknown>;
+  /** @throws Error when the session was destroyed or the response has left. */
+  assertUsable(action: string): void;
+  regenerate(): Promise<void>;
+  destroy(): Promise<void>;
+  commit(mode: 'save' | 'touch'): Promise<void>;
+}
 
 /** Where flash messages live in the session's data (see {@link Session.flash}). */
 const FLASH_KEY = 'mortar.flash';
@@ -18,9 +35,9 @@ const FLASH_KEY = 'mortar.flash';
  * does not compile.
  */
 export class Session<Data extends Record<string, unknown> = Record<string, unknown>> {
-  readonly #state: SessionState;
+  readonly #state: SessionBackend;
   /** @internal */
-  constructor(state: SessionState) {
+  constructor(state: SessionBackend) {
     this.#state = state;
   }
   /** The session id (192 random bits). A new session has one already; it is sent once saved. */

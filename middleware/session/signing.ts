@@ -5,6 +5,7 @@
  */
 
 import { ConfigError } from '../../src/_internal/options.js';
+import { base64url, constantTimeEqual } from '../_shared/crypto.js';
 
 /** Secrets by numeric id; the highest id signs and seals (as iron-session does). */
 export interface Secrets {
@@ -83,18 +84,4 @@ async function mac(secret: string, id: string): Promise<string> {
     keys.set(secret, key);
   }
   return base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await key, encoder.encode(id))));
-}
-
-export function base64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/** String equality in time that depends only on the lengths (session ids, CSRF tokens). */
-export function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return difference === 0;
 }

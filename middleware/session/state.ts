@@ -9,7 +9,7 @@ import { requestHeader } from '../../src/request-header.js';
 import type { SessionConfig } from './config.js';
 import { chunk, chunkNames, unchunk } from './cookie-store.js';
 import { sessionSetCookie, withCookies } from './cookies.js';
-import { Session } from './session.js';
+import { Session, type SessionBackend } from './session.js';
 import { newSessionId, signId, verifyId } from './signing.js';
 import { type ServerStore, type SessionRecord, StoreUnavailableError } from './store.js';
 
@@ -20,7 +20,7 @@ const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unkno
  * One request's session state behind a {@link Session}: not loaded → loaded (and, for a
  * server-side store, the session's lock held) → committed, then released by {@link finish}.
  */
-export class SessionState {
+export class SessionState implements SessionBackend {
   readonly #config: SessionConfig;
   readonly #request: Request;
   #loading: Promise<Session> | undefined;

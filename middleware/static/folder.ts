@@ -4,7 +4,7 @@
  * closures, so a request makes no function objects.
  */
 import path from 'node:path';
-import { assertEnviron } from '../../src/fetch-handler.js';
+import { assertEnviron } from '../../src/environ.js';
 import { errorResponse } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Environ } from '../../src/types.js';

@@ -30,7 +30,7 @@ import type { Application, Middleware } from '../../src/types.js';
 import type { SymlinkPolicy } from './files.js';
 import { type Folder, serveRequest } from './folder.js';
 import { sendFile } from './respond.js';
-import { fileSettings, optionOfType } from './settings.js';
+import { type FileOptions, fileSettings, optionOfType } from './settings.js';
 
 export {
   type ConditionalHeaders,
@@ -41,53 +41,7 @@ export {
 } from './conditional.js';
 export { parseStaticPath } from './path.js';
 export { multipartByteranges, parseRange } from './range.js';
-
-/** What `setHeaders` learns of the file being served. */
-export interface StaticFileInfo {
-  /** Absolute path of the file sent (the precompressed variant when one is sent). */
-  path: string;
-  /** Size in bytes. */
-  size: number;
-  /** Last modification, in milliseconds since the epoch. */
-  mtimeMs: number;
-}
-
-/** Options shared by {@link serveStatic} and {@link fileApp}. */
-export interface FileOptions {
-  /** `Cache-Control: public, max-age=…`, in seconds. @default 0 */
-  maxAge?: number;
-  /** Adds `immutable` to Cache-Control. @default false */
-  immutable?: boolean;
-  /** Send Cache-Control (from `maxAge` and `immutable`); `false` sends none. @default true */
-  cacheControl?: boolean;
-  /** Send `Accept-Ranges: bytes` and answer Range requests; `false`: always the whole file. @default true */
-  acceptRanges?: boolean;
-  /** Send a weak ETag (from size, mtime and content coding). @default true */
-  etag?: boolean;
-  /** Send Last-Modified. @default true */
-  lastModified?: boolean;
-  /**
-   * Precompressed variants to look for (`file.br`, `file.gz`, `file.zst`), preferred first
-   * when the client's q-values tie. @default []
-   */
-  precompressed?: readonly ('br' | 'gzip' | 'zstd')[];
-  /** More ranges than this in one request are answered with the full 200. @default 16 */
-  maxRanges?: number;
-  /** Changes or adds response headers before the response is built. @default undefined */
-  setHeaders?: (headers: Headers, file: StaticFileInfo) => void;
-  /**
-   * The metadata cache (stat results and realpaths): `ttl` in seconds (default `5`),
-   * `maxEntries` (default `10_000`); `false` turns it off.
-   * @default `{ ttl: 5, maxEntries: 10_000 }` when NODE_ENV=production, else false
-   */
-  cache?: { ttl?: number; maxEntries?: number } | false;
-  /**
-   * Small files kept in memory, checked against size and mtime on every use: files up to
-   * `maxFileSize` bytes, `maxSize` bytes in all; `false` turns it off.
-   * @default { maxFileSize: 65_536, maxSize: 33_554_432 }
-   */
-  contentCache?: { maxFileSize?: number; maxSize?: number } | false;
-}
+export type { FileOptions, StaticFileInfo } from './settings.js';
 
 /** Options of {@link serveStatic}. */
 export interface StaticOptions extends FileOptions {

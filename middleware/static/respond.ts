@@ -40,6 +40,13 @@ export interface Representation {
   full: [string, string][];
 }
 
+/**
+ * Per looked-up file entry, what its responses share. Keyed by the entry alone: an entry comes
+ * from the FileView of one FileSettings (each `serveStatic()` / `fileApp()` makes its own), so
+ * it never meets another settings' headers.
+ */
+const representations = new WeakMap<FileEntry, Representation>();
+
 function representation(
   settings: FileSettings,
   original: FileEntry,
@@ -47,7 +54,7 @@ function representation(
   coding: string,
   varies: boolean,
 ): Representation {
-  const known = settings.representations.get(file);
+  const known = representations.get(file);
   if (known && known.varies === varies) return known;
   const contentType = settings.contentType ?? contentTypeOf(original.path);
   const disposition = settings.disposition;
@@ -77,7 +84,7 @@ function representation(
     base,
     full: [...base, ['content-length', String(file.size)]],
   };
-  settings.representations.set(file, made);
+  representations.set(file, made);
   return made;
 }
 

@@ -4,8 +4,6 @@
 import contentDisposition from 'content-disposition';
 import { ConfigError } from '../../src/_internal/options.js';
 import { FileView, type SymlinkPolicy } from './files.js';
-import type { FileOptions } from './index.js';
-import type { FileEntry, Representation } from './respond.js';
 
 /** File-name suffixes of the precompressed variants, by content coding. */
 export const EXTENSIONS: Readonly<Record<string, string>> = {
@@ -14,11 +12,56 @@ export const EXTENSIONS: Readonly<Record<string, string>> = {
   zstd: '.zst',
 };
 
+/** What `setHeaders` learns of the file being served. */
+export interface StaticFileInfo {
+  /** Absolute path of the file sent (the precompressed variant when one is sent). */
+  path: string;
+  /** Size in bytes. */
+  size: number;
+  /** Last modification, in milliseconds since the epoch. */
+  mtimeMs: number;
+}
+
+/** Options shared by `serveStatic()` and `fileApp()`. */
+export interface FileOptions {
+  /** `Cache-Control: public, max-age=…`, in seconds. @default 0 */
+  maxAge?: number;
+  /** Adds `immutable` to Cache-Control. @default false */
+  immutable?: boolean;
+  /** Send Cache-Control (from `maxAge` and `immutable`); `false` sends none. @default true */
+  cacheControl?: boolean;
+  /** Send `Accept-Ranges: bytes` and answer Range requests; `false`: always the whole file. @default true */
+  acceptRanges?: boolean;
+  /** Send a weak ETag (from size, mtime and content coding). @default true */
+  etag?: boolean;
+  /** Send Last-Modified. @default true */
+  lastModified?: boolean;
+  /**
+   * Precompressed variants to look for (`file.br`, `file.gz`, `file.zst`), preferred first
+   * when the client's q-values tie. @default []
+   */
+  precompressed?: readonly ('br' | 'gzip' | 'zstd')[];
+  /** More ranges than this in one request are answered with the full 200. @default 16 */
+  maxRanges?: number;
+  /** Changes or adds response headers before the response is built. @default undefined */
+  setHeaders?: (headers: Headers, file: StaticFileInfo) => void;
+  /**
+   * The metadata cache (stat results and realpaths): `ttl` in seconds (default `5`),
+   * `maxEntries` (default `10_000`); `false` turns it off.
+   * @default `{ ttl: 5, maxEntries: 10_000 }` when NODE_ENV=production, else false
+   */
+  cache?: { ttl?: number; maxEntries?: number } | false;
+  /**
+   * Small files kept in memory, checked against size and mtime on every use: files up to
+   * `maxFileSize` bytes, `maxSize` bytes in all; `false` turns it off.
+   * @default { maxFileSize: 65_536, maxSize: 33_554_432 }
+   */
+  contentCache?: { maxFileSize?: number; maxSize?: number } | false;
+}
+
 /** What serving a file needs, resolved once from the options of serveStatic or fileApp. */
 export interface FileSettings {
   view: FileView;
-  /** Per looked-up file entry, what its responses share (see {@link representation}). */
-  representations: WeakMap<FileEntry, Representation>;
   /** A fixed Content-Type (fileApp), else from the file name. */
   contentType: string | undefined;
   /** A Content-Disposition value (fileApp's download). */
@@ -56,7 +99,6 @@ export function fileSettings(
       maxCachedFile: contentCache === false ? -1 : (contentCache.maxFileSize ?? 64 * 1024),
       maxCachedBytes: contentCache === false ? 0 : (contentCache.maxSize ?? 32 * 1024 * 1024),
     }),
-    representations: new WeakMap(),
     contentType: options.contentType,
     disposition: options.download === undefined ? undefined : contentDisposition(options.download),
     cacheControl:

@@ -33,8 +33,13 @@
  */
 
 import { parseHost } from '../../src/_internal/request-target.js';
-import { originOf, rebaseRequest, searchOf, shiftEnviron } from '../../src/environ.js';
-import { assertEnviron } from '../../src/fetch-handler.js';
+import {
+  assertEnviron,
+  originOf,
+  rebaseRequest,
+  searchOf,
+  shiftEnviron,
+} from '../../src/environ.js';
 import { errorResponse } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Environ } from '../../src/types.js';

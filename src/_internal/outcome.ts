@@ -4,7 +4,6 @@
  * 500 and one log line naming the problem.
  */
 
-import { discardBody } from '../gateways/_shared/body.js';
 import { errorResponse, HTTPError } from '../http-error.js';
 import { describeError, describeValue } from './log.js';
 import { invalidPart, type ResponseParts, responseParts } from './response-parts.js';
@@ -68,4 +67,12 @@ export function sendableParts(
   discardBody(parts.body);
   log(`mortar: the response to ${what()} is invalid: ${problem}; answering 500`);
   return responseParts(errorResponse(500, request));
+}
+
+/** Never pumps: an endless stream must not keep a HEAD request (or a gone client) alive. */
+export function discardBody(body: unknown): void {
+  if (body instanceof ReadableStream) body.cancel().catch(() => {});
+  else if (body && typeof (body as { destroy?: unknown }).destroy === 'function') {
+    (body as { destroy(): void }).destroy();
+  }
 }

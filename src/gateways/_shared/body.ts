@@ -52,14 +52,6 @@ export async function pumpBody(
   }
 }
 
-/** Never pumps: an endless stream must not keep a HEAD request (or a gone client) alive. */
-export function discardBody(body: unknown): void {
-  if (body instanceof ReadableStream) body.cancel().catch(() => {});
-  else if (body && typeof (body as { destroy?: unknown }).destroy === 'function') {
-    (body as { destroy(): void }).destroy();
-  }
-}
-
 /** Something that emits `drain` and `close`: a Node writable, socket or ServerResponse. */
 interface Drainable {
   once(event: 'drain' | 'close', listener: () => void): unknown;

@@ -50,7 +50,12 @@ export function listenError(error: NodeJS.ErrnoException, where: string): Error 
 }
 
 /**
- * Removes a unix socket file that no process listens on any more (left by a crash).
+ * Removes a unix socket file that no process listens on any more (left by a crash); leaves
+ * anything that is not a socket alone. `serveFastCGI` and `serveSCGI` do this before they
+ * listen on a path, except in a cluster worker, whose primary owns the socket: a primary that
+ * forks workers serving on a path calls it first (as `mortar serve --workers` does).
+ *
+ * @param path - The socket file's path.
  * @throws Error (code EADDRINUSE) when a process still listens on it.
  */
 export async function clearStaleSocket(path: string): Promise<void> {

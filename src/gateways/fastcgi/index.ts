@@ -22,7 +22,11 @@ import { shutdownControl } from '../_shared/shutdown.js';
 import { FastCGIConnection } from './connection.js';
 import type { FastCGISettings } from './exchange.js';
 
-export type { SocketListenOptions, SocketServer } from '../_shared/listen.js';
+export {
+  clearStaleSocket,
+  type SocketListenOptions,
+  type SocketServer,
+} from '../_shared/listen.js';
 export type { ShutdownOptions } from '../_shared/shutdown.js';
 
 /** Options of {@link serveFastCGI}. */

@@ -7,8 +7,8 @@ import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { sendableParts } from '../../_internal/outcome.js';
-import { discardBody, drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
+import { discardBody, sendableParts } from '../../_internal/outcome.js';
+import { drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
 
 /**
  * Sends `response` to `request` on `res`. Resolves when the response is finished or the client

@@ -21,7 +21,11 @@ import { listen, type SocketListenOptions, type SocketServer } from '../_shared/
 import { shutdownControl } from '../_shared/shutdown.js';
 import { parseSCGIHeader } from './netstring.js';
 
-export type { SocketListenOptions, SocketServer } from '../_shared/listen.js';
+export {
+  clearStaleSocket,
+  type SocketListenOptions,
+  type SocketServer,
+} from '../_shared/listen.js';
 export type { ShutdownOptions } from '../_shared/shutdown.js';
 export { parseSCGIHeader } from './netstring.js';
 
