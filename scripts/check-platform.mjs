@@ -4,7 +4,7 @@
 // `node:` module or a Node-only package — DESIGN.md §2's promise that `mortar`,
 // `mortar/urlmap`, `mortar/hello`, `mortar/session` (memory and cookie stores),
 // `mortar/proxy-fix`, `mortar/body-limit`, `mortar/access-log`, `mortar/compress` and
-// `mortar/csrf` run on
+// `mortar/csrf` and `mortar/proxy` (its core; the undici transport is `mortar/proxy/node`) run on
 // Deno, Bun and Workers as they are.
 //
 // `mortar/...` imports resolve to the TypeScript sources through package.json's exports
@@ -27,7 +27,8 @@ import { bodyLimit } from 'mortar/body-limit';
 import { accessLog } from 'mortar/access-log';
 import { compress } from 'mortar/compress';
 import { csrf } from 'mortar/csrf';
-export default [compose, defineEnvironKey, HTTPError, hello, CookieStore, MemoryStore, session, urlmap, proxyFix, bodyLimit, accessLog, compress, csrf];
+import { proxy } from 'mortar/proxy';
+export default [compose, defineEnvironKey, HTTPError, hello, CookieStore, MemoryStore, session, urlmap, proxyFix, bodyLimit, accessLog, compress, csrf, proxy];
 `;
 
 /** Resolves `mortar` and `mortar/x` to the source file that package.json's export builds from. */
@@ -83,5 +84,5 @@ if (problems.length > 0) {
 }
 const bytes = result.outputFiles[0].contents.byteLength;
 console.log(
-  `check:platform: mortar, mortar/hello, mortar/session, mortar/urlmap, mortar/proxy-fix, mortar/body-limit, mortar/access-log, mortar/compress, mortar/csrf bundle for --platform=neutral (${Math.round(bytes / 1024)} KiB; packages: ${[...packages].join(', ') || 'none'})`,
+  `check:platform: mortar, mortar/hello, mortar/session, mortar/urlmap, mortar/proxy-fix, mortar/body-limit, mortar/access-log, mortar/compress, mortar/csrf, mortar/proxy bundle for --platform=neutral (${Math.round(bytes / 1024)} KiB; packages: ${[...packages].join(', ') || 'none'})`,
 );

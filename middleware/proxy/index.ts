@@ -1,0 +1,283 @@
+/**
+ * `mortar/proxy` — mount a remote HTTP service under a prefix: paste.proxy's `Proxy`,
+ * Werkzeug's `ProxyMiddleware`, h3's `proxyRequest`, Hono's `proxy`, http-proxy-middleware.
+ * `proxy(target)` is an Application, so `urlmap` mounts it like any other:
+ *
+ * ```ts
+ * import { urlmap } from 'mortar/urlmap';
+ * import { proxy } from 'mortar/proxy/node'; // on Deno, Bun, Workers: from 'mortar/proxy'
+ * const site = urlmap({ '/api': proxy('http://127.0.0.1:9000/v1'), '/': application });
+ * // GET /api/users?x=1 → GET /v1/users?x=1 on 127.0.0.1:9000, X-Forwarded-Prefix: /api
+ * ```
+ *
+ * - Path: the target's base path + `environ.pathInfo` as the client sent it (percent-encoded)
+ *   + the raw query, joined as strings. A dot segment in any spelling, `\`, `%5c` or NUL is a
+ *   400: no request reaches a path outside the base.
+ * - Header fields: RFC 9110 §7.6.1's hop-by-hop fields and every field `Connection` names are
+ *   dropped both ways; then `Host` (the target's, or the client's with `preserveHost`) and
+ *   `X-Forwarded-For/-Proto/-Host/-Prefix` (or RFC 7239 `Forwarded`) are added, replacing the
+ *   client's — appended to when a trusted `proxyFix()` ran outside (`mortar/proxy-fix`).
+ * - Framing: the client's `Content-Length`/`Transfer-Encoding` are never sent on; the client
+ *   sends the body it really has. GET and HEAD send none.
+ * - Bodies stream both ways with back-pressure; an event stream leaves event by event.
+ * - `Location`/`Content-Location` into the target and `Set-Cookie`'s `Path` under the base
+ *   are rewritten to the mount.
+ * - Failures: no connection (refused, DNS, TLS) → 502; no response head within
+ *   `timeout.headers` (or no connection within the transport's connect timeout) → 504; the
+ *   upstream resets mid-body → the client's connection is broken, never a short response that
+ *   looks whole; the client goes away → the upstream request is aborted. One log line each.
+ *
+ * WebSocket: an `Upgrade` is a hop-by-hop field and is not forwarded (the upgrade itself runs
+ * through the gateway's upgrade path, which a later `mortar/node` release adds; the
+ * {@link Transport} seam is where it will plug in).
+ * @module mortar/proxy
+ */
+import { describeError, terminalSafe } from '../../src/_internal/log.js';
+import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { assertEnviron, originOf, searchOf } from '../../src/environ.js';
+import { HTTPError } from '../../src/http-error.js';
+import { FastResponse } from '../../src/response.js';
+import type { Application } from '../../src/types.js';
+import { findProxyOriginal } from '../proxy-fix/index.js';
+import { requestFields } from './headers.js';
+import { parseTarget, type Target, unsafePath, upstreamPath } from './path.js';
+import { buildResponse, type Rewrites } from './response.js';
+import { fetchTransport, type Transport, type UpstreamResponse } from './transport.js';
+
+export {
+  fetchTransport,
+  type PipeableBody,
+  type Transport,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from './transport.js';
+
+/** Options of {@link proxy}. */
+export interface ProxyOptions {
+  /**
+   * The HTTP client. `mortar/proxy/node`'s `proxy` defaults to undici (bodies byte for byte,
+   * keep-alive, a CA option). @default fetchTransport() (global fetch, `redirect: 'manual'`)
+   */
+  transport?: Transport;
+  /** Which forwarding fields to add: `X-Forwarded-*` or RFC 7239 `Forwarded`. @default 'x-forwarded' */
+  forwarded?: 'x-forwarded' | 'forwarded';
+  /** Send the client's `Host` (the public one) instead of the target's. @default false */
+  preserveHost?: boolean;
+  /** Rewrite `Location`/`Content-Location` and `Set-Cookie` `Path` to the mount. @default { location: true, cookiePath: true } */
+  rewrite?: Rewrites;
+  /** Timeouts in milliseconds. @default { headers: 60000, connect: 10000 } */
+  timeout?: ProxyTimeouts;
+  /** Where the one line of each failure goes. @default console.error */
+  log?: (line: string) => void;
+}
+
+export type { Rewrites } from './response.js';
+
+/** Timeouts of {@link proxy}, in milliseconds. */
+export interface ProxyTimeouts {
+  /** From sending the request to the upstream's response head. @default 60000 */
+  headers?: number;
+  /** To open a connection (`mortar/proxy/node`'s transport; fetch has its own). @default 10000 */
+  connect?: number;
+}
+
+const PROXY_OPTIONS = optionNames<ProxyOptions>()([
+  'transport',
+  'forwarded',
+  'preserveHost',
+  'rewrite',
+  'timeout',
+  'log',
+]);
+const TIMEOUTS = optionNames<ProxyTimeouts>()(['headers', 'connect']);
+const REWRITES = optionNames<Rewrites>()(['location', 'cookiePath']);
+
+/** The settings one proxy application runs with. */
+interface Settings {
+  target: Target;
+  transport: Transport;
+  style: 'x-forwarded' | 'forwarded';
+  preserveHost: boolean;
+  rewrites: Required<Rewrites>;
+  headersTimeout: number;
+  log: (line: string) => void;
+}
+
+/**
+ * An Application that sends each request to `target` (its base path + `environ.pathInfo`)
+ * and answers with the upstream's response.
+ *
+ * @param target - `http://host:port/base` or `https://…`: no credentials, query or fragment.
+ * @throws TypeError at construction for a target that is not such a URL, a timeout that is not
+ *   a positive number of milliseconds, or an unknown `forwarded` style; ConfigError for an
+ *   unknown option.
+ */
+export function proxy(target: string | URL, options: ProxyOptions = {}): Application {
+  const settings = settingsOf(target, options);
+  return (request, environ) => {
+    assertEnviron(environ, 'proxy()');
+    const problem = unsafePath(environ.pathInfo);
+    if (problem !== undefined) return badRequest(request, `proxy: ${problem}`);
+    const url = request.url;
+    const origin = originOf(url);
+    const proto = origin.slice(0, origin.indexOf(':'));
+    const host = origin.slice(proto.length + 3);
+    const original = findProxyOriginal(environ);
+    const headers = requestFields(
+      request.headers,
+      settings.preserveHost ? host : settings.target.host,
+      {
+        style: settings.style,
+        peer: original === undefined ? environ.remoteAddress : original.remoteAddress,
+        client: environ.remoteAddress,
+        proto,
+        host,
+        prefix: environ.scriptName,
+        trusted: original?.trusted === true,
+      },
+    );
+    if (headers === undefined) return badRequest(request, 'proxy: a malformed Connection field');
+    const path = upstreamPath(settings.target, environ.pathInfo, searchOf(url));
+    return exchange(settings, request, headers, path, { origin, prefix: environ.scriptName });
+  };
+}
+
+function badRequest(request: Request, body: string): Response {
+  return new HTTPError(400, { body }).toResponse(request);
+}
+
+/** Sends the request, and makes the client's response of the upstream's, or of its failure. */
+async function exchange(
+  settings: Settings,
+  request: Request,
+  headers: string[],
+  path: string,
+  mount: { origin: string; prefix: string },
+): Promise<Response> {
+  const { log, target } = settings;
+  const what = () => `${request.method} ${terminalSafe(target.origin + path)}`;
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error(`no response head within ${settings.headersTimeout} ms`));
+  }, settings.headersTimeout);
+  const client = request.signal;
+  let clientGone = client.aborted;
+  const onAbort = () => {
+    clientGone = true;
+    controller.abort(client.reason);
+  };
+  client.addEventListener('abort', onAbort, { once: true });
+  let finished = false;
+  const settled = (error?: unknown) => {
+    if (finished) return;
+    finished = true;
+    client.removeEventListener('abort', onAbort);
+    if (error === undefined) return;
+    log(
+      clientGone
+        ? `mortar proxy: the client went away; the upstream request was aborted: ${what()}`
+        : `mortar proxy: the upstream broke off its response body (the client's connection is closed): ${what()}: ${oneLine(error)}`,
+    );
+  };
+  let response: UpstreamResponse;
+  try {
+    if (clientGone) throw client.reason;
+    const method = request.method;
+    const body = method === 'GET' || method === 'HEAD' ? null : request.body;
+    response = await settings.transport({
+      method,
+      origin: target.origin,
+      path,
+      headers,
+      body,
+      signal: controller.signal,
+      settled,
+    });
+  } catch (error) {
+    clearTimeout(timer);
+    finished = true;
+    client.removeEventListener('abort', onAbort);
+    return failure(settings, request, error, { timedOut, clientGone }, what);
+  }
+  clearTimeout(timer);
+  return buildResponse(response, request.method, target, mount, settings.rewrites);
+}
+
+/** The 502 or 504 for a request the upstream did not answer, and its log line. */
+function failure(
+  settings: Settings,
+  request: Request,
+  error: unknown,
+  state: { timedOut: boolean; clientGone: boolean },
+  what: () => string,
+): Response {
+  if (state.clientGone) {
+    settings.log(`mortar proxy: the client went away; the upstream request was aborted: ${what()}`);
+    return new FastResponse(null, { status: 502 });
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  const timeout = state.timedOut || code === 'UND_ERR_CONNECT_TIMEOUT';
+  const status = timeout ? 504 : 502;
+  const reason = state.timedOut
+    ? `no response head within ${settings.headersTimeout} ms`
+    : oneLine(error);
+  settings.log(`mortar proxy: ${status} for ${what()}: ${reason}`);
+  return new HTTPError(status, {
+    body: timeout
+      ? 'the upstream server did not answer in time'
+      : 'the upstream server cannot be reached',
+  }).toResponse(request);
+}
+
+/** An error and its causes on one line (undici puts the reason in `cause`). */
+function oneLine(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
+    const first = describeError(current).split('\n')[0] ?? '';
+    const code = (current as { code?: unknown }).code;
+    parts.push(typeof code === 'string' && !first.includes(code) ? `${first} (${code})` : first);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return parts.join(' ← ');
+}
+
+function settingsOf(target: string | URL, options: ProxyOptions): Settings {
+  refuseUnknownOptions(options, PROXY_OPTIONS, 'proxy');
+  refuseUnknownOptions(options.timeout, TIMEOUTS, 'proxy timeout');
+  refuseUnknownOptions(options.rewrite, REWRITES, 'proxy rewrite');
+  const style = options.forwarded ?? 'x-forwarded';
+  if (style !== 'x-forwarded' && style !== 'forwarded') {
+    throw new TypeError(
+      `proxy forwarded: expected 'x-forwarded' or 'forwarded', got ${JSON.stringify(style)}`,
+    );
+  }
+  return {
+    target: parseTarget(target),
+    transport: options.transport ?? fetchTransport(),
+    style,
+    preserveHost: options.preserveHost === true,
+    rewrites: {
+      location: options.rewrite?.location ?? true,
+      cookiePath: options.rewrite?.cookiePath ?? true,
+    },
+    headersTimeout: checkTimeout(options.timeout?.headers, 'headers', 60_000),
+    log: options.log ?? ((line) => console.error(line)),
+  };
+}
+
+/**
+ * A timeout option in milliseconds (a positive number, at most 2^31 − 1 as timers take).
+ * @throws TypeError naming the option otherwise.
+ */
+export function checkTimeout(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || value > 2_147_483_647) {
+    throw new TypeError(
+      `proxy timeout.${name}: expected a positive number of milliseconds, got ${String(value)}`,
+    );
+  }
+  return value;
+}
