@@ -6,6 +6,7 @@
 import type http from 'node:http';
 import express from 'express';
 import { describe, expect, it } from 'vitest';
+import type { Transport } from '../../../middleware/proxy/index.js';
 import { proxy } from '../../../middleware/proxy/node.js';
 import { proxyFix } from '../../../middleware/proxy-fix/index.js';
 import { urlmap } from '../../../middleware/urlmap/index.js';
@@ -80,6 +81,54 @@ describe('the upstream request', () => {
     );
     expect(text).toMatch(/^HTTP\/1\.1 400/);
     expect(seen).toEqual([]);
+  });
+
+  it.each([
+    '/..',
+    '/../secret',
+    '/%2e%2e/secret',
+    '/%2E%2e/secret',
+    '/.%2e/secret',
+    '/%2e/x',
+    '/a/./b',
+    '/a\\..\\secret',
+    '/a%5c..',
+    '/a/..',
+  ])('refuses pathInfo %s itself, whatever the gateway let through', async (pathInfo) => {
+    // TestClient, Deno, Bun and Workers do not refuse what node:http's gateway does.
+    const { origin, seen } = await echo();
+    const app = proxy(`${origin}/v1`);
+    const res = await app(new Request(`http://x/x`), {
+      scriptName: '/api',
+      pathInfo,
+      gateway: 'test',
+      remoteAddress: '127.0.0.1',
+    });
+    expect(res.status).toBe(400);
+    expect(seen).toEqual([]);
+  });
+
+  it("hands the transport none of the client's framing fields", async () => {
+    const sent: string[][] = [];
+    const transport: Transport = async (upstream) => {
+      sent.push([...upstream.headers]);
+      await upstream.body?.cancel();
+      upstream.settled();
+      return { status: 204, headers: [], body: null };
+    };
+    const server = await front(urlmap({ '/api': proxy('http://127.0.0.1:9/v1', { transport }) }));
+    await raw(
+      server.url,
+      'GET /api/a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc' +
+        'POST /api/b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n',
+    );
+    expect(sent).toHaveLength(2);
+    for (const fields of sent) {
+      const names = fields.filter((_, i) => i % 2 === 0);
+      expect(names).not.toContain('content-length');
+      expect(names).not.toContain('transfer-encoding');
+      expect(names).not.toContain('connection');
+    }
   });
 
   it("drops the fields the client's Connection names, then adds its own forwarding fields", async () => {
