@@ -36,6 +36,7 @@ import { describeError, terminalSafe } from '../../src/_internal/log.js';
 import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import { assertEnviron, originOf, searchOf } from '../../src/environ.js';
 import { HTTPError } from '../../src/http-error.js';
+import { nodeRuntime } from '../../src/request-header.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application } from '../../src/types.js';
 import { findProxyOriginal } from '../proxy-fix/index.js';
@@ -162,18 +163,16 @@ async function exchange(
     timedOut = true;
     controller.abort(new Error(`no response head within ${settings.headersTimeout} ms`));
   }, settings.headersTimeout);
-  const client = request.signal;
-  let clientGone = client.aborted;
-  const onAbort = () => {
+  let clientGone = false;
+  const unwatch = watchClient(request, () => {
     clientGone = true;
-    controller.abort(client.reason);
-  };
-  client.addEventListener('abort', onAbort, { once: true });
+    controller.abort(new Error('the client went away'));
+  });
   let finished = false;
   const settled = (error?: unknown) => {
     if (finished) return;
     finished = true;
-    client.removeEventListener('abort', onAbort);
+    unwatch();
     if (error === undefined) return;
     log(
       clientGone
@@ -183,7 +182,7 @@ async function exchange(
   };
   let response: UpstreamResponse;
   try {
-    if (clientGone) throw client.reason;
+    if (clientGone) throw new Error('the client went away');
     const method = request.method;
     const body = method === 'GET' || method === 'HEAD' ? null : request.body;
     response = await settings.transport({
@@ -198,11 +197,42 @@ async function exchange(
   } catch (error) {
     clearTimeout(timer);
     finished = true;
-    client.removeEventListener('abort', onAbort);
+    unwatch();
     return failure(settings, request, error, { timedOut, clientGone }, what);
   }
   clearTimeout(timer);
   return buildResponse(response, request.method, target, mount, settings.rewrites);
+}
+
+/** Node's response, as far as watching for the client's going away needs it. */
+interface NodeResponseLike {
+  once(event: 'close', listener: () => void): unknown;
+  removeListener(event: 'close', listener: () => void): unknown;
+  readonly writableFinished: boolean;
+}
+
+/**
+ * Calls `onGone` when the client goes away before its response is finished; returns the
+ * function that stops watching. On mortar's Node gateway it listens to Node's response
+ * (srvx's `request.signal` makes an AbortSignal and a DOMException for every request, ~10 %
+ * of a proxied request's CPU); elsewhere to `request.signal`.
+ */
+function watchClient(request: Request, onGone: () => void): () => void {
+  const res = nodeRuntime(request)?.res as NodeResponseLike | undefined;
+  if (res !== undefined && typeof res.once === 'function') {
+    const onClose = () => {
+      if (!res.writableFinished) onGone();
+    };
+    res.once('close', onClose);
+    return () => res.removeListener('close', onClose);
+  }
+  const signal = request.signal;
+  if (signal.aborted) {
+    onGone();
+    return () => {};
+  }
+  signal.addEventListener('abort', onGone, { once: true });
+  return () => signal.removeEventListener('abort', onGone);
 }
 
 /** The 502 or 504 for a request the upstream did not answer, and its log line. */

@@ -112,9 +112,20 @@ async function send(agent: Agent, upstream: UpstreamRequest): Promise<UpstreamRe
     );
     return { status: statusCode, headers: fields, body: null };
   }
+  const length = Number(headers['content-length'] ?? Number.NaN);
+  if (length <= SMALL_BODY) {
+    // Read whole before the head is sent: a failure is still a 502, and the gateway writes
+    // bytes without a stream pipeline (an AbortController and a DOMException per response).
+    const bytes = new Uint8Array(await body.arrayBuffer());
+    upstream.settled();
+    return { status: statusCode, headers: fields, body: bytes };
+  }
   watch(body, upstream.settled);
   return { status: statusCode, headers: fields, body };
 }
+
+/** A body with a declared length up to this many bytes is read whole, then sent. */
+const SMALL_BODY = 64 * 1024;
 
 /** Calls `settled` once `body` ends (no argument), fails or is closed before its end. */
 function watch(body: Readable, settled: (error?: unknown) => void): void {

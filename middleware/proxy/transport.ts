@@ -36,7 +36,8 @@ export interface UpstreamResponse {
   readonly statusText?: string;
   /** Every field as it came, each `Set-Cookie` its own pair. */
   readonly headers: Iterable<readonly [string, string]>;
-  readonly body: ReadableStream<Uint8Array> | PipeableBody | null;
+  /** A stream (settle when it ends), or bytes already read whole (settled before). */
+  readonly body: ReadableStream<Uint8Array> | PipeableBody | Uint8Array | null;
 }
 
 /**

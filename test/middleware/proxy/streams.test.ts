@@ -189,6 +189,21 @@ describe('failures', () => {
     expect(log.lines[0]).toMatch(/^mortar proxy: the upstream broke off its response body/);
   });
 
+  it('answers 502 when a short body (read whole before the head is sent) is cut off', async () => {
+    const origin = await rawUpstream((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n');
+        socket.write('x'.repeat(10), () => socket.resetAndDestroy());
+      });
+    });
+    const log = lines();
+    const server = await front(urlmap({ '/api': proxy(`${origin}/v1`, { log: log.log }) }));
+    const res = await get(`${server.url}api/x`);
+    expect(res.status).toBe(502);
+    expect(log.lines).toHaveLength(1);
+    expect(log.lines[0]).toMatch(/^mortar proxy: 502 for GET /);
+  });
+
   it('aborts the upstream request when the client goes away', async () => {
     let upstreamClosed = false;
     let started = false;

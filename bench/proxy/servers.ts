@@ -1,0 +1,88 @@
+/**
+ * The servers `bench/proxy/index.ts` measures, one per process:
+ * `tsx bench/proxy/servers.ts <name> <upstream origin>` prints its URL and serves until killed.
+ * `upstream` is the bare node:http origin (1 KiB at /v1/1k, 1 MiB at /v1/1m); each proxy
+ * mounts it at /api with the base /v1, keep-alive to the upstream.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import fastifyProxy from '@fastify/http-proxy';
+import { serve as honoServe } from '@hono/node-server';
+import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+import { proxy as honoProxy } from 'hono/proxy';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import { proxy } from '../../middleware/proxy/node.js';
+import { urlmap } from '../../middleware/urlmap/index.js';
+import { serve } from '../../src/gateways/node/index.js';
+
+const [name = '', upstream = ''] = process.argv.slice(2);
+
+async function listen(server: http.Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const bodies: Record<string, Buffer> = {
+  '/v1/1k': Buffer.alloc(1024, 97),
+  '/v1/1m': Buffer.alloc(1024 * 1024, 98),
+};
+
+const servers: Record<string, () => Promise<string>> = {
+  upstream: () =>
+    listen(
+      http.createServer((req, res) => {
+        const body = bodies[req.url ?? ''];
+        if (!body) {
+          res.writeHead(404).end();
+          return;
+        }
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': body.length,
+        });
+        res.end(body);
+      }),
+    ),
+  async mortar() {
+    const app = urlmap({ '/api': proxy(`${upstream}/v1`, { log: () => {} }) });
+    return (await serve(app, { port: 0, announce: false, log: () => {} })).url.slice(0, -1);
+  },
+  async fastify() {
+    const app = Fastify({ logger: false });
+    await app.register(fastifyProxy, { upstream, prefix: '/api', rewritePrefix: '/v1' });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  },
+  'http-proxy-middleware': () => {
+    const agent = new http.Agent({ keepAlive: true });
+    const app = express().use(
+      '/api',
+      createProxyMiddleware({ target: `${upstream}/v1`, changeOrigin: true, agent }),
+    );
+    return listen(http.createServer(app));
+  },
+  hono() {
+    const app = new Hono();
+    app.all('/api/*', (c) => {
+      const url = new URL(c.req.url);
+      return honoProxy(`${upstream}/v1${url.pathname.slice('/api'.length)}${url.search}`, {
+        ...c.req,
+        headers: { ...c.req.header(), 'x-forwarded-for': '127.0.0.1' },
+      });
+    });
+    return new Promise((resolve) => {
+      honoServe({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+        resolve(`http://127.0.0.1:${info.port}`),
+      );
+    });
+  },
+};
+
+const start = servers[name];
+if (!start || (name !== 'upstream' && !upstream)) {
+  console.error(`usage: servers.ts <${Object.keys(servers).join('|')}> <upstream origin>`);
+  process.exit(2);
+}
+process.stdout.write(`${await start()}\n`);
