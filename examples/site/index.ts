@@ -4,7 +4,8 @@
  * `helloWorld` wraps a `urlmap`: a home page at `/`, a Hono application mounted unchanged at
  * `/api` (any fetch handler is an `Application`), `/where` — a page that shows its own
  * `scriptName` and `pathInfo`, mounted twice to show how a mount shifts them — and static
- * files from `public/` under `/static/` (serveStatic) and at `/favicon.svg` (fileApp).
+ * files from `public/` under `/static/` (serveStatic) and at `/favicon.svg` (fileApp), and a
+ * service on another port mounted with `proxy()` at `/remote`.
  */
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
@@ -23,6 +24,7 @@ import {
 import { accountApp } from './account.js';
 import { boom } from './boom.js';
 import { legacyApp } from './legacy.js';
+import { remoteApp } from './remote.js';
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
 /** Sessions need a secret; the demo makes one per process unless SESSION_SECRET is set. */
@@ -71,6 +73,7 @@ const home: Application = (request, environ) => {
     (a form POST, a redirect, and a route that throws)</li>
   <li><a href="${base}/account/visits">/account/visits</a> — a visit counter in a <code>session</code>;
     <a href="${base}/account/">/account/</a> — sign in (the session is regenerated) and out</li>
+  <li><a href="${base}/remote/">/remote/</a> — a service on another port, mounted with <code>proxy</code></li>
 </ul>
 <p>Request: <code>${escapeHTML(request.method)} ${escapeHTML(request.url)}</code></p>`,
   );
@@ -111,5 +114,6 @@ export const application: Application = compose(
     '/account': accountApp(page),
     '/boom': boom,
     '/legacy': legacyApp,
+    '/remote': remoteApp,
   }),
 );

@@ -59,6 +59,7 @@ describe('the demo site (npm start)', () => {
       '/static/',
       '/favicon.svg',
       '/legacy/',
+      '/remote/',
     ]) {
       expect(html).toContain(`href="${href}"`);
     }
@@ -161,6 +162,15 @@ describe('the demo site (npm start)', () => {
     await vi.waitFor(() =>
       expect(output).toMatch(/Error: Express could not ship order 42\n\s+at /),
     );
+  });
+
+  it('proxies the service on another port mounted at /remote, its redirect rewritten', async () => {
+    const page = await (await fetch(`${url}/remote/`)).text();
+    expect(page).toContain('It saw <code>GET /v1/</code>');
+    expect(page).toContain('<th>x-forwarded-prefix</th><td><code>/remote</code>');
+    const moved = await fetch(`${url}/remote/go`, { redirect: 'manual' });
+    expect(moved.status).toBe(302);
+    expect(moved.headers.get('location')).toBe('/remote/');
   });
 
   it('answers an unknown path with 404', async () => {
