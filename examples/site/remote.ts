@@ -47,5 +47,7 @@ async function start(): Promise<Application> {
 }
 
 /** The remote service, mounted: starts it on the first request. */
-export const remoteApp: Application = async (request, environ) =>
-  (await (mounted ??= start()))(request, environ);
+export const remoteApp: Application = async (request, environ) => {
+  mounted ??= start();
+  return (await mounted)(request, environ);
+};
