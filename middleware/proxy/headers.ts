@@ -18,8 +18,12 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** The client's fields the proxy replaces with its own: framing, and the target's Host. */
-const REPLACED = new Set(['content-length', 'host']);
+/**
+ * The client's fields the proxy replaces with its own: framing, the target's Host, and
+ * `Expect` — the gateway has already answered `100-continue` (RFC 9110 §10.1.1), and the body
+ * follows; undici refuses to send the field at all.
+ */
+const REPLACED = new Set(['content-length', 'host', 'expect']);
 
 const FORWARDING = new Set([
   'forwarded',

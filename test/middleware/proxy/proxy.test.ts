@@ -195,6 +195,19 @@ describe('the upstream request', () => {
     expect(seen[0]!.body).toBe('');
   });
 
+  it('answers Expect: 100-continue itself (the gateway did) and sends the body on', async () => {
+    const { origin, seen } = await echo();
+    const server = await front(urlmap({ '/api': proxy(`${origin}/v1`) }));
+    const text = await raw(
+      server.url,
+      'POST /api/p HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n' +
+        'Connection: close\r\n\r\nhello',
+    );
+    expect(text).toMatch(/HTTP\/1\.1 200/);
+    expect(seen[0]!.body).toBe('hello');
+    expect(seen[0]!.headers.expect).toBeUndefined();
+  });
+
   it('sends a POST body with the length it really has', async () => {
     const { origin, seen } = await echo();
     const server = await front(urlmap({ '/api': proxy(`${origin}/v1`) }));
