@@ -278,6 +278,26 @@ describe('the response', () => {
     expect(kept.headers['set-cookie']![0]).toBe('sid=1; Path=/v1');
   });
 
+  it("answers HEAD with the upstream's head (its Content-Length) and no body", async () => {
+    const { origin } = await upstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100000' });
+      res.end(req.method === 'HEAD' ? undefined : 'x'.repeat(100_000));
+    });
+    const server = await front(urlmap({ '/api': proxy(`${origin}/v1`) }));
+    const text = await raw(
+      server.url,
+      'HEAD /api/x HTTP/1.1\r\nHost: x\r\n\r\nGET /api/y HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    const [head, rest] = [
+      text.slice(0, text.indexOf('\r\n\r\n')),
+      text.slice(text.indexOf('\r\n\r\n') + 4),
+    ];
+    expect(head).toMatch(/^HTTP\/1\.1 200/);
+    expect(head.toLowerCase()).toContain('content-length: 100000');
+    // Nothing between the HEAD's head and the next response.
+    expect(rest).toMatch(/^HTTP\/1\.1 200/);
+  });
+
   it('passes a gzip body byte for byte with its Content-Encoding', async () => {
     const { gzipSync } = await import('node:zlib');
     const packed = gzipSync(Buffer.from('x'.repeat(50_000)));
