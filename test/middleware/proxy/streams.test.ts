@@ -228,6 +228,28 @@ describe('failures', () => {
     ]);
   });
 
+  it('aborts the upstream request when the client goes away before the response head', async () => {
+    let upstreamClosed = false;
+    let arrived = false;
+    const { origin } = await upstream((req) => {
+      arrived = true; // and never answers
+      req.socket.on('close', () => {
+        upstreamClosed = true;
+      });
+    });
+    const log = lines();
+    const server = await front(urlmap({ '/api': proxy(`${origin}/v1`, { log: log.log }) }));
+    const req = http.get(`${server.url}api/x`, { agent: false });
+    req.on('error', () => {});
+    await until(() => arrived, 'the upstream has the request');
+    req.destroy();
+    await until(() => upstreamClosed, 'the upstream sees its request aborted');
+    await until(() => log.lines.length > 0, 'the abort is logged');
+    expect(log.lines).toEqual([
+      `mortar proxy: the client went away; the upstream request was aborted: GET ${origin}/v1/x`,
+    ]);
+  });
+
   it('stays up through 1,000 upstream resets, then answers', async () => {
     let n = 0;
     const origin = await rawUpstream((socket) => {
