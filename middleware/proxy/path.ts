@@ -6,7 +6,8 @@
  *
  * A path that could leave the base on any upstream is refused instead of cleaned: a segment
  * that is `.` or `..` in any spelling (`%2e`, `%2E%2e`, double-encoded `%252e`), and a path
- * that holds `\`, `%5c` or NUL (`%00`), which some servers take for a separator or an end.
+ * that holds `\`, `%5c` or NUL (`%00`), which some servers take for a separator or an end,
+ * and `..;x`, which servers that drop path parameters (Tomcat) take for `..`.
  */
 
 /** What a path is refused for, or `undefined` when it may be sent. */
@@ -22,16 +23,18 @@ export function unsafePath(pathInfo: string): string | undefined {
     if (decoded.includes('\\') || decoded.includes('\0')) {
       return 'an encoded backslash or NUL in the path';
     }
-    // `..%2f..` is two dot segments to an upstream that decodes `%2f` first.
+    // `..%2f..` is two dot segments to an upstream that decodes `%2f` first, and `..;x` one
+    // to a server that drops path parameters (Tomcat, Spring).
     for (const piece of decoded.split('/')) {
-      if (piece === '.' || piece === '..') return 'a dot segment in the path';
+      const name = piece.split(';', 1)[0];
+      if (name === '.' || name === '..') return 'a dot segment in the path';
     }
   }
   return undefined;
 }
 
-/** A `%`, a backslash, a NUL, or a `.`/`..` segment. */
-const SUSPECT = /[%\\\0]|(?:^|\/)\.\.?(?:\/|$)/;
+/** A `%`, a backslash, a NUL, or a `.`/`..` segment (with or without `;parameters`). */
+const SUSPECT = /[%\\\0]|(?:^|\/)\.\.?(?:[/;]|$)/;
 
 /**
  * `segment` percent-decoded until nothing changes (at most four rounds: an upstream, or a
@@ -51,7 +54,7 @@ function decodeFully(segment: string): string | undefined {
 /** Decodes each `%XX` to its byte's character (Latin-1: only ASCII matters here). */
 function percentDecode(text: string): string | undefined {
   let malformed = false;
-  const out = text.replace(/%(..?)/g, (match, hex: string) => {
+  const out = text.replace(/%(.{0,2})/g, (match, hex: string) => {
     if (!/^[0-9a-fA-F]{2}$/.test(hex)) {
       malformed = true;
       return match;

@@ -72,6 +72,8 @@ describe('the upstream request', () => {
     '/api/a%5C..',
     '/api/a\\..\\secret',
     '/api/a%00b',
+    '/api/..;/secret',
+    '/api/%2e%2e;x/secret',
   ])('refuses %s with 400 and sends nothing upstream', async (path) => {
     const { origin, seen } = await echo();
     const server = await front(urlmap({ '/api': proxy(`${origin}/v1`) }));
