@@ -2,7 +2,8 @@
  * `npm run bench:proxy`: req/s through a reverse proxy to a bare node:http upstream (keep-alive
  * to it), 1 KiB and 1 MiB bodies: mortar's `proxy` (mortar/proxy/node) against nginx
  * `proxy_pass` with upstream keepalive, @fastify/http-proxy, http-proxy-middleware on Express,
- * and Hono's `proxy` on @hono/node-server. Each proxy runs in its own process (on core 0 with
+ * and Hono's `proxy` on @hono/node-server; and mortar's own proxy over node:http's `request`
+ * with a keep-alive agent (`mortar-node-http`), the transport undici's was chosen over. Each proxy runs in its own process (on core 0 with
  * the upstream, the load generator on core 1, where taskset exists); each anchor is measured
  * in pairs with mortar (`measurePaired`: back to back, the order alternating) and the median
  * ratio mortar / anchor reported with its quartiles.
@@ -23,7 +24,10 @@ import { connections, load, loader, measurePaired, quartiles, startServer } from
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const burst = Number(process.env.BENCH_BURST ?? 2);
 const script = new URL('./servers.ts', import.meta.url);
-const anchors = ['nginx', 'fastify', 'http-proxy-middleware', 'hono'];
+/** BENCH_ANCHORS picks some (a comma list); `mortar-node-http` is mortar over node:http. */
+const anchors = (
+  process.env.BENCH_ANCHORS ?? 'nginx,fastify,http-proxy-middleware,hono,mortar-node-http'
+).split(',');
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(path.join(tmpdir(), 'mortar-bench-proxy-'));
 let nginx: FrontEnd | undefined;
@@ -37,7 +41,7 @@ try {
     children.push(running.child);
     urls.set(name, running.url);
   }
-  if (nginxBinary) {
+  if (nginxBinary && anchors.includes('nginx')) {
     const port = new URL(upstream.url).port;
     nginx = await startNginx(
       dir,
@@ -53,7 +57,9 @@ try {
        keepalive_requests 100000;`,
     );
     urls.set('nginx', nginx.urls[0]!);
-  } else console.log('nginx is not installed (apt-get install -y nginx): its row is left out');
+  } else if (anchors.includes('nginx')) {
+    console.log('nginx is not installed (apt-get install -y nginx): its row is left out');
+  }
 
   console.log(
     `\n${rounds} paired rounds × ${burst} s, ${connections} connections, ${loader}, Node ${process.version}`,

@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import fastifyProxy from '@fastify/http-proxy';
 import { serve as honoServe } from '@hono/node-server';
 import express from 'express';
@@ -13,6 +14,7 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { proxy as honoProxy } from 'hono/proxy';
 import { createProxyMiddleware } from 'http-proxy-middleware';
+import type { Transport } from '../../middleware/proxy/index.js';
 import { proxy } from '../../middleware/proxy/node.js';
 import { urlmap } from '../../middleware/urlmap/index.js';
 import { serve } from '../../src/gateways/node/index.js';
@@ -47,6 +49,13 @@ const servers: Record<string, () => Promise<string>> = {
     ),
   async mortar() {
     const app = urlmap({ '/api': proxy(`${upstream}/v1`, { log: () => {} }) });
+    return (await serve(app, { port: 0, announce: false, log: () => {} })).url.slice(0, -1);
+  },
+  // The transport measured against undici's: node:http's request with a keep-alive agent.
+  async 'mortar-node-http'() {
+    const app = urlmap({
+      '/api': proxy(`${upstream}/v1`, { log: () => {}, transport: nodeHttpTransport() }),
+    });
     return (await serve(app, { port: 0, announce: false, log: () => {} })).url.slice(0, -1);
   },
   async fastify() {
@@ -86,3 +95,41 @@ if (!start || (name !== 'upstream' && !upstream)) {
   process.exit(2);
 }
 process.stdout.write(`${await start()}\n`);
+
+/** A proxy transport over node:http with a keep-alive agent, for the comparison only. */
+function nodeHttpTransport(): Transport {
+  const agent = new http.Agent({ keepAlive: true });
+  return (up) =>
+    new Promise((resolve, reject) => {
+      const target = new URL(up.origin);
+      const headers: Record<string, string | string[]> = {};
+      for (let i = 0; i < up.headers.length; i += 2) {
+        const name = up.headers[i]!;
+        const value = up.headers[i + 1]!;
+        const before = headers[name];
+        headers[name] = before === undefined ? value : [before, value].flat();
+      }
+      const req = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: up.path,
+          method: up.method,
+          headers,
+          agent,
+          signal: up.signal,
+        },
+        (res) => {
+          const fields: [string, string][] = [];
+          const raw = res.rawHeaders;
+          for (let i = 0; i < raw.length; i += 2) fields.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+          res.once('end', () => up.settled());
+          res.once('error', (error) => up.settled(error));
+          resolve({ status: res.statusCode!, headers: fields, body: res });
+        },
+      );
+      req.on('error', reject);
+      if (up.body === null) req.end();
+      else Readable.fromWeb(up.body as import('node:stream/web').ReadableStream).pipe(req);
+    });
+}
