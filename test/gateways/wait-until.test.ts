@@ -42,19 +42,28 @@ async function settledSoon(promise: Promise<unknown>): Promise<boolean> {
   return settled;
 }
 
+/** Closes `server`: drained, it waits for the task; released, it closes. */
+async function closesAfterTask(
+  server: { node: unknown; close(): Promise<void> },
+  release: () => void,
+  finished: () => boolean,
+): Promise<void> {
+  const drained = once(server.node as net.Server, 'close');
+  const closed = server.close();
+  await drained;
+  expect(await settledSoon(closed)).toBe(false);
+  release();
+  await closed;
+  expect(finished()).toBe(true);
+}
+
 describe('waitUntil() and the CGI family', () => {
   it("serveSCGI's close() resolves once the task has settled", async () => {
     const { app, release, finished } = withTask();
     const server = await serveSCGI(app, options);
     const port = Number(new URL(server.url).port);
     expect((await scgiRequest(port, cgiParams('GET', '/'))).toString()).toMatch(/accepted$/);
-    const drained = once(server.node as net.Server, 'close');
-    const closed = server.close();
-    await drained;
-    expect(await settledSoon(closed)).toBe(false);
-    release();
-    await closed;
-    expect(finished()).toBe(true);
+    await closesAfterTask(server, release, finished);
   });
 
   it("serveFastCGI's close() resolves once the task has settled", async () => {
@@ -64,13 +73,7 @@ describe('waitUntil() and the CGI family', () => {
     client.request(1, cgiParams('GET', '/'), Buffer.alloc(0), false);
     await client.closed;
     expect(client.replies.get(1)?.stdout.toString()).toMatch(/accepted$/);
-    const drained = once(server.node as net.Server, 'close');
-    const closed = server.close();
-    await drained;
-    expect(await settledSoon(closed)).toBe(false);
-    release();
-    await closed;
-    expect(finished()).toBe(true);
+    await closesAfterTask(server, release, finished);
   });
 
   it('runCGI resolves once the task has settled, after writing the response', async () => {
