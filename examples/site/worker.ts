@@ -1,7 +1,7 @@
 /**
  * The demo's portable part as a Cloudflare Worker (workerd, Wrangler, or Cloudflare itself):
- * everything that needs no `node:` module — hello, urlmap, the Hono API, cookie sessions with
- * csrf-protected forms, compress, errors() — run by `toFetchHandler`.
+ * everything that needs no `node:` module — an access log, hello, urlmap, the Hono API, cookie
+ * sessions with csrf-protected forms, compress, errors() — run by `toFetchHandler`.
  *
  *   npx esbuild examples/site/worker.ts --bundle --format=esm --platform=neutral \
  *     --conditions=workerd,worker,browser --main-fields=module,main --outfile=worker.js
@@ -11,6 +11,7 @@
  * What needs Node (serveStatic, debug(), Express through fromNodeHandler) is left out.
  */
 
+import { accessLog } from '../../middleware/access-log/index.js';
 import { compress } from '../../middleware/compress/index.js';
 import { errors } from '../../middleware/debug/errors.js';
 import { helloWorld } from '../../middleware/hello/index.js';
@@ -65,6 +66,7 @@ const later: Application = (_request, environ) => {
 /** The portable site, its sessions sealed with `secret`. */
 export function portableSite(secret: string): Application {
   return compose(
+    accessLog(),
     errors(),
     compress(),
     helloWorld(),

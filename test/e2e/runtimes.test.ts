@@ -43,6 +43,11 @@ const scripts = [
     'test/runtimes/debug.ts',
     /ok: debug/,
   ],
+  [
+    'compress, csrf, body-limit, proxy-fix, access-log',
+    'test/runtimes/middleware.ts',
+    /ok: 5 middleware checks/,
+  ],
   ['serve().close() returns once in-flight requests finish', 'test/runtimes/close.ts', /ok: close/],
   [
     "the runtime's own server: its extras on the environ, and waitUntil",

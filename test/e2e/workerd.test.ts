@@ -113,6 +113,14 @@ describe.skipIf(!installed)('the demo on workerd (npm install, or CI=true to fai
     expect((await request('GET', '/hello')).body).toBe('Hello, world!\n');
   });
 
+  it("writes the access log's lines, batched after the response (waitUntil)", async () => {
+    await request('GET', '/hello?logged=1');
+    for (let i = 0; i < 100 && !output.includes('/hello?logged=1'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(output).toMatch(/"GET \/hello\?logged=1[^"]*" 200 14 /);
+  });
+
   it('mounts the Hono API unchanged, and urlmap shifts the environ', async () => {
     const echo = await request('GET', '/api/echo/hi');
     expect(JSON.parse(echo.body)).toEqual({ word: 'hi', url: `${base}/echo/hi` });
