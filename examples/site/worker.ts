@@ -1,7 +1,8 @@
 /**
  * The demo's portable part as a Cloudflare Worker (workerd, Wrangler, or Cloudflare itself):
  * everything that needs no `node:` module — an access log, hello, urlmap, the Hono API, cookie
- * sessions with csrf-protected forms, compress, errors() — run by `toFetchHandler`.
+ * sessions with csrf-protected forms, compress, a body limit, errors() — run by
+ * `toFetchHandler`.
  *
  *   npx esbuild examples/site/worker.ts --bundle --format=esm --platform=neutral \
  *     --conditions=workerd,worker,browser --main-fields=module,main --outfile=worker.js
@@ -12,6 +13,7 @@
  */
 
 import { accessLog } from '../../middleware/access-log/index.js';
+import { bodyLimit } from '../../middleware/body-limit/index.js';
 import { compress } from '../../middleware/compress/index.js';
 import { errors } from '../../middleware/debug/errors.js';
 import { helloWorld } from '../../middleware/hello/index.js';
@@ -69,6 +71,7 @@ export function portableSite(secret: string): Application {
     accessLog(),
     errors(),
     compress(),
+    bodyLimit({ maxBytes: 64 * 1024 }),
     helloWorld(),
     session({ secret, store: new CookieStore() }),
   )(

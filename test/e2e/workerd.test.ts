@@ -152,6 +152,12 @@ describe.skipIf(!installed)('the demo on workerd (npm install, or CI=true to fai
     expect(after.body).toContain('Signed in as <strong>ann</strong>');
   });
 
+  it('refuses a body over bodyLimit() with 413', async () => {
+    const big = 'x'.repeat(65 * 1024);
+    const type = { 'content-type': 'application/x-www-form-urlencoded' };
+    expect((await request('POST', '/account/login', type, big)).status).toBe(413);
+  });
+
   it('answers a thrown error with errors() page and an error id', async () => {
     const boom = await request('GET', '/boom/sync', { accept: 'text/plain' });
     expect(boom.status).toBe(500);
