@@ -30,6 +30,7 @@ import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.j
 import { responseParts } from '../../src/_internal/response-parts.js';
 import { assertEnviron, defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { requestHeader, searchOfRequest } from '../../src/request-header.js';
+import { fetchRuntime } from '../../src/runtime.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { waitUntil } from '../../src/wait-until.js';
 import { bodyLength, countedStream, headerPairs, responseFromParts } from '../_shared/parts.js';
@@ -246,10 +247,13 @@ class RequestLine implements DeferredLine {
     };
     const { batch } = this.#settings;
     if (batch !== undefined) {
-      // The first line of a batch: its timed write outlives the response (Workers end a
-      // request's timers with it; a Node gateway's shutdown waits for it).
+      // The first line of a batch: Workers end a request's timers with it, so its request
+      // keeps the worker running until the batch's timed write. (Elsewhere the timer runs on,
+      // and the process's exit writes what waits: a shutdown need not wait for the timer.)
       const written = batch.defer(this);
-      if (written !== undefined) waitUntil(environ, written);
+      if (written !== undefined && fetchRuntime(environ)?.name === 'workers') {
+        waitUntil(environ, written);
+      }
     } else {
       const line = this.render();
       if (line !== undefined) this.#settings.write(line);

@@ -47,7 +47,11 @@ function flushAtExit(flush: () => void): void {
  * @returns What cancels it.
  */
 function later(callback: () => void, ms: number): () => void {
-  if (ms === 0 && typeof globalThis.setImmediate === 'function') {
+  if (
+    ms === 0 &&
+    typeof globalThis.setImmediate === 'function' &&
+    typeof globalThis.clearImmediate === 'function'
+  ) {
     const immediate = globalThis.setImmediate(callback);
     return () => globalThis.clearImmediate(immediate);
   }
