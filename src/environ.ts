@@ -132,8 +132,9 @@ Object.setPrototypeOf(RebasedRequest.prototype, Request.prototype);
 
 /**
  * Makes `prototype` a stand-in for `Request.prototype`: every getter and method of the native
- * class (inherited ones included) that `prototype` does not define itself (and that is not in `except`) reads through to
- * the request `inner(this)` returns. Used by the light requests mortar hands to applications.
+ * class, inherited ones included, that `prototype` does not define itself (and that is not in
+ * `except`) reads through to the request `inner(this)` returns. Used by the light requests
+ * mortar hands to applications.
  */
 export function forwardRequestMembers(
   prototype: object,

@@ -42,16 +42,13 @@ export function toFetchHandler(app: Application): FetchHandler {
     const url = request.url;
     const pathInfo = requestTargetPath(url.slice(originOf(url).length) || '/');
     if (typeof pathInfo !== 'string') return errorResponse(400, request, pathInfo.error);
-    const environ: Environ = withRuntime(
-      {
-        scriptName: '',
-        pathInfo,
-        remoteAddress: remoteAddressOf(request, runtime[0]),
-        unixSocket: onUnixSocket(runtime[0]),
-        gateway: 'fetch',
-      },
-      runtime,
-    );
+    const environ: Environ = withRuntime(runtime, {
+      scriptName: '',
+      pathInfo,
+      remoteAddress: remoteAddressOf(request, runtime[0]),
+      unixSocket: onUnixSocket(runtime[0]),
+      gateway: 'fetch',
+    });
     try {
       return asResponse(await app(request, environ), request, log);
     } catch (error) {

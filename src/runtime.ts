@@ -62,7 +62,7 @@ const runtimeKey = defineEnvironKey<FetchRuntime>(
  * `(env, ctx)` with `ctx.waitUntil` is Workers, `(info)` with `info.remoteAddr` Deno,
  * `(server)` with `server.requestIP` Bun. No arguments: `environ` itself.
  */
-export function withRuntime(environ: Environ, args: readonly unknown[]): Environ {
+export function withRuntime(args: readonly unknown[], environ: Environ): Environ {
   if (args.length === 0) return environ;
   return runtimeKey.with(environ, recognise(args));
 }
