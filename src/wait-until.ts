@@ -13,9 +13,9 @@
  * | where the request came from | what happens to `promise` |
  * |---|---|
  * | Workers (`toFetchHandler`) | `ctx.waitUntil`: the worker runs until it settles |
- * | Node: `serve`, `serveFastCGI`, `serveSCGI`, `toNodeHandler` | held; a graceful shutdown (SIGTERM, `close()`) awaits it, bounded by `shutdownTimeout` |
- * | `runCGI` | held; the CGI process exits once it settles, at most 10 s after the response |
- * | Deno, Bun, the test client | held until it settles |
+ * | Node: `serve`, `serveFastCGI`, `serveSCGI` | held; a graceful shutdown (SIGTERM, `close()`) awaits it, bounded by `shutdownTimeout` (one set per process: any of them awaits every task) |
+ * | `runCGI` | held; it resolves once the task settles, at most 10 s after the response |
+ * | Deno, Bun, `toNodeHandler` in another server, the test client | held until it settles |
  *
  * Everywhere, a rejection is one line on the console (`mortar: a task given to waitUntil()
  * failed: …`), never an unhandled rejection.
