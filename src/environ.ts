@@ -132,19 +132,18 @@ Object.setPrototypeOf(RebasedRequest.prototype, Request.prototype);
 
 /**
  * Makes `prototype` a stand-in for `Request.prototype`: every getter and method of the native
- * class that `prototype` does not define itself (and that is not in `except`) reads through to
- * the request `inner(this)` returns. Used by the light requests mortar hands to applications.
+ * class, inherited ones included, that `prototype` does not define itself (and that is not in
+ * `except`) reads through to the request `inner(this)` returns. Used by the light requests
+ * mortar hands to applications.
  */
 export function forwardRequestMembers(
   prototype: object,
   inner: (self: object) => Request,
   except: readonly string[],
 ): void {
-  for (const key of Reflect.ownKeys(Request.prototype)) {
+  for (const [key, descriptor] of requestMembers()) {
     if (key === 'constructor' || except.includes(key as string) || Object.hasOwn(prototype, key))
       continue;
-    const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key);
-    if (!descriptor) continue;
     if (descriptor.get) {
       descriptor.get = function (this: object) {
         return Reflect.get(inner(this), key);
@@ -159,6 +158,28 @@ export function forwardRequestMembers(
     } else continue;
     Object.defineProperty(prototype, key, descriptor);
   }
+}
+
+/**
+ * Every member of `Request.prototype` and of the prototypes it inherits from, below
+ * `Object.prototype`, the nearest first: workerd keeps the body's members (`text()`,
+ * `formData()`, `body` …) on a `Body` prototype under Request's.
+ */
+function requestMembers(): [PropertyKey, PropertyDescriptor][] {
+  const members: [PropertyKey, PropertyDescriptor][] = [];
+  const seen = new Set<PropertyKey>();
+  for (
+    let proto: object | null = Request.prototype;
+    proto !== null && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    for (const key of Reflect.ownKeys(proto)) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      members.push([key, Object.getOwnPropertyDescriptor(proto, key)!]);
+    }
+  }
+  return members;
 }
 
 /**

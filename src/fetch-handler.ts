@@ -12,7 +12,9 @@
  * The environ is a root mount's: `scriptName` `''`, `pathInfo` the request's path as sent,
  * `gateway` `'fetch'`, and `remoteAddress` where the runtime tells it (Deno's
  * `info.remoteAddr`, Bun's `server.requestIP(request)`), `unixSocket` when Deno's
- * `info.remoteAddr.transport` is `unix`. A malformed path is a 400; a thrown
+ * `info.remoteAddr.transport` is `unix`; what the runtime passed after the request is kept
+ * for `getWorkersEnv`, `getWorkersContext`, `getDenoInfo`, `getBunServer` and `waitUntil`
+ * (see `runtime.ts`). A malformed path is a 400; a thrown
  * `HTTPError` is its response; anything else a plain 500 and one line on the console.
  */
 
@@ -20,6 +22,7 @@ import { asResponse, failureResponse } from './_internal/outcome.js';
 import { requestTargetPath } from './_internal/request-target.js';
 import { originOf } from './environ.js';
 import { errorResponse } from './http-error.js';
+import { withRuntime } from './runtime.js';
 import type { Application, Environ } from './types.js';
 
 /** A fetch handler as the runtimes call it. */
@@ -39,13 +42,13 @@ export function toFetchHandler(app: Application): FetchHandler {
     const url = request.url;
     const pathInfo = requestTargetPath(url.slice(originOf(url).length) || '/');
     if (typeof pathInfo !== 'string') return errorResponse(400, request, pathInfo.error);
-    const environ: Environ = {
+    const environ: Environ = withRuntime(runtime, {
       scriptName: '',
       pathInfo,
       remoteAddress: remoteAddressOf(request, runtime[0]),
       unixSocket: onUnixSocket(runtime[0]),
       gateway: 'fetch',
-    };
+    });
     try {
       return asResponse(await app(request, environ), request, log);
     } catch (error) {

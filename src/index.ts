@@ -8,6 +8,7 @@
  * (`mortar/testing`).
  * @module mortar
  */
+export { type BunServeOptions, type BunServeSettings, toBunServe } from './bun.js';
 export { compose } from './compose.js';
 export {
   assertEnviron,
@@ -28,4 +29,16 @@ export {
 } from './negotiation.js';
 export { requestHeader, searchOfRequest } from './request-header.js';
 export { FastResponse, STATUS_TEXT, withHeaders } from './response.js';
+export {
+  type BunServer,
+  type DenoServeHandlerInfo,
+  type FetchRuntime,
+  fetchRuntime,
+  getBunServer,
+  getDenoInfo,
+  getWorkersContext,
+  getWorkersEnv,
+  type WorkersContext,
+} from './runtime.js';
 export type { Application, BodyInit, Environ, Gateway, HeadersInit, Middleware } from './types.js';
+export { waitUntil } from './wait-until.js';

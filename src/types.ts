@@ -13,7 +13,10 @@ export type Gateway = 'http' | 'fastcgi' | 'scgi' | 'cgi' | 'fetch' | 'test';
  * What a gateway knows that a `Request` cannot carry: the WSGI environ / ASGI scope analogue.
  *
  * Values placed by middleware live under symbol keys and are read through typed accessors
- * (see {@link defineEnvironKey}), never through strings in user code.
+ * (see {@link defineEnvironKey}), never through strings in user code; so is what a runtime
+ * passed `toFetchHandler`'s handler besides the request (`getWorkersEnv`, `getWorkersContext`,
+ * `getDenoInfo`, `getBunServer`, `fetchRuntime`), and `waitUntil(environ, promise)` finds there
+ * how this runtime lets work outlive the response.
  */
 export interface Environ {
   /**

@@ -5,7 +5,20 @@ import { debug } from '../middleware/debug/index.js';
 import { helloWorld } from '../middleware/hello/index.js';
 import { serveStatic } from '../middleware/static/index.js';
 import { cascade, urlmap } from '../middleware/urlmap/index.js';
-import { type Application, FastResponse, HTTPError, toFetchHandler } from '../src/index.js';
+import {
+  type Application,
+  FastResponse,
+  fetchRuntime,
+  getBunServer,
+  getDenoInfo,
+  getWorkersContext,
+  getWorkersEnv,
+  HTTPError,
+  toBunServe,
+  toFetchHandler,
+  waitUntil,
+} from '../src/index.js';
+import { TestClient } from '../src/testing/index.js';
 
 const echo: Application = (request, environ) => FastResponse.json({ ...environ, url: request.url });
 
@@ -88,5 +101,135 @@ describe('an application called the way a runtime calls a fetch handler', () => 
       ),
     );
     await expect(call()).rejects.not.toThrow(/startsWith/);
+  });
+});
+
+describe("the runtime's extras on the environ (issue 22 §2)", () => {
+  const extras: Application = (_request, environ) => {
+    const runtime = fetchRuntime(environ);
+    const read = (get: () => unknown) => {
+      try {
+        return get();
+      } catch (error) {
+        return `throws: ${(error as Error).message}`;
+      }
+    };
+    return FastResponse.json({
+      name: runtime?.name ?? null,
+      env: read(() => getWorkersEnv<{ GREETING: string }>(environ).GREETING),
+      ctx: read(() => typeof getWorkersContext(environ).passThroughOnException),
+      deno: read(() => getDenoInfo(environ).remoteAddr.transport),
+      bun: read(() => getBunServer(environ).requestIP(new Request('http://x/'))?.address),
+    });
+  };
+  const handler = toFetchHandler(urlmap({ '/mounted': extras }));
+  const get = async (...runtime: unknown[]) =>
+    (await handler(new Request('http://localhost/mounted/x'), ...runtime)).json();
+
+  it("keeps Workers' env and ctx, under a mount too", async () => {
+    const ctx = { waitUntil() {}, passThroughOnException() {} };
+    expect(await get({ GREETING: 'hi' }, ctx)).toEqual({
+      name: 'workers',
+      env: 'hi',
+      ctx: 'function',
+      deno: expect.stringMatching(
+        /^throws: Deno's ServeHandlerInfo is only there on Deno: this request came from Cloudflare Workers/,
+      ),
+      bun: expect.stringMatching(/^throws: Bun's server is only there on Bun/),
+    });
+  });
+
+  it("keeps Deno's info and Bun's server", async () => {
+    const info = { remoteAddr: { transport: 'tcp', hostname: '::1', port: 1 }, completed: null };
+    expect(await get(info)).toMatchObject({ name: 'deno', deno: 'tcp' });
+    const server = { requestIP: () => ({ address: '192.0.2.1', family: 'IPv4', port: 2 }) };
+    expect(await get(server)).toMatchObject({
+      name: 'bun',
+      bun: '192.0.2.1',
+      env: expect.stringMatching(/^throws: Workers' env is only there on Cloudflare Workers/),
+    });
+  });
+
+  it('says which middleware is missing where no runtime called toFetchHandler', async () => {
+    const res = await new TestClient(extras).get('/');
+    expect(res.json()).toMatchObject({
+      name: null,
+      env: expect.stringMatching(
+        /^throws: no fetch runtime in this environ: wrap .*toFetchHandler/,
+      ),
+    });
+  });
+});
+
+describe('waitUntil(environ, promise)', () => {
+  it("hands the work to Workers' ctx.waitUntil, a rejection logged as one line", async () => {
+    const given: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => given.push(p), passThroughOnException() {} };
+    const app: Application = (_request, environ) => {
+      waitUntil(environ, Promise.reject(new Error('flush failed')));
+      return new FastResponse('ok');
+    };
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      await toFetchHandler(app)(new Request('http://localhost/'), {}, ctx);
+      expect(given).toHaveLength(1);
+      await expect(given[0]).resolves.toBeUndefined();
+      expect(String(logged.mock.calls[0]?.[0])).toMatch(
+        /^mortar: a task given to waitUntil\(\) failed: Error: flush failed/,
+      );
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
+  it('holds the work elsewhere and logs a rejection, never an unhandled one', async () => {
+    let finish!: () => void;
+    const app: Application = (_request, environ) => {
+      waitUntil(environ, new Promise<void>((resolve) => (finish = resolve)));
+      waitUntil(environ, Promise.reject(new Error('touch failed')));
+      return new FastResponse('ok');
+    };
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect((await new TestClient(app).get('/')).text()).toBe('ok');
+      await vi.waitFor(() => expect(logged).toHaveBeenCalledOnce());
+      expect(String(logged.mock.calls[0]![0])).toMatch(/waitUntil\(\) failed: Error: touch failed/);
+      finish();
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
+  it('refuses what is not an environ or not a promise', () => {
+    const environ = { scriptName: '', pathInfo: '/', gateway: 'test' } as const;
+    expect(() => waitUntil(environ, (() => {}) as never)).toThrow(
+      /^waitUntil\(\): the second argument must be a promise, got an object of class Function/,
+    );
+    expect(() => waitUntil({} as never, Promise.resolve())).toThrow(
+      /waitUntil\(\) was called without a mortar environ/,
+    );
+  });
+});
+
+describe('toBunServe(app, settings)', () => {
+  it("is Bun.serve's options: the settings, and a fetch that keeps Bun's server", async () => {
+    const app: Application = (request, environ) =>
+      new FastResponse(getBunServer(environ).requestIP(request)!.address);
+    const options = toBunServe(app, { hostname: '127.0.0.1', port: 0 });
+    expect(options).toMatchObject({ hostname: '127.0.0.1', port: 0 });
+    const server = { requestIP: () => ({ address: '::1', family: 'IPv6', port: 3 }) };
+    expect(await (await options.fetch(new Request('http://localhost/'), server)).text()).toBe(
+      '::1',
+    );
+  });
+
+  it('refuses a fetch or websocket of its own, and settings that are no object', () => {
+    const app: Application = () => new FastResponse('');
+    expect(() => toBunServe(app, { fetch: () => {} })).toThrow(
+      /settings\.fetch is not taken — the application is the fetch handler/,
+    );
+    expect(() => toBunServe(app, { websocket: {} })).toThrow(/WebSockets are not supported yet/);
+    expect(() => toBunServe(app, 8000 as never)).toThrow(/settings must be an object, got 8000/);
+    expect(() => toBunServe('app' as never)).toThrow(/must be a function, got string/);
   });
 });

@@ -30,7 +30,9 @@ import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.j
 import { responseParts } from '../../src/_internal/response-parts.js';
 import { assertEnviron, defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { requestHeader, searchOfRequest } from '../../src/request-header.js';
+import { fetchRuntime } from '../../src/runtime.js';
 import type { Environ, Middleware } from '../../src/types.js';
+import { waitUntil } from '../../src/wait-until.js';
 import { bodyLength, countedStream, headerPairs, responseFromParts } from '../_shared/parts.js';
 import { compileTrust, DEFAULT_TRUSTED_PROXIES, type PeerTrust } from '../_shared/trust.js';
 import { findProxyOriginal } from '../proxy-fix/index.js';
@@ -88,11 +90,13 @@ export const getRequestId = (environ: Environ): string => requestIdKey.get(envir
  * number in base 36 at several times the cost).
  */
 function newRequestId(): string {
-  return `${PROCESS_ID}-${++counter}`;
+  processId ??= Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) =>
+    byte.toString(16).padStart(2, '0'),
+  ).join('');
+  return `${processId}-${++counter}`;
 }
-const PROCESS_ID = Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) =>
-  byte.toString(16).padStart(2, '0'),
-).join('');
+/** Made on the first request: Workers refuse random values at a module's top level. */
+let processId: string | undefined;
 let counter = 0;
 
 let wallOffset = Date.now() - performance.now();
@@ -155,7 +159,7 @@ interface LogSettings {
   /** Writes a line made now: for a `write` that is not a {@link batchedWriter}. */
   write: (line: string) => void;
   /** The batchedWriter's batch, which makes the lines as it writes them. */
-  batch: { defer(line: DeferredLine): void } | undefined;
+  batch: { defer(line: DeferredLine): Promise<void> | undefined } | undefined;
   /** The request id header, lower case; `undefined` for none. */
   idHeader: string | undefined;
   trusted: PeerTrust;
@@ -242,8 +246,15 @@ class RequestLine implements DeferredLine {
       aborted,
     };
     const { batch } = this.#settings;
-    if (batch !== undefined) batch.defer(this);
-    else {
+    if (batch !== undefined) {
+      // The first line of a batch: Workers end a request's timers with it, so its request
+      // keeps the worker running until the batch's timed write. (Elsewhere the timer runs on,
+      // and the process's exit writes what waits: a shutdown need not wait for the timer.)
+      const written = batch.defer(this);
+      if (written !== undefined && fetchRuntime(environ)?.name === 'workers') {
+        waitUntil(environ, written);
+      }
+    } else {
       const line = this.render();
       if (line !== undefined) this.#settings.write(line);
     }

@@ -3,6 +3,12 @@
  * it (Node, Deno and Bun all answer `process.getBuiltinModule('node:zlib')`) — br, gzip, and
  * zstd where zlib has it — else the web platform's `CompressionStream` (gzip). Found without
  * an import, so `mortar/compress` bundles for any platform.
+ *
+ * Cloudflare Workers compress a response themselves, as its `Content-Encoding` says (their
+ * `encodeBody: 'automatic'`, which every `new Response()` gets and a middleware that rebuilds a
+ * response cannot tell from `'manual'`): there br and gzip pass the body as it is, and the
+ * runtime compresses it (at its own level, dropping `Content-Length`) — compressed here, the
+ * client would get it compressed twice.
  */
 import type * as Zlib from 'node:zlib';
 import { builtinModule } from '../../src/_internal/builtin.js';
@@ -27,13 +33,22 @@ export interface Levels {
 
 const zlib = builtinModule<typeof Zlib>('node:zlib');
 
+/** Workers: the runtime encodes a body as its Content-Encoding says (see the module). */
+const runtimeEncodes =
+  (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent ===
+  'Cloudflare-Workers';
+
 /**
  * The encoders this runtime has, by coding name, at `levels` (defaults: br 4 — what nginx
  * and Cloudflare use for dynamic responses — gzip 6, zstd 3).
  */
 export function encoders(levels: Levels): Map<string, Encoder> {
   const found = new Map<string, Encoder>();
-  if (zlib) {
+  if (runtimeEncodes) {
+    const byRuntime: Encoder = { whole: async (body) => body, stream: (body) => body };
+    found.set('br', byRuntime);
+    found.set('gzip', byRuntime);
+  } else if (zlib) {
     const br = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: levels.br ?? 4 } };
     found.set(
       'br',

@@ -1,6 +1,8 @@
 /**
  * mortar on Deno and Bun (both installed from npm as devDependencies): the platform-only
- * exports (test/runtimes/smoke.ts) and debug() (test/runtimes/debug.ts) run there.
+ * exports (test/runtimes/smoke.ts), debug() (test/runtimes/debug.ts), serve()'s close
+ * (test/runtimes/close.ts) and the runtime's extras with waitUntil under the runtime's own
+ * server (test/runtimes/extras.ts) run there. workerd has its own test (e2e/workerd).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -41,7 +43,17 @@ const scripts = [
     'test/runtimes/debug.ts',
     /ok: debug/,
   ],
+  [
+    'compress, csrf, body-limit, proxy-fix, access-log',
+    'test/runtimes/middleware.ts',
+    /ok: 5 middleware checks/,
+  ],
   ['serve().close() returns once in-flight requests finish', 'test/runtimes/close.ts', /ok: close/],
+  [
+    "the runtime's own server: its extras on the environ, and waitUntil",
+    'test/runtimes/extras.ts',
+    /ok: extras/,
+  ],
 ] as const;
 
 describe('mortar on other runtimes', () => {

@@ -1,8 +1,10 @@
 /**
  * Graceful shutdown, shared by every gateway: SIGINT/SIGTERM and an `AbortSignal` start it;
- * a second signal exits at once.
+ * a second signal exits at once. It ends once the gateway has drained and the tasks given to
+ * `waitUntil()` have settled, both within the shutdown timeout.
  */
 import { settle } from '../../_internal/log.js';
+import { settlePending } from '../../_internal/pending.js';
 
 /** {@link ShutdownOptions.shutdownTimeout}'s default, in milliseconds. */
 export const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
@@ -13,7 +15,7 @@ export interface ShutdownOptions {
   signal?: AbortSignal;
   /**
    * Milliseconds a graceful shutdown waits for in-flight requests before it closes their
-   * connections.
+   * connections, and for the tasks given to `waitUntil()` before it gives up on them.
    * @default 10_000
    */
   shutdownTimeout?: number;
@@ -29,7 +31,9 @@ export interface ShutdownOptions {
 
 /**
  * Returns the gateway's `close()`: it runs `drain(shutdownTimeout)` once (later calls get the
- * same promise), and is wired to the signals the options ask for.
+ * same promise), then awaits the tasks given to `waitUntil()` (those the drained requests
+ * started included) until `shutdownTimeout` after the start; it is wired to the signals the
+ * options ask for.
  *
  * @param drain - Stops accepting, lets in-flight requests finish, and after the timeout (in
  *   milliseconds) closes what is left; resolves when everything is closed.
@@ -42,7 +46,12 @@ export function shutdownControl(
   const timeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= drain(timeout).finally(removeSignalHandlers);
+    if (!closing) {
+      const deadline = performance.now() + timeout;
+      closing = drain(timeout)
+        .then(() => settlePending(deadline, timeout, log))
+        .finally(removeSignalHandlers);
+    }
     return closing;
   };
   const onSignal = (signal: NodeJS.Signals): void => {

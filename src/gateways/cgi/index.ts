@@ -9,6 +9,7 @@
  * @module mortar/cgi
  */
 import { Readable } from 'node:stream';
+import { settlePending } from '../../_internal/pending.js';
 import type { Application } from '../../types.js';
 import { writeCGIResponse } from '../_cgi/cgi-response.js';
 import { answer, rebuildRequest } from '../_cgi/meta-variables.js';
@@ -25,9 +26,14 @@ export interface CGIOptions {
   log?: (line: string) => void;
 }
 
+/** Milliseconds {@link runCGI} waits, after the response, for the tasks given to `waitUntil()`. */
+export const CGI_WAIT_UNTIL_TIMEOUT = 10_000;
+
 /**
  * Runs `app` for the one request described by the CGI environment, and resolves when the
- * response is written. A request the environment cannot describe gets a 400; a thrown
+ * response is written and the tasks the application gave to `waitUntil()` have settled (at
+ * most {@link CGI_WAIT_UNTIL_TIMEOUT} ms more: the front end sees the response end when the
+ * process exits, unless it has a `Content-Length`). A request the environment cannot describe gets a 400; a thrown
  * HTTPError its own response; anything else thrown a 500 and a line on stderr.
  */
 export async function runCGI(app: Application, options: CGIOptions = {}): Promise<void> {
@@ -46,6 +52,7 @@ export async function runCGI(app: Application, options: CGIOptions = {}): Promis
   const rebuilt = rebuildRequest(meta, body, abort.signal, 'cgi');
   const { response, request } = await answer(app, rebuilt, log);
   await writeCGIResponse(stdout, response, request, log);
+  await settlePending(performance.now() + CGI_WAIT_UNTIL_TIMEOUT, CGI_WAIT_UNTIL_TIMEOUT, log);
 }
 
 /**
