@@ -12,7 +12,9 @@
 // kept compiled on disk and reused by the next start — a CGI request is a start. The folder
 // is NODE_COMPILE_CACHE, else node-compile-cache in the temporary folder; it is Node's own
 // cache, keyed by each file's content and the Node version, and NODE_DISABLE_COMPILE_CACHE=1
-// turns it off. Older Nodes have no such cache and start as before.
+// turns it off. Older Nodes have no such cache and start as before. On a machine shared between
+// users, give the service's user a NODE_COMPILE_CACHE of its own: any user can create the
+// temporary folder's first.
 import { existsSync } from 'node:fs';
 import module from 'node:module';
 
