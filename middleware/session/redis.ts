@@ -39,8 +39,8 @@ export interface RedisStoreOptions {
   /** Milliseconds a command may take before the store counts as unavailable. @default 2000 */
   commandTimeout?: number;
   /**
-   * Milliseconds the first commands wait for the first connection after start-up. Later,
-   * while Redis is down, commands fail at once.
+   * Milliseconds the first commands wait for the first connection after start-up, counted
+   * from the first command. Later, while Redis is down, commands fail at once.
    * @default 2000
    */
   connectTimeout?: number;
@@ -73,8 +73,12 @@ type CasClient = Redis & {
 export class RedisStore implements ServerStore {
   readonly client: Redis;
   readonly prefix: string;
-  /** Resolves when the first connection is up (or gives up after `connectTimeout`). */
+  /** Milliseconds the first commands wait for the first connection. */
+  readonly #connectTimeout: number;
+  /** Resolves when the first connection is up, or `connectTimeout` after a command waited. */
   #firstConnection: Promise<void> | undefined;
+  /** Whether the wait for the first connection is over: later, commands fail at once. */
+  #started = false;
 
   constructor(options: RedisStoreOptions = {}) {
     this.prefix = options.prefix ?? 'mortar:sess:';
@@ -89,20 +93,7 @@ export class RedisStore implements ServerStore {
       });
     // Connection errors arrive as events too; the middleware reports them, once.
     this.client.on('error', () => {});
-    // Right after start-up, wait (briefly) for the first connection rather than fail.
-    if (this.client.status !== 'ready') {
-      const timeout = options.connectTimeout ?? 2000;
-      this.#firstConnection = new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeout);
-        timer.unref();
-        this.client.once('ready', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }).then(() => {
-        this.#firstConnection = undefined;
-      });
-    }
+    this.#connectTimeout = options.connectTimeout ?? 2000;
     this.client.defineCommand('mortarCompareAndSet', { numberOfKeys: 1, lua: COMPARE_AND_SET });
   }
 
@@ -148,8 +139,34 @@ export class RedisStore implements ServerStore {
     await this.client.quit().catch(() => this.client.disconnect());
   }
 
+  /**
+   * Right after start-up, the wait (briefly) for the first connection rather than a failure.
+   * Its clock starts with the first command, not with the store: a process still busy loading
+   * when a timer set at construction fell due would run that timer before the connection's
+   * own events, and fail a connection that is up.
+   */
+  #firstConnectionUp(): Promise<void> | undefined {
+    if (this.#started || this.client.status === 'ready') {
+      this.#started = true;
+      return undefined;
+    }
+    this.#firstConnection ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.#connectTimeout);
+      timer.unref();
+      this.client.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }).then(() => {
+      this.#started = true;
+      this.#firstConnection = undefined;
+    });
+    return this.#firstConnection;
+  }
+
   async #call<T>(command: () => Promise<T>): Promise<T> {
-    if (this.#firstConnection) await this.#firstConnection;
+    const starting = this.#firstConnectionUp();
+    if (starting) await starting;
     try {
       return await command();
     } catch (error) {

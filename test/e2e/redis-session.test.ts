@@ -62,6 +62,21 @@ describe.skipIf(!redisAvailable)('RedisStore with a real redis-server', () => {
     expect(logs[1]).toBe('mortar session: the store answers again; sessions are served');
   });
 
+  it('a process busy past connectTimeout right after making the store still gets its connection', async () => {
+    const busy = new RedisStore({ url: redis.url, prefix: 'busy:', connectTimeout: 1000 });
+    try {
+      // A start-up still loading modules: synchronous work past connectTimeout, so the
+      // connection's events wait behind whatever timer has fallen due meanwhile.
+      const until = Date.now() + 1200;
+      while (Date.now() < until);
+      const record = { data: { visits: 1 }, createdAt: Date.now(), accessedAt: Date.now() };
+      await busy.set('one', record, 60);
+      expect(await busy.get('one')).toEqual(record);
+    } finally {
+      await busy.close();
+    }
+  });
+
   it('two processes writing different keys of one session at once lose neither', async () => {
     const client = new TestClient(session({ secret: SECRET, store })(counter));
     const first = await client.get('/');
