@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -107,27 +107,54 @@ beforeAll(async () => {
     SESSION_SECRET: 'a-session-secret-of-thirty-two-characters-or-more',
     ...(redis ? { REDIS_URL: redis.url } : {}),
   };
+  // A few at a time, not all at once: every block's tsx process started together on two loaded
+  // cores ran into the per-block timeout, which then measured the queue, not the block.
+  const slots = limiter(Math.max(2, Math.min(4, availableParallelism())));
   blocks.forEach((_, index) => {
     outcomes.set(
       index,
-      new Promise((resolve) => {
-        execFile(
-          process.execPath,
-          [tsx, runner, path.join(work, `${index}.ts`)],
-          { cwd, env, timeout: 30_000 },
-          (error, stdout, stderr) => {
-            const last = stdout.trim().split('\n').at(-1) ?? '';
-            let result = { used: [] as [string, number][], failures: [] as string[] };
-            try {
-              result = JSON.parse(last);
-            } catch {}
-            resolve({ code: error ? ((error.code as number) ?? 1) : 0, stdout, stderr, ...result });
-          },
-        );
-      }),
+      slots(
+        () =>
+          new Promise((resolve) => {
+            execFile(
+              process.execPath,
+              [tsx, runner, path.join(work, `${index}.ts`)],
+              { cwd, env, timeout: 30_000 },
+              (error, stdout, stderr) => {
+                const last = stdout.trim().split('\n').at(-1) ?? '';
+                let result = { used: [] as [string, number][], failures: [] as string[] };
+                try {
+                  result = JSON.parse(last);
+                } catch {}
+                resolve({
+                  code: error ? ((error.code as number) ?? 1) : 0,
+                  stdout,
+                  stderr,
+                  ...result,
+                });
+              },
+            );
+          }),
+      ),
     );
   });
 }, 60_000);
+
+/** Runs at most `max` of the tasks given to it at once, in the order given. */
+function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
 
 afterAll(async () => {
   await redis?.remove();
@@ -152,7 +179,8 @@ describe('the code in README.md and docs/ runs', () => {
           expect(status, `${what} answered ${status}\n${outcome.stderr}`).toBeLessThan(500);
         }
       },
-      60_000,
+      // Blocks run a few at a time from beforeAll: a late one waits for those before it.
+      240_000,
     );
   });
 });

@@ -316,7 +316,9 @@ describe('batchedWriter', () => {
 
   it('lets accessLog make its lines as the batch is written: same lines, same order', async () => {
     const chunks: string[] = [];
-    const write = batchedWriter({ write: (chunk) => chunks.push(chunk) }, { flushAfterMs: 50 });
+    // Long enough that the timed flush never comes before the three requests end, however
+    // loaded the machine (50 ms did, under load); `until` below waits for it.
+    const write = batchedWriter({ write: (chunk) => chunks.push(chunk) }, { flushAfterMs: 1000 });
     let made = 0;
     const format = (entry: { target: string; status: number; durationMs: number }) => {
       made++;
