@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const assets = [
-  'middleware/debug/page.css',
+  'middleware/_shared/page.css',
   'middleware/debug/page.js',
   'middleware/block-watch/watcher.js',
 ];

@@ -8,8 +8,11 @@ import { inspect } from 'node:util';
 import { escapeHTML } from '../../src/http-error.js';
 import { preferredMediaType } from '../../src/negotiation.js';
 import { FastResponse } from '../../src/response.js';
+import { PAGE_STYLE, pageCSP, SECURITY_HEADERS, scriptJSON } from '../_shared/dev-page.js';
 import type { CapturedFrame } from './capture.js';
 import { type ErrorReport, type Frame, formatText } from './stack.js';
+
+export { SECURITY_HEADERS } from '../_shared/dev-page.js';
 
 /** Everything the traceback page shows. */
 export interface Traceback {
@@ -54,8 +57,8 @@ export function tracebackJSON(t: Traceback) {
   };
 }
 
-/** The page's stylesheet and script, real files beside this one, read once. */
-const STYLE = readFileSync(new URL('./page.css', import.meta.url), 'utf8');
+/** The page's script, a real file beside this one, read once (its stylesheet is shared). */
+const STYLE = PAGE_STYLE;
 const SCRIPT = readFileSync(new URL('./page.js', import.meta.url), 'utf8');
 
 /**
@@ -166,18 +169,6 @@ ${rows(Object.entries(t.environ))}
 `;
 }
 
-/** JSON for a `<script type="application/json">`: no `<` that could close the element. */
-function scriptJSON(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c');
-}
-
-/** Headers of every debugger response. */
-export const SECURITY_HEADERS = {
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
-
 /** A 500 of the debugger's in the form `Accept` prefers, each form made only when chosen. */
 function respond(
   request: Request,
@@ -209,7 +200,7 @@ function respond(
     headers: {
       ...headers,
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      'content-security-policy': pageCSP(nonce),
     },
   });
 }
