@@ -11,6 +11,8 @@ const assets = [
   'middleware/_shared/page.css',
   'middleware/debug/page.js',
   'middleware/block-watch/watcher.js',
+  'middleware/profile/page.css',
+  'middleware/profile/page.js',
 ];
 for (const asset of assets) {
   const target = path.join(root, 'dist', asset);
