@@ -37,7 +37,7 @@ export function profilePages(store: ProfileStore, pin: PinGate, log: (line: stri
           `mortar profile: the PIN is ${pin.pin} (give it once in a browser to see the profiles)`,
         );
       }
-      return page(401, 'Profiles: PIN', lockedBody(), { base: prefix });
+      return page(200, 'Profiles: PIN', lockedBody(), { base: prefix });
     }
     if (below.startsWith('/file/')) return download(store, decodeURIComponent(below.slice(6)));
     if (below !== '/') return text(404, 'Not Found');
