@@ -27,6 +27,8 @@ export interface BlockRecord {
   frames: BlockFrame[];
   /** The log line written for it. */
   line: string;
+  /** Where it blocked, as the line says it: `at fn (file:line:column) …`. */
+  where: string;
 }
 
 const KEPT = 20;

@@ -104,12 +104,14 @@ function report(message: Report, threshold: number, log: (line: string) => void)
     request = undefined;
   }
   const line = blockLine(message.duration, request, marked);
+  const where = line.slice(line.indexOf(' at ') + 1);
   log(line);
   rememberBlock({
     time: Date.now(),
     duration: message.duration,
     frames,
     line,
+    where,
     ...(request ? { request } : {}),
   });
 }

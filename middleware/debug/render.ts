@@ -8,6 +8,7 @@ import { inspect } from 'node:util';
 import { escapeHTML } from '../../src/http-error.js';
 import { preferredMediaType } from '../../src/negotiation.js';
 import { FastResponse } from '../../src/response.js';
+import { recentBlocks } from '../_shared/blocks.js';
 import { PAGE_STYLE, pageCSP, SECURITY_HEADERS, scriptJSON } from '../_shared/dev-page.js';
 import type { CapturedFrame } from './capture.js';
 import { type ErrorReport, type Frame, formatText } from './stack.js';
@@ -125,6 +126,21 @@ function captureNote(capture: Traceback['capture']): string {
   return `<p class="note capture">${text}</p>`;
 }
 
+/** The event-loop blocks blockWatch() saw lately (none without it), beside the error. */
+function blocksHTML(): string {
+  const blocks = recentBlocks();
+  if (blocks.length === 0) return '';
+  const rows = blocks.map((block) => {
+    const request = block.request
+      ? `${block.request.method} ${block.request.path}${block.request.id ? ` (id ${block.request.id})` : ''}`
+      : 'no request';
+    const time = new Date(block.time).toISOString().slice(11, 23);
+    return `<tr><td>${time} · ${block.duration} ms</td><td>${escapeHTML(request)} ${escapeHTML(block.where)}</td></tr>`;
+  });
+  return `<h2>Recent event-loop blocks <span class="note">(blockWatch(), newest first)</span></h2>
+<table class="vars blocks">${rows.join('')}</table>`;
+}
+
 /** The traceback page, for a browser that gave the PIN: locals, and a console per app frame. */
 export function tracebackHTML(
   t: Traceback,
@@ -155,6 +171,7 @@ ${captureNote(t.capture)}
 <h2>Traceback <span class="note">(most recent call first)</span></h2>
 ${reportHTML(report, t.locals, offset, t.capture === 'on')}
 ${chain}
+${blocksHTML()}
 <h2>Request</h2>
 ${rows([['method', t.request.method], ['url', t.request.url], ...t.request.headers])}
 <h2>Environ</h2>

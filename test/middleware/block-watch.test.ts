@@ -3,11 +3,13 @@
  * loop (a busy loop, a catastrophic regular expression, a readFileSync of a large file), one
  * line each naming the request and the TypeScript line.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PinGate } from '../../middleware/_shared/pin.js';
 import { root, run, served } from '../e2e/cli-run.js';
 
 const fixture = 'test/fixtures/blocking.ts';
@@ -81,13 +83,26 @@ describe('blockWatch()', () => {
     expect(blockLines(server.output())).toHaveLength(1);
   });
 
-  it("still names the request with debug() capturing locals (its pause handler leaves others' pauses alone)", async () => {
-    const { server, url } = await start({ WITH_DEBUG: '1', NODE_ENV: 'development' });
+  it('works beside debug() capturing locals, which lists the recent blocks on its page', async () => {
+    const secret = randomBytes(32).toString('hex');
+    const secretFile = path.join(dir, 'debug-secret');
+    writeFileSync(secretFile, secret, { mode: 0o600 });
+    const { server, url } = await start({
+      WITH_DEBUG: '1',
+      NODE_ENV: 'development',
+      SECRET_FILE: secretFile,
+    });
     expect((await fetch(new URL('/throw', url))).status).toBe(500);
     const response = await fetch(new URL('/busy', url));
+    const id = response.headers.get('x-request-id');
     const lines = await linesWhen(server.output, 1);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(`by GET /busy (id ${response.headers.get('x-request-id')})`);
+    expect(lines[0]).toContain(`by GET /busy (id ${id})`);
     expect(lines[0]).toContain(`${fixture}:${lineOf('busy')}:`);
+    const cookie = new PinGate(secret).cookie('/', false).split(';')[0]!;
+    const page = await fetch(new URL('/throw', url), { headers: { cookie, accept: 'text/html' } });
+    const html = await page.text();
+    expect(html).toContain('Recent event-loop blocks');
+    expect(html).toContain(`GET /busy (id ${id}) at busy (${fixture}:${lineOf('busy')}:`);
   });
 });
