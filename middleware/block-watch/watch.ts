@@ -58,7 +58,10 @@ export function startWatch(threshold: number, log: (line: string) => void): Watc
       expression: `globalThis[Symbol.for('mortar.blockWatch.current')]?.()`,
     },
   });
-  worker.unref();
+  // A process whose loop runs out waits at exit for the inspector sessions of other threads to
+  // disconnect ("Waiting for the debugger to disconnect..."): end the worker's first.
+  const release = () => void worker.terminate();
+  process.once('beforeExit', release);
   worker.on('message', (message: Report | { ready: true }) => {
     if ('duration' in message) report(message, threshold, log);
     else
@@ -69,9 +72,11 @@ export function startWatch(threshold: number, log: (line: string) => void): Watc
   worker.on('error', (error) => {
     log(`mortar block-watch: the watcher stopped: ${terminalSafe(String(error))}`);
   });
+  worker.unref(); // after the listeners: adding a 'message' listener refs the worker again
   return {
     threshold,
     async stop() {
+      process.off('beforeExit', release);
       clearInterval(timer);
       await worker.terminate();
     },

@@ -3,7 +3,9 @@
  * loop (a busy loop, a catastrophic regular expression, a readFileSync of a large file), one
  * line each naming the request and the TypeScript line.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -104,5 +106,23 @@ describe('blockWatch()', () => {
     const html = await page.text();
     expect(html).toContain('Recent event-loop blocks');
     expect(html).toContain(`GET /busy (id ${id}) at busy (${fixture}:${lineOf('busy')}:`);
+  });
+
+  it('lets a process whose work is done end (its worker does not hold it)', async () => {
+    const tsx = path.join(root, 'node_modules/tsx/dist/cli.mjs');
+    const child = spawn(
+      process.execPath,
+      [tsx, path.join(root, 'test/fixtures/watch-and-end.ts')],
+      {
+        timeout: 15_000,
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    const [code] = await once(child, 'exit');
+    expect(output).toContain('done');
+    expect(code).toBe(0);
   });
 });
