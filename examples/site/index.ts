@@ -4,12 +4,17 @@
  * `helloWorld` wraps a `urlmap`: a home page at `/`, a Hono application mounted unchanged at
  * `/api` (any fetch handler is an `Application`), `/where` — a page that shows its own
  * `scriptName` and `pathInfo`, mounted twice to show how a mount shifts them — and static
- * files from `public/` under `/static/` (serveStatic) and at `/favicon.svg` (fileApp).
+ * files from `public/` under `/static/` (serveStatic) and at `/favicon.svg` (fileApp);
+ * `/slow/`, a page that blocks the event loop, for blockWatch() and profile().
  */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { blockWatch } from '../../middleware/block-watch/index.js';
 import { debug, errors } from '../../middleware/debug/index.js';
 import { helloWorld } from '../../middleware/hello/index.js';
+import { profile } from '../../middleware/profile/index.js';
 import { session } from '../../middleware/session/index.js';
 import { fileApp, serveStatic } from '../../middleware/static/index.js';
 import { urlmap } from '../../middleware/urlmap/index.js';
@@ -23,6 +28,7 @@ import {
 import { accountApp } from './account.js';
 import { boom } from './boom.js';
 import { legacyApp } from './legacy.js';
+import { slow } from './slow.js';
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
 /** Sessions need a secret; the demo makes one per process unless SESSION_SECRET is set. */
@@ -71,6 +77,9 @@ const home: Application = (request, environ) => {
     (a form POST, a redirect, and a route that throws)</li>
   <li><a href="${base}/account/visits">/account/visits</a> — a visit counter in a <code>session</code>;
     <a href="${base}/account/">/account/</a> — sign in (the session is regenerated) and out</li>
+  <li><a href="${base}/slow/">/slow/</a> — a deliberately slow page: <code>blockWatch</code> names its line in the
+    terminal; <a href="${base}/slow/?profile">/slow/?profile</a> profiles it, and
+    <a href="${base}/__profile__/">/__profile__/</a> lists the profiles with a flame chart (development)</li>
 </ul>
 <p>Request: <code>${escapeHTML(request.method)} ${escapeHTML(request.url)}</code></p>`,
   );
@@ -90,12 +99,27 @@ const where: Application = (request, environ) =>
 <p><a href="/">Home</a></p>`,
   );
 
+const production = process.env.NODE_ENV === 'production';
 /** Development shows the interactive traceback; production only an error id. */
-const errorPages = process.env.NODE_ENV === 'production' ? errors() : debug();
+const errorPages = production ? errors() : debug();
+/**
+ * Development also names the code that blocks the event loop, and profiles the requests that
+ * ask (`?profile`) into a folder under the temporary directory.
+ */
+const slowPages = production
+  ? []
+  : [
+      blockWatch(),
+      profile({
+        dir: process.env.PROFILE_DIR ?? path.join(tmpdir(), 'mortar-demo-profiles'),
+        trigger: { query: 'profile' },
+      }),
+    ];
 
 /** The demo site: `mortar serve examples/site/index.ts`. */
 export const application: Application = compose(
   errorPages,
+  ...slowPages,
   helloWorld(),
   session({ secret }),
 )(
@@ -111,5 +135,6 @@ export const application: Application = compose(
     '/account': accountApp(page),
     '/boom': boom,
     '/legacy': legacyApp,
+    '/slow': slow,
   }),
 );

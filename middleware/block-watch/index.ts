@@ -55,7 +55,11 @@ let watch: Watch | undefined;
 
 /**
  * Places the request in an AsyncLocalStorage for the process's watchdog, started at the first
- * call: a line for each block of the event loop longer than `threshold` milliseconds.
+ * call: a line for each block of the event loop longer than `threshold` milliseconds. There is
+ * one watchdog per process: a later call shares it (the first call's `log` is its log), and
+ * must ask for the same threshold. The watchdog announces itself with a line once it watches
+ * (its worker takes a moment to start). The cost when nothing blocks: the AsyncLocalStorage,
+ * a timer every `threshold / 4` ms (5–50 ms), and a V8 debugger enabled from the worker.
  *
  * ```ts
  * blockWatch({
