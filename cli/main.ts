@@ -95,7 +95,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   process.stderr.write(`mortar: ${who}serving ${spec} on ${server.url}\n`);
   if (settings.wrap.profile !== undefined && socket === undefined) {
     process.stderr.write(
-      `mortar: profiles go to ${settings.wrap.profile}/; their index: ${new URL('__profile__/', server.url)}\n`,
+      `mortar: profiles go to ${settings.wrap.profile}/ (profiled requests run one at a time: a profile covers the whole process); their index: ${new URL('__profile__/', server.url)}\n`,
     );
   }
   // Started by a cluster primary (--workers) or the reloader (--reload), this process leaves

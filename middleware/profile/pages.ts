@@ -141,7 +141,7 @@ function indexBody(
 <div class="flame"><canvas width="1000" height="300"></canvas><div class="tip" role="status"></div></div>
 <h2>Heaviest functions <span class="note">(self time)</span></h2>
 <table class="vars heavy">${functions}</table>
-<h2>Profiles <span class="note">(newest first; open a download in Chrome DevTools' Performance panel or speedscope)</span></h2>
+<h2>Profiles <span class="note">(newest first; profiled requests run one at a time, as a profile covers the whole process; open a download in Chrome DevTools' Performance panel or speedscope)</span></h2>
 <table class="vars profiles">${rows}</table>
 </main>`;
 }
