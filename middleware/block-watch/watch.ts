@@ -130,16 +130,17 @@ function mapFrame(frame: Report['frames'][number]): BlockFrame & { internal: boo
     file: path.isAbsolute(file) ? shownPath(file) : file,
     line: mapped?.line ?? frame.line,
     column: mapped?.column ?? frame.column,
-    internal:
-      !path.isAbsolute(file) ||
-      file.includes(`${path.sep}node_modules${path.sep}`) ||
-      MORTAR.some((dir) => file.startsWith(dir)),
+    // mortar's own code, whether its frame is known by the source or by the built file
+    internal: !path.isAbsolute(file) || [file, safeFilePath(frame.url)].some(ownOrLibrary),
   };
 }
 
 /** mortar's own code (this package's middleware and contract): never "the code that blocked". */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MORTAR = [path.resolve(HERE, '..') + path.sep, path.resolve(HERE, '../../src') + path.sep];
+
+const ownOrLibrary = (file: string) =>
+  file.includes(`${path.sep}node_modules${path.sep}`) || MORTAR.some((dir) => file.startsWith(dir));
 
 const internal = (frame: BlockFrame & { internal?: boolean }) => frame.internal !== false;
 
