@@ -62,7 +62,12 @@ function check() {
   const last = beat[0];
   // Enabling the debugger blocks the main thread (a parse event per script): not a block to report.
   if (startedAt === undefined || last === startedAt) return;
-  startedAt = Number.NaN;
+  if (!Number.isNaN(startedAt)) {
+    // The first beat since: from now on a late one is a block. Say so (not before: a block
+    // that began before this beat would go unseen).
+    startedAt = Number.NaN;
+    parentPort.postMessage({ ready: true });
+  }
   if (block) {
     if (last === block.since) return;
     // The loop is back: the first beat after the block came `last - since` ms after the one
@@ -81,5 +86,4 @@ function check() {
 setInterval(check, interval);
 session.post('Debugger.enable', () => {
   startedAt = beat[0];
-  parentPort.postMessage({ ready: true });
 });
