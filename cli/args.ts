@@ -51,6 +51,13 @@ Options:
                        KiB, MiB, GiB; "none" for no limit; default 10M)
   --lint               check every call against mortar's contract and HTTP, a warning line
                        each (development)
+  --profile [DIR]      a CPU profile (.cpuprofile) of each request into DIR (default
+                       profiles), one request at a time, and their index with a flame chart
+                       at /__profile__/ (debug()'s PIN; development). DIR is taken unless it
+                       looks like a module (.ts, .js …); else write --profile=DIR
+  --block-watch [MS]   a line naming the request and the TypeScript line whenever the event
+                       loop is blocked over MS milliseconds (default 100; development; on
+                       under --reload unless --no-block-watch)
   --reload             restart the server when a source file under the current directory
                        changes (.ts .js .mts .mjs .cts .cjs .tsx .jsx, package.json,
                        tsconfig.json, .env; never node_modules, dist, coverage or a
@@ -82,7 +89,7 @@ export class UsageError extends Error {}
 /** Parses `mortar serve`'s arguments. @throws TypeError from parseArgs for an unknown option. */
 export function parseServeArgs(argv: readonly string[]) {
   return parseArgs({
-    args: [...argv],
+    args: optionalValues(argv),
     allowPositionals: true,
     strict: true,
     options: {
@@ -99,10 +106,38 @@ export function parseServeArgs(argv: readonly string[]) {
       'access-log-format': { type: 'string' },
       'max-body-size': { type: 'string' },
       lint: { type: 'boolean' },
+      profile: { type: 'string' },
+      'block-watch': { type: 'string' },
+      'no-block-watch': { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+const MODULE = /\.(?:[cm]?[jt]s|[jt]sx)(?::[\w.$]*)?$|:/;
+
+/**
+ * `--profile [DIR]` and `--block-watch [MS]` take a value only when one follows (a DIR that
+ * does not look like a module file, a whole number of milliseconds): rewritten as
+ * `--profile=DIR` (default `profiles`) and `--block-watch=MS` (default 100) for parseArgs.
+ */
+function optionalValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (arg === '--profile') {
+      const taken = next !== undefined && !next.startsWith('-') && !MODULE.test(next);
+      out.push(`--profile=${taken ? next : 'profiles'}`);
+      if (taken) i++;
+    } else if (arg === '--block-watch') {
+      const taken = next !== undefined && /^\d+$/.test(next);
+      out.push(`--block-watch=${taken ? next : '100'}`);
+      if (taken) i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 /** `--fastcgi`/`--scgi` values: a socket path (has a `/`), `HOST:PORT`, or `PORT`. */
@@ -149,6 +184,10 @@ export interface WrapSettings {
   /** Bytes; `Infinity` for `none`. */
   maxBodySize: number;
   lint: boolean;
+  /** `--profile`'s folder. */
+  profile: string | undefined;
+  /** `--block-watch`'s threshold in milliseconds (100 under `--reload` by default). */
+  blockWatch: number | undefined;
 }
 
 const UNIT: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -180,7 +219,22 @@ function wrapSettings(values: ReturnType<typeof parseServeArgs>['values']): Wrap
     accessLog: format ?? (values['access-log'] ? 'combined' : undefined),
     maxBodySize: parseByteSize(values['max-body-size'] ?? '10M', '--max-body-size'),
     lint: values.lint ?? false,
+    profile: values.profile === '' ? undefined : values.profile,
+    blockWatch: blockWatchSetting(values),
   };
+}
+
+/** `--block-watch [MS]`, on by default under `--reload` (whose servers have MORTAR_RELOAD=1). */
+function blockWatchSetting(
+  values: ReturnType<typeof parseServeArgs>['values'],
+): number | undefined {
+  if (values['no-block-watch']) return undefined;
+  const text = values['block-watch'] ?? (process.env.MORTAR_RELOAD === '1' ? '100' : undefined);
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 10) {
+    throw new UsageError(`--block-watch takes whole milliseconds, 10 or more, got "${text}"`);
+  }
+  return Number(text);
 }
 
 /**

@@ -93,6 +93,11 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   }
   const who = cluster.isWorker ? `worker ${process.pid}: ` : '';
   process.stderr.write(`mortar: ${who}serving ${spec} on ${server.url}\n`);
+  if (settings.wrap.profile !== undefined && socket === undefined) {
+    process.stderr.write(
+      `mortar: profiles go to ${settings.wrap.profile}/ (profiled requests run one at a time: a profile covers the whole process); their index: ${new URL('__profile__/', server.url)}\n`,
+    );
+  }
   // Started by a cluster primary (--workers) or the reloader (--reload), this process leaves
   // when its parent lets go of the IPC channel: the primary taking a worker out hands it no
   // more connections, and a reloader that ends, however it ends, takes its server with it.
@@ -111,8 +116,8 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
 
 /**
  * The application wrapped as `mortar serve`'s options ask, outermost first: proxyFix (so the
- * log has the client), accessLog, the body limit (FastCGI and SCGI; `serve` applies its own),
- * lint. The CLI composes middleware as an application does: it imports them, the contract
+ * log has the client), accessLog, blockWatch (inside accessLog: its lines carry the request
+ * id), profile, the body limit (FastCGI and SCGI; `serve` applies its own), lint. The CLI composes middleware as an application does: it imports them, the contract
  * at `src/`'s root never does.
  */
 async function wrapApplication(
@@ -142,6 +147,14 @@ async function wrapInOrder(
   if (limitBody && wrap.maxBodySize !== Number.POSITIVE_INFINITY) {
     const { limitRequestBody } = await import('../src/_internal/body-limit.js');
     result = limitRequestBody(result, wrap.maxBodySize, '--max-body-size');
+  }
+  if (wrap.profile !== undefined) {
+    const { profile } = await import('../middleware/profile/index.js');
+    result = profile({ dir: wrap.profile })(result);
+  }
+  if (wrap.blockWatch !== undefined) {
+    const { blockWatch } = await import('../middleware/block-watch/index.js');
+    result = blockWatch({ threshold: wrap.blockWatch })(result);
   }
   const trustedProxies = wrap.trustedProxies;
   if (wrap.accessLog) {

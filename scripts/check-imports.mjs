@@ -25,7 +25,7 @@ const files = execFileSync('git', ['ls-files', 'cli', 'src', 'middleware', 'bin'
 })
   .split('\n')
   .filter((file) => /\.(ts|js|mjs)$/.test(file) && !file.endsWith('.d.ts'))
-  .filter((file) => !file.startsWith('middleware/debug/page.js'));
+  .filter((file) => !/^middleware\/(debug|profile)\/page\.js$/.test(file));
 
 const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 /** Files that are package entries: `dist/x/index.js` in `exports` is `x/index.ts` here. */

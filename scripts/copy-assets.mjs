@@ -7,7 +7,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const assets = ['middleware/debug/page.css', 'middleware/debug/page.js'];
+const assets = [
+  'middleware/_shared/page.css',
+  'middleware/debug/page.js',
+  'middleware/block-watch/watcher.js',
+  'middleware/profile/page.css',
+  'middleware/profile/page.js',
+];
 for (const asset of assets) {
   const target = path.join(root, 'dist', asset);
   mkdirSync(path.dirname(target), { recursive: true });

@@ -52,6 +52,9 @@ export const home: Application = (request, environ) => {
   <li><a href="${base}/account/visits">/account/visits</a> — a visit counter in a <code>session</code>;
     <a href="${base}/account/">/account/</a> — sign in (the session is regenerated) and out</li>
   <li><a href="${base}/remote/">/remote/</a> — a service on another port, mounted with <code>proxy</code></li>
+  <li><a href="${base}/slow/">/slow/</a> — a deliberately slow page: <code>blockWatch</code> names its line in the
+    terminal; <a href="${base}/slow/?profile">/slow/?profile</a> profiles it, and
+    <a href="${base}/__profile__/">/__profile__/</a> lists the profiles with a flame chart (development)</li>
 </ul>
 <p>Request: <code>${escapeHTML(request.method)} ${escapeHTML(request.url)}</code></p>`,
   );

@@ -139,8 +139,10 @@ export class LocalsCapture {
   }
 
   #onPaused(params: inspector.Debugger.PausedEventDataType): void {
+    // Not an exception: another session's pause (blockWatch()'s watchdog reading the stack of
+    // a blocked loop), which that session resumes when it has read what it needs.
+    if (params.reason !== 'exception' && params.reason !== 'promiseRejection') return;
     try {
-      if (params.reason !== 'exception' && params.reason !== 'promiseRejection') return;
       if (!this.#allowPause()) return;
       const thrown = params.data as { objectId?: string } | undefined;
       if (!thrown?.objectId) return;

@@ -4,11 +4,14 @@
  * /error/{id}`, a kept traceback for a browser that gave the PIN.
  */
 import { errorResponse } from '../../src/http-error.js';
-import { FastResponse } from '../../src/response.js';
+import { SECURITY_HEADERS } from '../_shared/dev-page.js';
+import type { PinGate } from '../_shared/pin.js';
+import { json, lockedAnswer, pinRequest, readJSON, refusal } from '../_shared/pin-endpoint.js';
 import { evaluate } from './console.js';
 import type { ErrorLog } from './kept.js';
-import { type PinGate, safeEqual } from './pin.js';
-import { lockedResponse, SECURITY_HEADERS, tracebackResponse } from './render.js';
+import { lockedResponse, tracebackResponse } from './render.js';
+
+export { refusal } from '../_shared/pin-endpoint.js';
 
 /** What the endpoint checks against. */
 export interface ConsoleContext {
@@ -18,37 +21,6 @@ export interface ConsoleContext {
   errors: ErrorLog;
   /** Milliseconds an evaluation may take. */
   timeout: number;
-}
-
-function json(status: number, body: { ok: boolean; text: string }, headers: HeadersInit = {}) {
-  return new FastResponse(JSON.stringify(body), {
-    status,
-    headers: { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', ...headers },
-  });
-}
-
-/**
- * Why a console request is refused, or `undefined` when it may go on: POST only; the token, in
- * constant time (not for the PIN itself: the page gets the token only after the PIN); an
- * `Origin` equal to ours; `Sec-Fetch-Site: same-origin` when sent.
- *
- * @param token - The token to require, or `undefined` for the PIN request.
- */
-export function refusal(request: Request, token: string | undefined): Response | undefined {
-  if (request.method !== 'POST') return errorResponse(405, request, undefined, { allow: 'POST' });
-  const sent = request.headers.get('x-mortar-debug-token');
-  if (token !== undefined && (sent === null || !safeEqual(sent, token))) {
-    return json(403, { ok: false, text: 'missing or wrong debugger token' });
-  }
-  const origin = request.headers.get('origin');
-  if (origin === null || origin !== new URL(request.url).origin) {
-    return json(403, { ok: false, text: 'the Origin must be this site' });
-  }
-  const site = request.headers.get('sec-fetch-site');
-  if (site !== null && site !== 'same-origin') {
-    return json(403, { ok: false, text: 'cross-site requests are refused' });
-  }
-  return undefined;
 }
 
 /**
@@ -63,25 +35,14 @@ export async function consoleEndpoint(
   context: ConsoleContext,
 ): Promise<Response> {
   if (path.startsWith('/error/')) return keptTraceback(request, path.slice(7), scriptName, context);
-  if (path !== '/console' && path !== '/pin') return errorResponse(404, request);
-  const refused = refusal(request, path === '/pin' ? undefined : context.token);
+  if (path === '/pin') return pinRequest(request, scriptName, context.pin);
+  if (path !== '/console') return errorResponse(404, request);
+  const refused = refusal(request, context.token);
   if (refused) return refused;
-  let body: Record<string, unknown>;
-  try {
-    const text = await request.text();
-    if (text.length > 65_536) return json(413, { ok: false, text: 'too long' });
-    body = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return json(400, { ok: false, text: 'the body must be JSON' });
-  }
+  const body = await readJSON(request);
+  if (body instanceof Response) return body;
   const { pin } = context;
-  if (pin.locked) {
-    return json(403, {
-      ok: false,
-      text: 'the console is locked after 10 wrong PINs; restart the server',
-    });
-  }
-  if (path === '/pin') return unlock(request, body, scriptName, context);
+  if (pin.locked) return lockedAnswer();
   if (!pin.unlocked(request)) return json(401, { ok: false, text: 'enter the PIN first' });
   const entry = typeof body.id === 'string' ? context.errors.get(body.id) : undefined;
   if (!entry) {
@@ -120,32 +81,4 @@ function keptTraceback(
   const base = `${scriptName}/__debug__`;
   if (!context.pin.unlocked(request)) return lockedResponse(request, id, base);
   return tracebackResponse(request, entry.traceback, { base, token: context.token });
-}
-
-/**
- * The PIN: a right one sets the cookie that unlocks tracebacks on every path of the
- * application (the page then opens the traceback). A request that carries the cookie of an
- * earlier PIN is told it is unlocked, and one without PIN or cookie to enter it (neither is
- * counted as a wrong try).
- */
-function unlock(
-  request: Request,
-  body: Record<string, unknown>,
-  scriptName: string,
-  context: ConsoleContext,
-): Response {
-  const { pin } = context;
-  if (pin.unlocked(request)) return json(200, { ok: true, text: 'unlocked' });
-  if (typeof body.pin === 'string' && pin.try(body.pin)) {
-    const cookie = pin.cookie(`${scriptName}/`, request.url.startsWith('https:'));
-    return json(200, { ok: true, text: 'unlocked' }, { 'set-cookie': cookie });
-  }
-  if (body.pin === undefined) return json(401, { ok: false, text: 'enter the PIN' });
-  if (typeof body.pin !== 'string') pin.try('');
-  return json(403, {
-    ok: false,
-    text: pin.locked
-      ? 'wrong PIN; the debugger is now locked until restart'
-      : `wrong PIN (${pin.triesLeft} tries left)`,
-  });
 }

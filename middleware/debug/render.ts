@@ -8,8 +8,12 @@ import { inspect } from 'node:util';
 import { escapeHTML } from '../../src/http-error.js';
 import { preferredMediaType } from '../../src/negotiation.js';
 import { FastResponse } from '../../src/response.js';
+import { recentBlocks } from '../_shared/blocks.js';
+import { PAGE_STYLE, pageCSP, SECURITY_HEADERS, scriptJSON } from '../_shared/dev-page.js';
 import type { CapturedFrame } from './capture.js';
 import { type ErrorReport, type Frame, formatText } from './stack.js';
+
+export { SECURITY_HEADERS } from '../_shared/dev-page.js';
 
 /** Everything the traceback page shows. */
 export interface Traceback {
@@ -54,8 +58,8 @@ export function tracebackJSON(t: Traceback) {
   };
 }
 
-/** The page's stylesheet and script, real files beside this one, read once. */
-const STYLE = readFileSync(new URL('./page.css', import.meta.url), 'utf8');
+/** The page's script, a real file beside this one, read once (its stylesheet is shared). */
+const STYLE = PAGE_STYLE;
 const SCRIPT = readFileSync(new URL('./page.js', import.meta.url), 'utf8');
 
 /**
@@ -122,6 +126,21 @@ function captureNote(capture: Traceback['capture']): string {
   return `<p class="note capture">${text}</p>`;
 }
 
+/** The event-loop blocks blockWatch() saw lately (none without it), beside the error. */
+function blocksHTML(): string {
+  const blocks = recentBlocks();
+  if (blocks.length === 0) return '';
+  const rows = blocks.map((block) => {
+    const request = block.request
+      ? `${block.request.method} ${block.request.path}${block.request.id ? ` (id ${block.request.id})` : ''}`
+      : 'no request';
+    const time = new Date(block.time).toISOString().slice(11, 23);
+    return `<tr><td>${time} · ${block.duration} ms</td><td>${escapeHTML(request)} ${escapeHTML(block.where)}</td></tr>`;
+  });
+  return `<h2>Recent event-loop blocks <span class="note">(blockWatch(), newest first)</span></h2>
+<table class="vars blocks">${rows.join('')}</table>`;
+}
+
 /** The traceback page, for a browser that gave the PIN: locals, and a console per app frame. */
 export function tracebackHTML(
   t: Traceback,
@@ -152,6 +171,7 @@ ${captureNote(t.capture)}
 <h2>Traceback <span class="note">(most recent call first)</span></h2>
 ${reportHTML(report, t.locals, offset, t.capture === 'on')}
 ${chain}
+${blocksHTML()}
 <h2>Request</h2>
 ${rows([['method', t.request.method], ['url', t.request.url], ...t.request.headers])}
 <h2>Environ</h2>
@@ -165,18 +185,6 @@ ${rows(Object.entries(t.environ))}
 </body></html>
 `;
 }
-
-/** JSON for a `<script type="application/json">`: no `<` that could close the element. */
-function scriptJSON(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c');
-}
-
-/** Headers of every debugger response. */
-export const SECURITY_HEADERS = {
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
 
 /** A 500 of the debugger's in the form `Accept` prefers, each form made only when chosen. */
 function respond(
@@ -209,7 +217,7 @@ function respond(
     headers: {
       ...headers,
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      'content-security-policy': pageCSP(nonce),
     },
   });
 }

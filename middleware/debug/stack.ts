@@ -3,9 +3,9 @@
  * with code around each line; `cause` chains and AggregateError members.
  */
 import { readFileSync } from 'node:fs';
-import { SourceMap } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { originalPosition, safeFilePath } from '../_shared/source-map.js';
 
 /** One stack frame, mapped to the original source when a source map is known. */
 export interface Frame {
@@ -85,7 +85,7 @@ export function parseFrames(stack: string): Frame[] {
     // Never map twice: when the runtime maps stacks itself (tsx, vitest, --enable-source-maps),
     // the positions are already the original ones.
     if (!process.sourceMapsEnabled && path.isAbsolute(file)) {
-      const mapped = mapPosition(file, lineNumber, columnNumber);
+      const mapped = originalPosition(file, lineNumber, columnNumber);
       if (mapped) ({ file, line: lineNumber, column: columnNumber } = mapped);
     }
     const kind: Frame['kind'] =
@@ -104,55 +104,6 @@ export function parseFrames(stack: string): Frame[] {
     });
   }
   return frames;
-}
-
-function safeFilePath(url: string): string {
-  try {
-    return fileURLToPath(url);
-  } catch {
-    return url;
-  }
-}
-
-const maps = new Map<string, SourceMap | null>();
-
-/** The original position of a generated one, from the file's `sourceMappingURL`. */
-function mapPosition(
-  file: string,
-  line: number,
-  column: number,
-): { file: string; line: number; column: number } | undefined {
-  let map = maps.get(file);
-  if (map === undefined) {
-    map = loadMap(file);
-    maps.set(file, map);
-  }
-  if (!map) return undefined;
-  const entry = map.findEntry(line - 1, column - 1) as {
-    originalSource?: string;
-    originalLine?: number;
-    originalColumn?: number;
-  };
-  if (!entry?.originalSource || entry.originalLine === undefined) return undefined;
-  const source = entry.originalSource.startsWith('file://')
-    ? safeFilePath(entry.originalSource)
-    : path.resolve(path.dirname(file), entry.originalSource);
-  return { file: source, line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
-}
-
-function loadMap(file: string): SourceMap | null {
-  try {
-    const text = readFileSync(file, 'utf8');
-    const match = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text);
-    if (!match) return null;
-    const url = match[1]!;
-    const json = url.startsWith('data:')
-      ? Buffer.from(url.slice(url.indexOf(',') + 1), 'base64').toString('utf8')
-      : readFileSync(path.resolve(path.dirname(file), url), 'utf8');
-    return new SourceMap(JSON.parse(json));
-  } catch {
-    return null;
-  }
 }
 
 const sources = new Map<string, string[] | null>();
