@@ -5,9 +5,8 @@
  * value, resume at once. Pauses are rate-limited; `node:` internals are blackboxed.
  */
 import inspector from 'node:inspector';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEBUGGER_DIR } from './stack.js';
+import { isOwnFrameFile } from '../_shared/stack.js';
 
 /** A script URL as a file path (tsx and Node give file: URLs), else as it is. */
 function filePath(url: string): string {
@@ -151,7 +150,7 @@ export class LocalsCapture {
         const url = frame.url || this.#scripts.get(frame.location.scriptId) || '';
         const file = filePath(url);
         // The debugger's own frames hold its PIN and token: never read their scopes.
-        if (url.startsWith('node:') || file.startsWith(DEBUGGER_DIR + path.sep)) continue;
+        if (url.startsWith('node:') || isOwnFrameFile(file)) continue;
         taken++;
         let first = true;
         for (const scope of frame.scopeChain) {

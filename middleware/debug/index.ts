@@ -58,9 +58,10 @@ import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.j
 import { assertEnviron } from '../../src/environ.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
+import { productionError } from '../_shared/error-page.js';
+import type { ErrorsOptions } from '../errors/index.js';
 import { type CaptureOptions, LocalsCapture } from './capture.js';
 import { consoleEndpoint } from './endpoint.js';
-import { type ErrorsOptions, productionError } from './errors.js';
 import { ErrorLog } from './kept.js';
 import { PinGate } from './pin.js';
 import { lockedResponse, tracebackResponse } from './render.js';
@@ -68,10 +69,16 @@ import { defaultSecretFile, loadSecret } from './secret.js';
 import { buildTraceback, terminalReport } from './traceback.js';
 import { isTrusted, type TrustSettings } from './trust.js';
 
+export {
+  type ErrorReport,
+  type Frame,
+  formatText,
+  parseFrames,
+  reportOf,
+} from '../_shared/stack.js';
+export { type ErrorRecord, type ErrorsOptions, errors } from '../errors/index.js';
 export type { CaptureOptions } from './capture.js';
 export { evaluate } from './console.js';
-export { type ErrorRecord, type ErrorsOptions, errors } from './errors.js';
-export { type ErrorReport, type Frame, formatText, parseFrames, reportOf } from './stack.js';
 
 /** Options of {@link debug}. */
 export interface DebugOptions {

@@ -8,8 +8,8 @@ import { inspect } from 'node:util';
 import { escapeHTML } from '../../src/http-error.js';
 import { preferredMediaType } from '../../src/negotiation.js';
 import { FastResponse } from '../../src/response.js';
+import { type ErrorReport, type Frame, formatText } from '../_shared/stack.js';
 import type { CapturedFrame } from './capture.js';
-import { type ErrorReport, type Frame, formatText } from './stack.js';
 
 /** Everything the traceback page shows. */
 export interface Traceback {

@@ -1,16 +1,27 @@
 /**
- * `errors()`, the production error middleware: one structured log record per unhandled error,
- * and a 500 that carries its id and nothing else.
+ * `mortar/errors` — the production error page (WebError's ErrorMiddleware, Werkzeug's plain
+ * 500): one structured log record per unhandled error, and a 500 that carries its id and
+ * nothing else.
+ *
+ * ```ts
+ * import { compose } from 'mortar';
+ * import { errors } from 'mortar/errors';
+ *
+ * const app = compose(errors())(site);
+ * ```
+ *
+ * It loads no debugger: the interactive traceback is `debug()` from `mortar/debug`.
+ * @module mortar/errors
  */
 
-import { randomBytes } from 'node:crypto';
-import { describeError } from '../../src/_internal/log.js';
 import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import { isFastResponse } from '../../src/_internal/response-parts.js';
-import { errorResponse, HTTPError } from '../../src/http-error.js';
+import { HTTPError } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
 import type { Environ, Middleware } from '../../src/types.js';
-import { formatText, reportOf } from './stack.js';
+import { type ErrorRecord, productionError } from '../_shared/error-page.js';
+
+export type { ErrorRecord } from '../_shared/error-page.js';
 
 /** Options of {@link errors}. */
 export interface ErrorsOptions {
@@ -22,24 +33,6 @@ export interface ErrorsOptions {
   /** Receives the structured record of each error. @default one JSON line on stderr */
   log?: (record: ErrorRecord) => void;
 }
-
-/** What `errors()` logs for one error. */
-export interface ErrorRecord {
-  level: 'error';
-  /** 16 hex digits, also in the response's `X-Error-Id` and body. */
-  id: string;
-  /** ISO 8601. */
-  time: string;
-  method: string;
-  url: string;
-  message: string;
-  /** The source-mapped traceback, with causes and AggregateError members. */
-  traceback: string;
-}
-
-const defaultLog = (record: ErrorRecord): void => {
-  process.stderr.write(`${JSON.stringify(record)}\n`);
-};
 
 const ERRORS_OPTIONS = optionNames<ErrorsOptions>()(['onError', 'log']);
 
@@ -68,36 +61,6 @@ export function errors(options: ErrorsOptions = {}): Middleware {
     }
     return guardBody(response, (error) => productionError(error, request, environ, options));
   };
-}
-
-/** Handles an unhandled error the production way: log, report, answer a plain 500 with an id. */
-export function productionError(
-  error: unknown,
-  request: Request,
-  environ: Environ,
-  options: ErrorsOptions,
-): Response {
-  const id = randomBytes(8).toString('hex');
-  const report = reportOf(error);
-  (options.log ?? defaultLog)({
-    level: 'error',
-    id,
-    time: new Date().toISOString(),
-    method: request.method,
-    url: request.url,
-    message: `${report.name}: ${report.message}`,
-    traceback: formatText(report),
-  });
-  if (options.onError) {
-    Promise.resolve()
-      .then(() => options.onError!(error, request, environ))
-      .catch((failure: unknown) =>
-        process.stderr.write(`mortar errors: onError failed: ${describeError(failure)}\n`),
-      );
-  }
-  return errorResponse(500, request, `Something went wrong on our side. Error id: ${id}`, {
-    'x-error-id': id,
-  });
 }
 
 /**
