@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
-import { debug, errors } from '../../middleware/debug/index.js';
+import { errors } from '../../middleware/errors/index.js';
 import { helloWorld } from '../../middleware/hello/index.js';
 import { session } from '../../middleware/session/index.js';
 import { fileApp, serveStatic } from '../../middleware/static/index.js';
@@ -90,8 +90,14 @@ const where: Application = (request, environ) =>
 <p><a href="/">Home</a></p>`,
   );
 
-/** Development shows the interactive traceback; production only an error id. */
-const errorPages = process.env.NODE_ENV === 'production' ? errors() : debug();
+/**
+ * Development shows the interactive traceback; production only an error id, and loads no
+ * debugger (node:inspector) at all.
+ */
+const errorPages =
+  process.env.NODE_ENV === 'production'
+    ? errors()
+    : (await import('../../middleware/debug/index.js')).debug();
 
 /** The demo site: `mortar serve examples/site/index.ts`. */
 export const application: Application = compose(

@@ -1,18 +1,14 @@
 /**
- * `mortar/debug` — error pages: `errors()` for production, `debug()` for development (WebError's
- * EvalException, Werkzeug's DebuggedApplication, youch).
+ * `mortar/debug` — the interactive traceback for development (WebError's EvalException,
+ * Werkzeug's DebuggedApplication, youch); production takes `errors()` from `mortar/errors`.
  *
  * ```ts
  * import { compose } from 'mortar';
- * import { debug, errors } from 'mortar/debug';
+ * import { debug } from 'mortar/debug';
+ * import { errors } from 'mortar/errors';
  *
  * const app = compose(process.env.NODE_ENV === 'production' ? errors() : debug())(site);
  * ```
- *
- * `errors()` logs one structured record (a random error id, the source-mapped traceback) and
- * answers a 500 that carries the id and nothing else (HTML, JSON or text by `Accept`). A thrown
- * `HTTPError` passes through as its own response. An error while a (native) response body
- * streams ends the stream and is logged.
  *
  * `debug()` answers a browser that gave its PIN with the interactive traceback: every frame
  * mapped to the TypeScript source with code around it, `cause` chains and AggregateError
@@ -59,7 +55,6 @@ import { assertEnviron } from '../../src/environ.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { productionError } from '../_shared/error-page.js';
-import type { ErrorsOptions } from '../errors/index.js';
 import { type CaptureOptions, LocalsCapture } from './capture.js';
 import { consoleEndpoint } from './endpoint.js';
 import { ErrorLog } from './kept.js';
@@ -76,7 +71,23 @@ export {
   parseFrames,
   reportOf,
 } from '../_shared/stack.js';
-export { type ErrorRecord, type ErrorsOptions, errors } from '../errors/index.js';
+
+import {
+  type ErrorsOptions as ErrorsPageOptions,
+  type ErrorRecord as ErrorsRecord,
+  errors as errorsPage,
+} from '../errors/index.js';
+
+/**
+ * `errors()`, now its own export: import it from `mortar/errors`, which loads no debugger.
+ * @deprecated Import `errors` from `mortar/errors`; this re-export stays through the 0.3
+ *   releases and goes in 0.4.
+ */
+export const errors: typeof errorsPage = errorsPage;
+/** @deprecated Import `ErrorsOptions` from `mortar/errors` (this alias goes in 0.4). */
+export type ErrorsOptions = ErrorsPageOptions;
+/** @deprecated Import `ErrorRecord` from `mortar/errors` (this alias goes in 0.4). */
+export type ErrorRecord = ErrorsRecord;
 export type { CaptureOptions } from './capture.js';
 export { evaluate } from './console.js';
 
@@ -118,7 +129,7 @@ export interface DebugOptions {
   /** Where the PIN line, and each error's line and traceback, go. @default stderr */
   log?: (line: string) => void;
   /** Options of the plain `errors()` page that untrusted hosts get. @default {} */
-  errors?: ErrorsOptions;
+  errors?: ErrorsPageOptions;
 }
 
 /** The per-process console token (256 random bits). */

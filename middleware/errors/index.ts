@@ -40,38 +40,70 @@ const ERRORS_OPTIONS = optionNames<ErrorsOptions>()(['onError', 'log']);
  * The production error middleware: a thrown `HTTPError` is its own response; anything else is
  * logged (see {@link ErrorRecord}), reported to `onError`, and answered with a plain 500 that
  * carries only the error id (HTML, JSON or text by `Accept`). An error while a native
- * response body streams ends the stream and is logged the same way.
+ * response body streams ends the stream and is logged the same way. A request that throws
+ * nothing pays one function call: no async wrapper on the way in.
  *
  * ```ts
- * errors({
- *   onError: (record) => report(record),  // each logged error: id, request, error, time
- *   log: console.error,                   // where the one-line log goes
- * })
+ * import { compose } from 'mortar';
+ * import { errors } from 'mortar/errors';
+ *
+ * const app = compose(
+ *   errors({
+ *     // every unhandled error, after its record is logged; what it throws is logged, not sent
+ *     onError: (error, request, environ) => {
+ *       console.error(`report ${request.method} ${environ.scriptName}${environ.pathInfo}`, error);
+ *     },
+ *     log: (record) => console.error(record.id, record.message), // default: a JSON line on stderr
+ *   }),
+ * )(site);
  * ```
+ *
+ * @throws ConfigError (at construction) for an option it does not know, or one of the wrong type.
  */
 export function errors(options: ErrorsOptions = {}): Middleware {
   refuseUnknownOptions(options, ERRORS_OPTIONS, 'errors');
-  return (app) => async (request, environ) => {
-    let response: Response;
-    try {
-      response = await app(request, environ);
-    } catch (error) {
-      if (error instanceof HTTPError) return error.toResponse(request);
-      return productionError(error, request, environ, options);
-    }
-    return guardBody(response, (error) => productionError(error, request, environ, options));
+  const onError = (error: unknown, request: Request, environ: Environ): Response =>
+    error instanceof HTTPError
+      ? error.toResponse(request)
+      : productionError(error, request, environ, options);
+  return function errorsMiddleware(app) {
+    return function errorPage(request, environ) {
+      let result: Response | Promise<Response>;
+      try {
+        result = app(request, environ);
+      } catch (error) {
+        return onError(error, request, environ);
+      }
+      if (!isThenable(result)) return guardBody(result, request, environ, options);
+      return Promise.resolve(result).then(
+        (response) => guardBody(response, request, environ, options),
+        (error: unknown) => onError(error, request, environ),
+      );
+    };
   };
+}
+
+/** Whether an application's result is a promise (native or not) rather than a response. */
+function isThenable(value: unknown): value is PromiseLike<Response> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /**
  * A response whose streamed body, should it fail, ends instead of breaking the connection,
- * after `onError` ran. A FastResponse passes as it is: reading its body would build a native
- * Response on every request; should its stream fail, the gateway cuts the connection and logs.
+ * after the error is logged and reported. A FastResponse passes as it is: reading its body
+ * would build a native Response on every request; should its stream fail, the gateway cuts
+ * the connection and logs.
  */
-function guardBody(response: Response, onError: (error: unknown) => void): Response {
+function guardBody(
+  response: Response,
+  request: Request,
+  environ: Environ,
+  options: ErrorsOptions,
+): Response {
   if (isFastResponse(response)) return response;
   const body = response.body;
   if (!body) return response;
+  const onError = (error: unknown) => productionError(error, request, environ, options);
   const reader = body.getReader();
   const guarded = new ReadableStream<Uint8Array>({
     async pull(controller) {
