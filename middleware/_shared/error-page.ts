@@ -6,6 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { describeError } from '../../src/_internal/log.js';
+import { is, type OptionChecks } from '../../src/_internal/options.js';
 import { errorResponse } from '../../src/http-error.js';
 import type { Environ } from '../../src/types.js';
 import { formatText, reportOf } from './stack.js';
@@ -29,6 +30,12 @@ export interface ErrorSinks {
   onError?: (error: unknown, request: Request, environ: Environ) => void | Promise<void>;
   log?: (record: ErrorRecord) => void;
 }
+
+/** The value checks of {@link ErrorSinks}, for `errors()` and for `debug({ errors })`. */
+export const ERROR_SINK_CHECKS: OptionChecks<ErrorSinks> = {
+  onError: is.function,
+  log: is.function,
+};
 
 const defaultLog = (record: ErrorRecord): void => {
   process.stderr.write(`${JSON.stringify(record)}\n`);

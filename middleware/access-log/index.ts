@@ -26,7 +26,7 @@
  * @module mortar/access-log
  */
 
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { ConfigError, is, optionChecker, shown } from '../../src/_internal/options.js';
 import { responseParts } from '../../src/_internal/response-parts.js';
 import { assertEnviron, defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { requestHeader, searchOfRequest } from '../../src/request-header.js';
@@ -114,19 +114,20 @@ function wallClock(monotonic: number): number {
 const FORMATS = { combined: combinedLine, common: commonLine, json: jsonLine } as const;
 const VALID_ID = /^[\x21-\x7e]{1,200}$/;
 
-const ACCESS_LOG_OPTIONS = optionNames<AccessLogOptions>()([
-  'format',
-  'write',
-  'requestIdHeader',
-  'trustedProxies',
-]);
+const checkOptions = optionChecker<AccessLogOptions>('accessLog', {
+  format: is.either(is.oneOf('combined', 'common', 'json'), is.function),
+  write: is.function,
+  requestIdHeader: is.either(is.string, is.oneOf(false)),
+  trustedProxies: is.either(is.string, is.strings),
+});
 
 /**
  * Logs each request once its response body has finished or was aborted.
- * @throws TypeError at construction for an unknown format or a bad `trustedProxies` entry.
+ * @throws ConfigError at construction for an unknown option or format, a request-id header
+ *   that is no header name, or a bad `trustedProxies` entry.
  */
 export function accessLog(options: AccessLogOptions = {}): Middleware {
-  refuseUnknownOptions(options, ACCESS_LOG_OPTIONS, 'accessLog');
+  checkOptions(options);
   const settings = logSettings(options);
   return (app) => (request, environ) => {
     assertEnviron(environ, 'accessLog()');
@@ -258,25 +259,17 @@ class RequestLine implements DeferredLine {
 /** {@link accessLog}'s options, checked: the line writer, the id header, the trusted peers. */
 function logSettings(options: AccessLogOptions): LogSettings {
   const format = options.format ?? 'combined';
-  const render =
-    typeof format === 'function'
-      ? format
-      : Object.hasOwn(FORMATS, format)
-        ? FORMATS[format]
-        : undefined;
-  if (render === undefined) {
-    throw new TypeError(
-      `accessLog format: expected combined, common, json or a function, got ${String(format)}`,
-    );
-  }
+  const render = typeof format === 'function' ? format : FORMATS[format];
   const write = options.write ?? defaultWriter();
   const header = options.requestIdHeader ?? 'x-request-id';
   if (header !== false && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
-    throw new TypeError(`accessLog requestIdHeader: not a header name: ${JSON.stringify(header)}`);
+    throw new ConfigError(
+      `accessLog: option "requestIdHeader" must be a header name or false, got ${shown(header)}`,
+    );
   }
   const trusted = compileTrust(
     options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES,
-    'accessLog trustedProxies',
+    'accessLog: option "trustedProxies"',
   );
   const reportThrown = (error: unknown) =>
     console.error('accessLog: the format or write function threw:', error);

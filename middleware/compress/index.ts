@@ -36,7 +36,7 @@
  * @module mortar/compress
  */
 
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import { type ResponseParts, responseParts } from '../../src/_internal/response-parts.js';
 import { negotiateEncoding } from '../../src/negotiation.js';
 import type { Middleware } from '../../src/types.js';
@@ -87,34 +87,22 @@ export const DEFAULT_SKIP_TYPES: readonly string[] = [
   'application/octet-stream',
 ];
 
-const COMPRESS_OPTIONS = optionNames<CompressOptions>()([
-  'encodings',
-  'threshold',
-  'level',
-  'skipTypes',
-]);
+const checkOptions = optionChecker<CompressOptions>('compress', {
+  encodings: is.listOf(is.oneOf('br', 'gzip', 'zstd')),
+  threshold: is.bytes(),
+  level: is.object,
+  skipTypes: is.strings,
+});
 
 /**
  * Compresses responses by `Accept-Encoding`.
- * @throws TypeError at construction for an unknown coding or a threshold that is not a whole
- *   number of bytes ≥ 0.
+ * @throws ConfigError at construction for an unknown option or coding, or a threshold that is
+ *   not a whole number of bytes ≥ 0.
  */
 export function compress(options: CompressOptions = {}): Middleware {
-  refuseUnknownOptions(options, COMPRESS_OPTIONS, 'compress');
+  checkOptions(options);
   const wanted = options.encodings ?? ['br', 'gzip'];
-  for (const name of wanted) {
-    if (name !== 'br' && name !== 'gzip' && name !== 'zstd') {
-      throw new TypeError(
-        `compress encodings: unknown coding ${JSON.stringify(name)} (br, gzip, zstd)`,
-      );
-    }
-  }
   const threshold = options.threshold ?? 1024;
-  if (!Number.isSafeInteger(threshold) || threshold < 0) {
-    throw new TypeError(
-      `compress threshold: expected a whole number of bytes ≥ 0, got ${String(threshold)}`,
-    );
-  }
   const available = encoders(options.level ?? {});
   const offered = wanted.filter((name) => available.has(name));
   const skip = skipper(options.skipTypes ?? DEFAULT_SKIP_TYPES);

@@ -24,7 +24,7 @@
  * @module mortar/csrf
  */
 
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { ConfigError, is, optionChecker, shown } from '../../src/_internal/options.js';
 import { defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
@@ -63,20 +63,21 @@ export async function csrfToken(environ: Environ): Promise<string> {
   return token;
 }
 
-const CSRF_OPTIONS = optionNames<CSRFOptions>()([
-  'token',
-  'fieldName',
-  'headerName',
-  'trustedOrigins',
-]);
+const checkOptions = optionChecker<CSRFOptions>('csrf', {
+  token: is.boolean,
+  fieldName: is.string,
+  headerName: is.string,
+  trustedOrigins: is.strings,
+});
 
 /**
  * Refuses cross-site unsafe requests and, unless `token: false`, unsafe requests without the
  * session's token.
- * @throws TypeError at construction for a `trustedOrigins` entry that is not an origin.
+ * @throws ConfigError at construction for an unknown option, or a `trustedOrigins` entry that
+ *   is not an origin.
  */
 export function csrf(options: CSRFOptions = {}): Middleware {
-  refuseUnknownOptions(options, CSRF_OPTIONS, 'csrf');
+  checkOptions(options);
   const checkToken = options.token ?? true;
   const fieldName = options.fieldName ?? '_csrf';
   const headerName = options.headerName ?? 'x-csrf-token';
@@ -84,7 +85,9 @@ export function csrf(options: CSRFOptions = {}): Middleware {
     (options.trustedOrigins ?? []).map((origin) => {
       const parsed = URL.canParse(origin) ? new URL(origin) : undefined;
       if (!parsed || parsed.origin !== origin.replace(/\/$/, '')) {
-        throw new TypeError(`csrf trustedOrigins: not an origin (scheme://host[:port]): ${origin}`);
+        throw new ConfigError(
+          `csrf: option "trustedOrigins" must be a list of origins (scheme://host[:port]), got ${shown(origin)}`,
+        );
       }
       return parsed.origin;
     }),

@@ -50,12 +50,12 @@
 
 import { randomBytes } from 'node:crypto';
 import { terminalSafe } from '../../src/_internal/log.js';
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import { assertEnviron } from '../../src/environ.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
-import { productionError } from '../_shared/error-page.js';
-import { type CaptureOptions, LocalsCapture } from './capture.js';
+import { ERROR_SINK_CHECKS, productionError } from '../_shared/error-page.js';
+import { type CaptureOptions, checkCaptureOptions, LocalsCapture } from './capture.js';
 import { consoleEndpoint } from './endpoint.js';
 import { ErrorLog } from './kept.js';
 import { PinGate } from './pin.js';
@@ -137,30 +137,27 @@ const TOKEN = randomBytes(32).toString('hex');
 /** One capture per process: node:inspector has one session per thread. */
 let capture: LocalsCapture | undefined;
 
-const CAPTURE_OPTIONS = optionNames<CaptureOptions>()([
-  'frames',
-  'maxPausesPerSecond',
-  'mode',
-  'idleTimeout',
-]);
-const DEBUG_OPTIONS = optionNames<DebugOptions>()([
-  'force',
-  'hosts',
-  'addresses',
-  'trustProxy',
-  'consoleTimeout',
-  'maxErrors',
-  'ttl',
-  'capture',
-  'secretFile',
-  'log',
-  'errors',
-]);
+const checkOptions = optionChecker<DebugOptions>('debug', {
+  force: is.boolean,
+  hosts: is.strings,
+  addresses: is.strings,
+  trustProxy: is.boolean,
+  consoleTimeout: is.milliseconds(1),
+  maxErrors: is.positiveInteger,
+  ttl: is.seconds(1),
+  capture: is.either(is.object, is.oneOf(false)),
+  secretFile: is.either(is.string, is.oneOf(false)),
+  log: is.function,
+  errors: is.object,
+});
 
-/** @throws TypeError for an option, or a capture option, that debug() does not know. */
+const checkErrorsOptions = optionChecker<ErrorsPageOptions>('debug', ERROR_SINK_CHECKS, 'errors.');
+
+/** @throws ConfigError for an option, or a capture or errors option, debug() does not know. */
 function checkDebugOptions(options: DebugOptions): void {
-  refuseUnknownOptions(options, DEBUG_OPTIONS, 'debug');
-  if (options.capture) refuseUnknownOptions(options.capture, CAPTURE_OPTIONS, 'debug capture');
+  checkOptions(options);
+  if (options.capture) checkCaptureOptions(options.capture);
+  checkErrorsOptions(options.errors);
 }
 
 /**

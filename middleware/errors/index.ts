@@ -14,12 +14,12 @@
  * @module mortar/errors
  */
 
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { optionChecker } from '../../src/_internal/options.js';
 import { isFastResponse } from '../../src/_internal/response-parts.js';
 import { HTTPError } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
 import type { Environ, Middleware } from '../../src/types.js';
-import { type ErrorRecord, productionError } from '../_shared/error-page.js';
+import { ERROR_SINK_CHECKS, type ErrorRecord, productionError } from '../_shared/error-page.js';
 
 export type { ErrorRecord } from '../_shared/error-page.js';
 
@@ -34,7 +34,7 @@ export interface ErrorsOptions {
   log?: (record: ErrorRecord) => void;
 }
 
-const ERRORS_OPTIONS = optionNames<ErrorsOptions>()(['onError', 'log']);
+const checkOptions = optionChecker<ErrorsOptions>('errors', ERROR_SINK_CHECKS);
 
 /**
  * The production error middleware: a thrown `HTTPError` is its own response; anything else is
@@ -61,7 +61,7 @@ const ERRORS_OPTIONS = optionNames<ErrorsOptions>()(['onError', 'log']);
  * @throws ConfigError (at construction) for an option it does not know, or one of the wrong type.
  */
 export function errors(options: ErrorsOptions = {}): Middleware {
-  refuseUnknownOptions(options, ERRORS_OPTIONS, 'errors');
+  checkOptions(options);
   const onError = (error: unknown, request: Request, environ: Environ): Response =>
     error instanceof HTTPError
       ? error.toResponse(request)

@@ -29,7 +29,7 @@
 
 import type * as ToughCookie from 'tough-cookie';
 import { requireOptional } from '../../src/_internal/optional.js';
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import {
   invalidPart,
   type ResponseParts,
@@ -59,13 +59,15 @@ export class LintError extends Error {
   }
 }
 
+const checkOptions = optionChecker<LintOptions>('lint', { strict: is.boolean, write: is.function });
+
 /**
  * Checks every call of the application it wraps; see the module comment for the rules.
- * @throws TypeError for an unknown option; Error saying to `npm install -D tough-cookie` when
+ * @throws ConfigError for an unknown option or a value of the wrong kind; Error saying to `npm install -D tough-cookie` when
  *   that (the `Set-Cookie` check's parser) is not installed.
  */
 export function lint(options: LintOptions = {}): Middleware {
-  refuseUnknownOptions(options, optionNames<LintOptions>()(['strict', 'write']), 'lint');
+  checkOptions(options);
   const { Cookie } = requireOptional<typeof ToughCookie>(
     'tough-cookie',
     "lint's Set-Cookie check needs tough-cookie: npm install -D tough-cookie",

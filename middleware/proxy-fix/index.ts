@@ -31,7 +31,7 @@
  * @module mortar/proxy-fix
  */
 
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import {
   assertEnviron,
   defineEnvironKey,
@@ -127,35 +127,35 @@ interface Claims {
   prefix?: string | undefined;
 }
 
-const PROXY_FIX_OPTIONS = optionNames<ProxyFixOptions>()([
-  'for',
-  'proto',
-  'host',
-  'port',
-  'prefix',
-  'forwarded',
-  'trustedProxies',
-]);
+const checkOptions = optionChecker<ProxyFixOptions>('proxyFix', {
+  for: is.integer(0),
+  proto: is.integer(0),
+  host: is.integer(0),
+  port: is.integer(0),
+  prefix: is.integer(0),
+  forwarded: is.boolean,
+  trustedProxies: is.either(is.string, is.strings),
+});
 
 /**
  * Trusts the proxy headers of the configured number of hops, from a trusted peer only.
  *
- * @throws TypeError at construction for a hop count that is not a whole number ≥ 0, or a
- *   `trustedProxies` entry that is not an address or range.
+ * @throws ConfigError at construction for an unknown option, a hop count that is not an integer
+ *   ≥ 0, or a `trustedProxies` entry that is not an address or range.
  */
 export function proxyFix(options: ProxyFixOptions = {}): Middleware {
-  refuseUnknownOptions(options, PROXY_FIX_OPTIONS, 'proxyFix');
+  checkOptions(options);
   const hops = {
-    for: hopCount(options, 'for', 1),
-    proto: hopCount(options, 'proto', 1),
-    host: hopCount(options, 'host', 0),
-    port: hopCount(options, 'port', 0),
-    prefix: hopCount(options, 'prefix', 0),
+    for: options.for ?? 1,
+    proto: options.proto ?? 1,
+    host: options.host ?? 0,
+    port: options.port ?? 0,
+    prefix: options.prefix ?? 0,
   };
   const forwarded = options.forwarded ?? false;
   const trusted = compileTrust(
     options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES,
-    'proxyFix trustedProxies',
+    'proxyFix: option "trustedProxies"',
   );
   return (app) => (request, environ) => {
     assertEnviron(environ, 'proxyFix()');
@@ -186,16 +186,6 @@ export function proxyFix(options: ProxyFixOptions = {}): Middleware {
       origin === undefined ? request : rebaseRequest(request, pathOf(request.url), origin);
     return app(forwardedRequest, originalKey.with(next, original));
   };
-}
-
-function hopCount(options: ProxyFixOptions, name: keyof Hops, fallback: number): number {
-  const value = options[name] ?? fallback;
-  if (!Number.isInteger(value) || value < 0) {
-    throw new TypeError(
-      `proxyFix ${name}: expected a whole number of proxies ≥ 0, got ${String(value)}`,
-    );
-  }
-  return value;
 }
 
 /** How many proxies set each header. */

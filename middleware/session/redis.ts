@@ -14,6 +14,7 @@
 import type * as IORedis from 'ioredis';
 import type { Redis } from 'ioredis';
 import { requireOptional } from '../../src/_internal/optional.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import { type ServerStore, type SessionRecord, StoreUnavailableError } from './store.js';
 
 /**
@@ -46,6 +47,14 @@ export interface RedisStoreOptions {
   connectTimeout?: number;
 }
 
+const checkOptions = optionChecker<RedisStoreOptions>('RedisStore', {
+  client: is.object,
+  url: is.string,
+  prefix: is.string,
+  commandTimeout: is.milliseconds(1),
+  connectTimeout: is.milliseconds(0),
+});
+
 /** Compare-and-set: writes ARGV[2] with TTL ARGV[3] only if the key still holds ARGV[1]. */
 const COMPARE_AND_SET = `
 local current = redis.call('GET', KEYS[1])
@@ -76,7 +85,12 @@ export class RedisStore implements ServerStore {
   /** Resolves when the first connection is up (or gives up after `connectTimeout`). */
   #firstConnection: Promise<void> | undefined;
 
+  /**
+   * @throws ConfigError for an unknown option or a value of the wrong kind (before connecting);
+   *   Error saying to `npm install ioredis` when that is not installed.
+   */
   constructor(options: RedisStoreOptions = {}) {
+    checkOptions(options);
     this.prefix = options.prefix ?? 'mortar:sess:';
     const { Redis } = loadIORedis();
     this.client =

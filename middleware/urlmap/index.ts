@@ -32,6 +32,7 @@
  * @module mortar/urlmap
  */
 
+import { ConfigError, is, optionChecker } from '../../src/_internal/options.js';
 import { parseHost } from '../../src/_internal/request-target.js';
 import {
   assertEnviron,
@@ -76,14 +77,21 @@ interface Mount {
   key: string;
 }
 
+const checkURLMapOptions = optionChecker<URLMapOptions>('urlmap', { notFound: is.function });
+const checkCascadeOptions = optionChecker<CascadeOptions>('cascade', {
+  catch: is.listOf(is.integer(100)),
+  maxBodySize: is.bytes(),
+});
+
 /**
  * Builds an application that dispatches to the mounted applications by host and path prefix.
  *
- * @throws TypeError at construction for a key that is not a path (`/…`) or an `http(s)://`
+ * @throws ConfigError at construction for a key that is not a path (`/…`) or an `http(s)://`
  *   URL, a key with `?`, `#`, `.`/`..` or empty segments, two keys for the same mount, or a
- *   value that is not a function — each message names the key.
+ *   value that is not a function — each message names the key —, and for an unknown option.
  */
 export function urlmap(mapping: URLMapping, options: URLMapOptions = {}): Application {
+  checkURLMapOptions(options);
   const entries: Iterable<readonly [string | MountKey, Application]> =
     Symbol.iterator in mapping
       ? (mapping as Iterable<readonly [string | MountKey, Application]>)
@@ -93,7 +101,7 @@ export function urlmap(mapping: URLMapping, options: URLMapOptions = {}): Applic
   for (const [key, app] of entries) {
     const mount = parseKey(key, app);
     const id = `${mount.host ?? ''}:${mount.port ?? ''} ${mount.segments.join('/')}`;
-    if (seen.has(id)) throw new TypeError(`urlmap(): ${mount.key} is mounted twice`);
+    if (seen.has(id)) throw new ConfigError(`urlmap: ${mount.key} is mounted twice`);
     seen.add(id);
     mounts.push(mount);
   }
@@ -195,7 +203,7 @@ function hostOf(request: Request): { hostname: string; port: number } | undefine
 function parseKey(key: string | MountKey, app: Application): Mount {
   const shown = JSON.stringify(key);
   const fail = (why: string): never => {
-    throw new TypeError(`urlmap(): key ${shown}: ${why}`);
+    throw new ConfigError(`urlmap: key ${shown}: ${why}`);
   };
   if (typeof app !== 'function') fail(`the value is ${typeof app}, not an application`);
   let host: string | undefined;
@@ -267,13 +275,15 @@ export interface CascadeOptions {
  * returned whatever its status. A request body is buffered (up to `maxBodySize`) and replayed
  * to each application. An application that throws ends the cascade with that error.
  *
- * @throws TypeError at construction when `apps` is empty or holds a non-function.
+ * @throws ConfigError at construction when `apps` is empty or holds a non-function, or for
+ *   an unknown option or one of the wrong kind.
  */
 export function cascade(apps: readonly Application[], options: CascadeOptions = {}): Application {
-  if (apps.length === 0) throw new TypeError('cascade(): give at least one application');
+  checkCascadeOptions(options);
+  if (apps.length === 0) throw new ConfigError('cascade: give at least one application');
   apps.forEach((app, index) => {
     if (typeof app !== 'function') {
-      throw new TypeError(`cascade(): application ${index + 1} is ${typeof app}, not a function`);
+      throw new ConfigError(`cascade: application ${index + 1} is ${typeof app}, not a function`);
     }
   });
   const caught = new Set(options.catch ?? [404]);

@@ -9,6 +9,7 @@
  * @module mortar/cgi
  */
 import { Readable } from 'node:stream';
+import { is, optionChecker } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
 import { writeCGIResponse } from '../_cgi/cgi-response.js';
 import { answer, rebuildRequest } from '../_cgi/meta-variables.js';
@@ -25,12 +26,22 @@ export interface CGIOptions {
   log?: (line: string) => void;
 }
 
+const checkOptions = optionChecker<CGIOptions>('runCGI', {
+  env: is.object,
+  stdin: is.object,
+  stdout: is.object,
+  log: is.function,
+});
+
 /**
  * Runs `app` for the one request described by the CGI environment, and resolves when the
  * response is written. A request the environment cannot describe gets a 400; a thrown
  * HTTPError its own response; anything else thrown a 500 and a line on stderr.
+ *
+ * @throws ConfigError (a rejection) for an unknown option or a value of the wrong kind.
  */
 export async function runCGI(app: Application, options: CGIOptions = {}): Promise<void> {
+  checkOptions(options);
   const env = options.env ?? process.env;
   const stdout = options.stdout ?? process.stdout;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));

@@ -18,6 +18,7 @@
  * 404 goes to `next()`; as a listener, the outcome rule of `serve()` applies.
  */
 import type http from 'node:http';
+import { is, optionChecker } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
 import { requestListener } from './listener.js';
 
@@ -29,9 +30,15 @@ export interface ToNodeHandlerOptions {
   log?: (line: string) => void;
 }
 
+const checkOptions = optionChecker<ToNodeHandlerOptions>('toNodeHandler', {
+  fallthrough: is.boolean,
+  log: is.function,
+});
+
 /**
  * Turns `app` into `(req, res, next?) => void`. See the module comment.
- * @throws TypeError when `app` is not a function.
+ * @throws TypeError when `app` is not a function; ConfigError for an unknown option or a value
+ *   of the wrong kind.
  */
 export function toNodeHandler(
   app: Application,
@@ -40,6 +47,7 @@ export function toNodeHandler(
   if (typeof app !== 'function') {
     throw new TypeError(`toNodeHandler(): the application must be a function, got ${typeof app}`);
   }
+  checkOptions(options);
   const log = options.log ?? ((line: string) => console.error(line));
   return requestListener(
     app,
