@@ -129,23 +129,25 @@ const checkOptions = optionChecker<AccessLogOptions>('accessLog', {
 export function accessLog(options: AccessLogOptions = {}): Middleware {
   checkOptions(options);
   const settings = logSettings(options);
-  return (app) => (request, environ) => {
-    assertEnviron(environ, 'accessLog()');
-    const line = new RequestLine(request, environ, settings);
-    let result: Response | Promise<Response>;
-    try {
-      result = app(request, requestIdKey.with(environ, line.requestId));
-    } catch (error) {
-      return line.thrown(error);
-    }
-    // A synchronous application stays synchronous: the HTTP gateway writes a Response it gets
-    // at once faster than one that comes in a later microtask.
-    return typeof (result as Partial<Promise<Response>>).then === 'function'
-      ? Promise.resolve(result).then(
-          (response) => line.answered(response),
-          (error: unknown) => line.thrown(error),
-        )
-      : line.answered(result as Response);
+  return function accessLog(app) {
+    return function accessLogApp(request, environ) {
+      assertEnviron(environ, 'accessLog()');
+      const line = new RequestLine(request, environ, settings);
+      let result: Response | Promise<Response>;
+      try {
+        result = app(request, requestIdKey.with(environ, line.requestId));
+      } catch (error) {
+        return line.thrown(error);
+      }
+      // A synchronous application stays synchronous: the HTTP gateway writes a Response it gets
+      // at once faster than one that comes in a later microtask.
+      return typeof (result as Partial<Promise<Response>>).then === 'function'
+        ? Promise.resolve(result).then(
+            (response) => line.answered(response),
+            (error: unknown) => line.thrown(error),
+          )
+        : line.answered(result as Response);
+    };
   };
 }
 

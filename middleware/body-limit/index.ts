@@ -39,5 +39,7 @@ const checkOptions = optionChecker<BodyLimitOptions>('bodyLimit', {
  */
 export function bodyLimit(options: BodyLimitOptions): Middleware {
   const { maxBytes } = checkOptions(options);
-  return (app) => limitRequestBody(app, maxBytes, 'bodyLimit: option "maxBytes"');
+  return function bodyLimit(app) {
+    return limitRequestBody(app, maxBytes, 'bodyLimit: option "maxBytes"');
+  };
 }

@@ -106,30 +106,32 @@ export function compress(options: CompressOptions = {}): Middleware {
   const available = encoders(options.level ?? {});
   const offered = wanted.filter((name) => available.has(name));
   const skip = skipper(options.skipTypes ?? DEFAULT_SKIP_TYPES);
-  return (app) => async (request, environ) => {
-    const response = await app(request, environ);
-    if (request.headers.has('range')) return response;
-    const status = response.status;
-    if (status < 200 || status === 204 || status === 206 || status === 304) return response;
-    const headers = response.headers;
-    if (
-      headers.has('content-encoding') ||
-      /\bno-transform\b/i.test(headers.get('cache-control') ?? '')
-    ) {
-      return response;
-    }
-    const type = headers.get('content-type');
-    if (type === null || skip(type)) return response;
-    const length = headers.get('content-length');
-    if (length !== null && Number(length) < threshold) return response;
-    const coding = negotiateEncoding(request.headers.get('accept-encoding'), offered);
-    const parts = responseParts(response);
-    const out = new Headers(headerPairs(parts));
-    addVary(out);
-    if (request.method === 'HEAD') return head(parts, out, coding, threshold);
-    if (coding === 'identity' || parts.body === null)
-      return responseFromParts(parts, parts.body, out);
-    return encode(parts, out, coding, available.get(coding)!, threshold, type);
+  return function compress(app) {
+    return async function compressApp(request, environ) {
+      const response = await app(request, environ);
+      if (request.headers.has('range')) return response;
+      const status = response.status;
+      if (status < 200 || status === 204 || status === 206 || status === 304) return response;
+      const headers = response.headers;
+      if (
+        headers.has('content-encoding') ||
+        /\bno-transform\b/i.test(headers.get('cache-control') ?? '')
+      ) {
+        return response;
+      }
+      const type = headers.get('content-type');
+      if (type === null || skip(type)) return response;
+      const length = headers.get('content-length');
+      if (length !== null && Number(length) < threshold) return response;
+      const coding = negotiateEncoding(request.headers.get('accept-encoding'), offered);
+      const parts = responseParts(response);
+      const out = new Headers(headerPairs(parts));
+      addVary(out);
+      if (request.method === 'HEAD') return head(parts, out, coding, threshold);
+      if (coding === 'identity' || parts.body === null)
+        return responseFromParts(parts, parts.body, out);
+      return encode(parts, out, coding, available.get(coding)!, threshold, type);
+    };
   };
 }
 

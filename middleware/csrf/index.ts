@@ -92,16 +92,18 @@ export function csrf(options: CSRFOptions = {}): Middleware {
       return parsed.origin;
     }),
   );
-  return (app) => async (request, environ) => {
-    const marked = installed.with(environ, true);
-    if (SAFE.has(request.method)) return app(request, marked);
-    const crossSite = crossOrigin(request, trusted);
-    if (crossSite) throw new HTTPError(403, { body: `CSRF: ${crossSite}` });
-    if (checkToken) {
-      const problem = await tokenProblem(request, environ, fieldName, headerName);
-      if (problem) throw new HTTPError(403, { body: `CSRF: ${problem}` });
-    }
-    return app(request, marked);
+  return function csrf(app) {
+    return async function csrfApp(request, environ) {
+      const marked = installed.with(environ, true);
+      if (SAFE.has(request.method)) return app(request, marked);
+      const crossSite = crossOrigin(request, trusted);
+      if (crossSite) throw new HTTPError(403, { body: `CSRF: ${crossSite}` });
+      if (checkToken) {
+        const problem = await tokenProblem(request, environ, fieldName, headerName);
+        if (problem) throw new HTTPError(403, { body: `CSRF: ${problem}` });
+      }
+      return app(request, marked);
+    };
   };
 }
 

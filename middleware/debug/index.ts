@@ -199,22 +199,24 @@ export function debug(options: DebugOptions = {}): Middleware {
   const { context } = onError;
 
   // No async wrapper on the way in: a request that throws nothing pays one function call.
-  return (app) => (request, environ) => {
-    assertEnviron(environ, 'debug()');
-    if (environ.pathInfo.startsWith('/__debug__/')) {
-      if (!isTrusted(request, environ, trust)) return errorResponse(404, request);
-      const path = environ.pathInfo.slice('/__debug__'.length);
-      return consoleEndpoint(request, path, environ.scriptName, context);
-    }
-    let result: Response | Promise<Response>;
-    try {
-      result = app(request, environ);
-    } catch (error) {
-      return onError(error, request, environ);
-    }
-    return result instanceof Promise
-      ? result.catch((error: unknown) => onError(error, request, environ))
-      : result;
+  return function debug(app) {
+    return function debugApp(request, environ) {
+      assertEnviron(environ, 'debug()');
+      if (environ.pathInfo.startsWith('/__debug__/')) {
+        if (!isTrusted(request, environ, trust)) return errorResponse(404, request);
+        const path = environ.pathInfo.slice('/__debug__'.length);
+        return consoleEndpoint(request, path, environ.scriptName, context);
+      }
+      let result: Response | Promise<Response>;
+      try {
+        result = app(request, environ);
+      } catch (error) {
+        return onError(error, request, environ);
+      }
+      return result instanceof Promise
+        ? result.catch((error: unknown) => onError(error, request, environ))
+        : result;
+    };
   };
 }
 

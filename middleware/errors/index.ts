@@ -66,8 +66,8 @@ export function errors(options: ErrorsOptions = {}): Middleware {
     error instanceof HTTPError
       ? error.toResponse(request)
       : productionError(error, request, environ, options);
-  return function errorsMiddleware(app) {
-    return function errorPage(request, environ) {
+  return function errors(app) {
+    return function errorsApp(request, environ) {
       let result: Response | Promise<Response>;
       try {
         result = app(request, environ);

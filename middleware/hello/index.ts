@@ -70,8 +70,10 @@ export function helloWorld(options: HelloWorldOptions = {}): Middleware {
     );
   }
   const answer = options.answer ?? hello;
-  return (app) => (request, environ) => {
-    assertEnviron(environ, 'helloWorld()');
-    return environ.pathInfo === path ? answer(request, environ) : app(request, environ);
+  return function helloWorld(app) {
+    return function helloWorldApp(request, environ) {
+      assertEnviron(environ, 'helloWorld()');
+      return environ.pathInfo === path ? answer(request, environ) : app(request, environ);
+    };
   };
 }

@@ -73,40 +73,42 @@ export function lint(options: LintOptions = {}): Middleware {
     "lint's Set-Cookie check needs tough-cookie: npm install -D tough-cookie",
   );
   const write = options.write ?? ((line: string) => console.warn(line));
-  return (app) => async (request, environ) => {
-    const where = `${request.method} ${describeTarget(request, environ)}`;
-    const report = (rule: string, message: string): void => {
-      const line = `mortar lint [${rule}] ${where}: ${message}`;
-      if (options.strict) throw new LintError(rule, line);
-      write(line);
-    };
-    checkEnviron(request, environ, report);
-    let result: unknown;
-    try {
-      result = await app(request, environ);
-    } catch (error) {
-      if (
-        error instanceof TypeError &&
-        request.bodyUsed &&
-        /unusable|used|locked/i.test(error.message)
-      ) {
-        report('body-reuse', `the request body was read twice (${error.message})`);
+  return function lint(app) {
+    return async function lintApp(request, environ) {
+      const where = `${request.method} ${describeTarget(request, environ)}`;
+      const report = (rule: string, message: string): void => {
+        const line = `mortar lint [${rule}] ${where}: ${message}`;
+        if (options.strict) throw new LintError(rule, line);
+        write(line);
+      };
+      checkEnviron(request, environ, report);
+      let result: unknown;
+      try {
+        result = await app(request, environ);
+      } catch (error) {
+        if (
+          error instanceof TypeError &&
+          request.bodyUsed &&
+          /unusable|used|locked/i.test(error.message)
+        ) {
+          report('body-reuse', `the request body was read twice (${error.message})`);
+        }
+        throw error;
       }
-      throw error;
-    }
-    if (!(result instanceof Response)) {
-      report('result', `the application returned ${describe(result)}, not a Response`);
-      return result as Response;
-    }
-    if (request.signal.aborted) {
-      report(
-        'aborted',
-        'a response was returned after request.signal aborted (the client was gone)',
-      );
-    }
-    const parts = responseParts(result);
-    checkParts(parts, request, report, Cookie);
-    return rebuild(parts, report);
+      if (!(result instanceof Response)) {
+        report('result', `the application returned ${describe(result)}, not a Response`);
+        return result as Response;
+      }
+      if (request.signal.aborted) {
+        report(
+          'aborted',
+          'a response was returned after request.signal aborted (the client was gone)',
+        );
+      }
+      const parts = responseParts(result);
+      checkParts(parts, request, report, Cookie);
+      return rebuild(parts, report);
+    };
   };
 }
 

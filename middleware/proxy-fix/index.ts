@@ -157,34 +157,36 @@ export function proxyFix(options: ProxyFixOptions = {}): Middleware {
     options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES,
     'proxyFix: option "trustedProxies"',
   );
-  return (app) => (request, environ) => {
-    assertEnviron(environ, 'proxyFix()');
-    const original: ProxyOriginal = {
-      remoteAddress: environ.remoteAddress,
-      unixSocket: environ.unixSocket === true,
-      scriptName: environ.scriptName,
-      trusted: trusted(environ),
-      // Read when asked: building srvx's URL is a cost most requests need not pay here.
-      get url() {
-        return request.url;
-      },
+  return function proxyFix(app) {
+    return function proxyFixApp(request, environ) {
+      assertEnviron(environ, 'proxyFix()');
+      const original: ProxyOriginal = {
+        remoteAddress: environ.remoteAddress,
+        unixSocket: environ.unixSocket === true,
+        scriptName: environ.scriptName,
+        trusted: trusted(environ),
+        // Read when asked: building srvx's URL is a cost most requests need not pay here.
+        get url() {
+          return request.url;
+        },
+      };
+      if (!original.trusted) return app(request, originalKey.with(environ, original));
+      const claims = claimsOf(request.headers, hops, forwarded);
+      const next: Environ =
+        claims.client === undefined
+          ? { ...environ, scriptName: (claims.prefix ?? '') + environ.scriptName }
+          : {
+              ...environ,
+              // The client the proxy names: an address, not the proxy's Unix socket.
+              remoteAddress: claims.client ?? undefined,
+              unixSocket: false,
+              scriptName: (claims.prefix ?? '') + environ.scriptName,
+            };
+      const origin = publicOrigin(request, claims);
+      const forwardedRequest =
+        origin === undefined ? request : rebaseRequest(request, pathOf(request.url), origin);
+      return app(forwardedRequest, originalKey.with(next, original));
     };
-    if (!original.trusted) return app(request, originalKey.with(environ, original));
-    const claims = claimsOf(request.headers, hops, forwarded);
-    const next: Environ =
-      claims.client === undefined
-        ? { ...environ, scriptName: (claims.prefix ?? '') + environ.scriptName }
-        : {
-            ...environ,
-            // The client the proxy names: an address, not the proxy's Unix socket.
-            remoteAddress: claims.client ?? undefined,
-            unixSocket: false,
-            scriptName: (claims.prefix ?? '') + environ.scriptName,
-          };
-    const origin = publicOrigin(request, claims);
-    const forwardedRequest =
-      origin === undefined ? request : rebaseRequest(request, pathOf(request.url), origin);
-    return app(forwardedRequest, originalKey.with(next, original));
   };
 }
 

@@ -169,9 +169,11 @@ export function serveStatic(root: string, options: StaticOptions = {}): Middlewa
     allowed: new Set(names(options.allowDotfiles ?? ['.well-known'], 'allowDotfiles')),
     fallthrough: options.fallthrough ?? true,
   };
-  return (app) => {
+  return function serveStatic(app) {
     const folder: Folder = { ...config, app };
-    return (request, environ) => serveRequest(folder, request, environ);
+    return function serveStaticApp(request, environ) {
+      return serveRequest(folder, request, environ);
+    };
   };
 }
 
@@ -187,7 +189,7 @@ export function fileApp(filePath: string, options: FileAppOptions = {}): Applica
   checkCacheOptions('fileApp', options);
   const absolute = path.resolve(filePath);
   const settings = fileSettings(options, undefined, true);
-  return async (request) => {
+  return async function serveFile(request) {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return errorResponse(405, request, undefined, { allow: 'GET, HEAD' });
     }

@@ -44,7 +44,7 @@ export function cascade(apps: readonly Application[], options: CascadeOptions = 
   const caught = new Set(options.catch ?? [404]);
   const maxBodySize = options.maxBodySize ?? 1_048_576;
 
-  return async (request, environ) => {
+  return async function cascadeApp(request, environ) {
     assertEnviron(environ, 'cascade()');
     let body: Uint8Array<ArrayBuffer> | undefined;
     if (request.body !== null) {

@@ -81,7 +81,7 @@ export function urlmap(mapping: URLMapping, options: URLMapOptions = {}): Applic
   const anyHost = mounts.some((m) => m.host !== undefined);
   const notFound: Application = options.notFound ?? ((request) => errorResponse(404, request));
 
-  return (request, environ) => {
+  return function urlmapApp(request, environ) {
     assertEnviron(environ, 'urlmap()');
     const pathInfo = environ.pathInfo;
     const target = anyHost ? hostOf(request) : undefined;

@@ -46,7 +46,9 @@ export function fromNodeHandler(handler: NodeHandler): Application {
   if (typeof handler !== 'function') {
     throw new TypeError(`fromNodeHandler(): the handler must be a function, got ${typeof handler}`);
   }
-  return (request, environ) => callNodeHandler(handler, request, environ);
+  return function fromNodeHandlerApp(request, environ) {
+    return callNodeHandler(handler, request, environ);
+  };
 }
 
 function callNodeHandler(
