@@ -3,7 +3,9 @@
  * (paste.translogger, morgan), with the bytes actually sent, the duration, and a request id.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { accessLog, getRequestId } from 'mortar/access-log';
+ * import { proxyFix } from 'mortar/proxy-fix';
  * const app = compose(proxyFix(), accessLog({ format: 'combined' }))(site);
  * // 203.0.113.7 - - [01/Dec/2026:21:34:37 +0000] "GET /cart HTTP/1.1" 200 512 "-" "curl/8" 3.1ms 4f1c…
  * // inside the app: getRequestId(environ) is that id; the response carries X-Request-Id

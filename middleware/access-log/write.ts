@@ -189,6 +189,8 @@ class LineBatch {
  * `console.error`. (The writer listens for `'error'` on the sink for as long as it lives.)
  *
  * ```ts
+ * import { createWriteStream } from 'node:fs';
+ *
  * accessLog({ write: batchedWriter(createWriteStream('access.log', { flags: 'a' })) })
  * ```
  *

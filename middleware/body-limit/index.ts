@@ -3,7 +3,7 @@
  *
  * ```ts
  * import { bodyLimit } from 'mortar/body-limit';
- * const upload = bodyLimit({ maxBytes: 50 * 1024 * 1024 })(uploadApp);   // 50 MiB here
+ * const upload = bodyLimit({ maxBytes: 50 * 1024 * 1024 })(app);   // 50 MiB here
  * ```
  *
  * A `Content-Length` over `maxBytes` is answered 413 at once, without calling the

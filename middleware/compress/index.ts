@@ -4,7 +4,9 @@
  * a stream for a streamed body. paste.gzipper, Hono's `compress`, express's `compression`.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { compress } from 'mortar/compress';
+ * import { errors } from 'mortar/errors';
  * const app = compose(compress(), errors())(site);
  * // or tuned: compress({ encodings: ['gzip'], threshold: 2048, level: { gzip: 9 } })
  * ```

@@ -13,7 +13,9 @@
  *    in constant time. `token: false` keeps only the first check.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { csrf, csrfToken } from 'mortar/csrf';
+ * import { session } from 'mortar/session';
  * const app = compose(session({ secret }), csrf())(site);      // inside session()
  * // in a form: `<input type="hidden" name="_csrf" value="${await csrfToken(environ)}">`
  * ```

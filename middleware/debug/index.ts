@@ -165,6 +165,9 @@ function checkDebugOptions(options: DebugOptions): void {
  * an evaluate console), for loopback hosts and peers, to a browser that gave the PIN.
  *
  * ```ts
+ * import { homedir } from 'node:os';
+ * import { join } from 'node:path';
+ *
  * debug({
  *   force: false,             // refuse under NODE_ENV=production
  *   hosts: [], addresses: [], // trusted besides localhost / loopback peers

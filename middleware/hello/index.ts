@@ -3,8 +3,9 @@
  *
  * ```ts
  * import { hello, helloWorld } from 'mortar/hello';
- * serve(hello);                                   // every path: Hello, world!
- * serve(helloWorld({ path: '/hello' })(myApp));   // /hello here, the rest to myApp
+ * import { serve } from 'mortar/node';
+ * await serve(hello);                                   // every path: Hello, world!
+ * await serve(helloWorld({ path: '/hello' })(site));    // /hello here, the rest to site
  * ```
  *
  * `helloWorld` is the seeds' `application = HelloWorldApplication(application)`: the first

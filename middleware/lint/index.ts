@@ -4,7 +4,9 @@
  * and Werkzeug's LintMiddleware, for the fetch world.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { lint } from 'mortar/lint';
+ * import { session } from 'mortar/session';
  * const app = compose(lint(), session({ secret }), lint())(site);   // around and between
  * // in tests: lint({ strict: true }) throws a LintError at the first finding
  * ```

@@ -4,7 +4,9 @@
  * and uvicorn's `--proxy-headers`, plus RFC 7239 `Forwarded`.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { proxyFix, getProxyOriginal } from 'mortar/proxy-fix';
+ * import { session } from 'mortar/session';
  * // nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
  * //        proxy_set_header X-Forwarded-Proto $scheme;
  * const app = compose(proxyFix({ for: 1, proto: 1 }), session({ secret }))(site);

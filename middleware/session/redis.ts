@@ -4,6 +4,7 @@
  * subpath of its own, so that `mortar/session` never loads ioredis.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { session } from 'mortar/session';
  * import { RedisStore } from 'mortar/session/redis';
  * const store = new RedisStore({ url: 'redis://127.0.0.1:6379' });

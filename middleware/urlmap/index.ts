@@ -3,12 +3,14 @@
  * DispatcherMiddleware, Hono's `mount`), and try applications in turn (paste.cascade).
  *
  * ```ts
+ * import { Hono } from 'hono';
  * import { urlmap } from 'mortar/urlmap';
  *
+ * const api = new Hono().get('/users/:id', (c) => c.json({ id: c.req.param('id') }));
  * const app = urlmap({
- *   '/': home,
- *   '/api': honoApp.fetch,                       // a foreign fetch handler, unchanged
- *   '/blog': blog,
+ *   '/': application,
+ *   '/api': api.fetch,                           // a foreign fetch handler, unchanged
+ *   '/blog': site,
  *   'http://admin.localhost/': admin,            // a host key
  * });
  * ```

@@ -3,6 +3,8 @@
  * in-process, with no socket, keeping cookies between requests like a browser.
  *
  * ```ts
+ * import { expect } from 'vitest';
+ *
  * const client = new TestClient(app);
  * const res = await client.post('/login', { form: { user: 'ann' }, followRedirects: true });
  * expect(res.status).toBe(200);

@@ -8,7 +8,7 @@
  * import { urlmap } from 'mortar/urlmap';
  *
  * const legacy = express().get('/', (req, res) => res.send(`mounted at ${req.baseUrl}`));
- * const site = urlmap({ '/': home, '/legacy': fromNodeHandler(legacy) });
+ * const site = urlmap({ '/': application, '/legacy': fromNodeHandler(legacy) });
  * ```
  *
  * The handler gets a real `http.IncomingMessage` and `http.ServerResponse` on an in-memory

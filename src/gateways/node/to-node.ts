@@ -3,12 +3,13 @@
  * middleware — the way to put mortar inside the Node servers people already run.
  *
  * ```ts
+ * import http from 'node:http';
  * import express from 'express';
  * import { toNodeHandler } from 'mortar/node';
  *
  * const server = express();
- * server.use('/m', toNodeHandler(mortarApp, { fallthrough: true }));   // scriptName '/m'
- * http.createServer(toNodeHandler(mortarApp)).listen(8000);            // a listener
+ * server.use('/m', toNodeHandler(site, { fallthrough: true }));   // scriptName '/m'
+ * http.createServer(toNodeHandler(site)).listen(8000);            // a listener
  * ```
  *
  * The application gets the environ a mount gives: `scriptName` is the Express mount
