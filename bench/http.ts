@@ -1,10 +1,12 @@
 /**
  * `npm run bench:http`: HTTP throughput over loopback, each server in its own process, load from
- * autocannon in this one. Runs are interleaved (every server once, then again) and the
- * median of `BENCH_RUNS` (default 3) is reported, as req/s and as a ratio of bare node:http.
+ * wrk when it is installed (one thread, pinned to its own core: see ../lib.ts), else from
+ * autocannon in this process. Runs are interleaved (every server once, then again) and the
+ * median of `BENCH_RUNS` (default 3) is reported, as req/s and as a ratio of bare node:http;
+ * then the in-process cost of the layers, without sockets (./layers.ts).
  *
  * Environment: BENCH_RUNS (default 3), BENCH_SECONDS per run (default 5),
- * BENCH_CONNECTIONS (default 50).
+ * BENCH_CONNECTIONS (default 50), BENCH_LOADER=autocannon to use autocannon even with wrk.
  */
 
 import { layerCosts } from './layers.js';

@@ -1,6 +1,7 @@
 /**
- * What every benchmark here shares: servers in child processes, load from autocannon in this
- * one, interleaved runs, medians.
+ * What every benchmark here shares: servers in child processes, load from wrk (pinned to a
+ * core of its own) when it is installed, else from autocannon in this process; interleaved
+ * runs, medians, and ratios taken pair by pair (`measurePaired`).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';

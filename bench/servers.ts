@@ -1,6 +1,6 @@
 /**
- * The servers `bench/index.ts` measures, one per process: `tsx bench/servers.ts <name>`
- * prints its URL on stdout and serves until killed.
+ * The servers `bench:http`, `bench:access-log` and `bench:instructions` measure, one per
+ * process: `tsx bench/servers.ts <name>` prints its URL on stdout and serves until killed.
  */
 import { createWriteStream } from 'node:fs';
 import http from 'node:http';

@@ -125,16 +125,18 @@ async function wrapApplication(
   wrap: WrapSettings,
   limitBody: boolean,
 ): Promise<Application> {
-  try {
-    return await wrapInOrder(app, wrap, limitBody);
-  } catch (error) {
-    // A bad --forwarded-allow-ips entry: compileTrust's message, as one usage line.
-    // (A ConfigError from another middleware's check is reported as itself.)
-    if (error instanceof TypeError && !isConfigError(error)) {
-      throw new UsageError(`--forwarded-allow-ips: ${error.message}`);
+  // A bad --forwarded-allow-ips entry is a usage error of the command, said as one line.
+  const trust = wrap.proxyHeaders ?? (wrap.accessLog ? wrap.trustedProxies : undefined);
+  if (trust) {
+    const { compileTrust } = await import('../middleware/_shared/trust.js');
+    try {
+      compileTrust(trust, '--forwarded-allow-ips');
+    } catch (error) {
+      if (isConfigError(error)) throw new UsageError(error.message);
+      throw error;
     }
-    throw error;
   }
+  return wrapInOrder(app, wrap, limitBody);
 }
 
 async function wrapInOrder(

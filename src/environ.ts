@@ -4,11 +4,13 @@ import type { Environ } from './types.js';
  * A typed slot in the environ, defined once by the middleware that fills it.
  *
  * ```ts
- * // middleware/session/index.ts
- * const sessionKey = defineEnvironKey<Session>('session', "session() from 'mortar/session'");
- * export const getSession = (environ: Environ) => sessionKey.get(environ);
- * // inside the middleware:
- * return app(request, sessionKey.with(environ, session));
+ * import { defineEnvironKey, type Environ, type Middleware } from 'mortar';
+ *
+ * interface Visit { at: number }
+ * const visitKey = defineEnvironKey<Visit>('visit', "visit() from 'my-visit'");
+ * export const getVisit = (environ: Environ): Visit => visitKey.get(environ); // throws without visit()
+ * export const visit = (): Middleware => (app) => (request, environ) =>
+ *   app(request, visitKey.with(environ, { at: Date.now() }));
  * ```
  */
 export interface EnvironKey<T> {

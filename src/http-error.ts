@@ -22,8 +22,11 @@ export interface HTTPErrorOptions {
  * `Accept` header — HTML, JSON or plain text — and always escaped.
  *
  * ```ts
- * throw new HTTPError(405, { headers: { allow: 'GET, HEAD' } });
- * throw new HTTPError(404, { body: `no user ${id}` });
+ * const users: Application = (request) => {
+ *   if (request.method !== 'GET') throw new HTTPError(405, { headers: { allow: 'GET, HEAD' } });
+ *   const id = new URL(request.url).searchParams.get('id');
+ *   throw new HTTPError(404, { body: `no user ${id}` });
+ * };
  * ```
  *
  * @throws RangeError from the constructor when `status` is not an integer in 300–599.

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { blockWatch } from '../../middleware/block-watch/index.js';
-import { debug, errors } from '../../middleware/debug/index.js';
+import { errors } from '../../middleware/errors/index.js';
 import { helloWorld } from '../../middleware/hello/index.js';
 import { profile } from '../../middleware/profile/index.js';
 import { session } from '../../middleware/session/index.js';
@@ -32,8 +32,13 @@ const secret = process.env.SESSION_SECRET ?? crypto.randomUUID() + crypto.random
 const notFound: Application = (request) => errorResponse(404, request);
 
 const production = process.env.NODE_ENV === 'production';
-/** Development shows the interactive traceback; production only an error id. */
-const errorPages = production ? errors() : debug();
+/**
+ * Development shows the interactive traceback; production only an error id, and loads no
+ * debugger (node:inspector) at all.
+ */
+const errorPages = production
+  ? errors()
+  : (await import('../../middleware/debug/index.js')).debug();
 /**
  * Development also names the code that blocks the event loop, and profiles the requests that
  * ask (`?profile`) into a folder under the temporary directory.

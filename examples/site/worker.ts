@@ -15,7 +15,7 @@
 import { accessLog } from '../../middleware/access-log/index.js';
 import { bodyLimit } from '../../middleware/body-limit/index.js';
 import { compress } from '../../middleware/compress/index.js';
-import { errors } from '../../middleware/debug/errors.js';
+import { errors } from '../../middleware/errors/index.js';
 import { helloWorld } from '../../middleware/hello/index.js';
 import { CookieStore, session } from '../../middleware/session/index.js';
 import { urlmap } from '../../middleware/urlmap/index.js';

@@ -11,6 +11,7 @@
  * untrusted as proxy-addr makes any peer without one.
  */
 import ipaddr from 'ipaddr.js';
+import { ConfigError } from '../../src/_internal/config-error.js';
 import type { Environ } from '../../src/types.js';
 
 /** The direct peer, as a gateway describes it: an {@link Environ} is one. */
@@ -38,7 +39,7 @@ type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
  * peer without one only under `*`.
  *
  * @param option - The option's name, for the error message.
- * @throws TypeError naming `option` and the entry that is not an address or range.
+ * @throws ConfigError naming `option` and the entry that is not an address or range.
  */
 export function compileTrust(entries: string | readonly string[], option: string): PeerTrust {
   const list = (typeof entries === 'string' ? entries.split(',') : [...entries]).map((entry) =>
@@ -53,7 +54,7 @@ export function compileTrust(entries: string | readonly string[], option: string
       .flatMap((entry) => NAMED[entry] ?? [entry])
       .map(parseRange);
   } catch (error) {
-    throw new TypeError(`${option}: ${(error as Error).message} (in ${JSON.stringify(list)})`);
+    throw new ConfigError(`${option}: ${(error as Error).message} (in ${JSON.stringify(list)})`);
   }
   return (peer) => {
     if (peer.unixSocket === true) return unix;

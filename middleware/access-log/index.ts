@@ -3,7 +3,9 @@
  * (paste.translogger, morgan), with the bytes actually sent, the duration, and a request id.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { accessLog, getRequestId } from 'mortar/access-log';
+ * import { proxyFix } from 'mortar/proxy-fix';
  * const app = compose(proxyFix(), accessLog({ format: 'combined' }))(site);
  * // 203.0.113.7 - - [01/Dec/2026:21:34:37 +0000] "GET /cart HTTP/1.1" 200 512 "-" "curl/8" 3.1ms 4f1c…
  * // inside the app: getRequestId(environ) is that id; the response carries X-Request-Id
@@ -26,7 +28,7 @@
  * @module mortar/access-log
  */
 
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { ConfigError, is, optionChecker, shown } from '../../src/_internal/options.js';
 import { responseParts } from '../../src/_internal/response-parts.js';
 import { assertEnviron, defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { requestHeader, searchOfRequest } from '../../src/request-header.js';
@@ -118,37 +120,40 @@ function wallClock(monotonic: number): number {
 const FORMATS = { combined: combinedLine, common: commonLine, json: jsonLine } as const;
 const VALID_ID = /^[\x21-\x7e]{1,200}$/;
 
-const ACCESS_LOG_OPTIONS = optionNames<AccessLogOptions>()([
-  'format',
-  'write',
-  'requestIdHeader',
-  'trustedProxies',
-]);
+const checkOptions = optionChecker<AccessLogOptions>('accessLog', {
+  format: is.either(is.oneOf('combined', 'common', 'json'), is.function),
+  write: is.function,
+  requestIdHeader: is.either(is.string, is.oneOf(false)),
+  trustedProxies: is.either(is.string, is.strings),
+});
 
 /**
  * Logs each request once its response body has finished or was aborted.
- * @throws TypeError at construction for an unknown format or a bad `trustedProxies` entry.
+ * @throws ConfigError at construction for an unknown option or format, a request-id header
+ *   that is no header name, or a bad `trustedProxies` entry.
  */
 export function accessLog(options: AccessLogOptions = {}): Middleware {
-  refuseUnknownOptions(options, ACCESS_LOG_OPTIONS, 'accessLog');
+  checkOptions(options);
   const settings = logSettings(options);
-  return (app) => (request, environ) => {
-    assertEnviron(environ, 'accessLog()');
-    const line = new RequestLine(request, environ, settings);
-    let result: Response | Promise<Response>;
-    try {
-      result = app(request, requestIdKey.with(environ, line.requestId));
-    } catch (error) {
-      return line.thrown(error);
-    }
-    // A synchronous application stays synchronous: the HTTP gateway writes a Response it gets
-    // at once faster than one that comes in a later microtask.
-    return typeof (result as Partial<Promise<Response>>).then === 'function'
-      ? Promise.resolve(result).then(
-          (response) => line.answered(response),
-          (error: unknown) => line.thrown(error),
-        )
-      : line.answered(result as Response);
+  return function accessLog(app) {
+    return function accessLogApp(request, environ) {
+      assertEnviron(environ, 'accessLog()');
+      const line = new RequestLine(request, environ, settings);
+      let result: Response | Promise<Response>;
+      try {
+        result = app(request, requestIdKey.with(environ, line.requestId));
+      } catch (error) {
+        return line.thrown(error);
+      }
+      // A synchronous application stays synchronous: the HTTP gateway writes a Response it gets
+      // at once faster than one that comes in a later microtask.
+      return typeof (result as Partial<Promise<Response>>).then === 'function'
+        ? Promise.resolve(result).then(
+            (response) => line.answered(response),
+            (error: unknown) => line.thrown(error),
+          )
+        : line.answered(result as Response);
+    };
   };
 }
 
@@ -269,25 +274,17 @@ class RequestLine implements DeferredLine {
 /** {@link accessLog}'s options, checked: the line writer, the id header, the trusted peers. */
 function logSettings(options: AccessLogOptions): LogSettings {
   const format = options.format ?? 'combined';
-  const render =
-    typeof format === 'function'
-      ? format
-      : Object.hasOwn(FORMATS, format)
-        ? FORMATS[format]
-        : undefined;
-  if (render === undefined) {
-    throw new TypeError(
-      `accessLog format: expected combined, common, json or a function, got ${String(format)}`,
-    );
-  }
+  const render = typeof format === 'function' ? format : FORMATS[format];
   const write = options.write ?? defaultWriter();
   const header = options.requestIdHeader ?? 'x-request-id';
   if (header !== false && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
-    throw new TypeError(`accessLog requestIdHeader: not a header name: ${JSON.stringify(header)}`);
+    throw new ConfigError(
+      `accessLog: option "requestIdHeader" must be a header name or false, got ${shown(header)}`,
+    );
   }
   const trusted = compileTrust(
     options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES,
-    'accessLog trustedProxies',
+    'accessLog: option "trustedProxies"',
   );
   const reportThrown = (error: unknown) =>
     console.error('accessLog: the format or write function threw:', error);

@@ -7,6 +7,8 @@
  * lines go to `console.error`.
  */
 
+import { is, optionChecker } from '../../src/_internal/options.js';
+
 /** What {@link batchedWriter} writes to: `process.stderr`, a file stream, a socket. */
 export interface LineSink {
   write(chunk: string): unknown;
@@ -60,12 +62,10 @@ function later(callback: () => void, ms: number): () => void {
   return () => clearTimeout(timer);
 }
 
-const checkCount = (value: number, name: string, least: number): number => {
-  if (!Number.isInteger(value) || value < least) {
-    throw new TypeError(`batchedWriter ${name}: expected an integer ≥ ${least}, got ${value}`);
-  }
-  return value;
-};
+const checkOptions = optionChecker<BatchedWriterOptions>('batchedWriter', {
+  bufferSize: is.integer(1),
+  flushAfterMs: is.milliseconds(0),
+});
 
 /**
  * A line whose text is made when its batch is written, not when it is added: the access log
@@ -213,17 +213,21 @@ class LineBatch {
  * `console.error`. (The writer listens for `'error'` on the sink for as long as it lives.)
  *
  * ```ts
+ * import { createWriteStream } from 'node:fs';
+ *
  * accessLog({ write: batchedWriter(createWriteStream('access.log', { flags: 'a' })) })
  * ```
  *
- * @throws TypeError at construction for a `bufferSize` below 1 or a negative `flushAfterMs`.
+ * @throws ConfigError at construction for an unknown option, a `bufferSize` below 1 or a
+ *   negative `flushAfterMs`.
  */
 export function batchedWriter(
   sink: LineSink,
   options: BatchedWriterOptions = {},
 ): (line: string) => void {
-  const bufferSize = checkCount(options.bufferSize ?? 16 * 1024, 'bufferSize', 1);
-  const flushAfterMs = checkCount(options.flushAfterMs ?? 100, 'flushAfterMs', 0);
+  checkOptions(options);
+  const bufferSize = options.bufferSize ?? 16 * 1024;
+  const flushAfterMs = options.flushAfterMs ?? 100;
   const batch = new LineBatch(sink, bufferSize, flushAfterMs);
   const write = (line: string): void => void batch.add(line);
   return Object.defineProperty(write, BATCH, { value: batch });

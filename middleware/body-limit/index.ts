@@ -3,7 +3,7 @@
  *
  * ```ts
  * import { bodyLimit } from 'mortar/body-limit';
- * const upload = bodyLimit({ maxBytes: 50 * 1024 * 1024 })(uploadApp);   // 50 MiB here
+ * const upload = bodyLimit({ maxBytes: 50 * 1024 * 1024 })(app);   // 50 MiB here
  * ```
  *
  * A `Content-Length` over `maxBytes` is answered 413 at once, without calling the
@@ -18,8 +18,8 @@
  * @module mortar/body-limit
  */
 
-import { checkByteLimit, limitRequestBody } from '../../src/_internal/body-limit.js';
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { limitRequestBody } from '../../src/_internal/body-limit.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import type { Middleware } from '../../src/types.js';
 
 /** Options of {@link bodyLimit}. */
@@ -28,13 +28,18 @@ export interface BodyLimitOptions {
   maxBytes: number;
 }
 
+const checkOptions = optionChecker<BodyLimitOptions>('bodyLimit', {
+  maxBytes: is.required(is.bytes()),
+});
+
 /**
  * Refuses request bodies over `maxBytes` with 413 Content Too Large (RFC 9110 §15.5.14).
- * @throws TypeError when `maxBytes` is not a whole number ≥ 0.
+ * @throws ConfigError when `maxBytes` is missing or not a whole number of bytes ≥ 0, or for an
+ *   option it does not know.
  */
 export function bodyLimit(options: BodyLimitOptions): Middleware {
-  refuseUnknownOptions(options, optionNames<BodyLimitOptions>()(['maxBytes']), 'bodyLimit');
-  const maxBytes = options?.maxBytes;
-  checkByteLimit(maxBytes, 'bodyLimit maxBytes');
-  return (app) => limitRequestBody(app, maxBytes, 'bodyLimit maxBytes');
+  const { maxBytes } = checkOptions(options);
+  return function bodyLimit(app) {
+    return limitRequestBody(app, maxBytes, 'bodyLimit: option "maxBytes"');
+  };
 }

@@ -4,7 +4,9 @@
  * a stream for a streamed body. paste.gzipper, Hono's `compress`, express's `compression`.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { compress } from 'mortar/compress';
+ * import { errors } from 'mortar/errors';
  * const app = compose(compress(), errors())(site);
  * // or tuned: compress({ encodings: ['gzip'], threshold: 2048, level: { gzip: 9 } })
  * ```
@@ -36,7 +38,7 @@
  * @module mortar/compress
  */
 
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import { type ResponseParts, responseParts } from '../../src/_internal/response-parts.js';
 import { negotiateEncoding } from '../../src/negotiation.js';
 import type { Middleware } from '../../src/types.js';
@@ -87,61 +89,51 @@ export const DEFAULT_SKIP_TYPES: readonly string[] = [
   'application/octet-stream',
 ];
 
-const COMPRESS_OPTIONS = optionNames<CompressOptions>()([
-  'encodings',
-  'threshold',
-  'level',
-  'skipTypes',
-]);
+const checkOptions = optionChecker<CompressOptions>('compress', {
+  encodings: is.listOf(is.oneOf('br', 'gzip', 'zstd')),
+  threshold: is.bytes(),
+  level: is.object,
+  skipTypes: is.strings,
+});
 
 /**
  * Compresses responses by `Accept-Encoding`.
- * @throws TypeError at construction for an unknown coding or a threshold that is not a whole
- *   number of bytes ≥ 0.
+ * @throws ConfigError at construction for an unknown option or coding, or a threshold that is
+ *   not a whole number of bytes ≥ 0.
  */
 export function compress(options: CompressOptions = {}): Middleware {
-  refuseUnknownOptions(options, COMPRESS_OPTIONS, 'compress');
+  checkOptions(options);
   const wanted = options.encodings ?? ['br', 'gzip'];
-  for (const name of wanted) {
-    if (name !== 'br' && name !== 'gzip' && name !== 'zstd') {
-      throw new TypeError(
-        `compress encodings: unknown coding ${JSON.stringify(name)} (br, gzip, zstd)`,
-      );
-    }
-  }
   const threshold = options.threshold ?? 1024;
-  if (!Number.isSafeInteger(threshold) || threshold < 0) {
-    throw new TypeError(
-      `compress threshold: expected a whole number of bytes ≥ 0, got ${String(threshold)}`,
-    );
-  }
   const available = encoders(options.level ?? {});
   const offered = wanted.filter((name) => available.has(name));
   const skip = skipper(options.skipTypes ?? DEFAULT_SKIP_TYPES);
-  return (app) => async (request, environ) => {
-    const response = await app(request, environ);
-    if (request.headers.has('range')) return response;
-    const status = response.status;
-    if (status < 200 || status === 204 || status === 206 || status === 304) return response;
-    const headers = response.headers;
-    if (
-      headers.has('content-encoding') ||
-      /\bno-transform\b/i.test(headers.get('cache-control') ?? '')
-    ) {
-      return response;
-    }
-    const type = headers.get('content-type');
-    if (type === null || skip(type)) return response;
-    const length = headers.get('content-length');
-    if (length !== null && Number(length) < threshold) return response;
-    const coding = negotiateEncoding(request.headers.get('accept-encoding'), offered);
-    const parts = responseParts(response);
-    const out = new Headers(headerPairs(parts));
-    addVary(out);
-    if (request.method === 'HEAD') return head(parts, out, coding, threshold);
-    if (coding === 'identity' || parts.body === null)
-      return responseFromParts(parts, parts.body, out);
-    return encode(parts, out, coding, available.get(coding)!, threshold, type);
+  return function compress(app) {
+    return async function compressApp(request, environ) {
+      const response = await app(request, environ);
+      if (request.headers.has('range')) return response;
+      const status = response.status;
+      if (status < 200 || status === 204 || status === 206 || status === 304) return response;
+      const headers = response.headers;
+      if (
+        headers.has('content-encoding') ||
+        /\bno-transform\b/i.test(headers.get('cache-control') ?? '')
+      ) {
+        return response;
+      }
+      const type = headers.get('content-type');
+      if (type === null || skip(type)) return response;
+      const length = headers.get('content-length');
+      if (length !== null && Number(length) < threshold) return response;
+      const coding = negotiateEncoding(request.headers.get('accept-encoding'), offered);
+      const parts = responseParts(response);
+      const out = new Headers(headerPairs(parts));
+      addVary(out);
+      if (request.method === 'HEAD') return head(parts, out, coding, threshold);
+      if (coding === 'identity' || parts.body === null)
+        return responseFromParts(parts, parts.body, out);
+      return encode(parts, out, coding, available.get(coding)!, threshold, type);
+    };
   };
 }
 

@@ -13,7 +13,9 @@
  *    in constant time. `token: false` keeps only the first check.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { csrf, csrfToken } from 'mortar/csrf';
+ * import { session } from 'mortar/session';
  * const app = compose(session({ secret }), csrf())(site);      // inside session()
  * // in a form: `<input type="hidden" name="_csrf" value="${await csrfToken(environ)}">`
  * ```
@@ -24,7 +26,7 @@
  * @module mortar/csrf
  */
 
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { ConfigError, is, optionChecker, shown } from '../../src/_internal/options.js';
 import { defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
@@ -63,20 +65,21 @@ export async function csrfToken(environ: Environ): Promise<string> {
   return token;
 }
 
-const CSRF_OPTIONS = optionNames<CSRFOptions>()([
-  'token',
-  'fieldName',
-  'headerName',
-  'trustedOrigins',
-]);
+const checkOptions = optionChecker<CSRFOptions>('csrf', {
+  token: is.boolean,
+  fieldName: is.string,
+  headerName: is.string,
+  trustedOrigins: is.strings,
+});
 
 /**
  * Refuses cross-site unsafe requests and, unless `token: false`, unsafe requests without the
  * session's token.
- * @throws TypeError at construction for a `trustedOrigins` entry that is not an origin.
+ * @throws ConfigError at construction for an unknown option, or a `trustedOrigins` entry that
+ *   is not an origin.
  */
 export function csrf(options: CSRFOptions = {}): Middleware {
-  refuseUnknownOptions(options, CSRF_OPTIONS, 'csrf');
+  checkOptions(options);
   const checkToken = options.token ?? true;
   const fieldName = options.fieldName ?? '_csrf';
   const headerName = options.headerName ?? 'x-csrf-token';
@@ -84,21 +87,25 @@ export function csrf(options: CSRFOptions = {}): Middleware {
     (options.trustedOrigins ?? []).map((origin) => {
       const parsed = URL.canParse(origin) ? new URL(origin) : undefined;
       if (!parsed || parsed.origin !== origin.replace(/\/$/, '')) {
-        throw new TypeError(`csrf trustedOrigins: not an origin (scheme://host[:port]): ${origin}`);
+        throw new ConfigError(
+          `csrf: option "trustedOrigins" must be a list of origins (scheme://host[:port]), got ${shown(origin)}`,
+        );
       }
       return parsed.origin;
     }),
   );
-  return (app) => async (request, environ) => {
-    const marked = installed.with(environ, true);
-    if (SAFE.has(request.method)) return app(request, marked);
-    const crossSite = crossOrigin(request, trusted);
-    if (crossSite) throw new HTTPError(403, { body: `CSRF: ${crossSite}` });
-    if (checkToken) {
-      const problem = await tokenProblem(request, environ, fieldName, headerName);
-      if (problem) throw new HTTPError(403, { body: `CSRF: ${problem}` });
-    }
-    return app(request, marked);
+  return function csrf(app) {
+    return async function csrfApp(request, environ) {
+      const marked = installed.with(environ, true);
+      if (SAFE.has(request.method)) return app(request, marked);
+      const crossSite = crossOrigin(request, trusted);
+      if (crossSite) throw new HTTPError(403, { body: `CSRF: ${crossSite}` });
+      if (checkToken) {
+        const problem = await tokenProblem(request, environ, fieldName, headerName);
+        if (problem) throw new HTTPError(403, { body: `CSRF: ${problem}` });
+      }
+      return app(request, marked);
+    };
   };
 }
 

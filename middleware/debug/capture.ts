@@ -5,9 +5,9 @@
  * value, resume at once. Pauses are rate-limited; `node:` internals are blackboxed.
  */
 import inspector from 'node:inspector';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEBUGGER_DIR } from './stack.js';
+import { is, optionChecker, renamedOption } from '../../src/_internal/options.js';
+import { isOwnFrameFile } from '../_shared/stack.js';
 
 /** A script URL as a file path (tsx and Node give file: URLs), else as it is. */
 function filePath(url: string): string {
@@ -35,14 +35,36 @@ export interface CaptureOptions {
   maxPausesPerSecond?: number;
   /**
    * When capture runs. `'after-error'` (default): the inspector is off until an error reaches
-   * the debugger, then on (the next throws capture locals) until `idleTimeout` milliseconds pass without
-   * one — an enabled V8 debugger slows promise-heavy code by 20–60 %, which requests that throw
-   * nothing should not pay. `'always'`: on from the start (the first error has locals too).
+   * the debugger, then on (the next throws capture locals) until `idleTimeoutMs` milliseconds
+   * pass without one — an enabled V8 debugger slows promise-heavy code by 20–60 %, which
+   * requests that throw nothing should not pay. `'always'`: on from the start (the first error
+   * has locals too).
    */
   mode?: 'after-error' | 'always';
-  /** Milliseconds without errors after which `'after-error'` capture turns off. @default 120_000 */
+  /**
+   * Milliseconds without errors after which `'after-error'` capture turns off (1000 or more).
+   * @default 120_000
+   */
+  idleTimeoutMs?: number;
+  /**
+   * @deprecated The old name of {@link CaptureOptions.idleTimeoutMs} (milliseconds, where
+   *   session's `idleTimeout` is seconds); it still works until 0.4.
+   */
   idleTimeout?: number;
 }
+
+/** The check of {@link CaptureOptions}, as `debug({ capture })` runs it. */
+export const checkCaptureOptions = optionChecker<CaptureOptions>(
+  'debug',
+  {
+    frames: is.positiveInteger,
+    maxPausesPerSecond: is.positiveInteger,
+    mode: is.oneOf('after-error', 'always'),
+    idleTimeoutMs: is.milliseconds(1000),
+    idleTimeout: is.milliseconds(1000),
+  },
+  'capture.',
+);
 
 /** A process-wide capture (there is one inspector session per process). */
 export class LocalsCapture {
@@ -64,12 +86,9 @@ export class LocalsCapture {
   constructor(options: CaptureOptions = {}) {
     this.#frames = options.frames ?? 8;
     this.#maxPauses = options.maxPausesPerSecond ?? 50;
-    this.#idle = options.idleTimeout ?? 120_000;
-    if (!Number.isInteger(this.#idle) || this.#idle < 1000) {
-      throw new TypeError(
-        `debug(): capture.idleTimeout is in milliseconds (1000 or more), got ${options.idleTimeout}`,
-      );
-    }
+    checkCaptureOptions(options);
+    this.#idle =
+      renamedOption(options, 'idleTimeoutMs', 'idleTimeout', 'debug: capture') ?? 120_000;
     this.#always = options.mode === 'always';
     Object.defineProperty(globalThis, this.#sink, {
       value: (value: unknown, kind: string, name: string, file: string) =>
@@ -153,7 +172,7 @@ export class LocalsCapture {
         const url = frame.url || this.#scripts.get(frame.location.scriptId) || '';
         const file = filePath(url);
         // The debugger's own frames hold its PIN and token: never read their scopes.
-        if (url.startsWith('node:') || file.startsWith(DEBUGGER_DIR + path.sep)) continue;
+        if (url.startsWith('node:') || isOwnFrameFile(file)) continue;
         taken++;
         let first = true;
         for (const scope of frame.scopeChain) {

@@ -1,18 +1,14 @@
 /**
- * `mortar/debug` — error pages: `errors()` for production, `debug()` for development (WebError's
- * EvalException, Werkzeug's DebuggedApplication, youch).
+ * `mortar/debug` — the interactive traceback for development (WebError's EvalException,
+ * Werkzeug's DebuggedApplication, youch); production takes `errors()` from `mortar/errors`.
  *
  * ```ts
  * import { compose } from 'mortar';
- * import { debug, errors } from 'mortar/debug';
+ * import { debug } from 'mortar/debug';
+ * import { errors } from 'mortar/errors';
  *
  * const app = compose(process.env.NODE_ENV === 'production' ? errors() : debug())(site);
  * ```
- *
- * `errors()` logs one structured record (a random error id, the source-mapped traceback) and
- * answers a 500 that carries the id and nothing else (HTML, JSON or text by `Accept`). A thrown
- * `HTTPError` passes through as its own response. An error while a (native) response body
- * streams ends the stream and is logged.
  *
  * `debug()` answers a browser that gave its PIN with the interactive traceback: every frame
  * mapped to the TypeScript source with code around it, `cause` chains and AggregateError
@@ -54,13 +50,13 @@
 
 import { randomBytes } from 'node:crypto';
 import { terminalSafe } from '../../src/_internal/log.js';
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import { assertEnviron } from '../../src/environ.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
-import { type CaptureOptions, LocalsCapture } from './capture.js';
+import { ERROR_SINK_CHECKS, productionError } from '../_shared/error-page.js';
+import { type CaptureOptions, checkCaptureOptions, LocalsCapture } from './capture.js';
 import { consoleEndpoint } from './endpoint.js';
-import { type ErrorsOptions, productionError } from './errors.js';
 import { ErrorLog } from './kept.js';
 import { PinGate } from './pin.js';
 import { lockedResponse, tracebackResponse } from './render.js';
@@ -68,10 +64,32 @@ import { defaultSecretFile, loadSecret } from './secret.js';
 import { buildTraceback, terminalReport } from './traceback.js';
 import { isTrusted, type TrustSettings } from './trust.js';
 
+export {
+  type ErrorReport,
+  type Frame,
+  formatText,
+  parseFrames,
+  reportOf,
+} from '../_shared/stack.js';
+
+import {
+  type ErrorsOptions as ErrorsPageOptions,
+  type ErrorRecord as ErrorsRecord,
+  errors as errorsPage,
+} from '../errors/index.js';
+
+/**
+ * `errors()`, now its own export: import it from `mortar/errors`, which loads no debugger.
+ * @deprecated Import `errors` from `mortar/errors`; this re-export stays through the 0.3
+ *   releases and goes in 0.4.
+ */
+export const errors: typeof errorsPage = errorsPage;
+/** @deprecated Import `ErrorsOptions` from `mortar/errors` (this alias goes in 0.4). */
+export type ErrorsOptions = ErrorsPageOptions;
+/** @deprecated Import `ErrorRecord` from `mortar/errors` (this alias goes in 0.4). */
+export type ErrorRecord = ErrorsRecord;
 export type { CaptureOptions } from './capture.js';
 export { evaluate } from './console.js';
-export { type ErrorRecord, type ErrorsOptions, errors } from './errors.js';
-export { type ErrorReport, type Frame, formatText, parseFrames, reportOf } from './stack.js';
 
 /** Options of {@link debug}. */
 export interface DebugOptions {
@@ -111,7 +129,7 @@ export interface DebugOptions {
   /** Where the PIN line, and each error's line and traceback, go. @default stderr */
   log?: (line: string) => void;
   /** Options of the plain `errors()` page that untrusted hosts get. @default {} */
-  errors?: ErrorsOptions;
+  errors?: ErrorsPageOptions;
 }
 
 /** The per-process console token (256 random bits). */
@@ -119,30 +137,27 @@ const TOKEN = randomBytes(32).toString('hex');
 /** One capture per process: node:inspector has one session per thread. */
 let capture: LocalsCapture | undefined;
 
-const CAPTURE_OPTIONS = optionNames<CaptureOptions>()([
-  'frames',
-  'maxPausesPerSecond',
-  'mode',
-  'idleTimeout',
-]);
-const DEBUG_OPTIONS = optionNames<DebugOptions>()([
-  'force',
-  'hosts',
-  'addresses',
-  'trustProxy',
-  'consoleTimeout',
-  'maxErrors',
-  'ttl',
-  'capture',
-  'secretFile',
-  'log',
-  'errors',
-]);
+const checkOptions = optionChecker<DebugOptions>('debug', {
+  force: is.boolean,
+  hosts: is.strings,
+  addresses: is.strings,
+  trustProxy: is.boolean,
+  consoleTimeout: is.milliseconds(1),
+  maxErrors: is.positiveInteger,
+  ttl: is.seconds(1),
+  capture: is.either(is.object, is.oneOf(false)),
+  secretFile: is.either(is.string, is.oneOf(false)),
+  log: is.function,
+  errors: is.object,
+});
 
-/** @throws TypeError for an option, or a capture option, that debug() does not know. */
+const checkErrorsOptions = optionChecker<ErrorsPageOptions>('debug', ERROR_SINK_CHECKS, 'errors.');
+
+/** @throws ConfigError for an option, or a capture or errors option, debug() does not know. */
 function checkDebugOptions(options: DebugOptions): void {
-  refuseUnknownOptions(options, DEBUG_OPTIONS, 'debug');
-  if (options.capture) refuseUnknownOptions(options.capture, CAPTURE_OPTIONS, 'debug capture');
+  checkOptions(options);
+  if (options.capture) checkCaptureOptions(options.capture);
+  checkErrorsOptions(options.errors);
 }
 
 /**
@@ -150,6 +165,9 @@ function checkDebugOptions(options: DebugOptions): void {
  * an evaluate console), for loopback hosts and peers, to a browser that gave the PIN.
  *
  * ```ts
+ * import { homedir } from 'node:os';
+ * import { join } from 'node:path';
+ *
  * debug({
  *   force: false,             // refuse under NODE_ENV=production
  *   hosts: [], addresses: [], // trusted besides localhost / loopback peers
@@ -184,22 +202,24 @@ export function debug(options: DebugOptions = {}): Middleware {
   const { context } = onError;
 
   // No async wrapper on the way in: a request that throws nothing pays one function call.
-  return (app) => (request, environ) => {
-    assertEnviron(environ, 'debug()');
-    if (environ.pathInfo.startsWith('/__debug__/')) {
-      if (!isTrusted(request, environ, trust)) return errorResponse(404, request);
-      const path = environ.pathInfo.slice('/__debug__'.length);
-      return consoleEndpoint(request, path, environ.scriptName, context);
-    }
-    let result: Response | Promise<Response>;
-    try {
-      result = app(request, environ);
-    } catch (error) {
-      return onError(error, request, environ);
-    }
-    return result instanceof Promise
-      ? result.catch((error: unknown) => onError(error, request, environ))
-      : result;
+  return function debug(app) {
+    return function debugApp(request, environ) {
+      assertEnviron(environ, 'debug()');
+      if (environ.pathInfo.startsWith('/__debug__/')) {
+        if (!isTrusted(request, environ, trust)) return errorResponse(404, request);
+        const path = environ.pathInfo.slice('/__debug__'.length);
+        return consoleEndpoint(request, path, environ.scriptName, context);
+      }
+      let result: Response | Promise<Response>;
+      try {
+        result = app(request, environ);
+      } catch (error) {
+        return onError(error, request, environ);
+      }
+      return result instanceof Promise
+        ? result.catch((error: unknown) => onError(error, request, environ))
+        : result;
+    };
   };
 }
 

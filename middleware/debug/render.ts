@@ -10,8 +10,8 @@ import { preferredMediaType } from '../../src/negotiation.js';
 import { FastResponse } from '../../src/response.js';
 import { recentBlocks } from '../_shared/blocks.js';
 import { PAGE_STYLE, pageCSP, SECURITY_HEADERS, scriptJSON } from '../_shared/dev-page.js';
+import { type ErrorReport, type Frame, formatText } from '../_shared/stack.js';
 import type { CapturedFrame } from './capture.js';
-import { type ErrorReport, type Frame, formatText } from './stack.js';
 
 export { SECURITY_HEADERS } from '../_shared/dev-page.js';
 

@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { terminalSafe } from '../../src/_internal/log.js';
 import type { Environ } from '../../src/types.js';
+import { type ErrorReport, type Frame, formatText, reportOf } from '../_shared/stack.js';
 import type { CapturedFrame, LocalsCapture } from './capture.js';
 import { redactHeaders, type Traceback } from './render.js';
-import { type ErrorReport, type Frame, formatText, reportOf } from './stack.js';
 
 /**
  * Builds the traceback of `error`, and arms the locals capture for the next errors.

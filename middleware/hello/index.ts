@@ -3,8 +3,9 @@
  *
  * ```ts
  * import { hello, helloWorld } from 'mortar/hello';
- * serve(hello);                                   // every path: Hello, world!
- * serve(helloWorld({ path: '/hello' })(myApp));   // /hello here, the rest to myApp
+ * import { serve } from 'mortar/node';
+ * await serve(hello);                                   // every path: Hello, world!
+ * await serve(helloWorld({ path: '/hello' })(site));    // /hello here, the rest to site
  * ```
  *
  * `helloWorld` is the seeds' `application = HelloWorldApplication(application)`: the first
@@ -14,7 +15,7 @@
  * @module mortar/hello
  */
 
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { ConfigError, is, optionChecker, shown } from '../../src/_internal/options.js';
 import { assertEnviron } from '../../src/environ.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Middleware } from '../../src/types.js';
@@ -50,23 +51,30 @@ export interface HelloWorldOptions {
   answer?: Application;
 }
 
+const checkOptions = optionChecker<HelloWorldOptions>('helloWorld', {
+  path: is.string,
+  answer: is.function,
+});
+
 /**
  * A middleware that answers one path itself and passes every other request, unchanged, to
  * the application it wraps.
  *
- * @throws TypeError when `path` does not start with `/`.
+ * @throws ConfigError for an unknown option, or a `path` that does not start with `/`.
  */
 export function helloWorld(options: HelloWorldOptions = {}): Middleware {
-  refuseUnknownOptions(options, optionNames<HelloWorldOptions>()(['path', 'answer']), 'helloWorld');
+  checkOptions(options);
   const path = options.path ?? '/hello';
   if (!path.startsWith('/')) {
-    throw new TypeError(
-      `helloWorld(): options.path must start with "/", got ${JSON.stringify(path)}`,
+    throw new ConfigError(
+      `helloWorld: option "path" must be a path starting with "/", got ${shown(path)}`,
     );
   }
   const answer = options.answer ?? hello;
-  return (app) => (request, environ) => {
-    assertEnviron(environ, 'helloWorld()');
-    return environ.pathInfo === path ? answer(request, environ) : app(request, environ);
+  return function helloWorld(app) {
+    return function helloWorldApp(request, environ) {
+      assertEnviron(environ, 'helloWorld()');
+      return environ.pathInfo === path ? answer(request, environ) : app(request, environ);
+    };
   };
 }

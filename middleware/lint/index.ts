@@ -4,7 +4,9 @@
  * and Werkzeug's LintMiddleware, for the fetch world.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { lint } from 'mortar/lint';
+ * import { session } from 'mortar/session';
  * const app = compose(lint(), session({ secret }), lint())(site);   // around and between
  * // in tests: lint({ strict: true }) throws a LintError at the first finding
  * ```
@@ -29,7 +31,7 @@
 
 import type * as ToughCookie from 'tough-cookie';
 import { requireOptional } from '../../src/_internal/optional.js';
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import {
   invalidPart,
   type ResponseParts,
@@ -59,52 +61,56 @@ export class LintError extends Error {
   }
 }
 
+const checkOptions = optionChecker<LintOptions>('lint', { strict: is.boolean, write: is.function });
+
 /**
  * Checks every call of the application it wraps; see the module comment for the rules.
- * @throws TypeError for an unknown option; Error saying to `npm install -D tough-cookie` when
+ * @throws ConfigError for an unknown option or a value of the wrong kind; Error saying to `npm install -D tough-cookie` when
  *   that (the `Set-Cookie` check's parser) is not installed.
  */
 export function lint(options: LintOptions = {}): Middleware {
-  refuseUnknownOptions(options, optionNames<LintOptions>()(['strict', 'write']), 'lint');
+  checkOptions(options);
   const { Cookie } = requireOptional<typeof ToughCookie>(
     'tough-cookie',
     "lint's Set-Cookie check needs tough-cookie: npm install -D tough-cookie",
   );
   const write = options.write ?? ((line: string) => console.warn(line));
-  return (app) => async (request, environ) => {
-    const where = `${request.method} ${describeTarget(request, environ)}`;
-    const report = (rule: string, message: string): void => {
-      const line = `mortar lint [${rule}] ${where}: ${message}`;
-      if (options.strict) throw new LintError(rule, line);
-      write(line);
-    };
-    checkEnviron(request, environ, report);
-    let result: unknown;
-    try {
-      result = await app(request, environ);
-    } catch (error) {
-      if (
-        error instanceof TypeError &&
-        request.bodyUsed &&
-        /unusable|used|locked/i.test(error.message)
-      ) {
-        report('body-reuse', `the request body was read twice (${error.message})`);
+  return function lint(app) {
+    return async function lintApp(request, environ) {
+      const where = `${request.method} ${describeTarget(request, environ)}`;
+      const report = (rule: string, message: string): void => {
+        const line = `mortar lint [${rule}] ${where}: ${message}`;
+        if (options.strict) throw new LintError(rule, line);
+        write(line);
+      };
+      checkEnviron(request, environ, report);
+      let result: unknown;
+      try {
+        result = await app(request, environ);
+      } catch (error) {
+        if (
+          error instanceof TypeError &&
+          request.bodyUsed &&
+          /unusable|used|locked/i.test(error.message)
+        ) {
+          report('body-reuse', `the request body was read twice (${error.message})`);
+        }
+        throw error;
       }
-      throw error;
-    }
-    if (!(result instanceof Response)) {
-      report('result', `the application returned ${describe(result)}, not a Response`);
-      return result as Response;
-    }
-    if (request.signal.aborted) {
-      report(
-        'aborted',
-        'a response was returned after request.signal aborted (the client was gone)',
-      );
-    }
-    const parts = responseParts(result);
-    checkParts(parts, request, report, Cookie);
-    return rebuild(parts, report);
+      if (!(result instanceof Response)) {
+        report('result', `the application returned ${describe(result)}, not a Response`);
+        return result as Response;
+      }
+      if (request.signal.aborted) {
+        report(
+          'aborted',
+          'a response was returned after request.signal aborted (the client was gone)',
+        );
+      }
+      const parts = responseParts(result);
+      checkParts(parts, request, report, Cookie);
+      return rebuild(parts, report);
+    };
   };
 }
 

@@ -4,7 +4,9 @@
  * and uvicorn's `--proxy-headers`, plus RFC 7239 `Forwarded`.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { proxyFix, getProxyOriginal } from 'mortar/proxy-fix';
+ * import { session } from 'mortar/session';
  * // nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
  * //        proxy_set_header X-Forwarded-Proto $scheme;
  * const app = compose(proxyFix({ for: 1, proto: 1 }), session({ secret }))(site);
@@ -31,7 +33,7 @@
  * @module mortar/proxy-fix
  */
 
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import {
   assertEnviron,
   defineEnvironKey,
@@ -127,75 +129,67 @@ interface Claims {
   prefix?: string | undefined;
 }
 
-const PROXY_FIX_OPTIONS = optionNames<ProxyFixOptions>()([
-  'for',
-  'proto',
-  'host',
-  'port',
-  'prefix',
-  'forwarded',
-  'trustedProxies',
-]);
+const checkOptions = optionChecker<ProxyFixOptions>('proxyFix', {
+  for: is.integer(0),
+  proto: is.integer(0),
+  host: is.integer(0),
+  port: is.integer(0),
+  prefix: is.integer(0),
+  forwarded: is.boolean,
+  trustedProxies: is.either(is.string, is.strings),
+});
 
 /**
  * Trusts the proxy headers of the configured number of hops, from a trusted peer only.
  *
- * @throws TypeError at construction for a hop count that is not a whole number ≥ 0, or a
- *   `trustedProxies` entry that is not an address or range.
+ * @throws ConfigError at construction for an unknown option, a hop count that is not an integer
+ *   ≥ 0, or a `trustedProxies` entry that is not an address or range.
  */
 export function proxyFix(options: ProxyFixOptions = {}): Middleware {
-  refuseUnknownOptions(options, PROXY_FIX_OPTIONS, 'proxyFix');
+  checkOptions(options);
   const hops = {
-    for: hopCount(options, 'for', 1),
-    proto: hopCount(options, 'proto', 1),
-    host: hopCount(options, 'host', 0),
-    port: hopCount(options, 'port', 0),
-    prefix: hopCount(options, 'prefix', 0),
+    for: options.for ?? 1,
+    proto: options.proto ?? 1,
+    host: options.host ?? 0,
+    port: options.port ?? 0,
+    prefix: options.prefix ?? 0,
   };
   const forwarded = options.forwarded ?? false;
   const trusted = compileTrust(
     options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES,
-    'proxyFix trustedProxies',
+    'proxyFix: option "trustedProxies"',
   );
-  return (app) => (request, environ) => {
-    assertEnviron(environ, 'proxyFix()');
-    const original: ProxyOriginal = {
-      remoteAddress: environ.remoteAddress,
-      unixSocket: environ.unixSocket === true,
-      scriptName: environ.scriptName,
-      trusted: trusted(environ),
-      // Read when asked: building srvx's URL is a cost most requests need not pay here.
-      get url() {
-        return request.url;
-      },
+  return function proxyFix(app) {
+    return function proxyFixApp(request, environ) {
+      assertEnviron(environ, 'proxyFix()');
+      const original: ProxyOriginal = {
+        remoteAddress: environ.remoteAddress,
+        unixSocket: environ.unixSocket === true,
+        scriptName: environ.scriptName,
+        trusted: trusted(environ),
+        // Read when asked: building srvx's URL is a cost most requests need not pay here.
+        get url() {
+          return request.url;
+        },
+      };
+      if (!original.trusted) return app(request, originalKey.with(environ, original));
+      const claims = claimsOf(request.headers, hops, forwarded);
+      const next: Environ =
+        claims.client === undefined
+          ? { ...environ, scriptName: (claims.prefix ?? '') + environ.scriptName }
+          : {
+              ...environ,
+              // The client the proxy names: an address, not the proxy's Unix socket.
+              remoteAddress: claims.client ?? undefined,
+              unixSocket: false,
+              scriptName: (claims.prefix ?? '') + environ.scriptName,
+            };
+      const origin = publicOrigin(request, claims);
+      const forwardedRequest =
+        origin === undefined ? request : rebaseRequest(request, pathOf(request.url), origin);
+      return app(forwardedRequest, originalKey.with(next, original));
     };
-    if (!original.trusted) return app(request, originalKey.with(environ, original));
-    const claims = claimsOf(request.headers, hops, forwarded);
-    const next: Environ =
-      claims.client === undefined
-        ? { ...environ, scriptName: (claims.prefix ?? '') + environ.scriptName }
-        : {
-            ...environ,
-            // The client the proxy names: an address, not the proxy's Unix socket.
-            remoteAddress: claims.client ?? undefined,
-            unixSocket: false,
-            scriptName: (claims.prefix ?? '') + environ.scriptName,
-          };
-    const origin = publicOrigin(request, claims);
-    const forwardedRequest =
-      origin === undefined ? request : rebaseRequest(request, pathOf(request.url), origin);
-    return app(forwardedRequest, originalKey.with(next, original));
   };
-}
-
-function hopCount(options: ProxyFixOptions, name: keyof Hops, fallback: number): number {
-  const value = options[name] ?? fallback;
-  if (!Number.isInteger(value) || value < 0) {
-    throw new TypeError(
-      `proxyFix ${name}: expected a whole number of proxies ≥ 0, got ${String(value)}`,
-    );
-  }
-  return value;
 }
 
 /** How many proxies set each header. */

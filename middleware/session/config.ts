@@ -1,7 +1,7 @@
 /**
  * The session middleware's options, checked and resolved once, when `session()` is called.
  */
-import { ConfigError, optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { ConfigError, is, optionChecker, shown, valueKind } from '../../src/_internal/options.js';
 import { CookieStore, Sealer } from './cookie-store.js';
 import { KeyedLock } from './lock.js';
 import { parseSecrets, type Secrets } from './signing.js';
@@ -82,53 +82,61 @@ const MAX_COOKIE_SECONDS = 400 * 86_400;
 function seconds(value: number | undefined, fallback: number, option: string): number {
   const result = value ?? fallback;
   if (!Number.isInteger(result) || result <= 0) {
-    throw new ConfigError(`session: ${option} must be a whole number of seconds > 0, got ${value}`);
+    throw new ConfigError(
+      `session: option "${option}" must be seconds (an integer ≥ 1), got ${shown(value)}`,
+    );
   }
   // express-session's cookie.maxAge is in milliseconds; here 3_600_000 would be 41 days.
   if (result > MAX_COOKIE_SECONDS || (result >= 1_000_000 && result % 60_000 === 0)) {
     throw new ConfigError(
-      `session: ${option} is in seconds; ${result} looks like milliseconds (${result / 1000} s?). Cookies last at most 400 days (${MAX_COOKIE_SECONDS} s)`,
+      `session: option "${option}" is in seconds; ${result} looks like milliseconds (${result / 1000} s?). Cookies last at most 400 days (${MAX_COOKIE_SECONDS} s)`,
     );
   }
   return result;
 }
 
-const SESSION_OPTIONS = optionNames<SessionOptions>()([
-  'secret',
-  'store',
-  'name',
-  'cookie',
-  'idleTimeout',
-  'absoluteTimeout',
-  'rolling',
-  'log',
-]);
-const COOKIE_OPTIONS = optionNames<SessionCookieOptions>()([
-  'path',
-  'domain',
-  'httpOnly',
-  'secure',
-  'sameSite',
-  'partitioned',
-  'maxAge',
-]);
+const checkOptions = optionChecker<SessionOptions>('session', {
+  secret: is.required(
+    valueKind(
+      'a string of 32 or more characters, or { 1: old, 2: new }',
+      (v) => typeof v === 'string' || (typeof v === 'object' && v !== null),
+    ),
+  ),
+  store: is.object,
+  name: is.string,
+  cookie: is.object,
+  idleTimeout: is.seconds(1),
+  absoluteTimeout: is.seconds(1),
+  rolling: is.boolean,
+  log: is.function,
+});
+const checkCookieOptions = optionChecker<SessionCookieOptions>(
+  'session',
+  {
+    path: is.string,
+    domain: is.string,
+    httpOnly: is.boolean,
+    secure: is.either(is.boolean, is.oneOf('auto')),
+    sameSite: is.oneOf('lax', 'strict', 'none'),
+    partitioned: is.boolean,
+    maxAge: is.seconds(1),
+  },
+  'cookie.',
+);
 
 /**
  * Checks and resolves the options of `session()`.
  * @throws ConfigError (a TypeError) naming the option that is missing or wrong.
  */
 export function resolveSessionOptions(options: SessionOptions): SessionConfig {
-  if (options === null || typeof options !== 'object') {
-    throw new ConfigError('session: options are required ({ secret })');
-  }
-  refuseUnknownOptions(options, SESSION_OPTIONS, 'session');
-  refuseUnknownOptions(options.cookie, COOKIE_OPTIONS, 'session cookie');
+  checkOptions(options);
+  checkCookieOptions(options.cookie);
   const secrets = parseSecrets(options.secret);
   const store = options.store ?? new MemoryStore();
   const cookieStore = store instanceof CookieStore ? store : undefined;
   const name = options.name ?? 'mortar_session';
   if (!COOKIE_NAME.test(name))
-    throw new ConfigError(`session: options.name "${name}" is not a cookie name`);
+    throw new ConfigError(`session: option "name" must be a cookie name, got ${shown(name)}`);
   const cookie = {
     path: '/',
     httpOnly: true,
@@ -138,12 +146,12 @@ export function resolveSessionOptions(options: SessionOptions): SessionConfig {
   };
   if (cookie.sameSite === 'none' && cookie.secure === false) {
     throw new ConfigError(
-      'session: cookie.sameSite "none" needs cookie.secure (browsers drop it otherwise)',
+      'session: option "cookie.sameSite" is "none", which needs cookie.secure (browsers drop it otherwise)',
     );
   }
   if (cookie.maxAge !== undefined) seconds(cookie.maxAge, 1, 'cookie.maxAge');
-  const idleTimeout = seconds(options.idleTimeout, 86_400, 'options.idleTimeout');
-  const absoluteTimeout = seconds(options.absoluteTimeout, 604_800, 'options.absoluteTimeout');
+  const idleTimeout = seconds(options.idleTimeout, 86_400, 'idleTimeout');
+  const absoluteTimeout = seconds(options.absoluteTimeout, 604_800, 'absoluteTimeout');
   let lock = locks.get(store);
   if (!lock) {
     lock = new KeyedLock();

@@ -3,6 +3,7 @@
  * approach), with password rotation and chunking past the 4 KB cookie limit.
  */
 import * as Iron from 'iron-webcrypto';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import type { Secrets } from './signing.js';
 import type { SessionRecord } from './store.js';
 
@@ -24,6 +25,11 @@ export interface CookieStoreOptions {
   iterations?: number;
 }
 
+const checkCookieStoreOptions = optionChecker<CookieStoreOptions>('CookieStore', {
+  maxChunks: is.positiveInteger,
+  iterations: is.positiveInteger,
+});
+
 /**
  * Keeps the whole session in the client's cookie, sealed (encrypted and authenticated) with
  * the session `secret`. Nothing is stored on the server, so nothing needs sharing between
@@ -36,20 +42,11 @@ export class CookieStore {
   readonly maxChunks: number;
   readonly iterations: number;
 
-  /** @throws TypeError for a bad option, naming it. */
+  /** @throws ConfigError for an unknown option or a value of the wrong kind, naming it. */
   constructor(options: CookieStoreOptions = {}) {
+    checkCookieStoreOptions(options);
     this.maxChunks = options.maxChunks ?? 5;
     this.iterations = options.iterations ?? 100;
-    if (!Number.isInteger(this.maxChunks) || this.maxChunks < 1) {
-      throw new TypeError(
-        `CookieStore: maxChunks must be a positive integer, got ${options.maxChunks}`,
-      );
-    }
-    if (!Number.isInteger(this.iterations) || this.iterations < 1) {
-      throw new TypeError(
-        `CookieStore: iterations must be a positive integer, got ${options.iterations}`,
-      );
-    }
   }
 }
 

@@ -9,9 +9,9 @@ import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/prom
 import path from 'node:path';
 import type * as Lockfile from 'proper-lockfile';
 import { requireOptional } from '../../src/_internal/optional.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import { isSessionId } from './signing.js';
 import type { ServerStore, SessionRecord } from './store.js';
-import { sweepInterval } from './values.js';
 
 /** Options of {@link FileStore}. */
 export interface FileStoreOptions {
@@ -20,6 +20,11 @@ export interface FileStoreOptions {
   /** Milliseconds after which a lock left by a crashed process is taken over. @default 10_000 */
   staleLock?: number;
 }
+
+const checkOptions = optionChecker<FileStoreOptions>('FileStore', {
+  sweepInterval: is.milliseconds(1000),
+  staleLock: is.milliseconds(1),
+});
 
 interface StoredFile {
   record: SessionRecord;
@@ -44,16 +49,17 @@ export class FileStore implements ServerStore {
   );
 
   /**
-   * @throws Error when `dir` cannot be created, or saying to `npm install proper-lockfile`
-   *   when that is not installed.
+   * @throws ConfigError for an unknown option or a value of the wrong kind; Error when `dir`
+   *   cannot be created, or saying to `npm install proper-lockfile` when that is not installed.
    */
   constructor(dir: string, options: FileStoreOptions = {}) {
+    checkOptions(options);
     this.dir = path.resolve(dir);
     mkdirSync(this.dir, { recursive: true });
     this.#staleLock = options.staleLock ?? 10_000;
     const sweep = setInterval(
       () => void this.sweep().catch(() => {}),
-      sweepInterval(options.sweepInterval, 600_000, 'FileStore'),
+      options.sweepInterval ?? 600_000,
     );
     sweep.unref();
   }

@@ -92,18 +92,20 @@ export function getSession<Data extends Record<string, unknown> = Record<string,
  */
 export function session(options: SessionOptions): Middleware {
   const config = resolveSessionOptions(options);
-  return (app) => (request, environ) => {
-    const state = new SessionState(config, request);
-    let result: Response | Promise<Response>;
-    try {
-      result = app(request, sessionKey.with(environ, state));
-    } catch (error) {
-      return state.finish(undefined, error);
-    }
-    if (!(result instanceof Promise)) return state.used ? state.finish(result) : result;
-    return result.then(
-      (response) => (state.used ? state.finish(response) : response),
-      (error: unknown) => state.finish(undefined, error),
-    );
+  return function session(app) {
+    return function sessionApp(request, environ) {
+      const state = new SessionState(config, request);
+      let result: Response | Promise<Response>;
+      try {
+        result = app(request, sessionKey.with(environ, state));
+      } catch (error) {
+        return state.finish(undefined, error);
+      }
+      if (!(result instanceof Promise)) return state.used ? state.finish(result) : result;
+      return result.then(
+        (response) => (state.used ? state.finish(response) : response),
+        (error: unknown) => state.finish(undefined, error),
+      );
+    };
   };
 }

@@ -4,6 +4,7 @@
  * subpath of its own, so that `mortar/session` never loads ioredis.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { session } from 'mortar/session';
  * import { RedisStore } from 'mortar/session/redis';
  * const store = new RedisStore({ url: 'redis://127.0.0.1:6379' });
@@ -14,6 +15,7 @@
 import type * as IORedis from 'ioredis';
 import type { Redis } from 'ioredis';
 import { requireOptional } from '../../src/_internal/optional.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import { type ServerStore, type SessionRecord, StoreUnavailableError } from './store.js';
 
 /**
@@ -45,6 +47,14 @@ export interface RedisStoreOptions {
    */
   connectTimeout?: number;
 }
+
+const checkOptions = optionChecker<RedisStoreOptions>('RedisStore', {
+  client: is.object,
+  url: is.string,
+  prefix: is.string,
+  commandTimeout: is.milliseconds(1),
+  connectTimeout: is.milliseconds(0),
+});
 
 /** Compare-and-set: writes ARGV[2] with TTL ARGV[3] only if the key still holds ARGV[1]. */
 const COMPARE_AND_SET = `
@@ -80,7 +90,12 @@ export class RedisStore implements ServerStore {
   /** Whether the wait for the first connection is over: later, commands fail at once. */
   #started = false;
 
+  /**
+   * @throws ConfigError for an unknown option or a value of the wrong kind (before connecting);
+   *   Error saying to `npm install ioredis` when that is not installed.
+   */
   constructor(options: RedisStoreOptions = {}) {
+    checkOptions(options);
     this.prefix = options.prefix ?? 'mortar:sess:';
     const { Redis } = loadIORedis();
     this.client =

@@ -19,7 +19,7 @@ const ID = /^[A-Za-z0-9_-]{32}$/;
  * Normalises the `secret` option: a string is `{ 1: secret }`.
  * @throws ConfigError (a TypeError) when a secret is shorter than 32 characters or an id is not an integer.
  */
-export function parseSecrets(secret: unknown, option = 'options.secret'): Secrets {
+export function parseSecrets(secret: unknown, option = 'option "secret"'): Secrets {
   if (secret === undefined || secret === null || secret === '') {
     throw new ConfigError(`session: ${option} is required (a string of 32 or more characters)`);
   }

@@ -29,6 +29,8 @@ export class SessionState implements SessionBackend {
   // the session allocates nothing but this object.
   #snapshot: Map<string, string> | undefined;
   #hadCookie = false;
+  /** The names of this session's cookies the request carried (read with the Cookie header, once). */
+  #carried: readonly string[] = [];
   #regenerated = false;
   #destroyed = false;
   #cookies: Map<string, string> | undefined;
@@ -61,7 +63,8 @@ export class SessionState implements SessionBackend {
     const now = Date.now();
     let found: (SessionRecord & { id: string }) | undefined;
     if (config.sealer) {
-      this.#hadCookie = chunkNames(cookies, config.name, config.cookieStore!.maxChunks).length > 0;
+      this.#carried = chunkNames(cookies, config.name, config.cookieStore!.maxChunks);
+      this.#hadCookie = this.#carried.length > 0;
       const sealed = unchunk(cookies, config.name, config.cookieStore!.maxChunks);
       found = sealed === undefined ? undefined : await config.sealer.unseal(sealed);
     } else {
@@ -222,23 +225,13 @@ export class SessionState implements SessionBackend {
 
   /** Clears every cookie of this session that the request carried. */
   #clearCookies(): void {
-    const cookies = parseCookie(requestHeader(this.#request, 'cookie') ?? '');
-    const names = this.#config.sealer
-      ? chunkNames(cookies, this.#config.name, this.#config.cookieStore?.maxChunks ?? 0)
-      : [this.#config.name];
+    const names = this.#config.sealer ? this.#carried : [this.#config.name];
     for (const name of names) this.#clearCookie(name);
   }
 
   /** Clears the chunk cookies the request carried that the new seal no longer uses. */
   #clearStaleChunks(keep: ReadonlySet<string>): void {
-    const cookies = parseCookie(requestHeader(this.#request, 'cookie') ?? '');
-    for (const name of chunkNames(
-      cookies,
-      this.#config.name,
-      this.#config.cookieStore?.maxChunks ?? 0,
-    )) {
-      if (!keep.has(name)) this.#clearCookie(name);
-    }
+    for (const name of this.#carried) if (!keep.has(name)) this.#clearCookie(name);
   }
 
   /**

@@ -2,7 +2,7 @@
  * The server-side session store interface, and `MemoryStore`, the default.
  */
 
-import { sweepInterval } from './values.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 
 /** What a store keeps for one session. Times are milliseconds since the epoch. */
 export interface SessionRecord {
@@ -59,6 +59,11 @@ export interface MemoryStoreOptions {
   sweepInterval?: number;
 }
 
+const checkMemoryOptions = optionChecker<MemoryStoreOptions>('MemoryStore', {
+  maxSessions: is.positiveInteger,
+  sweepInterval: is.milliseconds(1000),
+});
+
 interface MemoryEntry {
   json: string;
   expires: number;
@@ -83,14 +88,11 @@ export class MemoryStore implements ServerStore {
   readonly #protected = new Map<string, MemoryEntry>();
   readonly #maxSessions: number;
 
+  /** @throws ConfigError for an unknown option or a value of the wrong kind, naming it. */
   constructor(options: MemoryStoreOptions = {}) {
+    checkMemoryOptions(options);
     this.#maxSessions = options.maxSessions ?? 10_000;
-    if (!Number.isInteger(this.#maxSessions) || this.#maxSessions < 1) {
-      throw new TypeError(
-        `MemoryStore: maxSessions must be a positive integer, got ${options.maxSessions}`,
-      );
-    }
-    const every = sweepInterval(options.sweepInterval, 60_000, 'MemoryStore');
+    const every = options.sweepInterval ?? 60_000;
     const sweep = setInterval(() => this.sweep(), every);
     // Node and Bun: the sweep never keeps the process alive. (Deno's timers are numbers.)
     (sweep as { unref?: () => void }).unref?.();

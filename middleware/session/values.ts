@@ -1,6 +1,6 @@
 /**
  * Checking what users hand the session: values are JSON (said at `set` time, naming what would
- * not survive), and the stores' sweep timers are in milliseconds.
+ * not survive).
  */
 
 /**
@@ -56,17 +56,4 @@ function findProblem(value: unknown, path: string, seen: Set<object>): string | 
   }
   seen.delete(object);
   return undefined;
-}
-
-/**
- * A sweep timer's period, checked: milliseconds (as Node's timers), 1000 or more — so a value
- * meant as seconds fails loudly rather than sweeping 1000 times too often.
- * @throws TypeError naming the store and the value.
- */
-export function sweepInterval(value: number | undefined, fallback: number, store: string): number {
-  const result = value ?? fallback;
-  if (!Number.isInteger(result) || result < 1000) {
-    throw new TypeError(`${store}: sweepInterval is in milliseconds (1000 or more), got ${value}`);
-  }
-  return result;
 }

@@ -24,13 +24,18 @@
 
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { ConfigError, is, optionChecker, shown } from '../../src/_internal/options.js';
 import { errorResponse } from '../../src/http-error.js';
 import type { Application, Middleware } from '../../src/types.js';
 import type { SymlinkPolicy } from './files.js';
 import { type Folder, serveRequest } from './folder.js';
 import { sendFile } from './respond.js';
-import { type FileOptions, fileSettings, optionOfType } from './settings.js';
+import {
+  checkCacheOptions,
+  FILE_OPTION_CHECKS,
+  type FileOptions,
+  fileSettings,
+} from './settings.js';
 
 export {
   type ConditionalHeaders,
@@ -94,36 +99,23 @@ export interface FileAppOptions extends FileOptions {
   download?: string;
 }
 
-const FILE_OPTIONS = [
-  'maxAge',
-  'immutable',
-  'cacheControl',
-  'acceptRanges',
-  'etag',
-  'lastModified',
-  'precompressed',
-  'maxRanges',
-  'setHeaders',
-  'cache',
-  'contentCache',
-] as const;
-const FILE_APP_OPTIONS = optionNames<FileAppOptions>()([
-  ...FILE_OPTIONS,
-  'contentType',
-  'download',
-]);
-const STATIC_OPTIONS = optionNames<StaticOptions>()([
-  ...FILE_OPTIONS,
-  'index',
-  'extensions',
-  'fallback',
-  'redirect',
-  'listing',
-  'dotfiles',
-  'allowDotfiles',
-  'followSymlinks',
-  'fallthrough',
-]);
+const checkFileAppOptions = optionChecker<FileAppOptions>('fileApp', {
+  ...FILE_OPTION_CHECKS,
+  contentType: is.string,
+  download: is.string,
+});
+const checkStaticOptions = optionChecker<StaticOptions>('serveStatic', {
+  ...FILE_OPTION_CHECKS,
+  index: is.either(is.string, is.strings, is.oneOf(false)),
+  extensions: is.strings,
+  fallback: is.either(is.string, is.object),
+  redirect: is.boolean,
+  listing: is.boolean,
+  dotfiles: is.oneOf('ignore', 'deny', 'allow'),
+  allowDotfiles: is.strings,
+  followSymlinks: is.either(is.boolean, is.oneOf('inside')),
+  fallthrough: is.boolean,
+});
 
 /**
  * Serves the files under `root` and passes every request it does not serve to the wrapped
@@ -153,7 +145,8 @@ const STATIC_OPTIONS = optionNames<StaticOptions>()([
  *   folder, or for a bad option (each message names it).
  */
 export function serveStatic(root: string, options: StaticOptions = {}): Middleware {
-  refuseUnknownOptions(options, STATIC_OPTIONS, 'serveStatic');
+  checkStaticOptions(options);
+  checkCacheOptions('serveStatic', options);
   let realRoot: string;
   try {
     realRoot = realpathSync(path.resolve(root));
@@ -164,14 +157,6 @@ export function serveStatic(root: string, options: StaticOptions = {}): Middlewa
     throw new ConfigError(`serveStatic: root ${JSON.stringify(root)} is not a folder`);
   }
   const dotfiles = options.dotfiles ?? 'ignore';
-  for (const name of ['redirect', 'listing', 'fallthrough'] as const) {
-    optionOfType(options[name], 'boolean', name);
-  }
-  if (!['ignore', 'deny', 'allow'].includes(dotfiles)) {
-    throw new ConfigError(
-      `serveStatic: options.dotfiles must be ignore, deny or allow, got ${dotfiles}`,
-    );
-  }
   const config: Omit<Folder, 'app'> = {
     root: realRoot,
     settings: fileSettings(options, realRoot, options.followSymlinks ?? 'inside'),
@@ -184,9 +169,11 @@ export function serveStatic(root: string, options: StaticOptions = {}): Middlewa
     allowed: new Set(names(options.allowDotfiles ?? ['.well-known'], 'allowDotfiles')),
     fallthrough: options.fallthrough ?? true,
   };
-  return (app) => {
+  return function serveStatic(app) {
     const folder: Folder = { ...config, app };
-    return (request, environ) => serveRequest(folder, request, environ);
+    return function serveStaticApp(request, environ) {
+      return serveRequest(folder, request, environ);
+    };
   };
 }
 
@@ -198,10 +185,11 @@ export function serveStatic(root: string, options: StaticOptions = {}): Middlewa
  * @throws ConfigError (a TypeError) at construction for a bad option.
  */
 export function fileApp(filePath: string, options: FileAppOptions = {}): Application {
-  refuseUnknownOptions(options, FILE_APP_OPTIONS, 'fileApp');
+  checkFileAppOptions(options);
+  checkCacheOptions('fileApp', options);
   const absolute = path.resolve(filePath);
   const settings = fileSettings(options, undefined, true);
-  return async (request) => {
+  return async function serveFile(request) {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return errorResponse(405, request, undefined, { allow: 'GET, HEAD' });
     }
@@ -219,7 +207,7 @@ function names(value: unknown, option: string): string[] {
     return [...value];
   }
   throw new ConfigError(
-    `serveStatic: options.${option} must be a file name, a list of names or false, got ${JSON.stringify(value)}`,
+    `serveStatic: option "${option}" must be a file name, a list of names or false, got ${shown(value)}`,
   );
 }
 
@@ -230,11 +218,11 @@ function fallbackOf(value: StaticOptions['fallback']): Folder['fallback'] {
   const segments = typeof file === 'string' ? file.split('/').filter(Boolean) : [];
   if (segments.length === 0 || segments.some((s) => s === '.' || s === '..')) {
     throw new ConfigError(
-      `serveStatic: options.fallback must name a file under the root, got ${JSON.stringify(file)}`,
+      `serveStatic: option "fallback" must name a file under the root, got ${shown(file)}`,
     );
   }
   if (!Array.isArray(ignore) || !ignore.every((pattern) => pattern instanceof RegExp)) {
-    throw new ConfigError('serveStatic: options.fallback.ignore must be a list of RegExps');
+    throw new ConfigError('serveStatic: option "fallback.ignore" must be a list of RegExps');
   }
   return { segments, ignore };
 }

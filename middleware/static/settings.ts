@@ -2,8 +2,44 @@
  * The options serveStatic and fileApp share, checked and resolved once.
  */
 import contentDisposition from 'content-disposition';
-import { ConfigError } from '../../src/_internal/options.js';
+import { is, type OptionChecks, optionChecker } from '../../src/_internal/options.js';
 import { FileView, type SymlinkPolicy } from './files.js';
+
+/** The value checks of {@link FileOptions}, which serveStatic and fileApp share. */
+export const FILE_OPTION_CHECKS: OptionChecks<FileOptions> = {
+  maxAge: is.seconds(0),
+  immutable: is.boolean,
+  cacheControl: is.boolean,
+  acceptRanges: is.boolean,
+  etag: is.boolean,
+  lastModified: is.boolean,
+  precompressed: is.listOf(is.oneOf('br', 'gzip', 'zstd')),
+  maxRanges: is.positiveInteger,
+  setHeaders: is.function,
+  cache: is.either(is.object, is.oneOf(false)),
+  contentCache: is.either(is.object, is.oneOf(false)),
+};
+
+type CacheOptions = Exclude<FileOptions['cache'], false | undefined>;
+type ContentCacheOptions = Exclude<FileOptions['contentCache'], false | undefined>;
+
+/** Checks the nested `cache` and `contentCache` options of `where` (serveStatic or fileApp). */
+export function checkCacheOptions(where: string, options: FileOptions): void {
+  if (options.cache) {
+    optionChecker<CacheOptions>(
+      where,
+      { ttl: is.seconds(0), maxEntries: is.integer(0) },
+      'cache.',
+    )(options.cache);
+  }
+  if (options.contentCache) {
+    optionChecker<ContentCacheOptions>(
+      where,
+      { maxFileSize: is.bytes(), maxSize: is.bytes() },
+      'contentCache.',
+    )(options.contentCache);
+  }
+}
 
 /** File-name suffixes of the precompressed variants, by content coding. */
 export const EXTENSIONS: Readonly<Record<string, string>> = {
@@ -86,7 +122,9 @@ export function fileSettings(
   root: string | undefined,
   followSymlinks: SymlinkPolicy,
 ): FileSettings {
-  const { maxAge, maxRanges, precompressed } = checkFileOptions(options);
+  const maxAge = options.maxAge ?? 0;
+  const maxRanges = options.maxRanges ?? 16;
+  const precompressed = options.precompressed ?? [];
   const production = process.env.NODE_ENV === 'production';
   const cache = options.cache ?? (production ? {} : false);
   const contentCache = options.contentCache ?? {};
@@ -112,66 +150,4 @@ export function fileSettings(
     maxRanges,
     setHeaders: options.setHeaders,
   };
-}
-
-/**
- * The options serveStatic and fileApp share, checked.
- * @throws ConfigError (a TypeError) naming a bad option.
- */
-function checkFileOptions(options: FileOptions & { contentType?: string; download?: string }): {
-  maxAge: number;
-  maxRanges: number;
-  precompressed: readonly string[];
-} {
-  const maxAge = options.maxAge ?? 0;
-  if (!Number.isInteger(maxAge) || maxAge < 0) {
-    throw new ConfigError(
-      `static: options.maxAge must be a whole number of seconds ≥ 0, got ${maxAge}`,
-    );
-  }
-  for (const name of [
-    'immutable',
-    'etag',
-    'lastModified',
-    'cacheControl',
-    'acceptRanges',
-  ] as const) {
-    optionOfType(options[name], 'boolean', name);
-  }
-  optionOfType(options.setHeaders, 'function', 'setHeaders');
-  optionOfType(options.contentType, 'string', 'contentType');
-  optionOfType(options.download, 'string', 'download');
-  const maxRanges = options.maxRanges ?? 16;
-  if (!Number.isInteger(maxRanges) || maxRanges < 1) {
-    throw new ConfigError(`static: options.maxRanges must be a positive integer, got ${maxRanges}`);
-  }
-  const precompressed = options.precompressed ?? [];
-  if (!Array.isArray(precompressed)) {
-    throw new ConfigError('static: options.precompressed must be an array like ["br", "gzip"]');
-  }
-  for (const coding of precompressed) {
-    if (!(coding in EXTENSIONS)) {
-      throw new ConfigError(
-        `static: options.precompressed: unknown coding "${coding}" (br, gzip, zstd)`,
-      );
-    }
-  }
-  return { maxAge, maxRanges, precompressed };
-}
-
-/**
- * Throws unless `value` is absent or of `type`: a wrong option fails at construction, not as
- * a 500 on every request.
- * @throws ConfigError (a TypeError) naming the option and what it got.
- */
-export function optionOfType(
-  value: unknown,
-  type: 'boolean' | 'function' | 'string',
-  option: string,
-): void {
-  if (value !== undefined && typeof value !== type) {
-    throw new ConfigError(
-      `static: options.${option} must be a ${type}, got ${JSON.stringify(value) ?? typeof value}`,
-    );
-  }
 }

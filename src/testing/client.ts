@@ -3,12 +3,15 @@
  * in-process, with no socket, keeping cookies between requests like a browser.
  *
  * ```ts
+ * import { expect } from 'vitest';
+ *
  * const client = new TestClient(app);
  * const res = await client.post('/login', { form: { user: 'ann' }, followRedirects: true });
  * expect(res.status).toBe(200);
  * expect(client.cookies.get('sid')).toBeDefined();
  * ```
  */
+import { ConfigError, is, optionChecker, shown } from '../_internal/options.js';
 import { requestTargetPath } from '../_internal/request-target.js';
 import { errorResponse, HTTPError } from '../http-error.js';
 import type { Application, BodyInit, Environ, HeadersInit } from '../types.js';
@@ -31,6 +34,14 @@ export interface TestClientOptions {
   /** Headers sent with every request (a request's own headers win). */
   headers?: HeadersInit;
 }
+
+const checkOptions = optionChecker<TestClientOptions>('TestClient', {
+  baseURL: is.string,
+  followRedirects: is.boolean,
+  throwErrors: is.boolean,
+  remoteAddress: is.string,
+  headers: is.object,
+});
 
 /** One request's options: `RequestInit` plus shortcuts for JSON and form bodies. */
 export interface TestRequestInit extends Omit<RequestInit, 'body' | 'method'> {
@@ -105,8 +116,8 @@ export class TestClient {
   readonly #base: URL;
 
   /**
-   * @throws TypeError when `app` is not a function or `baseURL` is not an absolute http(s) URL;
-   *   Error saying to `npm install -D tough-cookie` (its cookie jar's library, an optional
+   * @throws TypeError when `app` is not a function; ConfigError for an unknown option, a value
+   *   of the wrong kind, or a `baseURL` that is not an absolute http(s) URL; Error saying to `npm install -D tough-cookie` (its cookie jar's library, an optional
    *   peer dependency) when that is not installed.
    */
   constructor(app: Application, options: TestClientOptions = {}) {
@@ -114,11 +125,15 @@ export class TestClient {
       throw new TypeError(`TestClient: the application must be a function, got ${typeof app}`);
     }
     this.#app = app;
-    this.#options = options;
-    this.#base = new URL(options.baseURL ?? 'http://localhost');
-    if (this.#base.protocol !== 'http:' && this.#base.protocol !== 'https:') {
-      throw new TypeError(`TestClient: baseURL must be http: or https:, got ${options.baseURL}`);
+    this.#options = checkOptions(options);
+    const base = options.baseURL ?? 'http://localhost';
+    const url = URL.canParse(base) ? new URL(base) : undefined;
+    if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+      throw new ConfigError(
+        `TestClient: option "baseURL" must be an absolute http: or https: URL, got ${shown(base)}`,
+      );
     }
+    this.#base = url;
   }
 
   get(path: string, init?: TestRequestInit): Promise<TestResponse> {

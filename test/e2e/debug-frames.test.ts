@@ -38,7 +38,7 @@ beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'mortar-frames-'));
   writeFileSync(path.join(dir, 'fixture.ts'), FIXTURE);
   writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
-  copyFileSync(path.join(root, 'middleware/debug/stack.ts'), path.join(dir, 'stack.ts'));
+  copyFileSync(path.join(root, 'middleware/_shared/stack.ts'), path.join(dir, 'stack.ts'));
   const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
   execFileSync(process.execPath, [
     tsc,

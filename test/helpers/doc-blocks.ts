@@ -55,6 +55,46 @@ export function fencedBlocks(file: string, languages: readonly string[]): CodeBl
   return found;
 }
 
+/**
+ * Every ```ts block in the TSDoc of the package entries (package.json "exports") and of the
+ * files an entry re-exports from, with the entry (`mortar/session`) whose names it may use.
+ */
+export function tsdocBlocks(): (CodeBlock & { entry: string })[] {
+  const found: (CodeBlock & { entry: string })[] = [];
+  const seen = new Set<string>();
+  for (const [entry, source] of Object.entries(exportSources())) {
+    const text = readFileSync(source, 'utf8');
+    const reexported = [...text.matchAll(/from '(\.\/[^']+)\.js'/g)].map((m) =>
+      path.join(path.dirname(source), `${m[1]}.ts`),
+    );
+    for (const file of [source, ...reexported]) {
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const relative = path.relative(root, file);
+      for (const block of commentBlocks(readFileSync(file, 'utf8'))) {
+        found.push({ ...block, file: relative, entry });
+      }
+    }
+  }
+  return found;
+}
+
+/** The ```ts blocks inside `/** … *\/` comments of `text`, their ` * ` margins taken off. */
+function commentBlocks(text: string): Omit<CodeBlock, 'file'>[] {
+  const found: Omit<CodeBlock, 'file'>[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^\s*\* ```(ts|typescript)\s*$/.test(lines[i]!)) continue;
+    const start = i + 1;
+    let end = start;
+    while (end < lines.length && !/^\s*\* ```/.test(lines[end]!)) end++;
+    const code = lines.slice(start, end).map((line) => line.replace(/^\s*\*( |$)/, ''));
+    found.push({ line: start + 1, code: code.join('\n') });
+    i = end;
+  }
+  return found;
+}
+
 /** Whether `code` declares or imports `name` itself. */
 export function declares(code: string, name: string): boolean {
   return new RegExp(

@@ -59,6 +59,8 @@ describe('helloWorld', () => {
       helloWorld({ path: '/hi', answer: () => new FastResponse('hi') })(inner),
     );
     expect((await client.get('/hi')).text()).toBe('hi');
-    expect(() => helloWorld({ path: 'hi' })).toThrow(/must start with "\/"/);
+    expect(() => helloWorld({ path: 'hi' })).toThrow(
+      /helloWorld: option "path" must be a path starting with "\/"/,
+    );
   });
 });

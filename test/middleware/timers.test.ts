@@ -13,7 +13,7 @@ describe('sweep timers are in milliseconds', () => {
 
   it('MemoryStore refuses a period under a second, naming the unit', () => {
     expect(() => new MemoryStore({ sweepInterval: 60 })).toThrow(
-      /MemoryStore: sweepInterval is in milliseconds \(1000 or more\), got 60/,
+      /^MemoryStore: option "sweepInterval" must be milliseconds \(an integer ≥ 1000\), got 60$/,
     );
   });
 
@@ -32,7 +32,7 @@ describe('sweep timers are in milliseconds', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mortar-timers-'));
     try {
       expect(() => new FileStore(dir, { sweepInterval: 600 })).toThrow(
-        /FileStore: sweepInterval is in milliseconds/,
+        /FileStore: option "sweepInterval" must be milliseconds/,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -40,8 +40,8 @@ describe('sweep timers are in milliseconds', () => {
   });
 
   it("debug()'s capture idle timeout is in milliseconds", () => {
-    expect(() => new LocalsCapture({ idleTimeout: 120 })).toThrow(
-      /capture.idleTimeout is in milliseconds/,
+    expect(() => new LocalsCapture({ idleTimeoutMs: 120 })).toThrow(
+      /debug: option "capture\.idleTimeoutMs" must be milliseconds/,
     );
   });
 });

@@ -6,7 +6,8 @@
 import cluster from 'node:cluster';
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import type { ShutdownOptions } from './shutdown.js';
+import { is, type OptionChecks } from '../../_internal/options.js';
+import { SHUTDOWN_CHECKS, type ShutdownOptions } from './shutdown.js';
 
 /** Where and how a socket gateway (FastCGI, SCGI) listens. */
 export interface SocketListenOptions extends ShutdownOptions {
@@ -24,7 +25,19 @@ export interface SocketListenOptions extends ShutdownOptions {
    * @default 9000
    */
   port?: number;
+  /** Log `mortar: listening on <url>` once listening, as `serve` does. @default true */
+  announce?: boolean;
 }
+
+/** The value checks of {@link SocketListenOptions}, which FastCGI's and SCGI's tables spread. */
+export const SOCKET_LISTEN_CHECKS: OptionChecks<SocketListenOptions> = {
+  ...SHUTDOWN_CHECKS,
+  path: is.string,
+  socketMode: is.integer(0),
+  host: is.string,
+  port: is.port,
+  announce: is.boolean,
+};
 
 /** A running socket gateway (FastCGI or SCGI). */
 export interface SocketServer {

@@ -4,6 +4,7 @@
  * `waitUntil()` have settled, both within the shutdown timeout.
  */
 import { settle } from '../../_internal/log.js';
+import { is, type OptionChecks, valueKind } from '../../_internal/options.js';
 import { settlePending } from '../../_internal/pending.js';
 
 /** {@link ShutdownOptions.shutdownTimeout}'s default, in milliseconds. */
@@ -28,6 +29,14 @@ export interface ShutdownOptions {
   /** Where log lines go. @default console.error */
   log?: (line: string) => void;
 }
+
+/** The value checks of {@link ShutdownOptions}, which every gateway's table spreads. */
+export const SHUTDOWN_CHECKS: OptionChecks<ShutdownOptions> = {
+  signal: valueKind('an AbortSignal', (v) => v instanceof AbortSignal),
+  shutdownTimeout: is.milliseconds(0),
+  handleSignals: is.boolean,
+  log: is.function,
+};
 
 /**
  * Returns the gateway's `close()`: it runs `drain(shutdownTimeout)` once (later calls get the

@@ -9,6 +9,7 @@
  * @module mortar/cgi
  */
 import { Readable } from 'node:stream';
+import { is, optionChecker } from '../../_internal/options.js';
 import { settlePending } from '../../_internal/pending.js';
 import type { Application } from '../../types.js';
 import { writeCGIResponse } from '../_cgi/cgi-response.js';
@@ -28,6 +29,12 @@ export interface CGIOptions {
 
 /** Milliseconds {@link runCGI} waits, after the response, for the tasks given to `waitUntil()`. */
 export const CGI_WAIT_UNTIL_TIMEOUT = 10_000;
+const checkOptions = optionChecker<CGIOptions>('runCGI', {
+  env: is.object,
+  stdin: is.object,
+  stdout: is.object,
+  log: is.function,
+});
 
 /**
  * Runs `app` for the one request described by the CGI environment, and resolves when the
@@ -35,8 +42,11 @@ export const CGI_WAIT_UNTIL_TIMEOUT = 10_000;
  * most {@link CGI_WAIT_UNTIL_TIMEOUT} ms more: the front end sees the response end when the
  * process exits, unless it has a `Content-Length`). A request the environment cannot describe gets a 400; a thrown
  * HTTPError its own response; anything else thrown a 500 and a line on stderr.
+ *
+ * @throws ConfigError (a rejection) for an unknown option or a value of the wrong kind.
  */
 export async function runCGI(app: Application, options: CGIOptions = {}): Promise<void> {
+  checkOptions(options);
   const env = options.env ?? process.env;
   const stdout = options.stdout ?? process.stdout;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));

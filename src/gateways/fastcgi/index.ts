@@ -16,8 +16,14 @@
  */
 
 import net from 'node:net';
+import { is, optionChecker } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
-import { listen, type SocketListenOptions, type SocketServer } from '../_shared/listen.js';
+import {
+  listen,
+  SOCKET_LISTEN_CHECKS,
+  type SocketListenOptions,
+  type SocketServer,
+} from '../_shared/listen.js';
 import { shutdownControl } from '../_shared/shutdown.js';
 import { FastCGIConnection } from './connection.js';
 import type { FastCGISettings } from './exchange.js';
@@ -45,19 +51,28 @@ export interface FastCGIOptions extends SocketListenOptions {
   maxParamsSize?: number;
 }
 
+const checkOptions = optionChecker<FastCGIOptions>('serveFastCGI', {
+  ...SOCKET_LISTEN_CHECKS,
+  maxConnections: is.positiveInteger,
+  maxRequests: is.positiveInteger,
+  maxParamsSize: is.positiveInteger,
+});
+
 /**
  * Serves `app` over FastCGI on a unix socket (`path`) or TCP (`host`, `port`).
  *
  * @returns The running server, once it listens.
- * @throws Error when the socket cannot be listened on (in use, no permission), naming it.
+ * @throws ConfigError (a rejection) for an unknown option or a value of the wrong kind; Error
+ *   when the socket cannot be listened on (in use, no permission), naming it.
  */
 export async function serveFastCGI(
   app: Application,
   options: FastCGIOptions = {},
 ): Promise<SocketServer> {
+  checkOptions(options);
   const log = options.log ?? ((line: string) => console.error(line));
-  const maxConnections = positive(options.maxConnections, 1024, 'maxConnections');
-  const maxRequests = positive(options.maxRequests, 16_384, 'maxRequests');
+  const maxConnections = options.maxConnections ?? 1024;
+  const maxRequests = options.maxRequests ?? 16_384;
   const connections = new Set<FastCGIConnection>();
   let draining = false;
   const settings: FastCGISettings = {
@@ -69,7 +84,7 @@ export async function serveFastCGI(
       FCGI_MPXS_CONNS: '1',
     },
     draining: () => draining,
-    maxParamsSize: positive(options.maxParamsSize, 65_536, 'maxParamsSize'),
+    maxParamsSize: options.maxParamsSize ?? 65_536,
     maxRequests,
     running: { count: 0 },
   };
@@ -80,6 +95,7 @@ export async function serveFastCGI(
   });
   server.maxConnections = maxConnections;
   const url = await listen(server, options, 'fastcgi');
+  if (options.announce ?? true) log(`mortar: listening on ${url}`);
   const close = shutdownControl(
     (timeout) =>
       new Promise<void>((resolve) => {
@@ -93,12 +109,4 @@ export async function serveFastCGI(
     { ...options, log },
   );
   return { url, node: server, close };
-}
-
-function positive(value: number | undefined, fallback: number, option: string): number {
-  const result = value ?? fallback;
-  if (!Number.isInteger(result) || result < 1) {
-    throw new TypeError(`serveFastCGI: options.${option} must be a positive integer, got ${value}`);
-  }
-  return result;
 }

@@ -20,10 +20,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { limitRequestBody } from '../../_internal/body-limit.js';
+import { is, optionChecker } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
 import { listenError } from '../_shared/listen.js';
 import {
   DEFAULT_SHUTDOWN_TIMEOUT,
+  SHUTDOWN_CHECKS,
   type ShutdownOptions,
   shutdownControl,
 } from '../_shared/shutdown.js';
@@ -50,6 +52,14 @@ export interface ServeOptions extends ShutdownOptions {
 /** {@link ServeOptions.maxBodySize}'s default: 10 MiB. */
 export const DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024;
 
+const checkOptions = optionChecker<ServeOptions>('serve', {
+  ...SHUTDOWN_CHECKS,
+  host: is.string,
+  port: is.port,
+  announce: is.boolean,
+  maxBodySize: is.bytes(true),
+});
+
 /** A running HTTP gateway. */
 export interface Server {
   /** The URL it answers on, with the real port: `http://127.0.0.1:8000/`. */
@@ -71,13 +81,15 @@ export interface Server {
  * Serves `app` over HTTP/1.1 on Node.
  *
  * @returns The running server, once it listens.
- * @throws Error `port 8000 on 127.0.0.1 is already in use` (code `EADDRINUSE`) and other
- *   listen errors, with the address in the message.
+ * @throws ConfigError (a rejection) for an unknown option or a value of the wrong kind;
+ *   Error `port 8000 on 127.0.0.1 is already in use` (code `EADDRINUSE`) and other listen
+ *   errors, with the address in the message.
  */
 export async function serve(app: Application, options: ServeOptions = {}): Promise<Server> {
   if (typeof app !== 'function') {
     throw new TypeError(`serve(): the application must be a function, got ${typeof app}`);
   }
+  checkOptions(options);
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8000;
   const log = options.log ?? ((line: string) => console.error(line));
@@ -85,7 +97,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const limited =
     maxBodySize === Number.POSITIVE_INFINITY
       ? app
-      : limitRequestBody(app, maxBodySize, 'serve() maxBodySize');
+      : limitRequestBody(app, maxBodySize, 'serve: option "maxBodySize"');
   const shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
   const server = new DrainingServer(shutdownTimeout, log);
   server.on('request', requestListener(limited, log, server));

@@ -3,12 +3,13 @@
  * middleware — the way to put mortar inside the Node servers people already run.
  *
  * ```ts
+ * import http from 'node:http';
  * import express from 'express';
  * import { toNodeHandler } from 'mortar/node';
  *
  * const server = express();
- * server.use('/m', toNodeHandler(mortarApp, { fallthrough: true }));   // scriptName '/m'
- * http.createServer(toNodeHandler(mortarApp)).listen(8000);            // a listener
+ * server.use('/m', toNodeHandler(site, { fallthrough: true }));   // scriptName '/m'
+ * http.createServer(toNodeHandler(site)).listen(8000);            // a listener
  * ```
  *
  * The application gets the environ a mount gives: `scriptName` is the Express mount
@@ -18,6 +19,7 @@
  * 404 goes to `next()`; as a listener, the outcome rule of `serve()` applies.
  */
 import type http from 'node:http';
+import { is, optionChecker } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
 import { requestListener } from './listener.js';
 
@@ -29,9 +31,15 @@ export interface ToNodeHandlerOptions {
   log?: (line: string) => void;
 }
 
+const checkOptions = optionChecker<ToNodeHandlerOptions>('toNodeHandler', {
+  fallthrough: is.boolean,
+  log: is.function,
+});
+
 /**
  * Turns `app` into `(req, res, next?) => void`. See the module comment.
- * @throws TypeError when `app` is not a function.
+ * @throws TypeError when `app` is not a function; ConfigError for an unknown option or a value
+ *   of the wrong kind.
  */
 export function toNodeHandler(
   app: Application,
@@ -40,6 +48,7 @@ export function toNodeHandler(
   if (typeof app !== 'function') {
     throw new TypeError(`toNodeHandler(): the application must be a function, got ${typeof app}`);
   }
+  checkOptions(options);
   const log = options.log ?? ((line: string) => console.error(line));
   return requestListener(
     app,

@@ -14,10 +14,16 @@
  */
 import net from 'node:net';
 import { settle } from '../../_internal/log.js';
+import { is, optionChecker, renamedOption } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
 import { writeCGIResponse } from '../_cgi/cgi-response.js';
 import { answer, type MetaVariables, rebuildRequest } from '../_cgi/meta-variables.js';
-import { listen, type SocketListenOptions, type SocketServer } from '../_shared/listen.js';
+import {
+  listen,
+  SOCKET_LISTEN_CHECKS,
+  type SocketListenOptions,
+  type SocketServer,
+} from '../_shared/listen.js';
 import { shutdownControl } from '../_shared/shutdown.js';
 import { parseSCGIHeader } from './netstring.js';
 
@@ -37,21 +43,35 @@ export interface SCGIOptions extends SocketListenOptions {
    * Milliseconds a connection may stay silent while the header is awaited, or after the
    * response while the front end closes its side; then it is closed. @default 30_000
    */
+  idleTimeoutMs?: number;
+  /**
+   * @deprecated The old name of {@link SCGIOptions.idleTimeoutMs} (milliseconds, where
+   *   session's `idleTimeout` is seconds); it still works until 0.4.
+   */
   idleTimeout?: number;
 }
 
+const checkOptions = optionChecker<SCGIOptions>('serveSCGI', {
+  ...SOCKET_LISTEN_CHECKS,
+  maxHeaderSize: is.positiveInteger,
+  idleTimeoutMs: is.milliseconds(1),
+  idleTimeout: is.milliseconds(1),
+});
+
 /**
  * Serves `app` over SCGI on a unix socket (`path`) or TCP (`host`, `port`; default 9000).
- * @throws Error when the socket cannot be listened on, naming it.
+ * @throws ConfigError (a rejection) for an unknown option or a value of the wrong kind; Error
+ *   when the socket cannot be listened on, naming it.
  */
 export async function serveSCGI(
   app: Application,
   options: SCGIOptions = {},
 ): Promise<SocketServer> {
+  checkOptions(options);
   const log = options.log ?? ((line: string) => console.error(line));
   const limits = {
     maxHeaderSize: options.maxHeaderSize ?? 65_536,
-    idleTimeout: options.idleTimeout ?? 30_000,
+    idleTimeout: renamedOption(options, 'idleTimeoutMs', 'idleTimeout', 'serveSCGI') ?? 30_000,
   };
   const sockets = new Set<net.Socket>();
   const busy = new Set<net.Socket>();
@@ -69,6 +89,7 @@ export async function serveSCGI(
     );
   });
   const url = await listen(server, { port: 9000, ...options }, 'scgi');
+  if (options.announce ?? true) log(`mortar: listening on ${url}`);
   const close = shutdownControl(
     (timeout) =>
       new Promise<void>((resolve) => {

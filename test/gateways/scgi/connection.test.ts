@@ -45,8 +45,11 @@ describe('SCGI connections', () => {
     expect(await until(async () => (await connections(server.node)) === 0)).toBe(true);
   });
 
-  it('close a connection that sends nothing within idleTimeout', async () => {
-    const server = await serveSCGI(() => new FastResponse('x'), { ...options, idleTimeout: 200 });
+  it.each([
+    'idleTimeoutMs',
+    'idleTimeout', // its deprecated name
+  ])('close a connection that sends nothing within %s', async (name) => {
+    const server = await serveSCGI(() => new FastResponse('x'), { ...options, [name]: 200 });
     closers.push(server.close);
     const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
     socket.on('error', () => {});

@@ -58,7 +58,9 @@ describe('accessLog', () => {
       aborted: false,
     });
     expect(typeof entry.durationMs).toBe('number');
-    expect(() => accessLog({ format: 'apache' as never })).toThrow(/accessLog format/);
+    expect(() => accessLog({ format: 'apache' as never })).toThrow(
+      /^accessLog: option "format" must be one of "combined", "common", "json" or a function, got "apache"$/,
+    );
   });
 
   it('the request line has the protocol the client spoke: HTTP/1.0, FastCGI SERVER_PROTOCOL', async () => {

@@ -291,7 +291,9 @@ describe('compress', () => {
   });
 
   it('refuses an unknown coding and a bad threshold', () => {
-    expect(() => compress({ encodings: ['lzma' as 'br'] })).toThrow(/unknown coding "lzma"/);
-    expect(() => compress({ threshold: -1 })).toThrow(/compress threshold/);
+    expect(() => compress({ encodings: ['lzma' as 'br'] })).toThrow(
+      /compress: option "encodings" must be a list, each one of "br", "gzip", "zstd", got an array/,
+    );
+    expect(() => compress({ threshold: -1 })).toThrow(/compress: option "threshold"/);
   });
 });

@@ -69,7 +69,9 @@ describe('csrf', () => {
       headers: { origin: 'https://app.example', 'sec-fetch-site': 'cross-site' },
     });
     expect(friend.status).toBe(200);
-    expect(() => csrf({ trustedOrigins: ['app.example'] })).toThrow(/not an origin/);
+    expect(() => csrf({ trustedOrigins: ['app.example'] })).toThrow(
+      /csrf: option "trustedOrigins" must be a list of origins/,
+    );
   });
 
   it('csrfToken names the missing middleware', async () => {

@@ -1,15 +1,10 @@
 /**
- * errors() and debug(): negotiation, what each shows to whom, locals, the console and every
- * security rule.
+ * debug(): negotiation, what it shows to whom, locals, the console and every security rule
+ * (errors(), the plain page it gives everyone else, has test/middleware/errors/).
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  type DebugOptions,
-  debug,
-  type ErrorRecord,
-  errors,
-} from '../../../middleware/debug/index.js';
+import { type DebugOptions, debug } from '../../../middleware/debug/index.js';
 import { type Application, FastResponse, HTTPError } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
 
@@ -82,69 +77,6 @@ afterEach(() => {
   vi.useRealTimers();
   vi.unstubAllEnvs();
   logs.length = 0;
-});
-
-describe('errors()', () => {
-  const records: ErrorRecord[] = [];
-  const client = (onError?: () => void) =>
-    new TestClient(errors({ log: (r) => records.push(r), onError })(failing));
-
-  it('logs one record with an id and the traceback, and answers only the id', async () => {
-    records.length = 0;
-    const res = await client().get('/sync', { headers: { accept: 'text/html' } });
-    expect(res.status).toBe(500);
-    const id = res.headers.get('x-error-id')!;
-    expect(id).toMatch(/^[0-9a-f]{16}$/);
-    expect(res.text()).toContain(id);
-    expect(res.text()).not.toMatch(/inner|debug\.test|sauce|RangeError/);
-    expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({
-      level: 'error',
-      id,
-      method: 'GET',
-      url: 'http://localhost/sync',
-    });
-    expect(records[0]!.traceback).toMatch(
-      /RangeError: no price for order 7[\s\S]*at inner \(.*debug\.test\.ts:\d+:\d+\)/,
-    );
-  });
-
-  it('negotiates JSON and text, never with source or stack', async () => {
-    const json = await client().get('/sync', { headers: { accept: 'application/json' } });
-    expect(Object.keys(json.json<object>()).sort()).toEqual(['error', 'message', 'status']);
-    const text = await client().get('/sync');
-    expect(text.text()).toMatch(
-      /^500 Internal Server Error\n\nSomething went wrong on our side\. Error id: [0-9a-f]{16}\n$/,
-    );
-  });
-
-  it('lets an HTTPError through as its own response, and calls onError for the rest', async () => {
-    const seen: unknown[] = [];
-    const c = client(() => seen.push('called'));
-    const res = await c.get('/http');
-    expect(res.status).toBe(409);
-    expect(res.text()).toContain('conflict here');
-    await c.get('/string');
-    await new Promise((r) => setTimeout(r, 10));
-    expect(seen).toEqual(['called']);
-  });
-
-  it('ends a response body that fails while streaming, and logs it', async () => {
-    records.length = 0;
-    let pulls = 0;
-    const streaming: Application = () =>
-      new Response(
-        new ReadableStream({
-          pull(controller) {
-            if (pulls++ === 0) controller.enqueue(new TextEncoder().encode('partial '));
-            else controller.error(new Error('the stream broke'));
-          },
-        }),
-      );
-    const res = await new TestClient(errors({ log: (r) => records.push(r) })(streaming)).get('/');
-    expect(res.text()).toBe('partial ');
-    expect(records[0]?.message).toBe('Error: the stream broke');
-  });
 });
 
 describe('debug(): who sees what', () => {

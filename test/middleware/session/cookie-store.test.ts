@@ -148,9 +148,32 @@ describe('CookieStore', () => {
   });
 
   it('refuses bad options', () => {
-    expect(() => new CookieStore({ maxChunks: 0 })).toThrow(/maxChunks must be a positive integer/);
-    expect(() => new CookieStore({ iterations: 0.5 })).toThrow(
-      /iterations must be a positive integer/,
+    expect(() => new CookieStore({ maxChunks: 0 })).toThrow(
+      /CookieStore: option "maxChunks" must be a positive integer/,
     );
+    expect(() => new CookieStore({ iterations: 0.5 })).toThrow(
+      /CookieStore: option "iterations" must be a positive integer/,
+    );
+  });
+});
+
+describe('the Cookie header', () => {
+  it('is read and parsed once per request, however many chunks are saved or cleared', async () => {
+    let reads = 0;
+    const inner = session({ secret: SECRET, store: new CookieStore() })(app);
+    const counted = new TestClient((request, environ) => {
+      const get = request.headers.get.bind(request.headers);
+      request.headers.get = (name: string) => {
+        if (name.toLowerCase() === 'cookie') reads++;
+        return get(name);
+      };
+      return inner(request, environ);
+    });
+    for (const path of ['/size?n=9000', '/size?n=10', '/destroy']) {
+      reads = 0;
+      const res = await counted.get(path);
+      expect(res.status).toBe(200);
+      expect(reads, path).toBe(1);
+    }
   });
 });

@@ -444,15 +444,15 @@ describe('session: cookies and ids', () => {
   });
 
   it.each([
-    [{}, /options.secret is required/],
-    [{ secret: 'short' }, /options.secret must be a string of at least 32 characters/],
-    [{ secret: { 1: SECRET, 2: 'short' } }, /options.secret\[2\] must be a string of at least 32/],
+    [{}, /session: option "secret" is required/],
+    [{ secret: 'short' }, /option "secret" must be a string of at least 32 characters/],
+    [{ secret: { 1: SECRET, 2: 'short' } }, /option "secret"\[2\] must be a string of at least 32/],
     [{ secret: { one: SECRET } }, /ids must be integers/],
-    [{ secret: SECRET, idleTimeout: 0 }, /options.idleTimeout must be a whole number of seconds/],
-    [{ secret: SECRET, name: 'bad name' }, /options.name "bad name" is not a cookie name/],
+    [{ secret: SECRET, idleTimeout: 0 }, /session: option "idleTimeout" must be seconds/],
+    [{ secret: SECRET, name: 'bad name' }, /option "name" must be a cookie name, got "bad name"/],
     [
       { secret: SECRET, cookie: { sameSite: 'none', secure: false } },
-      /sameSite "none" needs cookie.secure/,
+      /option "cookie.sameSite" is "none", which needs cookie.secure/,
     ],
   ])('refuses bad options at construction: %j', (options, message) => {
     expect(() => session(options as SessionOptions)).toThrow(message);

@@ -21,18 +21,18 @@ const client = (options: StaticOptions = {}) =>
 
 describe('serveStatic: options are checked at construction', () => {
   it.each([
-    [{ index: 42 }, /options.index must be a file name, a list of names or false, got 42/],
-    [{ index: true }, /options.index must be/],
-    [{ index: [''] }, /options.index must be/],
-    [{ setHeaders: 3 }, /options.setHeaders must be a function, got 3/],
-    [{ redirect: 'yes' }, /options.redirect must be a boolean/],
-    [{ etag: 1 }, /options.etag must be a boolean/],
-    [{ extensions: [1] }, /options.extensions must be/],
-    [{ maxRanges: 0 }, /options.maxRanges must be a positive integer/],
-    [{ fallback: '../outside.html' }, /options.fallback must name a file under the root/],
+    [{ index: 42 }, /option "index" must be a string or a list of strings or false, got 42/],
+    [{ index: true }, /option "index" must be/],
+    [{ index: [''] }, /option "index" must be/],
+    [{ setHeaders: 3 }, /option "setHeaders" must be a function, got 3/],
+    [{ redirect: 'yes' }, /serveStatic: option "redirect" must be true or false/],
+    [{ etag: 1 }, /serveStatic: option "etag" must be true or false/],
+    [{ extensions: [1] }, /option "extensions" must be/],
+    [{ maxRanges: 0 }, /serveStatic: option "maxRanges" must be a positive integer/],
+    [{ fallback: '../outside.html' }, /option "fallback" must name a file under the root/],
     [
       { fallback: { file: 'index.html', ignore: ['x'] } },
-      /fallback.ignore must be a list of RegExps/,
+      /serveStatic: option "fallback.ignore" must be a list of RegExps/,
     ],
   ])('%j', (options, message) => {
     expect(() => serveStatic(fx.root, options as unknown as StaticOptions)).toThrow(message);

@@ -86,11 +86,11 @@ describe('serveStatic: files and headers', () => {
   it('refuses bad options and a missing root at construction, naming them', () => {
     expect(() => serveStatic(`${fx.root}/nope`)).toThrow(/root ".*nope" does not exist/);
     expect(() => serveStatic(`${fx.root}/hello.txt`)).toThrow(/is not a folder/);
-    expect(() => serveStatic(fx.root, { maxAge: -1 })).toThrow(/options.maxAge/);
-    expect(() => serveStatic(fx.root, { maxAge: 1.5 })).toThrow(/options.maxAge/);
-    expect(() => serveStatic(fx.root, { dotfiles: 'hide' as 'deny' })).toThrow(/options.dotfiles/);
+    expect(() => serveStatic(fx.root, { maxAge: -1 })).toThrow(/option "maxAge"/);
+    expect(() => serveStatic(fx.root, { maxAge: 1.5 })).toThrow(/option "maxAge"/);
+    expect(() => serveStatic(fx.root, { dotfiles: 'hide' as 'deny' })).toThrow(/option "dotfiles"/);
     expect(() => serveStatic(fx.root, { precompressed: ['lzma' as 'br'] })).toThrow(
-      /unknown coding "lzma"/,
+      /option "precompressed" must be a list, each one of "br", "gzip", "zstd"/,
     );
   });
 });

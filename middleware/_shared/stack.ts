@@ -36,11 +36,19 @@ export interface ErrorReport {
 
 const FRAME = /^\s*at (?:(.+?) \()?(.+?):(\d+):(\d+)\)?$/;
 
+/** The error pages' own folders (`errors/`, `debug/`, this `_shared/`) beside this file's. */
+const OWN_DIRS = ['errors', 'debug', '_shared'].map(
+  (name) => path.join(path.dirname(path.dirname(fileURLToPath(import.meta.url))), name) + path.sep,
+);
+
 /**
- * The debugger's own folder: its frames are shown as internal, and their locals are never
- * captured or shown (they hold the console's PIN and token).
+ * Whether `file` is one of the error pages' own (errors(), debug(), this parser): such frames
+ * are shown as internal, and their locals are never captured or shown (the debugger's hold its
+ * PIN and token).
  */
-export const DEBUGGER_DIR = path.dirname(fileURLToPath(import.meta.url));
+export function isOwnFrameFile(file: string): boolean {
+  return OWN_DIRS.some((dir) => file.startsWith(dir));
+}
 
 /**
  * Describes `error` (any thrown value), following `cause` (up to 8 deep) and AggregateError
@@ -89,7 +97,7 @@ export function parseFrames(stack: string): Frame[] {
       if (mapped) ({ file, line: lineNumber, column: columnNumber } = mapped);
     }
     const kind: Frame['kind'] =
-      file.startsWith('node:') || !path.isAbsolute(file) || file.startsWith(DEBUGGER_DIR + path.sep)
+      file.startsWith('node:') || !path.isAbsolute(file) || isOwnFrameFile(file)
         ? 'internal'
         : file.includes(`${path.sep}node_modules${path.sep}`)
           ? 'library'
