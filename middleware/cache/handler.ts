@@ -1,0 +1,262 @@
+/**
+ * One request through the response cache: look up, serve what is fresh, and otherwise let one
+ * caller per key ask the application (the others wait on the lock, then read what it stored);
+ * store what may be stored, revalidate what has a validator, stand in for errors with what
+ * `stale-if-error` allows, and refresh `stale-while-revalidate` entries in the background.
+ */
+import { type ResponseParts, responseParts } from '../../src/_internal/response-parts.js';
+import type { Application, Environ } from '../../src/types.js';
+import { bytesOf, teeToStore, webStream } from './body.js';
+import { type Entry, type Lookup, lookup, markPass, save } from './entries.js';
+import { acquire, release } from './lock.js';
+import {
+  CachePolicy,
+  type CacheStatus,
+  evaluate,
+  hasValidator,
+  headerObject,
+  type PolicyRequest,
+  parseCacheControl,
+  policyHeaders,
+  policyRequest,
+  refusal,
+  staleIfError,
+  ttlOf,
+  updatedPolicy,
+} from './policy.js';
+import { discard, storedResponse, withStatus } from './respond.js';
+import type { CacheStore } from './store.js';
+
+/** The middleware's settings, checked. Durations as the options give them. */
+export interface Settings {
+  store: CacheStore;
+  prefix: string;
+  maxEntrySize: number;
+  lockTimeout: number;
+  keepStale: number;
+  passTtl: number;
+  heuristic: number;
+  /** Keys being refreshed in the background by this process. */
+  refreshing: Set<string>;
+}
+
+interface Context {
+  app: Application;
+  request: Request;
+  environ: Environ;
+  req: PolicyRequest;
+  s: Settings;
+}
+
+/** Answers a `GET` or `HEAD` from the cache or through it. */
+export async function cachedRequest(
+  app: Application,
+  request: Request,
+  environ: Environ,
+  s: Settings,
+): Promise<Response> {
+  const ctx: Context = { app, request, environ, req: policyRequest(request), s };
+  let found = await lookup(s.store, s.prefix + request.url, ctx.req.headers);
+  if (found.pass) return forward(ctx, found, undefined);
+  if (found.entry) {
+    const verdict = evaluate(found.entry.policy, ctx.req);
+    if (verdict === 'fresh') return hit(ctx, found.entry, {});
+    if (verdict === 'stale-while-revalidate') {
+      refreshInBackground(ctx, found);
+      return hit(ctx, found.entry, {});
+    }
+  }
+  if (request.method === 'HEAD') return forward(ctx, found, undefined);
+  const got = await acquire(s.store, found.key, s.lockTimeout);
+  if (got.released) {
+    found = await lookup(s.store, found.primary, ctx.req.headers);
+    if (found.entry && evaluate(found.entry.policy, ctx.req) === 'fresh') {
+      return hit(ctx, found.entry, { collapsed: true });
+    }
+  }
+  return forward(ctx, found, got.token);
+}
+
+function hit(ctx: Context, entry: Entry, status: CacheStatus): Response {
+  return storedResponse(ctx.request.method, ctx.req.headers, entry, { hit: true, ...status });
+}
+
+/**
+ * Asks the application — conditionally when a stored response has a validator — and answers
+ * from what it says. The lock of `found.key`, when `token` holds it, is released once the
+ * response is stored or known not to be.
+ */
+async function forward(ctx: Context, found: Lookup, token: string | undefined): Promise<Response> {
+  let released = false;
+  const unlock = () => {
+    if (released) return;
+    released = true;
+    release(ctx.s.store, found.key, token);
+  };
+  const entry = found.entry;
+  const conditional =
+    entry !== undefined &&
+    ctx.request.method === 'GET' &&
+    hasValidator(policyHeaders(entry.policy));
+  const inner = conditional
+    ? new Request(ctx.request.url, {
+        method: 'GET',
+        headers: entry.policy.revalidationHeaders(ctx.req) as Record<string, string>,
+        signal: ctx.request.signal,
+      })
+    : ctx.request;
+  let response: Response;
+  try {
+    response = await ctx.app(inner, ctx.environ);
+  } catch (error) {
+    unlock();
+    if (entry && staleIfError(entry.policy)) {
+      return hit(ctx, entry, { hit: false, fwd: 'stale', detail: 'stale-if-error' });
+    }
+    throw error;
+  }
+  try {
+    return await answer(ctx, found, responseParts(response), conditional, unlock);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+async function answer(
+  ctx: Context,
+  found: Lookup,
+  parts: ResponseParts,
+  conditional: boolean,
+  unlock: () => void,
+): Promise<Response> {
+  const entry = found.entry;
+  const headers = headerObject(pairsOf(parts));
+  if (entry && parts.status >= 500 && staleIfError(entry.policy)) {
+    discard(parts.body);
+    unlock();
+    const status = { hit: false, fwd: 'stale', fwdStatus: parts.status, detail: 'stale-if-error' };
+    return hit(ctx, entry, status);
+  }
+  if (entry && conditional && parts.status === 304) {
+    const policy = updatedPolicy(entry.policy, ctx.req, headers);
+    if (policy) {
+      const updated = { policy, body: entry.body };
+      await save(ctx.s.store, found, ctx.req.headers, updated, storeTtl(ctx.s, policy, headers));
+      unlock();
+      return hit(ctx, updated, { hit: false, fwd: 'stale', fwdStatus: 304 });
+    }
+    // Another validator, or a changed Vary: forget the variant. A 304 to the client's own
+    // validators stands; otherwise ask again, unconditionally.
+    await ctx.s.store.delete(found.key);
+    const own = ctx.req.headers;
+    if (own['if-none-match'] === undefined && own['if-modified-since'] === undefined) {
+      const again = responseParts(await ctx.app(ctx.request, ctx.environ));
+      const missed: Lookup = { ...found, entry: undefined };
+      return store(ctx, missed, again, headerObject(pairsOf(again)), unlock);
+    }
+  }
+  return store(ctx, found, parts, headers, unlock);
+}
+
+/** Stores the application's full response when it may be, and answers with it. */
+async function store(
+  ctx: Context,
+  found: Lookup,
+  parts: ResponseParts,
+  headers: Record<string, string>,
+  unlock: () => void,
+): Promise<Response> {
+  const { s } = ctx;
+  const fwd = found.entry ? 'stale' : found.miss;
+  const req = { ...ctx.req, method: 'GET' };
+  const policy = new CachePolicy(
+    req,
+    { status: parts.status, headers },
+    { shared: true, cacheHeuristic: s.heuristic, immutableMinTimeToLive: 0 },
+  );
+  const why = notStored(ctx, parts, headers) ?? refusal(policy, headers);
+  const status: CacheStatus = { fwd, fwdStatus: parts.status };
+  if (why !== undefined) {
+    unlock();
+    if (RESPONSE_REASONS.has(why)) markPass(s.store, found, s.passTtl).catch(() => {});
+    return withStatus(parts, parts.body, { ...status, detail: why });
+  }
+  const ttl = storeTtl(s, policy, headers);
+  const bytes = bytesOf(parts.body);
+  if (bytes) {
+    const fits = bytes.byteLength <= s.maxEntrySize;
+    if (fits) await save(s.store, found, req.headers, { policy, body: bytes }, ttl);
+    unlock();
+    return withStatus(parts, bytes, { ...status, ttl: ttlOf(policy), stored: fits });
+  }
+  const body = teeToStore(webStream(parts.body as ReadableStream), s.maxEntrySize, (whole) => {
+    if (!whole) return unlock();
+    save(s.store, found, req.headers, { policy, body: whole }, ttl)
+      .catch(() => {})
+      .finally(unlock);
+  });
+  return withStatus(parts, body, { ...status, ttl: ttlOf(policy) });
+}
+
+/** Refusals that come from the response (a `pass` record skips the lock next time). */
+const RESPONSE_REASONS = new Set([
+  'set-cookie',
+  'no-store',
+  'private',
+  'vary-star',
+  'not-storable',
+  'no-lifetime',
+  'partial',
+  'event-stream',
+]);
+
+/** Why this exchange is not stored whatever the response's headers say, or `undefined`. */
+function notStored(
+  ctx: Context,
+  parts: ResponseParts,
+  headers: Record<string, string>,
+): string | undefined {
+  if (ctx.request.method !== 'GET') return 'method';
+  if (parts.status === 206) return 'partial';
+  if (/^\s*text\/event-stream/i.test(headers['content-type'] ?? '')) return 'event-stream';
+  if (parseCacheControl(ctx.req.headers['cache-control'])['no-store']) return 'request-no-store';
+  return undefined;
+}
+
+/** Seconds to keep a response: its lifetime and stale windows, and `keepStale` when it has a validator. */
+function storeTtl(s: Settings, policy: CachePolicy, headers: Record<string, string>): number {
+  const ttl = policy.timeToLive() / 1000 + (hasValidator(headers) ? s.keepStale : 0);
+  return Math.max(1, Math.ceil(ttl));
+}
+
+function pairsOf(parts: ResponseParts): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < parts.headers.length; i += 2) {
+    pairs.push([parts.headers[i]!, parts.headers[i + 1]!]);
+  }
+  return pairs;
+}
+
+/**
+ * `stale-while-revalidate`: one refresh per key at a time in this process (and, on a shared
+ * store, across processes: the refresh runs only under the key's lock), handed to the
+ * runtime's `waitUntil` where the request has one.
+ */
+function refreshInBackground(ctx: Context, found: Lookup): void {
+  const { s } = ctx;
+  if (s.refreshing.has(found.key)) return;
+  s.refreshing.add(found.key);
+  const task = (async () => {
+    const token = await s.store.lock(found.key, s.lockTimeout);
+    if (token === undefined) return;
+    const request = new Request(ctx.request.url, { headers: ctx.request.headers });
+    const background = { ...ctx, request, req: policyRequest(request) };
+    const response = await forward(background, found, token);
+    // Read to the end: a streamed body is stored as it is read.
+    if (response.body) await response.arrayBuffer();
+  })()
+    .catch(() => {})
+    .finally(() => s.refreshing.delete(found.key));
+  (ctx.request as { waitUntil?: (promise: Promise<unknown>) => void }).waitUntil?.(task);
+}
