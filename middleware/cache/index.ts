@@ -46,6 +46,7 @@ import type { Environ, Middleware } from '../../src/types.js';
 import { cachedRequest, type Settings } from './handler.js';
 import { invalidate } from './invalidate.js';
 import { type CacheStore, MemoryCacheStore } from './store.js';
+import { tolerant } from './tolerant.js';
 
 export {
   getRegion,
@@ -118,7 +119,7 @@ const cacheSlot = defineEnvironKey<Purger>('cache', "cache() from 'mortar/cache'
 export function cache(options: CacheOptions = {}): Middleware {
   refuseUnknownOptions(options, CACHE_OPTIONS, 'cache');
   const s: Settings = {
-    store: options.store ?? new MemoryCacheStore(),
+    store: options.store ? tolerant(options.store, 'cache()') : new MemoryCacheStore(),
     prefix: options.prefix ?? 'mortar:http:',
     maxEntrySize: count('maxEntrySize', options.maxEntrySize, 1024 * 1024, true),
     lockTimeout: count('lockTimeout', options.lockTimeout, 5000, true),
@@ -127,9 +128,10 @@ export function cache(options: CacheOptions = {}): Middleware {
     heuristic: count('heuristic', options.heuristic, 0, false, 1),
     refreshing: new Set(),
   };
+  const direct = { store: options.store ?? s.store, prefix: s.prefix };
   return (app) => async (request, environ) => {
     const base = request.url;
-    const purger: Purger = { purge: (url) => invalidate(s, new URL(url, base).href) };
+    const purger: Purger = { purge: (url) => invalidate(direct, new URL(url, base).href) };
     const inner = cacheSlot.with(environ, purger);
     const method = request.method;
     if (method === 'GET' || method === 'HEAD') {
@@ -162,7 +164,8 @@ async function invalidateAfter(s: Settings, request: Request, response: Response
 /**
  * Removes the stored responses (every variant) of `url` from the cache that serves this
  * request. `url` is absolute, or resolved against the request's URL as `cache()` saw it.
- * @throws Error naming `cache()` when it is not installed; TypeError for a URL that does not parse.
+ * @throws Error naming `cache()` when it is not installed; TypeError for a URL that does not
+ *   parse; the store's error when it fails (a purge is never skipped silently).
  */
 export function purge(environ: Environ, url: string): Promise<void> {
   return cacheSlot.get(environ).purge(url);

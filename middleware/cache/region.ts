@@ -22,6 +22,7 @@ import { defineEnvironKey } from '../../src/environ.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { acquire, release } from './lock.js';
 import { type CacheStore, MemoryCacheStore } from './store.js';
+import { tolerant } from './tolerant.js';
 
 /** Options of {@link region}. */
 export interface RegionOptions {
@@ -55,6 +56,8 @@ interface Stored {
 export class Region {
   readonly name: string;
   readonly store: CacheStore;
+  /** The store, its failures answered without it (tolerant.ts). */
+  readonly #store: CacheStore;
   readonly #prefix: string;
   readonly #ttl: number;
   readonly #grace: number;
@@ -67,6 +70,7 @@ export class Region {
     }
     this.name = options.name;
     this.store = options.store ?? new MemoryCacheStore();
+    this.#store = options.store ? tolerant(this.store, `region "${this.name}"`) : this.store;
     this.#prefix = options.prefix ?? `mortar:region:${options.name}:`;
     this.#ttl = seconds(this.name, 'ttl', options.ttl, true);
     this.#grace = seconds(this.name, 'grace', options.grace ?? 0, false);
@@ -75,7 +79,7 @@ export class Region {
 
   /** The value of `key` while fresh, else `undefined`. */
   async get<T>(key: string): Promise<T | undefined> {
-    const record = await this.store.get(this.#prefix + key);
+    const record = await this.#store.get(this.#prefix + key);
     const stored = record?.meta as Stored | undefined;
     return stored && Date.now() < stored.freshUntil ? (stored.value as T) : undefined;
   }
@@ -85,7 +89,7 @@ export class Region {
     const ttl = lifetimes.ttl ?? this.#ttl;
     const grace = lifetimes.grace ?? this.#grace;
     const stored: Stored = { value, freshUntil: Date.now() + ttl * 1000 };
-    await this.store.set(this.#prefix + key, { meta: stored }, ttl + grace);
+    await this.#store.set(this.#prefix + key, { meta: stored }, ttl + grace);
   }
 
   /**
@@ -98,17 +102,17 @@ export class Region {
     lifetimes: Lifetimes = {},
   ): Promise<T> {
     const full = this.#prefix + key;
-    const stored = (await this.store.get(full))?.meta as Stored | undefined;
+    const stored = (await this.#store.get(full))?.meta as Stored | undefined;
     if (stored && Date.now() < stored.freshUntil) return stored.value as T;
     if (stored) {
       // Within grace: one caller makes the next value, the others get this one at once.
-      const token = await this.store.lock(full, this.#timeout);
+      const token = await this.#store.lock(full, this.#timeout);
       if (token === undefined) return stored.value as T;
       return this.#create(key, full, token, create, lifetimes);
     }
-    const got = await acquire(this.store, full, this.#timeout);
+    const got = await acquire(this.#store, full, this.#timeout);
     if (got.token === undefined && got.released) {
-      const made = (await this.store.get(full))?.meta as Stored | undefined;
+      const made = (await this.#store.get(full))?.meta as Stored | undefined;
       if (made && Date.now() < made.freshUntil) return made.value as T;
     }
     return this.#create(key, full, got.token, create, lifetimes);
@@ -124,14 +128,14 @@ export class Region {
     try {
       if (token !== undefined) {
         // Another caller may have stored it between our read and our lock.
-        const stored = (await this.store.get(full))?.meta as Stored | undefined;
+        const stored = (await this.#store.get(full))?.meta as Stored | undefined;
         if (stored && Date.now() < stored.freshUntil) return stored.value as T;
       }
       const value = await create();
       await this.set(key, value, lifetimes);
       return value;
     } finally {
-      release(this.store, full, token);
+      release(this.#store, full, token);
     }
   }
 
@@ -139,6 +143,7 @@ export class Region {
    * Forgets `key`. Soft (the default): the value counts as expired — served within `grace`
    * while the next is made, as dogpile's soft invalidation. `{ hard: true }`: deleted, so the
    * next caller makes it and the others wait.
+   * @throws the store's error when it fails (an invalidation is never skipped silently).
    */
   async invalidate(key: string, options: { hard?: boolean } = {}): Promise<void> {
     const full = this.#prefix + key;
