@@ -23,6 +23,7 @@ import {
 import { accountApp } from './account.js';
 import { boom } from './boom.js';
 import { legacyApp } from './legacy.js';
+import { slowApp } from './slow.js';
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
 /** Sessions need a secret; the demo makes one per process unless SESSION_SECRET is set. */
@@ -71,6 +72,8 @@ const home: Application = (request, environ) => {
     (a form POST, a redirect, and a route that throws)</li>
   <li><a href="${base}/account/visits">/account/visits</a> — a visit counter in a <code>session</code>;
     <a href="${base}/account/">/account/</a> — sign in (the session is regenerated) and out</li>
+  <li><a href="${base}/slow">/slow</a> — a page that takes 500 ms, behind <code>cache()</code>
+    (see its <code>Cache-Status</code>)</li>
 </ul>
 <p>Request: <code>${escapeHTML(request.method)} ${escapeHTML(request.url)}</code></p>`,
   );
@@ -111,5 +114,6 @@ export const application: Application = compose(
     '/account': accountApp(page),
     '/boom': boom,
     '/legacy': legacyApp,
+    '/slow': slowApp(page),
   }),
 );
