@@ -5,7 +5,7 @@
  * at once — or a `pass` record: the URL answered something not storable, and requests go
  * straight through without waiting on a lock (Varnish's hit-for-miss) until it expires.
  */
-import { CachePolicy, policyHeaders } from './policy.js';
+import { CachePolicy, type HeaderOf, policyHeaders } from './policy.js';
 import type { CacheRecord, CacheStore } from './store.js';
 
 /** A stored response. */
@@ -34,11 +34,11 @@ export interface Lookup {
   vary?: { names: string[]; generation: string } | undefined;
 }
 
-/** Finds the stored response for `url` and the request's `headers` (lower-case names). */
+/** Finds the stored response under `primary` (the URL's key) for the request's `header`s. */
 export async function lookup(
   store: CacheStore,
   primary: string,
-  headers: Record<string, string>,
+  header: HeaderOf,
 ): Promise<Lookup> {
   const record = await store.get(primary);
   if (!record) return { primary, key: primary, miss: 'uri-miss' };
@@ -48,7 +48,7 @@ export async function lookup(
     return { primary, key: primary, entry: entryOf(meta, record), miss: 'uri-miss' };
   }
   const vary = { names: meta.vary, generation: meta.generation };
-  const key = variantKey(primary, vary, headers);
+  const key = variantKey(primary, vary, header);
   const variant = await store.get(key);
   const variantMeta = variant?.meta as Meta | undefined;
   return {
@@ -80,10 +80,10 @@ export function varyNames(vary: string | undefined): string[] {
 function variantKey(
   primary: string,
   vary: { names: string[]; generation: string },
-  headers: Record<string, string>,
+  header: HeaderOf,
 ): string {
   let key = `${primary}\n${vary.generation}`;
-  for (const name of vary.names) key += `\n${name}:${(headers[name] ?? '').trim()}`;
+  for (const name of vary.names) key += `\n${name}:${(header(name) ?? '').trim()}`;
   return key;
 }
 
@@ -91,12 +91,12 @@ let generations = 0;
 
 /**
  * Stores a response for `ttl` seconds under the key its `Vary` and the request's
- * `headers` select (writing the URL's vary record first when it has none, or another).
+ * `header`s select (writing the URL's vary record first when it has none, or another).
  */
 export async function save(
   store: CacheStore,
   found: Lookup,
-  headers: Record<string, string>,
+  header: HeaderOf,
   entry: Entry,
   ttl: number,
 ): Promise<void> {
@@ -115,12 +115,12 @@ export async function save(
   }
   const meta: Meta = { kind: 'vary', vary: vary.names, generation: vary.generation };
   await store.set(found.primary, { meta }, ttl);
-  await store.set(variantKey(found.primary, vary, headers), record, ttl);
+  await store.set(variantKey(found.primary, vary, header), record, ttl);
 }
 
-/** Marks the URL as not storable for `ttl` seconds (only where nothing else is stored). */
+/** Marks the URL as not storable for `ttl` seconds (only where nothing else is stored, and once). */
 export async function markPass(store: CacheStore, found: Lookup, ttl: number): Promise<void> {
-  if (found.miss === 'uri-miss' && !found.entry && ttl > 0) {
+  if (found.miss === 'uri-miss' && !found.entry && !found.pass && ttl > 0) {
     await store.set(found.primary, { meta: { kind: 'pass' } satisfies Meta }, ttl);
   }
 }

@@ -13,12 +13,15 @@ import {
   CachePolicy,
   type CacheStatus,
   evaluate,
+  type HeaderOf,
   hasValidator,
   headerObject,
+  headerOf,
   type PolicyRequest,
   parseCacheControl,
   policyHeaders,
   policyRequest,
+  quickRefusal,
   refusal,
   staleIfError,
   ttlOf,
@@ -44,8 +47,16 @@ interface Context {
   app: Application;
   request: Request;
   environ: Environ;
-  req: PolicyRequest;
+  /** The request's header fields, read one by one (no copy on a hit or a pass). */
+  header: HeaderOf;
+  /** The request as a policy reads it, made on first use ({@link reqOf}). */
+  req?: PolicyRequest;
   s: Settings;
+}
+
+function reqOf(ctx: Context): PolicyRequest {
+  ctx.req ??= policyRequest(ctx.request);
+  return ctx.req;
 }
 
 /** Answers a `GET` or `HEAD` from the cache or through it. */
@@ -55,11 +66,11 @@ export async function cachedRequest(
   environ: Environ,
   s: Settings,
 ): Promise<Response> {
-  const ctx: Context = { app, request, environ, req: policyRequest(request), s };
-  let found = await lookup(s.store, s.prefix + request.url, ctx.req.headers);
+  const ctx: Context = { app, request, environ, header: headerOf(request), s };
+  let found = await lookup(s.store, s.prefix + request.url, ctx.header);
   if (found.pass) return forward(ctx, found, undefined);
   if (found.entry) {
-    const verdict = evaluate(found.entry.policy, ctx.req);
+    const verdict = evaluate(found.entry.policy, ctx.header);
     if (verdict === 'fresh') return hit(ctx, found.entry, {});
     if (verdict === 'stale-while-revalidate') {
       refreshInBackground(ctx, found);
@@ -69,8 +80,8 @@ export async function cachedRequest(
   if (request.method === 'HEAD') return forward(ctx, found, undefined);
   const got = await acquire(s.store, found.key, s.lockTimeout);
   if (got.released) {
-    found = await lookup(s.store, found.primary, ctx.req.headers);
-    if (found.entry && evaluate(found.entry.policy, ctx.req) === 'fresh') {
+    found = await lookup(s.store, found.primary, ctx.header);
+    if (found.entry && evaluate(found.entry.policy, ctx.header) === 'fresh') {
       return hit(ctx, found.entry, { collapsed: true });
     }
   }
@@ -78,7 +89,7 @@ export async function cachedRequest(
 }
 
 function hit(ctx: Context, entry: Entry, status: CacheStatus): Response {
-  return storedResponse(ctx.request.method, ctx.req.headers, entry, { hit: true, ...status });
+  return storedResponse(ctx.request.method, ctx.header, entry, { hit: true, ...status });
 }
 
 /**
@@ -101,7 +112,7 @@ async function forward(ctx: Context, found: Lookup, token: string | undefined): 
   const inner = conditional
     ? new Request(ctx.request.url, {
         method: 'GET',
-        headers: entry.policy.revalidationHeaders(ctx.req) as Record<string, string>,
+        headers: entry.policy.revalidationHeaders(reqOf(ctx)) as Record<string, string>,
         signal: ctx.request.signal,
       })
     : ctx.request;
@@ -139,18 +150,20 @@ async function answer(
     return hit(ctx, entry, status);
   }
   if (entry && conditional && parts.status === 304) {
-    const policy = updatedPolicy(entry.policy, ctx.req, headers);
+    const policy = updatedPolicy(entry.policy, reqOf(ctx), headers);
     if (policy) {
       const updated = { policy, body: entry.body };
-      await save(ctx.s.store, found, ctx.req.headers, updated, storeTtl(ctx.s, policy, headers));
+      await save(ctx.s.store, found, ctx.header, updated, storeTtl(ctx.s, policy, headers));
       unlock();
       return hit(ctx, updated, { hit: false, fwd: 'stale', fwdStatus: 304 });
     }
     // Another validator, or a changed Vary: forget the variant. A 304 to the client's own
     // validators stands; otherwise ask again, unconditionally.
     await ctx.s.store.delete(found.key);
-    const own = ctx.req.headers;
-    if (own['if-none-match'] === undefined && own['if-modified-since'] === undefined) {
+    if (
+      ctx.header('if-none-match') === undefined &&
+      ctx.header('if-modified-since') === undefined
+    ) {
       const again = responseParts(await ctx.app(ctx.request, ctx.environ));
       const missed: Lookup = { ...found, entry: undefined };
       return store(ctx, missed, again, headerObject(pairsOf(again)), unlock);
@@ -168,31 +181,32 @@ async function store(
   unlock: () => void,
 ): Promise<Response> {
   const { s } = ctx;
-  const fwd = found.entry ? 'stale' : found.miss;
-  const req = { ...ctx.req, method: 'GET' };
-  const policy = new CachePolicy(
-    req,
-    { status: parts.status, headers },
-    { shared: true, cacheHeuristic: s.heuristic, immutableMinTimeToLive: 0 },
-  );
-  const why = notStored(ctx, parts, headers) ?? refusal(policy, headers);
-  const status: CacheStatus = { fwd, fwdStatus: parts.status };
-  if (why !== undefined) {
+  const status: CacheStatus = { fwd: found.entry ? 'stale' : found.miss, fwdStatus: parts.status };
+  const refuse = (why: string) => {
     unlock();
     if (RESPONSE_REASONS.has(why)) markPass(s.store, found, s.passTtl).catch(() => {});
     return withStatus(parts, parts.body, { ...status, detail: why });
-  }
+  };
+  const early = notStored(ctx, parts, headers) ?? quickRefusal(headers);
+  if (early !== undefined) return refuse(early);
+  const policy = new CachePolicy(
+    { ...reqOf(ctx), method: 'GET' },
+    { status: parts.status, headers },
+    { shared: true, cacheHeuristic: s.heuristic, immutableMinTimeToLive: 0 },
+  );
+  const why = refusal(policy, headers);
+  if (why !== undefined) return refuse(why);
   const ttl = storeTtl(s, policy, headers);
   const bytes = bytesOf(parts.body);
   if (bytes) {
     const fits = bytes.byteLength <= s.maxEntrySize;
-    if (fits) await save(s.store, found, req.headers, { policy, body: bytes }, ttl);
+    if (fits) await save(s.store, found, ctx.header, { policy, body: bytes }, ttl);
     unlock();
     return withStatus(parts, bytes, { ...status, ttl: ttlOf(policy), stored: fits });
   }
   const body = teeToStore(webStream(parts.body as ReadableStream), s.maxEntrySize, (whole) => {
     if (!whole) return unlock();
-    save(s.store, found, req.headers, { policy, body: whole }, ttl)
+    save(s.store, found, ctx.header, { policy, body: whole }, ttl)
       .catch(() => {})
       .finally(unlock);
   });
@@ -220,7 +234,7 @@ function notStored(
   if (ctx.request.method !== 'GET') return 'method';
   if (parts.status === 206) return 'partial';
   if (/^\s*text\/event-stream/i.test(headers['content-type'] ?? '')) return 'event-stream';
-  if (parseCacheControl(ctx.req.headers['cache-control'])['no-store']) return 'request-no-store';
+  if (parseCacheControl(ctx.header('cache-control'))['no-store']) return 'request-no-store';
   return undefined;
 }
 
@@ -251,7 +265,7 @@ function refreshInBackground(ctx: Context, found: Lookup): void {
     const token = await s.store.lock(found.key, s.lockTimeout);
     if (token === undefined) return;
     const request = new Request(ctx.request.url, { headers: ctx.request.headers });
-    const background = { ...ctx, request, req: policyRequest(request) };
+    const background: Context = { ...ctx, request, header: headerOf(request), req: undefined };
     const response = await forward(background, found, token);
     // Read to the end: a streamed body is stored as it is read.
     if (response.body) await response.arrayBuffer();

@@ -29,6 +29,15 @@ export function headerObject(pairs: Iterable<readonly [string, string]>): Record
   return object;
 }
 
+/** A request header's value by lower-case name (`undefined` when absent). */
+export type HeaderOf = (name: string) => string | undefined;
+
+/** {@link HeaderOf} over a `Request`'s headers, read only when asked. */
+export function headerOf(request: Request): HeaderOf {
+  const headers = request.headers;
+  return (name) => headers.get(name) ?? undefined;
+}
+
 /** The request's URL, method and headers for a policy. */
 export function policyRequest(request: Request, method = request.method): PolicyRequest {
   return { url: request.url, method, headers: headerObject(request.headers) };
@@ -67,13 +76,23 @@ function seconds(value: string | true | undefined): number | undefined {
  * never handed to another client), `Vary: *`, and nothing to reuse (no lifetime, no validator).
  */
 export function refusal(policy: CachePolicy, headers: Record<string, string>): string | undefined {
+  const quick = quickRefusal(headers);
+  if (quick !== undefined) return quick;
+  if (!policy.storable()) return 'not-storable';
+  if (policy.timeToLive() <= 0 && !hasValidator(headers)) return 'no-lifetime';
+  return undefined;
+}
+
+/**
+ * The refusals the response's own fields decide, before any policy is built (the cheap path of
+ * a `no-store` route): `set-cookie`, `no-store`, `private`, `vary-star`.
+ */
+export function quickRefusal(headers: Record<string, string>): string | undefined {
   if (headers['set-cookie'] !== undefined) return 'set-cookie';
   const cc = parseCacheControl(headers['cache-control']);
   if (cc['no-store']) return 'no-store';
   if (cc.private) return 'private';
   if ((headers.vary ?? '').split(',').some((name) => name.trim() === '*')) return 'vary-star';
-  if (!policy.storable()) return 'not-storable';
-  if (policy.timeToLive() <= 0 && !hasValidator(headers)) return 'no-lifetime';
   return undefined;
 }
 
@@ -91,12 +110,10 @@ export type Verdict = 'fresh' | 'stale-while-revalidate' | 'revalidate';
  * application first). Request directives `no-cache`, `max-age`, `min-fresh` and `max-stale`
  * are honoured, the last only for a response that allows stale reuse ({@link staleAllowed}).
  */
-export function evaluate(policy: CachePolicy, request: PolicyRequest): Verdict {
-  const cc = parseCacheControl(request.headers['cache-control']);
-  if (
-    cc['no-cache'] ||
-    (!request.headers['cache-control'] && /no-cache/.test(request.headers.pragma ?? ''))
-  ) {
+export function evaluate(policy: CachePolicy, header: HeaderOf): Verdict {
+  const cacheControl = header('cache-control');
+  const cc = parseCacheControl(cacheControl);
+  if (cc['no-cache'] || (!cacheControl && /no-cache/.test(header('pragma') ?? ''))) {
     return 'revalidate';
   }
   const age = policy.age();

@@ -6,7 +6,14 @@ import type { ResponseParts } from '../../src/_internal/response-parts.js';
 import { FastResponse } from '../../src/response.js';
 import { headerPairs, responseFromParts } from '../_shared/parts.js';
 import type { Entry } from './entries.js';
-import { type CacheStatus, cacheStatus, servedHeaders, statusOf, ttlOf } from './policy.js';
+import {
+  type CacheStatus,
+  cacheStatus,
+  type HeaderOf,
+  servedHeaders,
+  statusOf,
+  ttlOf,
+} from './policy.js';
 
 /**
  * The stored response for a `GET` or `HEAD` (no body), with `Age` and `Date` of now and
@@ -15,7 +22,7 @@ import { type CacheStatus, cacheStatus, servedHeaders, statusOf, ttlOf } from '.
  */
 export function storedResponse(
   method: string,
-  request: Record<string, string>,
+  request: HeaderOf,
   entry: Entry,
   status: CacheStatus,
 ): Response {
@@ -29,8 +36,8 @@ export function storedResponse(
   return new FastResponse(body as BodyInit | null, { status: statusOf(entry.policy), headers });
 }
 
-function notModified(request: Record<string, string>, stored: Record<string, string>): boolean {
-  const ifNoneMatch = request['if-none-match'];
+function notModified(request: HeaderOf, stored: Record<string, string>): boolean {
+  const ifNoneMatch = request('if-none-match');
   if (ifNoneMatch !== undefined) {
     const etag = stored.etag;
     if (etag === undefined) return false;
@@ -39,7 +46,7 @@ function notModified(request: Record<string, string>, stored: Record<string, str
       .split(',')
       .some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '') === opaque);
   }
-  const since = request['if-modified-since'];
+  const since = request('if-modified-since');
   const modified = stored['last-modified'];
   if (since === undefined || modified === undefined) return false;
   const sinceTime = Date.parse(since);
