@@ -83,7 +83,7 @@ function variantKey(
   header: HeaderOf,
 ): string {
   let key = `${primary}\n${vary.generation}`;
-  for (const name of vary.names) key += `\n${name}:${(header(name) ?? '').trim()}`;
+  for (const name of vary.names) key += `\n${name}:${(header.get(name) ?? '').trim()}`;
   return key;
 }
 

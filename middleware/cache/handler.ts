@@ -8,7 +8,7 @@ import { type ResponseParts, responseParts } from '../../src/_internal/response-
 import type { Application, Environ } from '../../src/types.js';
 import { bytesOf, teeToStore, webStream } from './body.js';
 import { type Entry, type Lookup, lookup, markPass, save } from './entries.js';
-import { acquire, release } from './lock.js';
+import { acquire, Held } from './lock.js';
 import {
   CachePolicy,
   type CacheStatus,
@@ -16,7 +16,6 @@ import {
   type HeaderOf,
   hasValidator,
   headerObject,
-  headerOf,
   type PolicyRequest,
   parseCacheControl,
   policyHeaders,
@@ -66,7 +65,7 @@ export async function cachedRequest(
   environ: Environ,
   s: Settings,
 ): Promise<Response> {
-  const ctx: Context = { app, request, environ, header: headerOf(request), s };
+  const ctx: Context = { app, request, environ, header: request.headers, req: undefined, s };
   let found = await lookup(s.store, s.prefix + request.url, ctx.header);
   if (found.pass) return forward(ctx, found, undefined);
   if (found.entry) {
@@ -98,12 +97,7 @@ function hit(ctx: Context, entry: Entry, status: CacheStatus): Response {
  * response is stored or known not to be.
  */
 async function forward(ctx: Context, found: Lookup, token: string | undefined): Promise<Response> {
-  let released = false;
-  const unlock = () => {
-    if (released) return;
-    released = true;
-    release(ctx.s.store, found.key, token);
-  };
+  const unlock = new Held(ctx.s.store, found.key, token);
   const entry = found.entry;
   const conditional =
     entry !== undefined &&
@@ -120,7 +114,7 @@ async function forward(ctx: Context, found: Lookup, token: string | undefined): 
   try {
     response = await ctx.app(inner, ctx.environ);
   } catch (error) {
-    unlock();
+    unlock.release();
     if (entry && staleIfError(entry.policy)) {
       return hit(ctx, entry, { hit: false, fwd: 'stale', detail: 'stale-if-error' });
     }
@@ -129,7 +123,7 @@ async function forward(ctx: Context, found: Lookup, token: string | undefined): 
   try {
     return await answer(ctx, found, responseParts(response), conditional, unlock);
   } catch (error) {
-    unlock();
+    unlock.release();
     throw error;
   }
 }
@@ -139,13 +133,13 @@ async function answer(
   found: Lookup,
   parts: ResponseParts,
   conditional: boolean,
-  unlock: () => void,
+  unlock: Held,
 ): Promise<Response> {
   const entry = found.entry;
   const headers = headerObject(pairsOf(parts));
   if (entry && parts.status >= 500 && staleIfError(entry.policy)) {
     discard(parts.body);
-    unlock();
+    unlock.release();
     const status = { hit: false, fwd: 'stale', fwdStatus: parts.status, detail: 'stale-if-error' };
     return hit(ctx, entry, status);
   }
@@ -154,16 +148,13 @@ async function answer(
     if (policy) {
       const updated = { policy, body: entry.body };
       await save(ctx.s.store, found, ctx.header, updated, storeTtl(ctx.s, policy, headers));
-      unlock();
+      unlock.release();
       return hit(ctx, updated, { hit: false, fwd: 'stale', fwdStatus: 304 });
     }
     // Another validator, or a changed Vary: forget the variant. A 304 to the client's own
     // validators stands; otherwise ask again, unconditionally.
     await ctx.s.store.delete(found.key);
-    if (
-      ctx.header('if-none-match') === undefined &&
-      ctx.header('if-modified-since') === undefined
-    ) {
+    if (ctx.header.get('if-none-match') === null && ctx.header.get('if-modified-since') === null) {
       const again = responseParts(await ctx.app(ctx.request, ctx.environ));
       const missed: Lookup = { ...found, entry: undefined };
       return store(ctx, missed, again, headerObject(pairsOf(again)), unlock);
@@ -178,39 +169,49 @@ async function store(
   found: Lookup,
   parts: ResponseParts,
   headers: Record<string, string>,
-  unlock: () => void,
+  unlock: Held,
 ): Promise<Response> {
   const { s } = ctx;
   const status: CacheStatus = { fwd: found.entry ? 'stale' : found.miss, fwdStatus: parts.status };
-  const refuse = (why: string) => {
-    unlock();
-    if (RESPONSE_REASONS.has(why)) markPass(s.store, found, s.passTtl).catch(() => {});
-    return withStatus(parts, parts.body, { ...status, detail: why });
-  };
   const early = notStored(ctx, parts, headers) ?? quickRefusal(headers);
-  if (early !== undefined) return refuse(early);
+  if (early !== undefined) return refuse(ctx, found, parts, status, early, unlock);
   const policy = new CachePolicy(
     { ...reqOf(ctx), method: 'GET' },
     { status: parts.status, headers },
     { shared: true, cacheHeuristic: s.heuristic, immutableMinTimeToLive: 0 },
   );
   const why = refusal(policy, headers);
-  if (why !== undefined) return refuse(why);
+  if (why !== undefined) return refuse(ctx, found, parts, status, why, unlock);
   const ttl = storeTtl(s, policy, headers);
   const bytes = bytesOf(parts.body);
   if (bytes) {
     const fits = bytes.byteLength <= s.maxEntrySize;
     if (fits) await save(s.store, found, ctx.header, { policy, body: bytes }, ttl);
-    unlock();
+    unlock.release();
     return withStatus(parts, bytes, { ...status, ttl: ttlOf(policy), stored: fits });
   }
   const body = teeToStore(webStream(parts.body as ReadableStream), s.maxEntrySize, (whole) => {
-    if (!whole) return unlock();
+    if (!whole) return unlock.release();
     save(s.store, found, ctx.header, { policy, body: whole }, ttl)
       .catch(() => {})
-      .finally(unlock);
+      .finally(() => unlock.release());
   });
   return withStatus(parts, body, { ...status, ttl: ttlOf(policy) });
+}
+
+/** Answers with the application's response, not stored (`why` in `Cache-Status`). */
+function refuse(
+  ctx: Context,
+  found: Lookup,
+  parts: ResponseParts,
+  status: CacheStatus,
+  why: string,
+  unlock: Held,
+): Response {
+  unlock.release();
+  if (RESPONSE_REASONS.has(why)) markPass(ctx.s.store, found, ctx.s.passTtl).catch(() => {});
+  status.detail = why;
+  return withStatus(parts, parts.body, status);
 }
 
 /** Refusals that come from the response (a `pass` record skips the lock next time). */
@@ -234,7 +235,8 @@ function notStored(
   if (ctx.request.method !== 'GET') return 'method';
   if (parts.status === 206) return 'partial';
   if (/^\s*text\/event-stream/i.test(headers['content-type'] ?? '')) return 'event-stream';
-  if (parseCacheControl(ctx.header('cache-control'))['no-store']) return 'request-no-store';
+  if (parseCacheControl(ctx.header.get('cache-control') ?? undefined)['no-store'])
+    return 'request-no-store';
   return undefined;
 }
 
@@ -265,7 +267,7 @@ function refreshInBackground(ctx: Context, found: Lookup): void {
     const token = await s.store.lock(found.key, s.lockTimeout);
     if (token === undefined) return;
     const request = new Request(ctx.request.url, { headers: ctx.request.headers });
-    const background: Context = { ...ctx, request, header: headerOf(request), req: undefined };
+    const background: Context = { ...ctx, request, header: request.headers, req: undefined };
     const response = await forward(background, found, token);
     // Read to the end: a streamed body is stored as it is read.
     if (response.body) await response.arrayBuffer();

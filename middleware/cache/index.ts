@@ -106,8 +106,17 @@ const CACHE_OPTIONS = optionNames<CacheOptions>()([
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
-interface Purger {
-  purge(url: string): Promise<void>;
+/** What `purge` finds in the environ: the store, and the URL to resolve against. */
+class Purger {
+  readonly #target: Pick<Settings, 'store' | 'prefix'>;
+  readonly #base: string;
+  constructor(target: Pick<Settings, 'store' | 'prefix'>, base: string) {
+    this.#target = target;
+    this.#base = base;
+  }
+  purge(url: string): Promise<void> {
+    return invalidate(this.#target, new URL(url, this.#base).href);
+  }
 }
 const cacheSlot = defineEnvironKey<Purger>('cache', "cache() from 'mortar/cache'");
 
@@ -130,9 +139,7 @@ export function cache(options: CacheOptions = {}): Middleware {
   };
   const direct = { store: options.store ?? s.store, prefix: s.prefix };
   return (app) => async (request, environ) => {
-    const base = request.url;
-    const purger: Purger = { purge: (url) => invalidate(direct, new URL(url, base).href) };
-    const inner = cacheSlot.with(environ, purger);
+    const inner = cacheSlot.with(environ, new Purger(direct, request.url));
     const method = request.method;
     if (method === 'GET' || method === 'HEAD') {
       const headers = request.headers;

@@ -29,3 +29,21 @@ export function release(store: CacheStore, key: string, token: string | undefine
     // The lock lapses by itself after its timeout.
   });
 }
+
+/** A lock that may be held, released once whatever path the request takes (no closure a request). */
+export class Held {
+  #store: CacheStore;
+  #key: string;
+  #token: string | undefined;
+  constructor(store: CacheStore, key: string, token: string | undefined) {
+    this.#store = store;
+    this.#key = key;
+    this.#token = token;
+  }
+  /** Releases the lock if it is held and not yet released. */
+  release(): void {
+    const token = this.#token;
+    this.#token = undefined;
+    release(this.#store, this.#key, token);
+  }
+}

@@ -29,13 +29,9 @@ export function headerObject(pairs: Iterable<readonly [string, string]>): Record
   return object;
 }
 
-/** A request header's value by lower-case name (`undefined` when absent). */
-export type HeaderOf = (name: string) => string | undefined;
-
-/** {@link HeaderOf} over a `Request`'s headers, read only when asked. */
-export function headerOf(request: Request): HeaderOf {
-  const headers = request.headers;
-  return (name) => headers.get(name) ?? undefined;
+/** A request's header fields, read one at a time by name (a `Headers` is one). */
+export interface HeaderOf {
+  get(name: string): string | null;
 }
 
 /** The request's URL, method and headers for a policy. */
@@ -111,9 +107,9 @@ export type Verdict = 'fresh' | 'stale-while-revalidate' | 'revalidate';
  * are honoured, the last only for a response that allows stale reuse ({@link staleAllowed}).
  */
 export function evaluate(policy: CachePolicy, header: HeaderOf): Verdict {
-  const cacheControl = header('cache-control');
+  const cacheControl = header.get('cache-control') ?? undefined;
   const cc = parseCacheControl(cacheControl);
-  if (cc['no-cache'] || (!cacheControl && /no-cache/.test(header('pragma') ?? ''))) {
+  if (cc['no-cache'] || (!cacheControl && /no-cache/.test(header.get('pragma') ?? ''))) {
     return 'revalidate';
   }
   const age = policy.age();
@@ -236,9 +232,29 @@ export function cacheStatus(status: CacheStatus): string {
   return value;
 }
 
-/** The header fields to serve a stored response with (`Age` and `Date` of now, no hop-by-hop field). */
+/** Hop-by-hop fields (RFC 9110 §7.6.1), never served from the store. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/**
+ * The header fields to serve a stored response with: its own (its `Date` kept, as nginx does),
+ * less the hop-by-hop ones, and `Age` (RFC 9111 §5.1) of now in whole seconds.
+ */
 export function servedHeaders(policy: CachePolicy): Record<string, string> {
-  return policy.responseHeaders() as Record<string, string>;
+  const stored = policyHeaders(policy);
+  const headers: Record<string, string> = {};
+  for (const name in stored) if (!HOP_BY_HOP.has(name)) headers[name] = stored[name]!;
+  headers.age = String(Math.floor(policy.age()));
+  return headers;
 }
 
 /** The stored response's status code. */

@@ -37,8 +37,8 @@ export function storedResponse(
 }
 
 function notModified(request: HeaderOf, stored: Record<string, string>): boolean {
-  const ifNoneMatch = request('if-none-match');
-  if (ifNoneMatch !== undefined) {
+  const ifNoneMatch = request.get('if-none-match');
+  if (ifNoneMatch !== null) {
     const etag = stored.etag;
     if (etag === undefined) return false;
     const opaque = etag.replace(/^W\//, '');
@@ -46,9 +46,9 @@ function notModified(request: HeaderOf, stored: Record<string, string>): boolean
       .split(',')
       .some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '') === opaque);
   }
-  const since = request('if-modified-since');
+  const since = request.get('if-modified-since');
   const modified = stored['last-modified'];
-  if (since === undefined || modified === undefined) return false;
+  if (since === null || modified === undefined) return false;
   const sinceTime = Date.parse(since);
   const modifiedTime = Date.parse(modified);
   return Number.isFinite(sinceTime) && Number.isFinite(modifiedTime) && modifiedTime <= sinceTime;

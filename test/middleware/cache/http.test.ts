@@ -201,6 +201,30 @@ describe('cache(): revalidation', () => {
     expect(calls.n).toBe(2);
   });
 
+  it('a 304 that adds a Vary field evicts the entry; the client gets a full response', async () => {
+    const { url, calls } = await cachedServer((r, n) => {
+      if (n === 2 && r.headers.get('if-none-match') === '"v1"') {
+        return new FastResponse(null, {
+          status: 304,
+          headers: { etag: '"v1"', 'cache-control': 'max-age=60', vary: 'Accept-Language' },
+        });
+      }
+      return new FastResponse(`body ${n}`, {
+        headers: {
+          etag: n === 1 ? '"v1"' : '"v2"',
+          'cache-control': 'max-age=10',
+          ...(n === 1 ? { age: '11' } : { vary: 'Accept-Language' }),
+        },
+      });
+    });
+    await request(`${url}/r`);
+    const reply = await request(`${url}/r`);
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe('body 3');
+    expect(calls.n).toBe(3);
+    expect(calls.requests[2]!.headers.get('if-none-match')).toBeNull();
+  });
+
   it('answers a client’s matching If-None-Match with a 304 from the store', async () => {
     const { url } = await cachedServer(
       () => new FastResponse('tagged', { headers: { etag: '"t"', 'cache-control': 'max-age=60' } }),
