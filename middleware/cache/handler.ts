@@ -16,6 +16,7 @@ import {
   type HeaderOf,
   hasValidator,
   headerObject,
+  headersOf,
   type PolicyRequest,
   parseCacheControl,
   policyHeaders,
@@ -63,9 +64,10 @@ export async function cachedRequest(
   app: Application,
   request: Request,
   environ: Environ,
+  header: HeaderOf,
   s: Settings,
 ): Promise<Response> {
-  const ctx: Context = { app, request, environ, header: request.headers, req: undefined, s };
+  const ctx: Context = { app, request, environ, header, req: undefined, s };
   let found = await lookup(s.store, s.prefix + request.url, ctx.header);
   if (found.pass) return forward(ctx, found, undefined);
   if (found.entry) {
@@ -121,20 +123,22 @@ async function forward(ctx: Context, found: Lookup, token: string | undefined): 
     throw error;
   }
   try {
-    return await answer(ctx, found, responseParts(response), conditional, unlock);
+    const answered = answer(ctx, found, responseParts(response), conditional, unlock);
+    if (answered instanceof Response) return answered; // the common case: no await more
+    return await answered;
   } catch (error) {
     unlock.release();
     throw error;
   }
 }
 
-async function answer(
+function answer(
   ctx: Context,
   found: Lookup,
   parts: ResponseParts,
   conditional: boolean,
   unlock: Held,
-): Promise<Response> {
+): Response | Promise<Response> {
   const entry = found.entry;
   const headers = headerObject(pairsOf(parts));
   if (entry && parts.status >= 500 && staleIfError(entry.policy)) {
@@ -143,34 +147,46 @@ async function answer(
     const status = { hit: false, fwd: 'stale', fwdStatus: parts.status, detail: 'stale-if-error' };
     return hit(ctx, entry, status);
   }
-  if (entry && conditional && parts.status === 304) {
-    const policy = updatedPolicy(entry.policy, reqOf(ctx), headers);
-    if (policy) {
-      const updated = { policy, body: entry.body };
-      await save(ctx.s.store, found, ctx.header, updated, storeTtl(ctx.s, policy, headers));
-      unlock.release();
-      return hit(ctx, updated, { hit: false, fwd: 'stale', fwdStatus: 304 });
-    }
-    // Another validator, or a changed Vary: forget the variant. A 304 to the client's own
-    // validators stands; otherwise ask again, unconditionally.
-    await ctx.s.store.delete(found.key);
-    if (ctx.header.get('if-none-match') === null && ctx.header.get('if-modified-since') === null) {
-      const again = responseParts(await ctx.app(ctx.request, ctx.environ));
-      const missed: Lookup = { ...found, entry: undefined };
-      return store(ctx, missed, again, headerObject(pairsOf(again)), unlock);
-    }
-  }
+  if (entry && conditional && parts.status === 304)
+    return revalidated(ctx, found, parts, headers, unlock);
   return store(ctx, found, parts, headers, unlock);
 }
 
-/** Stores the application's full response when it may be, and answers with it. */
-async function store(
+/** A `304` to the cache's own conditional request: update the entry, or evict it and ask again. */
+async function revalidated(
   ctx: Context,
   found: Lookup,
   parts: ResponseParts,
   headers: Record<string, string>,
   unlock: Held,
 ): Promise<Response> {
+  const entry = found.entry!;
+  const policy = updatedPolicy(entry.policy, reqOf(ctx), headers);
+  if (policy) {
+    const updated = { policy, body: entry.body };
+    await save(ctx.s.store, found, ctx.header, updated, storeTtl(ctx.s, policy, headers));
+    unlock.release();
+    return hit(ctx, updated, { hit: false, fwd: 'stale', fwdStatus: 304 });
+  }
+  // Another validator, or a changed Vary: forget the variant. A 304 to the client's own
+  // validators stands; otherwise ask again, unconditionally.
+  await ctx.s.store.delete(found.key);
+  if (ctx.header.get('if-none-match') === null && ctx.header.get('if-modified-since') === null) {
+    const again = responseParts(await ctx.app(ctx.request, ctx.environ));
+    const missed: Lookup = { ...found, entry: undefined };
+    return store(ctx, missed, again, headerObject(pairsOf(again)), unlock);
+  }
+  return store(ctx, found, parts, headers, unlock);
+}
+
+/** Stores the application's full response when it may be, and answers with it. */
+function store(
+  ctx: Context,
+  found: Lookup,
+  parts: ResponseParts,
+  headers: Record<string, string>,
+  unlock: Held,
+): Response | Promise<Response> {
   const { s } = ctx;
   const status: CacheStatus = { fwd: found.entry ? 'stale' : found.miss, fwdStatus: parts.status };
   const early = notStored(ctx, parts, headers) ?? quickRefusal(headers);
@@ -186,9 +202,13 @@ async function store(
   const bytes = bytesOf(parts.body);
   if (bytes) {
     const fits = bytes.byteLength <= s.maxEntrySize;
-    if (fits) await save(s.store, found, ctx.header, { policy, body: bytes }, ttl);
-    unlock.release();
-    return withStatus(parts, bytes, { ...status, ttl: ttlOf(policy), stored: fits });
+    const answer = () => {
+      unlock.release();
+      return withStatus(parts, bytes, { ...status, ttl: ttlOf(policy), stored: fits });
+    };
+    return fits
+      ? save(s.store, found, ctx.header, { policy, body: bytes }, ttl).then(answer)
+      : answer();
   }
   const body = teeToStore(webStream(parts.body as ReadableStream), s.maxEntrySize, (whole) => {
     if (!whole) return unlock.release();
@@ -267,7 +287,7 @@ function refreshInBackground(ctx: Context, found: Lookup): void {
     const token = await s.store.lock(found.key, s.lockTimeout);
     if (token === undefined) return;
     const request = new Request(ctx.request.url, { headers: ctx.request.headers });
-    const background: Context = { ...ctx, request, header: request.headers, req: undefined };
+    const background: Context = { ...ctx, request, header: headersOf(request), req: undefined };
     const response = await forward(background, found, token);
     // Read to the end: a streamed body is stored as it is read.
     if (response.body) await response.arrayBuffer();

@@ -45,6 +45,7 @@ import { defineEnvironKey } from '../../src/environ.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { cachedRequest, type Settings } from './handler.js';
 import { invalidate } from './invalidate.js';
+import { headersOf } from './policy.js';
 import { type CacheStore, MemoryCacheStore } from './store.js';
 import { tolerant } from './tolerant.js';
 
@@ -142,9 +143,11 @@ export function cache(options: CacheOptions = {}): Middleware {
     const inner = cacheSlot.with(environ, new Purger(direct, request.url));
     const method = request.method;
     if (method === 'GET' || method === 'HEAD') {
-      const headers = request.headers;
-      if (headers.has('range') || headers.has('upgrade')) return app(request, inner);
-      return cachedRequest(app, request, inner, s);
+      const header = headersOf(request);
+      if (header.get('range') !== null || header.get('upgrade') !== null) {
+        return app(request, inner);
+      }
+      return cachedRequest(app, request, inner, header, s);
     }
     const response = await app(request, inner);
     if (!SAFE.has(method) && response.status < 400) await invalidateAfter(s, request, response);

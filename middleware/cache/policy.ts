@@ -8,6 +8,7 @@
  * carried `Set-Cookie`.
  */
 import CachePolicy from 'http-cache-semantics';
+import { nodeRuntime } from '../../src/request-header.js';
 
 export { CachePolicy };
 
@@ -29,9 +30,32 @@ export function headerObject(pairs: Iterable<readonly [string, string]>): Record
   return object;
 }
 
-/** A request's header fields, read one at a time by name (a `Headers` is one). */
+/** A request's header fields, read one at a time by lower-case name (a `Headers` is one). */
 export interface HeaderOf {
   get(name: string): string | null;
+}
+
+/** Node's parsed header object read as {@link HeaderOf} (repeated fields joined with `, `). */
+class NodeHeaders implements HeaderOf {
+  readonly #raw: Record<string, string | string[] | undefined>;
+  constructor(raw: Record<string, string | string[] | undefined>) {
+    this.#raw = raw;
+  }
+  get(name: string): string | null {
+    const value = this.#raw[name];
+    if (value === undefined) return null;
+    return typeof value === 'string' ? value : value.join(', ');
+  }
+}
+
+/**
+ * The request's header fields: straight from Node's parsed headers when mortar's HTTP gateway
+ * made the request (as `requestHeader` reads them: no `Headers` built for a hit or a pass),
+ * else its `Headers`.
+ */
+export function headersOf(request: Request): HeaderOf {
+  const raw = nodeRuntime(request)?.req?.headers;
+  return raw ? new NodeHeaders(raw) : request.headers;
 }
 
 /** The request's URL, method and headers for a policy. */
