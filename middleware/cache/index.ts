@@ -131,11 +131,11 @@ export function cache(options: CacheOptions = {}): Middleware {
   const s: Settings = {
     store: options.store ? tolerant(options.store, 'cache()') : new MemoryCacheStore(),
     prefix: options.prefix ?? 'mortar:http:',
-    maxEntrySize: count('maxEntrySize', options.maxEntrySize, 1024 * 1024, true),
-    lockTimeout: count('lockTimeout', options.lockTimeout, 5000, true),
-    keepStale: count('keepStale', options.keepStale, 300, false),
-    passTtl: count('passTtl', options.passTtl, 60, false),
-    heuristic: count('heuristic', options.heuristic, 0, false, 1),
+    maxEntrySize: count('maxEntrySize', options.maxEntrySize, 1024 * 1024, true, 'bytes'),
+    lockTimeout: count('lockTimeout', options.lockTimeout, 5000, true, 'milliseconds'),
+    keepStale: count('keepStale', options.keepStale, 300, false, 'seconds'),
+    passTtl: count('passTtl', options.passTtl, 60, false, 'seconds'),
+    heuristic: count('heuristic', options.heuristic, 0, false, 'a fraction', 1),
     refreshing: new Set(),
   };
   const direct = { store: options.store ?? s.store, prefix: s.prefix };
@@ -186,19 +186,12 @@ function count(
   value: number | undefined,
   fallback: number,
   positive: boolean,
+  unit: string,
   max = Number.MAX_SAFE_INTEGER,
 ): number {
   if (value === undefined) return fallback;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    value > max ||
-    (positive && value === 0)
-  ) {
-    throw new TypeError(
-      `cache ${name}: expected a number ${positive ? '> 0' : '≥ 0'}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}, got ${String(value)}`,
-    );
-  }
-  return value;
+  const ok = typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= max;
+  if (ok && !(positive && value === 0)) return value;
+  const range = `${positive ? '> 0' : '≥ 0'}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`;
+  throw new TypeError(`cache ${name}: expected ${unit} ${range}, got ${String(value)}`);
 }

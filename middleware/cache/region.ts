@@ -18,6 +18,7 @@
  * const cachedPrice = prices.cached(fetchPrice, (currency) => currency);
  * ```
  */
+import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import { defineEnvironKey } from '../../src/environ.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { acquire, release } from './lock.js';
@@ -46,6 +47,15 @@ export interface Lifetimes {
   grace?: number;
 }
 
+const REGION_OPTIONS = optionNames<RegionOptions>()([
+  'name',
+  'store',
+  'ttl',
+  'grace',
+  'lock',
+  'prefix',
+]);
+
 interface Stored {
   value: unknown;
   /** Milliseconds since the epoch: fresh until then (0 after a soft invalidation). */
@@ -63,8 +73,13 @@ export class Region {
   readonly #grace: number;
   readonly #timeout: number;
 
-  /** @throws TypeError for a missing name, or a ttl, grace or timeout that is not a number ≥ 0 (ttl > 0). */
+  /**
+   * @throws ConfigError for an unknown option; TypeError for a missing name, or a ttl, grace
+   *   or timeout that is not a number ≥ 0 (ttl and timeout > 0).
+   */
   constructor(options: RegionOptions) {
+    refuseUnknownOptions(options, REGION_OPTIONS, 'region');
+    refuseUnknownOptions(options?.lock, ['timeout'], 'region lock');
     if (typeof options?.name !== 'string' || options.name === '') {
       throw new TypeError('region: expected a name (a non-empty string)');
     }
@@ -72,9 +87,10 @@ export class Region {
     this.store = options.store ?? new MemoryCacheStore();
     this.#store = options.store ? tolerant(this.store, `region "${this.name}"`) : this.store;
     this.#prefix = options.prefix ?? `mortar:region:${options.name}:`;
-    this.#ttl = seconds(this.name, 'ttl', options.ttl, true);
-    this.#grace = seconds(this.name, 'grace', options.grace ?? 0, false);
-    this.#timeout = seconds(this.name, 'lock.timeout', options.lock?.timeout ?? 5000, true);
+    this.#ttl = duration(this.name, 'ttl', options.ttl, true, 'seconds');
+    this.#grace = duration(this.name, 'grace', options.grace ?? 0, false, 'seconds');
+    const timeout = options.lock?.timeout ?? 5000;
+    this.#timeout = duration(this.name, 'lock.timeout', timeout, true, 'milliseconds');
   }
 
   /** The value of `key` while fresh, else `undefined`. */
@@ -200,16 +216,16 @@ export function getRegion(environ: Environ, name: string): Region {
   throw new Error(`getRegion: no region named "${name}" (the regions are ${names})`);
 }
 
-function seconds(name: string, option: string, value: number, positive: boolean): number {
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    (positive && value === 0)
-  ) {
-    throw new TypeError(
-      `region "${name}" ${option}: expected a number ${positive ? '> 0' : '≥ 0'}, got ${String(value)}`,
-    );
-  }
-  return value;
+function duration(
+  name: string,
+  option: string,
+  value: number,
+  positive: boolean,
+  unit: string,
+): number {
+  const ok = typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  if (ok && !(positive && value === 0)) return value;
+  throw new TypeError(
+    `region "${name}" ${option}: expected ${unit} ${positive ? '> 0' : '≥ 0'}, got ${String(value)}`,
+  );
 }

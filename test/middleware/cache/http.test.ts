@@ -4,7 +4,7 @@
  * waiting.
  */
 import { describe, expect, it } from 'vitest';
-import { type CacheOptions, cache } from '../../../middleware/cache/index.js';
+import { type CacheOptions, cache, region } from '../../../middleware/cache/index.js';
 import { type Application, FastResponse } from '../../../src/index.js';
 import { listen, request } from './helpers.js';
 
@@ -233,5 +233,30 @@ describe('cache(): revalidation', () => {
     const reply = await request(`${url}/t`, { 'if-none-match': '"t"' });
     expect(reply.status).toBe(304);
     expect(reply.body).toBe('');
+  });
+});
+
+describe('cache() and region(): options', () => {
+  it('refuse an option they do not know, naming the one meant', () => {
+    expect(() => cache({ maxEntrysize: 1 } as never)).toThrow(
+      /cache: unknown option "maxEntrysize" \(did you mean "maxEntrySize"\?\)/,
+    );
+    expect(() => region({ name: 'r', ttl: 1, expire: 2 } as never)).toThrow(
+      /region: unknown option "expire"/,
+    );
+    expect(() => region({ name: 'r', ttl: 1, lock: { wait: 1 } } as never)).toThrow(
+      /region lock: unknown option "wait"/,
+    );
+  });
+
+  it('refuse sizes and durations out of range, with the unit expected', () => {
+    expect(() => cache({ maxEntrySize: -1 })).toThrow(
+      /cache maxEntrySize: expected bytes > 0, got -1/,
+    );
+    expect(() => cache({ lockTimeout: 0 })).toThrow(/cache lockTimeout: expected milliseconds > 0/);
+    expect(() => cache({ heuristic: 2 })).toThrow(
+      /cache heuristic: expected a fraction ≥ 0 and ≤ 1/,
+    );
+    expect(() => cache({ keepStale: Number.NaN })).toThrow(/cache keepStale/);
   });
 });

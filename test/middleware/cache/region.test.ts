@@ -117,7 +117,7 @@ describe('region(): cached and the environ', () => {
   });
 
   it('refuses a bad ttl, grace or lock timeout with the option named', () => {
-    expect(() => region({ name: 'x', ttl: 0 })).toThrow(/ttl: expected a number > 0/);
+    expect(() => region({ name: 'x', ttl: 0 })).toThrow(/ttl: expected seconds > 0/);
     expect(() => region({ name: 'x', ttl: 1, grace: -1 })).toThrow(/grace/);
     expect(() => region({ name: 'x', ttl: 1, lock: { timeout: Number.NaN } })).toThrow(
       /lock\.timeout/,
