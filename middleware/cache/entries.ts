@@ -5,7 +5,7 @@
  * at once — or a `pass` record: the URL answered something not storable, and requests go
  * straight through without waiting on a lock (Varnish's hit-for-miss) until it expires.
  */
-import { CachePolicy, type HeaderOf, policyHeaders } from './policy.js';
+import { type CachePolicy, type HeaderOf, policies, policyHeaders } from './policy.js';
 import type { CacheRecord, CacheStore } from './store.js';
 
 /** A stored response. */
@@ -62,7 +62,7 @@ export async function lookup(
 
 function entryOf(meta: { policy: object }, record: CacheRecord): Entry {
   return {
-    policy: CachePolicy.fromObject(meta.policy as CachePolicy.CachePolicyObject),
+    policy: policies().fromObject(meta.policy as CachePolicy.CachePolicyObject),
     body: record.body ?? new Uint8Array(0),
   };
 }

@@ -10,7 +10,7 @@ import { bytesOf, teeToStore, webStream } from './body.js';
 import { type Entry, type Lookup, lookup, markPass, save } from './entries.js';
 import { acquire, Held } from './lock.js';
 import {
-  CachePolicy,
+  type CachePolicy,
   type CacheStatus,
   evaluate,
   type HeaderOf,
@@ -19,6 +19,7 @@ import {
   headersOf,
   type PolicyRequest,
   parseCacheControl,
+  policies,
   policyHeaders,
   policyRequest,
   quickRefusal,
@@ -191,7 +192,7 @@ function store(
   const status: CacheStatus = { fwd: found.entry ? 'stale' : found.miss, fwdStatus: parts.status };
   const early = notStored(ctx, parts, headers) ?? quickRefusal(headers);
   if (early !== undefined) return refuse(ctx, found, parts, status, early, unlock);
-  const policy = new CachePolicy(
+  const policy = new (policies())(
     { ...reqOf(ctx), method: 'GET' },
     { status: parts.status, headers },
     { shared: true, cacheHeuristic: s.heuristic, immutableMinTimeToLive: 0 },

@@ -45,7 +45,7 @@ import { defineEnvironKey } from '../../src/environ.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { cachedRequest, type Settings } from './handler.js';
 import { invalidate } from './invalidate.js';
-import { headersOf } from './policy.js';
+import { headersOf, policies } from './policy.js';
 import { type CacheStore, MemoryCacheStore } from './store.js';
 import { tolerant } from './tolerant.js';
 
@@ -128,6 +128,7 @@ const cacheSlot = defineEnvironKey<Purger>('cache', "cache() from 'mortar/cache'
  */
 export function cache(options: CacheOptions = {}): Middleware {
   refuseUnknownOptions(options, CACHE_OPTIONS, 'cache');
+  policies(); // says at once when http-cache-semantics is not installed
   const s: Settings = {
     store: options.store ? tolerant(options.store, 'cache()') : new MemoryCacheStore(),
     prefix: options.prefix ?? 'mortar:http:',

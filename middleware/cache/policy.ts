@@ -7,10 +7,26 @@
  * response marked `must-revalidate`, `proxy-revalidate`, `no-cache` or `s-maxage`, nor one that
  * carried `Set-Cookie`.
  */
-import CachePolicy from 'http-cache-semantics';
+import type CachePolicy from 'http-cache-semantics';
+import { requireOptional } from '../../src/_internal/optional.js';
 import { nodeRuntime } from '../../src/request-header.js';
 
-export { CachePolicy };
+export type { CachePolicy };
+
+let policyClass: typeof CachePolicy | undefined;
+
+/**
+ * http-cache-semantics' `CachePolicy`, an optional peer dependency loaded on the first
+ * `cache()`, so that installing mortar installs no HTTP-cache code.
+ * @throws Error saying to `npm install http-cache-semantics` when it is not installed.
+ */
+export function policies(): typeof CachePolicy {
+  policyClass ??= requireOptional<typeof CachePolicy>(
+    'http-cache-semantics',
+    'cache() needs the http-cache-semantics package: npm install http-cache-semantics',
+  );
+  return policyClass;
+}
 
 /** A request as http-cache-semantics reads it: lower-case header names. */
 export interface PolicyRequest {
@@ -214,7 +230,7 @@ export function updatedPolicy(
   for (const [name, value] of Object.entries(notModified)) {
     if (!(name in object.resh) && !NOT_UPDATED.has(name)) object.resh[name] = value;
   }
-  return CachePolicy.fromObject(object as unknown as CachePolicy.CachePolicyObject);
+  return policies().fromObject(object as unknown as CachePolicy.CachePolicyObject);
 }
 
 /** Fields a 304 never adds to a stored response (its framing, hop-by-hop, its own age). */

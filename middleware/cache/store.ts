@@ -3,7 +3,9 @@
  * response cache and the data cache's regions), and {@link MemoryCacheStore}, an LRU bounded
  * in bytes (lru-cache's `maxSize`) with per-key locks for one process.
  */
-import { LRUCache } from 'lru-cache';
+import type * as LRU from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { requireOptional } from '../../src/_internal/optional.js';
 
 /** One stored thing: metadata (JSON-able for a store that serialises) and, for responses, body bytes. */
 export interface CacheRecord {
@@ -64,8 +66,15 @@ export class MemoryCacheStore implements CacheStore {
   readonly #lru: LRUCache<string, CacheRecord>;
   readonly #locks = new Map<string, Held>();
 
-  /** @throws TypeError when `maxSize` is not a whole number of bytes > 0. */
+  /**
+   * @throws TypeError when `maxSize` is not a whole number of bytes > 0; Error saying to
+   *   `npm install lru-cache` (an optional peer dependency) when it is not installed.
+   */
   constructor(options: MemoryCacheStoreOptions = {}) {
+    const { LRUCache } = requireOptional<typeof LRU>(
+      'lru-cache',
+      'MemoryCacheStore needs the lru-cache package: npm install lru-cache',
+    );
     const maxSize = options.maxSize ?? 64 * 1024 * 1024;
     if (!Number.isSafeInteger(maxSize) || maxSize <= 0) {
       throw new TypeError(
