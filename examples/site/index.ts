@@ -6,7 +6,7 @@
  * `scriptName` and `pathInfo`, mounted twice to show how a mount shifts them — and static
  * files from `public/` under `/static/` (serveStatic) and at `/favicon.svg` (fileApp), and a
  * service on another port mounted with `proxy()` at `/remote`; `/slow/`, a page that blocks the
- * event loop, for blockWatch() and profile().
+ * event loop, for blockWatch() and profile(); `/cached`, a slow page behind cache().
  */
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { urlmap } from '../../middleware/urlmap/index.js';
 import { type Application, compose, errorResponse } from '../../src/index.js';
 import { accountApp } from './account.js';
 import { boom } from './boom.js';
+import { cachedApp } from './cached.js';
 import { legacyApp } from './legacy.js';
 import { api, home, page, where } from './pages.js';
 import { remoteApp } from './remote.js';
@@ -74,5 +75,6 @@ export const application: Application = compose(
     '/legacy': legacyApp,
     '/remote': remoteApp,
     '/slow': slow,
+    '/cached': cachedApp(page),
   }),
 );

@@ -55,6 +55,8 @@ export const home: Application = (request, environ) => {
   <li><a href="${base}/slow/">/slow/</a> — a deliberately slow page: <code>blockWatch</code> names its line in the
     terminal; <a href="${base}/slow/?profile">/slow/?profile</a> profiles it, and
     <a href="${base}/__profile__/">/__profile__/</a> lists the profiles with a flame chart (development)</li>
+  <li><a href="${base}/cached">/cached</a> — a page that takes 500 ms, behind <code>cache()</code>
+    (see its <code>Cache-Status</code>)</li>
 </ul>
 <p>Request: <code>${escapeHTML(request.method)} ${escapeHTML(request.url)}</code></p>`,
   );

@@ -57,11 +57,12 @@ function utf8Length(text: string): number {
 /**
  * `body`, passed on chunk by chunk as it is read (no buffering: a chunk is read when the
  * consumer asks); `done` is called once, with the bytes passed on, at the end (`aborted`
- * false), or at an error or a cancel (true).
+ * false), or at an error or a cancel (true). `each`, when given, sees every chunk first.
  */
 export function countedStream(
   body: ReadableStream<Uint8Array>,
   done: (bytes: number, aborted: boolean) => void,
+  each?: (chunk: Uint8Array, bytes: number) => void,
 ): ReadableStream<Uint8Array> {
   let bytes = 0;
   let finished = false;
@@ -81,6 +82,7 @@ export function countedStream(
             finish(false);
           } else {
             bytes += value.byteLength;
+            each?.(value, bytes);
             controller.enqueue(value);
           }
         } catch (error) {

@@ -47,6 +47,16 @@ afterAll(() => {
 });
 
 describe('the demo site (npm start)', () => {
+  it('caches /cached, a slow page: the second request is a hit with the same body', async () => {
+    const first = await fetch(`${url}/cached`);
+    expect(first.headers.get('cache-status')).toMatch(
+      /^mortar; fwd=uri-miss; fwd-status=200; ttl=60; stored$/,
+    );
+    const second = await fetch(`${url}/cached`);
+    expect(second.headers.get('cache-status')).toMatch(/^mortar; hit; ttl=\d+$/);
+    expect(await second.text()).toBe(await first.text());
+  });
+
   it('serves a home page that links to every part', async () => {
     const res = await fetch(`${url}/`);
     expect(res.status).toBe(200);

@@ -1,0 +1,141 @@
+/**
+ * `npm run bench:cache`: the response cache and the data cache, against what they stand in for.
+ *
+ * - a memory hit of a 1 KiB page against the same app uncached (it takes 1 ms: target ≥ 3×) and
+ *   against serveStatic on a 1 KiB file (≥ 0.9×);
+ * - a Redis hit against a memory hit (≥ 0.5×);
+ * - nginx `proxy_cache` in front of the same uncached app, its hit against mortar's memory hit
+ *   (mortar ≥ 0.5× nginx; skipped with a message without nginx);
+ * - `cache()` on a `no-store` route against the route alone (cost ≤ 3 % req/s);
+ * - a data-cache hit (`region.getOrCreate`) in ns, against bentocache's memory `getOrSet`.
+ *
+ * HTTP pairs are measured back to back (`measurePaired`: A then B, then B then A …) and their
+ * ratio taken round by round; medians and quartiles reported. Every Node server runs in its own
+ * process (NODE_ENV=production); nginx with one worker. Environment: BENCH_ROUNDS (default 8),
+ * BENCH_BURST seconds per load (default 1).
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BentoCache, bentostore } from 'bentocache';
+import { memoryDriver } from 'bentocache/drivers/memory';
+import { region } from '../../middleware/cache/index.js';
+import { type FrontEnd, nginxBinary, startNginx } from '../../test/helpers/frontends.js';
+import { RedisServer, redisAvailable } from '../../test/helpers/redis.js';
+import { loader, measurePaired, quartiles, type Running, startServer } from '../lib.js';
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 8);
+const burst = Number(process.env.BENCH_BURST ?? 1);
+const dir = mkdtempSync(path.join(tmpdir(), 'mortar-bench-cache-'));
+chmodSync(dir, 0o755);
+writeFileSync(path.join(dir, 'page.txt'), 'x'.repeat(1024));
+
+const script = new URL('./servers.ts', import.meta.url);
+const running = new Map<string, Running>();
+let redis: RedisServer | undefined;
+let nginx: FrontEnd | undefined;
+const rows: string[] = [];
+
+/** Fills the cache (one request), so every measured request is a hit. */
+const warm = (url: string) =>
+  new Promise<void>((resolve, reject) => {
+    http.get(url, (res) => res.resume().on('end', resolve)).on('error', reject);
+  });
+
+async function pair(label: string, base: string, target: string, goal: string) {
+  await warm(base);
+  await warm(target);
+  const samples = await measurePaired(base, target, rounds, burst);
+  const { low, median, high } = quartiles(samples.map((s) => s.ratio));
+  rows.push(
+    `| ${label} | ${median.toFixed(2)}× | ${low.toFixed(2)} … ${high.toFixed(2)} | ${goal} |`,
+  );
+}
+
+try {
+  if (redisAvailable) redis = await RedisServer.start();
+  const names = ['uncached', 'memory', 'static', 'no-store', 'no-store-cached'];
+  if (redis) names.push('redis');
+  for (const name of names) {
+    running.set(name, await startServer(script, name, {}, [dir, redis?.url ?? '']));
+  }
+  const url = (name: string, file = '/page') => `${running.get(name)!.url}${file}`;
+  await pair(
+    'memory hit ÷ uncached (the app takes 1 ms of CPU)',
+    url('uncached'),
+    url('memory'),
+    '≥ 3×',
+  );
+  await pair(
+    'memory hit ÷ serveStatic 1 KiB file',
+    url('static', '/page.txt'),
+    url('memory'),
+    '≥ 0.9×',
+  );
+  if (redis) await pair('Redis hit ÷ memory hit', url('memory'), url('redis'), '≥ 0.5×');
+  else rows.push('| Redis hit ÷ memory hit | – | redis-server not installed | ≥ 0.5× |');
+  if (nginxBinary) {
+    const origin = new URL(running.get('uncached')!.url);
+    nginx = await startNginx(
+      dir,
+      [
+        `LISTEN location / { proxy_pass http://127.0.0.1:${origin.port}; proxy_cache one; proxy_http_version 1.1; proxy_set_header Connection ""; }`,
+      ],
+      `proxy_cache_path ${dir}/nginx-cache keys_zone=one:10m; keepalive_requests 100000;`,
+    );
+    await pair(
+      'mortar memory hit ÷ nginx proxy_cache hit',
+      `${nginx.urls[0]}/page`,
+      url('memory'),
+      '≥ 0.5×',
+    );
+  } else
+    rows.push('| mortar memory hit ÷ nginx proxy_cache hit | – | nginx not installed | ≥ 0.5× |');
+  await pair(
+    'cache() on a no-store route ÷ the route alone',
+    url('no-store'),
+    url('no-store-cached'),
+    '≥ 0.97× (cost ≤ 3 %)',
+  );
+} finally {
+  for (const { child } of running.values()) child.kill();
+  await nginx?.stop();
+  await redis?.remove();
+}
+
+/** ns per awaited call of `hit`, over `n` calls after a warm-up. */
+async function timeHits(hit: () => Promise<unknown>, n = 200_000): Promise<number> {
+  for (let i = 0; i < 20_000; i++) await hit();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await hit();
+  return Number(process.hrtime.bigint() - start) / n;
+}
+
+const prices = region({ name: 'bench', ttl: 3600 });
+await prices.getOrCreate('k', () => 42);
+const bento = new BentoCache({
+  default: 'memory',
+  stores: { memory: bentostore().useL1Layer(memoryDriver({ maxSize: '10mb' })) },
+});
+await bento.getOrSet({ key: 'k', factory: () => 42, ttl: '1h' });
+const mortarNs = [];
+const bentoNs = [];
+for (let i = 0; i < 3; i++) {
+  mortarNs.push(await timeHits(() => prices.getOrCreate('k', () => 42)));
+  bentoNs.push(await timeHits(() => bento.getOrSet({ key: 'k', factory: () => 42, ttl: '1h' })));
+}
+const mortarHit = quartiles(mortarNs).median;
+const bentoHit = quartiles(bentoNs).median;
+rmSync(dir, { recursive: true, force: true });
+
+console.log(
+  `\n${rounds} rounds × ${burst} s a side, ${loader}, Node ${process.version}: req/s ratios taken round by round\n`,
+);
+console.log('| pair | median | quartiles | target |\n|---|---:|---:|---:|');
+for (const row of rows) console.log(row);
+console.log(
+  `\ndata-cache hit: region.getOrCreate ${(mortarHit / 1000).toFixed(2)} µs, bentocache memory getOrSet ${(bentoHit / 1000).toFixed(2)} µs → mortar ${(bentoHit / mortarHit).toFixed(2)}× bentocache's rate (targets: ≤ 2 µs, ≥ 1×)`,
+);
+await bento.disconnect();
+process.exit(0);

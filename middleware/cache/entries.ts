@@ -1,0 +1,126 @@
+/**
+ * How responses sit in a store. A URL's key holds either the response (no `Vary`), a `vary`
+ * record naming the selecting fields — each variant then has a key of its own, made of those
+ * fields' values and the record's generation, so deleting the URL's key forgets every variant
+ * at once — or a `pass` record: the URL answered something not storable, and requests go
+ * straight through without waiting on a lock (Varnish's hit-for-miss) until it expires.
+ */
+import { type CachePolicy, type HeaderOf, policies, policyHeaders } from './policy.js';
+import type { CacheRecord, CacheStore } from './store.js';
+
+/** A stored response. */
+export interface Entry {
+  policy: CachePolicy;
+  body: Uint8Array;
+}
+
+type Meta =
+  | { kind: 'response'; policy: object }
+  | { kind: 'vary'; vary: string[]; generation: string }
+  | { kind: 'pass' };
+
+/** What a lookup found for a request. */
+export interface Lookup {
+  /** The URL's key. */
+  primary: string;
+  /** The key the response for this request is (or would be) stored under. */
+  key: string;
+  entry?: Entry | undefined;
+  /** The URL answered something not storable lately. */
+  pass?: boolean;
+  /** Why nothing was found: `uri-miss`, or `vary-miss` (the URL has other variants). */
+  miss: 'uri-miss' | 'vary-miss';
+  /** The URL's vary record, when it has one. */
+  vary?: { names: string[]; generation: string } | undefined;
+}
+
+/** Finds the stored response under `primary` (the URL's key) for the request's `header`s. */
+export async function lookup(
+  store: CacheStore,
+  primary: string,
+  header: HeaderOf,
+): Promise<Lookup> {
+  const record = await store.get(primary);
+  if (!record) return { primary, key: primary, miss: 'uri-miss' };
+  const meta = record.meta as Meta;
+  if (meta.kind === 'pass') return { primary, key: primary, pass: true, miss: 'uri-miss' };
+  if (meta.kind === 'response') {
+    return { primary, key: primary, entry: entryOf(meta, record), miss: 'uri-miss' };
+  }
+  const vary = { names: meta.vary, generation: meta.generation };
+  const key = variantKey(primary, vary, header);
+  const variant = await store.get(key);
+  const variantMeta = variant?.meta as Meta | undefined;
+  return {
+    primary,
+    key,
+    vary,
+    miss: 'vary-miss',
+    entry: variantMeta?.kind === 'response' ? entryOf(variantMeta, variant!) : undefined,
+  };
+}
+
+function entryOf(meta: { policy: object }, record: CacheRecord): Entry {
+  return {
+    policy: policies().fromObject(meta.policy as CachePolicy.CachePolicyObject),
+    body: record.body ?? new Uint8Array(0),
+  };
+}
+
+/** The lower-case field names of a `Vary` value (`*` included: the caller refuses it). */
+export function varyNames(vary: string | undefined): string[] {
+  if (!vary) return [];
+  return vary
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean)
+    .sort();
+}
+
+function variantKey(
+  primary: string,
+  vary: { names: string[]; generation: string },
+  header: HeaderOf,
+): string {
+  let key = `${primary}\n${vary.generation}`;
+  for (const name of vary.names) key += `\n${name}:${(header.get(name) ?? '').trim()}`;
+  return key;
+}
+
+let generations = 0;
+
+/**
+ * Stores a response for `ttl` seconds under the key its `Vary` and the request's
+ * `header`s select (writing the URL's vary record first when it has none, or another).
+ */
+export async function save(
+  store: CacheStore,
+  found: Lookup,
+  header: HeaderOf,
+  entry: Entry,
+  ttl: number,
+): Promise<void> {
+  const names = varyNames(policyHeaders(entry.policy).vary);
+  const record: CacheRecord = {
+    meta: { kind: 'response', policy: entry.policy.toObject() },
+    body: entry.body,
+  };
+  if (names.length === 0) {
+    await store.set(found.primary, record, ttl);
+    return;
+  }
+  let vary = found.vary;
+  if (!vary || vary.names.join() !== names.join()) {
+    vary = { names, generation: `${Date.now().toString(36)}.${++generations}` };
+  }
+  const meta: Meta = { kind: 'vary', vary: vary.names, generation: vary.generation };
+  await store.set(found.primary, { meta }, ttl);
+  await store.set(variantKey(found.primary, vary, header), record, ttl);
+}
+
+/** Marks the URL as not storable for `ttl` seconds (only where nothing else is stored, and once). */
+export async function markPass(store: CacheStore, found: Lookup, ttl: number): Promise<void> {
+  if (found.miss === 'uri-miss' && !found.entry && !found.pass && ttl > 0) {
+    await store.set(found.primary, { meta: { kind: 'pass' } satisfies Meta }, ttl);
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * One request through the response cache: look up, serve what is fresh, and otherwise let one
+ * caller per key ask the application (the others wait on the lock, then read what it stored);
+ * store what may be stored, revalidate what has a validator, stand in for errors with what
+ * `stale-if-error` allows, and refresh `stale-while-revalidate` entries in the background.
+ */
+import { type ResponseParts, responseParts } from '../../src/_internal/response-parts.js';
+import type { Application, Environ } from '../../src/types.js';
+import { bytesOf, teeToStore, webStream } from './body.js';
+import { type Entry, type Lookup, lookup, markPass, save } from './entries.js';
+import { acquire, Held } from './lock.js';
+import {
+  type CachePolicy,
+  type CacheStatus,
+  evaluate,
+  type HeaderOf,
+  hasValidator,
+  headerObject,
+  headersOf,
+  type PolicyRequest,
+  parseCacheControl,
+  policies,
+  policyHeaders,
+  policyRequest,
+  quickRefusal,
+  refusal,
+  staleIfError,
+  ttlOf,
+  updatedPolicy,
+} from './policy.js';
+import { discard, storedResponse, withStatus } from './respond.js';
+import type { CacheStore } from './store.js';
+
+/** The middleware's settings, checked. Durations as the options give them. */
+export interface Settings {
+  store: CacheStore;
+  prefix: string;
+  maxEntrySize: number;
+  lockTimeout: number;
+  keepStale: number;
+  passTtl: number;
+  heuristic: number;
+  /** Keys being refreshed in the background by this process. */
+  refreshing: Set<string>;
+}
+
+interface Context {
+  app: Application;
+  request: Request;
+  environ: Environ;
+  /** The request's header fields, read one by one (no copy on a hit or a pass). */
+  header: HeaderOf;
+  /** The request as a policy reads it, made on first use ({@link reqOf}). */
+  req?: PolicyRequest;
+  s: Settings;
+}
+
+function reqOf(ctx: Context): PolicyRequest {
+  ctx.req ??= policyRequest(ctx.request);
+  return ctx.req;
+}
+
+/** Answers a `GET` or `HEAD` from the cache or through it. */
+export async function cachedRequest(
+  app: Application,
+  request: Request,
+  environ: Environ,
+  header: HeaderOf,
+  s: Settings,
+): Promise<Response> {
+  const ctx: Context = { app, request, environ, header, req: undefined, s };
+  let found = await lookup(s.store, s.prefix + request.url, ctx.header);
+  if (found.pass) return forward(ctx, found, undefined);
+  if (found.entry) {
+    const verdict = evaluate(found.entry.policy, ctx.header);
+    if (verdict === 'fresh') return hit(ctx, found.entry, {});
+    if (verdict === 'stale-while-revalidate') {
+      refreshInBackground(ctx, found);
+      return hit(ctx, found.entry, {});
+    }
+  }
+  if (request.method === 'HEAD') return forward(ctx, found, undefined);
+  const got = await acquire(s.store, found.key, s.lockTimeout);
+  if (got.released) {
+    found = await lookup(s.store, found.primary, ctx.header);
+    if (found.entry && evaluate(found.entry.policy, ctx.header) === 'fresh') {
+      return hit(ctx, found.entry, { collapsed: true });
+    }
+  }
+  return forward(ctx, found, got.token);
+}
+
+function hit(ctx: Context, entry: Entry, status: CacheStatus): Response {
+  return storedResponse(ctx.request.method, ctx.header, entry, { hit: true, ...status });
+}
+
+/**
+ * Asks the application — conditionally when a stored response has a validator — and answers
+ * from what it says. The lock of `found.key`, when `token` holds it, is released once the
+ * response is stored or known not to be.
+ */
+async function forward(ctx: Context, found: Lookup, token: string | undefined): Promise<Response> {
+  const unlock = new Held(ctx.s.store, found.key, token);
+  const entry = found.entry;
+  const conditional =
+    entry !== undefined &&
+    ctx.request.method === 'GET' &&
+    hasValidator(policyHeaders(entry.policy));
+  const inner = conditional
+    ? new Request(ctx.request.url, {
+        method: 'GET',
+        headers: entry.policy.revalidationHeaders(reqOf(ctx)) as Record<string, string>,
+        signal: ctx.request.signal,
+      })
+    : ctx.request;
+  let response: Response;
+  try {
+    response = await ctx.app(inner, ctx.environ);
+  } catch (error) {
+    unlock.release();
+    if (entry && staleIfError(entry.policy)) {
+      return hit(ctx, entry, { hit: false, fwd: 'stale', detail: 'stale-if-error' });
+    }
+    throw error;
+  }
+  try {
+    const answered = answer(ctx, found, responseParts(response), conditional, unlock);
+    if (answered instanceof Response) return answered; // the common case: no await more
+    return await answered;
+  } catch (error) {
+    unlock.release();
+    throw error;
+  }
+}
+
+function answer(
+  ctx: Context,
+  found: Lookup,
+  parts: ResponseParts,
+  conditional: boolean,
+  unlock: Held,
+): Response | Promise<Response> {
+  const entry = found.entry;
+  const headers = headerObject(pairsOf(parts));
+  if (entry && parts.status >= 500 && staleIfError(entry.policy)) {
+    discard(parts.body);
+    unlock.release();
+    const status = { hit: false, fwd: 'stale', fwdStatus: parts.status, detail: 'stale-if-error' };
+    return hit(ctx, entry, status);
+  }
+  if (entry && conditional && parts.status === 304)
+    return revalidated(ctx, found, parts, headers, unlock);
+  return store(ctx, found, parts, headers, unlock);
+}
+
+/** A `304` to the cache's own conditional request: update the entry, or evict it and ask again. */
+async function revalidated(
+  ctx: Context,
+  found: Lookup,
+  parts: ResponseParts,
+  headers: Record<string, string>,
+  unlock: Held,
+): Promise<Response> {
+  const entry = found.entry!;
+  const policy = updatedPolicy(entry.policy, reqOf(ctx), headers);
+  if (policy) {
+    const updated = { policy, body: entry.body };
+    await save(ctx.s.store, found, ctx.header, updated, storeTtl(ctx.s, policy, headers));
+    unlock.release();
+    return hit(ctx, updated, { hit: false, fwd: 'stale', fwdStatus: 304 });
+  }
+  // Another validator, or a changed Vary: forget the variant. A 304 to the client's own
+  // validators stands; otherwise ask again, unconditionally.
+  await ctx.s.store.delete(found.key);
+  if (ctx.header.get('if-none-match') === null && ctx.header.get('if-modified-since') === null) {
+    const again = responseParts(await ctx.app(ctx.request, ctx.environ));
+    const missed: Lookup = { ...found, entry: undefined };
+    return store(ctx, missed, again, headerObject(pairsOf(again)), unlock);
+  }
+  return store(ctx, found, parts, headers, unlock);
+}
+
+/** Stores the application's full response when it may be, and answers with it. */
+function store(
+  ctx: Context,
+  found: Lookup,
+  parts: ResponseParts,
+  headers: Record<string, string>,
+  unlock: Held,
+): Response | Promise<Response> {
+  const { s } = ctx;
+  const status: CacheStatus = { fwd: found.entry ? 'stale' : found.miss, fwdStatus: parts.status };
+  const early = notStored(ctx, parts, headers) ?? quickRefusal(headers);
+  if (early !== undefined) return refuse(ctx, found, parts, status, early, unlock);
+  const policy = new (policies())(
+    { ...reqOf(ctx), method: 'GET' },
+    { status: parts.status, headers },
+    { shared: true, cacheHeuristic: s.heuristic, immutableMinTimeToLive: 0 },
+  );
+  const why = refusal(policy, headers);
+  if (why !== undefined) return refuse(ctx, found, parts, status, why, unlock);
+  const ttl = storeTtl(s, policy, headers);
+  const bytes = bytesOf(parts.body);
+  if (bytes) {
+    const fits = bytes.byteLength <= s.maxEntrySize;
+    const answer = () => {
+      unlock.release();
+      return withStatus(parts, bytes, { ...status, ttl: ttlOf(policy), stored: fits });
+    };
+    return fits
+      ? save(s.store, found, ctx.header, { policy, body: bytes }, ttl).then(answer)
+      : answer();
+  }
+  const body = teeToStore(webStream(parts.body as ReadableStream), s.maxEntrySize, (whole) => {
+    if (!whole) return unlock.release();
+    save(s.store, found, ctx.header, { policy, body: whole }, ttl)
+      .catch(() => {})
+      .finally(() => unlock.release());
+  });
+  return withStatus(parts, body, { ...status, ttl: ttlOf(policy) });
+}
+
+/** Answers with the application's response, not stored (`why` in `Cache-Status`). */
+function refuse(
+  ctx: Context,
+  found: Lookup,
+  parts: ResponseParts,
+  status: CacheStatus,
+  why: string,
+  unlock: Held,
+): Response {
+  unlock.release();
+  if (RESPONSE_REASONS.has(why)) markPass(ctx.s.store, found, ctx.s.passTtl).catch(() => {});
+  status.detail = why;
+  return withStatus(parts, parts.body, status);
+}
+
+/** Refusals that come from the response (a `pass` record skips the lock next time). */
+const RESPONSE_REASONS = new Set([
+  'set-cookie',
+  'no-store',
+  'private',
+  'vary-star',
+  'not-storable',
+  'no-lifetime',
+  'partial',
+  'event-stream',
+]);
+
+/** Why this exchange is not stored whatever the response's headers say, or `undefined`. */
+function notStored(
+  ctx: Context,
+  parts: ResponseParts,
+  headers: Record<string, string>,
+): string | undefined {
+  if (ctx.request.method !== 'GET') return 'method';
+  if (parts.status === 206) return 'partial';
+  if (/^\s*text\/event-stream/i.test(headers['content-type'] ?? '')) return 'event-stream';
+  if (parseCacheControl(ctx.header.get('cache-control') ?? undefined)['no-store'])
+    return 'request-no-store';
+  return undefined;
+}
+
+/** Seconds to keep a response: its lifetime and stale windows, and `keepStale` when it has a validator. */
+function storeTtl(s: Settings, policy: CachePolicy, headers: Record<string, string>): number {
+  const ttl = policy.timeToLive() / 1000 + (hasValidator(headers) ? s.keepStale : 0);
+  return Math.max(1, Math.ceil(ttl));
+}
+
+function pairsOf(parts: ResponseParts): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < parts.headers.length; i += 2) {
+    pairs.push([parts.headers[i]!, parts.headers[i + 1]!]);
+  }
+  return pairs;
+}
+
+/**
+ * `stale-while-revalidate`: one refresh per key at a time in this process (and, on a shared
+ * store, across processes: the refresh runs only under the key's lock), handed to the
+ * runtime's `waitUntil` where the request has one.
+ */
+function refreshInBackground(ctx: Context, found: Lookup): void {
+  const { s } = ctx;
+  if (s.refreshing.has(found.key)) return;
+  s.refreshing.add(found.key);
+  const task = (async () => {
+    const token = await s.store.lock(found.key, s.lockTimeout);
+    if (token === undefined) return;
+    const request = new Request(ctx.request.url, { headers: ctx.request.headers });
+    const background: Context = { ...ctx, request, header: headersOf(request), req: undefined };
+    const response = await forward(background, found, token);
+    // Read to the end: a streamed body is stored as it is read.
+    if (response.body) await response.arrayBuffer();
+  })()
+    .catch(() => {})
+    .finally(() => s.refreshing.delete(found.key));
+  (ctx.request as { waitUntil?: (promise: Promise<unknown>) => void }).waitUntil?.(task);
+}

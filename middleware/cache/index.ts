@@ -1,0 +1,198 @@
+/**
+ * `mortar/cache` — Beaker's other half: {@link cache}, an HTTP response cache (RFC 9111, shared
+ * cache) in front of slow pages, as nginx's `proxy_cache` or Varnish would be; and
+ * {@link region}, a data cache that does not stampede when a hot key expires (Beaker's cache
+ * regions, dogpile.cache). Both keep their records in a {@link CacheStore}: this process's memory
+ * ({@link MemoryCacheStore}, an LRU bounded in bytes) or Redis (`mortar/cache/redis`), where
+ * one origin call per key is made across every process and host that share it.
+ *
+ * ```ts
+ * import { cache } from 'mortar/cache';
+ * const app = compose(cache({ maxEntrySize: 1024 * 1024 }), session({ secret }))(site);
+ * ```
+ *
+ * What it does, by RFC 9111 and the anchors:
+ * - stores `GET` responses that say so (`Cache-Control: max-age`/`s-maxage`, `Expires`) — no
+ *   heuristic freshness unless `heuristic` asks — and never one that is `private`,
+ *   `no-store`, `Vary: *`, answers a request with `Authorization` (without `public`,
+ *   `s-maxage` or `must-revalidate`), or sets a cookie;
+ * - keeps one entry per variant of `Vary` (`Accept-Encoding`, `Accept-Language` …);
+ * - revalidates a stale entry that has a validator with a conditional request (a `304`
+ *   updates its header fields and keeps its body), and sends `Age`;
+ * - serves stale within `stale-while-revalidate` while one background request per key
+ *   refreshes it, and within `stale-if-error` when the application throws or answers 5xx
+ *   (RFC 5861);
+ * - makes one application call for N concurrent misses on a key (nginx `proxy_cache_lock`):
+ *   the others wait up to `lockTimeout` milliseconds, then go themselves;
+ * - streams bodies to the client as they come while a copy is stored — only when the body
+ *   completes within `maxEntrySize` bytes; `206`, `Range` and `Upgrade` requests and
+ *   `text/event-stream` pass through; `HEAD` is answered from a stored `GET`;
+ * - a successful unsafe method (`POST`, `PUT`, `DELETE` …) invalidates its URL and the URLs of
+ *   its `Location` and `Content-Location` on the same origin (§4.4); {@link purge} does it from
+ *   the application;
+ * - `Cache-Status` (RFC 9211) on every response it looked up: `mortar; hit; ttl=57`,
+ *   `mortar; fwd=uri-miss; fwd-status=200; ttl=60; stored`, `mortar; fwd=stale; fwd-status=304`,
+ *   `mortar; fwd=uri-miss; fwd-status=200; detail=set-cookie`.
+ *
+ * Order with `session()`: either order is safe (a response that sets a cookie is never
+ * stored, and a request's cookies are not part of the key), but put `cache()` **outside**
+ * (listed first): a hit then answers before the session is loaded from its store.
+ * @module mortar/cache
+ */
+
+import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { defineEnvironKey } from '../../src/environ.js';
+import type { Environ, Middleware } from '../../src/types.js';
+import { cachedRequest, type Settings } from './handler.js';
+import { invalidate } from './invalidate.js';
+import { headersOf, policies } from './policy.js';
+import { type CacheStore, MemoryCacheStore } from './store.js';
+import { tolerant } from './tolerant.js';
+
+export {
+  getRegion,
+  type Lifetimes,
+  Region,
+  type RegionOptions,
+  region,
+  regions,
+} from './region.js';
+export {
+  type CacheRecord,
+  type CacheStore,
+  MemoryCacheStore,
+  type MemoryCacheStoreOptions,
+} from './store.js';
+
+/** Options of {@link cache}. */
+export interface CacheOptions {
+  /** Where responses are kept. @default new MemoryCacheStore() (64 MiB) */
+  store?: CacheStore;
+  /** Prepended to every key (several caches on one Redis). @default 'mortar:http:' */
+  prefix?: string;
+  /** The largest body stored, in bytes; a larger one is streamed to the client only. @default 1048576 (1 MiB) */
+  maxEntrySize?: number;
+  /**
+   * Milliseconds a request waits for another that is fetching the same key, and the longest a
+   * lock is held. @default 5000
+   */
+  lockTimeout?: number;
+  /**
+   * Seconds a response with a validator (`ETag`, `Last-Modified`) is kept past its lifetime,
+   * to be revalidated rather than fetched again. @default 300
+   */
+  keepStale?: number;
+  /**
+   * Seconds a URL that answered something not storable goes straight to the application,
+   * without waiting on the lock (Varnish's hit-for-miss); a storable answer ends it. 0: never.
+   * @default 60
+   */
+  passTtl?: number;
+  /**
+   * Heuristic freshness (RFC 9111 §4.2.2): the fraction of the time since `Last-Modified` a
+   * response without an explicit lifetime counts as fresh. @default 0 (none)
+   */
+  heuristic?: number;
+}
+
+const CACHE_OPTIONS = optionNames<CacheOptions>()([
+  'store',
+  'prefix',
+  'maxEntrySize',
+  'lockTimeout',
+  'keepStale',
+  'passTtl',
+  'heuristic',
+]);
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/** What `purge` finds in the environ: the store, and the URL to resolve against. */
+class Purger {
+  readonly #target: Pick<Settings, 'store' | 'prefix'>;
+  readonly #base: string;
+  constructor(target: Pick<Settings, 'store' | 'prefix'>, base: string) {
+    this.#target = target;
+    this.#base = base;
+  }
+  purge(url: string): Promise<void> {
+    return invalidate(this.#target, new URL(url, this.#base).href);
+  }
+}
+const cacheSlot = defineEnvironKey<Purger>('cache', "cache() from 'mortar/cache'");
+
+/**
+ * The HTTP response cache middleware (RFC 9111, a shared cache).
+ * @throws ConfigError for an unknown option; TypeError for a size, duration or fraction that
+ *   is not a number in range.
+ */
+export function cache(options: CacheOptions = {}): Middleware {
+  refuseUnknownOptions(options, CACHE_OPTIONS, 'cache');
+  policies(); // says at once when http-cache-semantics is not installed
+  const s: Settings = {
+    store: options.store ? tolerant(options.store, 'cache()') : new MemoryCacheStore(),
+    prefix: options.prefix ?? 'mortar:http:',
+    maxEntrySize: count('maxEntrySize', options.maxEntrySize, 1024 * 1024, true, 'bytes'),
+    lockTimeout: count('lockTimeout', options.lockTimeout, 5000, true, 'milliseconds'),
+    keepStale: count('keepStale', options.keepStale, 300, false, 'seconds'),
+    passTtl: count('passTtl', options.passTtl, 60, false, 'seconds'),
+    heuristic: count('heuristic', options.heuristic, 0, false, 'a fraction', 1),
+    refreshing: new Set(),
+  };
+  const direct = { store: options.store ?? s.store, prefix: s.prefix };
+  return (app) => async (request, environ) => {
+    const inner = cacheSlot.with(environ, new Purger(direct, request.url));
+    const method = request.method;
+    if (method === 'GET' || method === 'HEAD') {
+      const header = headersOf(request);
+      if (header.get('range') !== null || header.get('upgrade') !== null) {
+        return app(request, inner);
+      }
+      return cachedRequest(app, request, inner, header, s);
+    }
+    const response = await app(request, inner);
+    if (!SAFE.has(method) && response.status < 400) await invalidateAfter(s, request, response);
+    return response;
+  };
+}
+
+/**
+ * RFC 9111 §4.4: a non-error response to an unsafe method invalidates the request's URL and
+ * the `Location` and `Content-Location` URLs on the same origin.
+ */
+async function invalidateAfter(s: Settings, request: Request, response: Response): Promise<void> {
+  const origin = new URL(request.url).origin;
+  const urls = [request.url];
+  for (const name of ['location', 'content-location']) {
+    const value = response.headers.get(name);
+    if (value === null) continue;
+    const url = URL.canParse(value, request.url) ? new URL(value, request.url) : undefined;
+    if (url?.origin === origin) urls.push(url.href);
+  }
+  await Promise.all(urls.map((url) => invalidate(s, url)));
+}
+
+/**
+ * Removes the stored responses (every variant) of `url` from the cache that serves this
+ * request. `url` is absolute, or resolved against the request's URL as `cache()` saw it.
+ * @throws Error naming `cache()` when it is not installed; TypeError for a URL that does not
+ *   parse; the store's error when it fails (a purge is never skipped silently).
+ */
+export function purge(environ: Environ, url: string): Promise<void> {
+  return cacheSlot.get(environ).purge(url);
+}
+
+function count(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  positive: boolean,
+  unit: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  const ok = typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= max;
+  if (ok && !(positive && value === 0)) return value;
+  const range = `${positive ? '> 0' : '≥ 0'}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`;
+  throw new TypeError(`cache ${name}: expected ${unit} ${range}, got ${String(value)}`);
+}

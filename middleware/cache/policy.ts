@@ -1,0 +1,308 @@
+/**
+ * The HTTP caching rules (RFC 9111) as small functions over headers: whether a response may be
+ * stored, whether a stored one may answer a request, and the `Cache-Status` field (RFC 9211).
+ * Freshness, age and the revalidation headers come from http-cache-semantics; mortar decides
+ * reuse itself where that library has known gaps (kornelski/http-cache-semantics#54, #56):
+ * a fresh `must-revalidate` response is a hit, and a client's `max-stale` never obtains a
+ * response marked `must-revalidate`, `proxy-revalidate`, `no-cache` or `s-maxage`, nor one that
+ * carried `Set-Cookie`.
+ */
+import type CachePolicy from 'http-cache-semantics';
+import { requireOptional } from '../../src/_internal/optional.js';
+import { nodeRuntime } from '../../src/request-header.js';
+
+export type { CachePolicy };
+
+let policyClass: typeof CachePolicy | undefined;
+
+/**
+ * http-cache-semantics' `CachePolicy`, an optional peer dependency loaded on the first
+ * `cache()`, so that installing mortar installs no HTTP-cache code.
+ * @throws Error saying to `npm install http-cache-semantics` when it is not installed.
+ */
+export function policies(): typeof CachePolicy {
+  policyClass ??= requireOptional<typeof CachePolicy>(
+    'http-cache-semantics',
+    'cache() needs the http-cache-semantics package: npm install http-cache-semantics',
+  );
+  return policyClass;
+}
+
+/** A request as http-cache-semantics reads it: lower-case header names. */
+export interface PolicyRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+}
+
+/** `headers` as an object with lower-case names (repeated fields joined by `, `, as `Headers` does). */
+export function headerObject(pairs: Iterable<readonly [string, string]>): Record<string, string> {
+  const object: Record<string, string> = {};
+  for (const [name, value] of pairs) {
+    const key = name.toLowerCase();
+    const had = object[key];
+    object[key] = had === undefined ? value : `${had}, ${value}`;
+  }
+  return object;
+}
+
+/** A request's header fields, read one at a time by lower-case name (a `Headers` is one). */
+export interface HeaderOf {
+  get(name: string): string | null;
+}
+
+/** Node's parsed header object read as {@link HeaderOf} (repeated fields joined with `, `). */
+class NodeHeaders implements HeaderOf {
+  readonly #raw: Record<string, string | string[] | undefined>;
+  constructor(raw: Record<string, string | string[] | undefined>) {
+    this.#raw = raw;
+  }
+  get(name: string): string | null {
+    const value = this.#raw[name];
+    if (value === undefined) return null;
+    return typeof value === 'string' ? value : value.join(', ');
+  }
+}
+
+/**
+ * The request's header fields: straight from Node's parsed headers when mortar's HTTP gateway
+ * made the request (as `requestHeader` reads them: no `Headers` built for a hit or a pass),
+ * else its `Headers`.
+ */
+export function headersOf(request: Request): HeaderOf {
+  const raw = nodeRuntime(request)?.req?.headers;
+  return raw ? new NodeHeaders(raw) : request.headers;
+}
+
+/** The request's URL, method and headers for a policy. */
+export function policyRequest(request: Request, method = request.method): PolicyRequest {
+  return { url: request.url, method, headers: headerObject(request.headers) };
+}
+
+/** Cache-Control directives, names lower-cased; a directive without a value is `true`. */
+export function parseCacheControl(value: string | undefined): Record<string, string | true> {
+  const directives: Record<string, string | true> = {};
+  if (!value) return directives;
+  for (const part of value.split(',')) {
+    const equals = part.indexOf('=');
+    const name = (equals === -1 ? part : part.slice(0, equals)).trim().toLowerCase();
+    if (!name) continue;
+    directives[name] =
+      equals === -1
+        ? true
+        : part
+            .slice(equals + 1)
+            .trim()
+            .replace(/^"|"$/g, '');
+  }
+  return directives;
+}
+
+/** A delta-seconds directive's value, or `undefined` when absent or not a number ≥ 0. */
+function seconds(value: string | true | undefined): number | undefined {
+  if (value === undefined || value === true) return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * Why a response must not be stored by a shared cache, or `undefined` when it may be: the
+ * library's rules (method, status, `no-store`, `private`, `Authorization` without `public`,
+ * `s-maxage` or `must-revalidate`), then mortar's — a `Set-Cookie` (so a session's cookie is
+ * never handed to another client), `Vary: *`, and nothing to reuse (no lifetime, no validator).
+ */
+export function refusal(policy: CachePolicy, headers: Record<string, string>): string | undefined {
+  const quick = quickRefusal(headers);
+  if (quick !== undefined) return quick;
+  if (!policy.storable()) return 'not-storable';
+  if (policy.timeToLive() <= 0 && !hasValidator(headers)) return 'no-lifetime';
+  return undefined;
+}
+
+/**
+ * The refusals the response's own fields decide, before any policy is built (the cheap path of
+ * a `no-store` route): `set-cookie`, `no-store`, `private`, `vary-star`.
+ */
+export function quickRefusal(headers: Record<string, string>): string | undefined {
+  if (headers['set-cookie'] !== undefined) return 'set-cookie';
+  const cc = parseCacheControl(headers['cache-control']);
+  if (cc['no-store']) return 'no-store';
+  if (cc.private) return 'private';
+  if ((headers.vary ?? '').split(',').some((name) => name.trim() === '*')) return 'vary-star';
+  return undefined;
+}
+
+/** Whether a stored response can be revalidated: it has an `ETag` or a `Last-Modified`. */
+export function hasValidator(headers: Record<string, string>): boolean {
+  return headers.etag !== undefined || headers['last-modified'] !== undefined;
+}
+
+/** What a stored response may do for a request. */
+export type Verdict = 'fresh' | 'stale-while-revalidate' | 'revalidate';
+
+/**
+ * How a stored response answers `request` (RFC 9111 §4.2–4.3, RFC 5861): `fresh` (serve it),
+ * `stale-while-revalidate` (serve it and refresh in the background) or `revalidate` (ask the
+ * application first). Request directives `no-cache`, `max-age`, `min-fresh` and `max-stale`
+ * are honoured, the last only for a response that allows stale reuse ({@link staleAllowed}).
+ */
+export function evaluate(policy: CachePolicy, header: HeaderOf): Verdict {
+  const cacheControl = header.get('cache-control') ?? undefined;
+  const cc = parseCacheControl(cacheControl);
+  if (cc['no-cache'] || (!cacheControl && /no-cache/.test(header.get('pragma') ?? ''))) {
+    return 'revalidate';
+  }
+  const age = policy.age();
+  const lifetime = policy.maxAge();
+  const maxAge = seconds(cc['max-age']);
+  if (maxAge !== undefined && age > maxAge) return 'revalidate';
+  const minFresh = seconds(cc['min-fresh']);
+  if (minFresh !== undefined && lifetime - age < minFresh) return 'revalidate';
+  if (age < lifetime) return 'fresh';
+  const stored = policyHeaders(policy);
+  const rescc = parseCacheControl(stored['cache-control']);
+  if ('max-stale' in cc && staleAllowed(rescc, stored)) {
+    const maxStale = seconds(cc['max-stale']);
+    if (cc['max-stale'] === true || (maxStale !== undefined && maxStale >= age - lifetime)) {
+      return 'fresh';
+    }
+  }
+  const swr = seconds(rescc['stale-while-revalidate']) ?? 0;
+  if (swr > 0 && age < lifetime + swr && !mustRevalidate(rescc)) return 'stale-while-revalidate';
+  return 'revalidate';
+}
+
+/**
+ * Whether the stale response may answer a client's `max-stale` without validation: not when it
+ * says `must-revalidate` (§5.2.2.2), `proxy-revalidate` or `s-maxage` (§5.2.2.8, §5.2.2.10,
+ * shared caches), or `no-cache` (§5.2.2.4), nor when it set a cookie.
+ */
+export function staleAllowed(
+  rescc: Record<string, string | true>,
+  headers: Record<string, string>,
+): boolean {
+  return (
+    !mustRevalidate(rescc) &&
+    !rescc['s-maxage'] &&
+    !rescc['no-cache'] &&
+    headers['set-cookie'] === undefined
+  );
+}
+
+function mustRevalidate(rescc: Record<string, string | true>): boolean {
+  return !!(rescc['must-revalidate'] || rescc['proxy-revalidate']);
+}
+
+/**
+ * Whether a stale response may stand in for an error (RFC 5861 §4): within its
+ * `stale-if-error` seconds past its lifetime, and not `must-revalidate`/`proxy-revalidate`.
+ */
+export function staleIfError(policy: CachePolicy): boolean {
+  const rescc = parseCacheControl(policyHeaders(policy)['cache-control']);
+  const window = seconds(rescc['stale-if-error']) ?? 0;
+  return window > 0 && !mustRevalidate(rescc) && policy.age() < policy.maxAge() + window;
+}
+
+/** The stored response's header fields as the policy holds them. */
+export function policyHeaders(policy: CachePolicy): Record<string, string> {
+  return (policy.toObject() as { resh: Record<string, string> }).resh;
+}
+
+/**
+ * The policy after a `304` (RFC 9111 §4.3.4): http-cache-semantics' update, plus the fields
+ * the 304 brings that the stored response lacked (the library only replaces existing ones).
+ * `undefined` when the 304 does not select the stored response (another validator), or when
+ * it changes `Vary` — the stored variant is then evicted.
+ */
+export function updatedPolicy(
+  policy: CachePolicy,
+  request: PolicyRequest,
+  notModified: Record<string, string>,
+): CachePolicy | undefined {
+  const stored = policyHeaders(policy);
+  if (notModified.vary !== undefined && notModified.vary !== stored.vary) return undefined;
+  const { policy: updated, matches } = policy.revalidatedPolicy(request, {
+    status: 304,
+    headers: notModified,
+  });
+  if (!matches) return undefined;
+  const object = updated.toObject() as { resh: Record<string, string> };
+  for (const [name, value] of Object.entries(notModified)) {
+    if (!(name in object.resh) && !NOT_UPDATED.has(name)) object.resh[name] = value;
+  }
+  return policies().fromObject(object as unknown as CachePolicy.CachePolicyObject);
+}
+
+/** Fields a 304 never adds to a stored response (its framing, hop-by-hop, its own age). */
+const NOT_UPDATED = new Set([
+  'content-length',
+  'content-encoding',
+  'transfer-encoding',
+  'content-range',
+  'connection',
+  'keep-alive',
+  'age',
+  'set-cookie',
+]);
+
+/** Parameters of one `Cache-Status` entry (RFC 9211 §2). */
+export interface CacheStatus {
+  hit?: boolean;
+  /** `uri-miss`, `vary-miss`, `stale`, `request`, `method`, `bypass`. */
+  fwd?: string;
+  /** The status the application answered the forwarded request with. */
+  fwdStatus?: number;
+  /** Seconds of freshness left (negative when stale). */
+  ttl?: number;
+  stored?: boolean;
+  collapsed?: boolean;
+  detail?: string;
+}
+
+/** The `Cache-Status` field value for this cache: `mortar; hit; ttl=57`. */
+export function cacheStatus(status: CacheStatus): string {
+  let value = 'mortar';
+  if (status.hit) value += '; hit';
+  if (status.fwd) value += `; fwd=${status.fwd}`;
+  if (status.fwdStatus !== undefined) value += `; fwd-status=${status.fwdStatus}`;
+  if (status.ttl !== undefined) value += `; ttl=${Math.round(status.ttl)}`;
+  if (status.stored) value += '; stored';
+  if (status.collapsed) value += '; collapsed';
+  if (status.detail) value += `; detail=${status.detail}`;
+  return value;
+}
+
+/** Hop-by-hop fields (RFC 9110 §7.6.1), never served from the store. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/**
+ * The header fields to serve a stored response with: its own (its `Date` kept, as nginx does),
+ * less the hop-by-hop ones, and `Age` (RFC 9111 §5.1) of now in whole seconds.
+ */
+export function servedHeaders(policy: CachePolicy): Record<string, string> {
+  const stored = policyHeaders(policy);
+  const headers: Record<string, string> = {};
+  for (const name in stored) if (!HOP_BY_HOP.has(name)) headers[name] = stored[name]!;
+  headers.age = String(Math.floor(policy.age()));
+  return headers;
+}
+
+/** The stored response's status code. */
+export function statusOf(policy: CachePolicy): number {
+  return (policy.toObject() as { st: number }).st;
+}
+
+/** Seconds of freshness left (negative when stale). */
+export function ttlOf(policy: CachePolicy): number {
+  return policy.maxAge() - policy.age();
+}

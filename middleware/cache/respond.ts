@@ -1,0 +1,70 @@
+/**
+ * The responses the cache builds: a stored one (with its `Age`, and a 304 when the client's own
+ * validators match), and the application's own with `Cache-Status` added.
+ */
+import type { ResponseParts } from '../../src/_internal/response-parts.js';
+import { FastResponse } from '../../src/response.js';
+import { headerPairs, responseFromParts } from '../_shared/parts.js';
+import type { Entry } from './entries.js';
+import {
+  type CacheStatus,
+  cacheStatus,
+  type HeaderOf,
+  servedHeaders,
+  statusOf,
+  ttlOf,
+} from './policy.js';
+
+/**
+ * The stored response for a `GET` or `HEAD` (no body), with `Age` and `Date` of now and
+ * `Cache-Status`; a `304` when the request's `If-None-Match` (weak comparison) or, without
+ * it, `If-Modified-Since` matches (RFC 9110 §13.1).
+ */
+export function storedResponse(
+  method: string,
+  request: HeaderOf,
+  entry: Entry,
+  status: CacheStatus,
+): Response {
+  const headers = servedHeaders(entry.policy);
+  headers['cache-status'] = cacheStatus({ ttl: ttlOf(entry.policy), ...status });
+  if (notModified(request, headers)) {
+    delete headers['content-length'];
+    return new FastResponse(null, { status: 304, headers });
+  }
+  const body = method === 'HEAD' ? null : entry.body;
+  return new FastResponse(body as BodyInit | null, { status: statusOf(entry.policy), headers });
+}
+
+function notModified(request: HeaderOf, stored: Record<string, string>): boolean {
+  const ifNoneMatch = request.get('if-none-match');
+  if (ifNoneMatch !== null) {
+    const etag = stored.etag;
+    if (etag === undefined) return false;
+    const opaque = etag.replace(/^W\//, '');
+    return ifNoneMatch
+      .split(',')
+      .some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '') === opaque);
+  }
+  const since = request.get('if-modified-since');
+  const modified = stored['last-modified'];
+  if (since === null || modified === undefined) return false;
+  const sinceTime = Date.parse(since);
+  const modifiedTime = Date.parse(modified);
+  return Number.isFinite(sinceTime) && Number.isFinite(modifiedTime) && modifiedTime <= sinceTime;
+}
+
+/** The application's response rebuilt from its parts with `body` and `Cache-Status`. */
+export function withStatus(parts: ResponseParts, body: unknown, status: CacheStatus): Response {
+  const pairs = headerPairs(parts, 'cache-status');
+  pairs.push(['cache-status', cacheStatus(status)]);
+  return responseFromParts(parts, body, pairs);
+}
+
+/** Reads and drops a body nobody will read (a stream is cancelled). */
+export function discard(body: ResponseParts['body']): void {
+  if (body instanceof ReadableStream) body.cancel().catch(() => {});
+  else if (body && typeof (body as { destroy?: unknown }).destroy === 'function') {
+    (body as unknown as { destroy(): void }).destroy();
+  }
+}
