@@ -40,7 +40,7 @@
  * @module mortar/cache
  */
 
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { is, optionChecker, valueKind } from '../../src/_internal/options.js';
 import { defineEnvironKey } from '../../src/environ.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { cachedRequest, type Settings } from './handler.js';
@@ -95,15 +95,18 @@ export interface CacheOptions {
   heuristic?: number;
 }
 
-const CACHE_OPTIONS = optionNames<CacheOptions>()([
-  'store',
-  'prefix',
-  'maxEntrySize',
-  'lockTimeout',
-  'keepStale',
-  'passTtl',
-  'heuristic',
-]);
+const checkOptions = optionChecker<CacheOptions>('cache', {
+  store: is.object,
+  prefix: is.string,
+  maxEntrySize: valueKind(
+    'a number of bytes (an integer ≥ 1)',
+    (v) => Number.isInteger(v) && (v as number) >= 1,
+  ),
+  lockTimeout: is.milliseconds(1),
+  keepStale: is.seconds(0),
+  passTtl: is.seconds(0),
+  heuristic: valueKind('a fraction from 0 to 1', (v) => typeof v === 'number' && v >= 0 && v <= 1),
+});
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
@@ -123,36 +126,38 @@ const cacheSlot = defineEnvironKey<Purger>('cache', "cache() from 'mortar/cache'
 
 /**
  * The HTTP response cache middleware (RFC 9111, a shared cache).
- * @throws ConfigError for an unknown option; TypeError for a size, duration or fraction that
- *   is not a number in range.
+ * @throws ConfigError (a TypeError) for an unknown option, or a size, duration or fraction
+ *   out of range (naming its unit).
  */
 export function cache(options: CacheOptions = {}): Middleware {
-  refuseUnknownOptions(options, CACHE_OPTIONS, 'cache');
+  checkOptions(options);
   policies(); // says at once when http-cache-semantics is not installed
   const s: Settings = {
     store: options.store ? tolerant(options.store, 'cache()') : new MemoryCacheStore(),
     prefix: options.prefix ?? 'mortar:http:',
-    maxEntrySize: count('maxEntrySize', options.maxEntrySize, 1024 * 1024, true, 'bytes'),
-    lockTimeout: count('lockTimeout', options.lockTimeout, 5000, true, 'milliseconds'),
-    keepStale: count('keepStale', options.keepStale, 300, false, 'seconds'),
-    passTtl: count('passTtl', options.passTtl, 60, false, 'seconds'),
-    heuristic: count('heuristic', options.heuristic, 0, false, 'a fraction', 1),
+    maxEntrySize: options.maxEntrySize ?? 1024 * 1024,
+    lockTimeout: options.lockTimeout ?? 5000,
+    keepStale: options.keepStale ?? 300,
+    passTtl: options.passTtl ?? 60,
+    heuristic: options.heuristic ?? 0,
     refreshing: new Set(),
   };
   const direct = { store: options.store ?? s.store, prefix: s.prefix };
-  return (app) => async (request, environ) => {
-    const inner = cacheSlot.with(environ, new Purger(direct, request.url));
-    const method = request.method;
-    if (method === 'GET' || method === 'HEAD') {
-      const header = headersOf(request);
-      if (header.get('range') !== null || header.get('upgrade') !== null) {
-        return app(request, inner);
+  return function cache(app) {
+    return async function cacheApp(request, environ) {
+      const inner = cacheSlot.with(environ, new Purger(direct, request.url));
+      const method = request.method;
+      if (method === 'GET' || method === 'HEAD') {
+        const header = headersOf(request);
+        if (header.get('range') !== null || header.get('upgrade') !== null) {
+          return app(request, inner);
+        }
+        return cachedRequest(app, request, inner, header, s);
       }
-      return cachedRequest(app, request, inner, header, s);
-    }
-    const response = await app(request, inner);
-    if (!SAFE.has(method) && response.status < 400) await invalidateAfter(s, request, response);
-    return response;
+      const response = await app(request, inner);
+      if (!SAFE.has(method) && response.status < 400) await invalidateAfter(s, request, response);
+      return response;
+    };
   };
 }
 
@@ -180,19 +185,4 @@ async function invalidateAfter(s: Settings, request: Request, response: Response
  */
 export function purge(environ: Environ, url: string): Promise<void> {
   return cacheSlot.get(environ).purge(url);
-}
-
-function count(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  positive: boolean,
-  unit: string,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (value === undefined) return fallback;
-  const ok = typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= max;
-  if (ok && !(positive && value === 0)) return value;
-  const range = `${positive ? '> 0' : '≥ 0'}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`;
-  throw new TypeError(`cache ${name}: expected ${unit} ${range}, got ${String(value)}`);
 }

@@ -21,6 +21,7 @@
 import type * as IORedis from 'ioredis';
 import type { Redis } from 'ioredis';
 import { requireOptional } from '../../src/_internal/optional.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import type { CacheRecord, CacheStore } from './store.js';
 
 function loadIORedis(): typeof IORedis {
@@ -57,6 +58,14 @@ type LockClient = Redis & {
   mortarUnlock(lock: string, token: string, channel: string, key: string): Promise<number>;
 };
 
+const checkOptions = optionChecker<RedisCacheStoreOptions>('RedisCacheStore', {
+  client: is.object,
+  url: is.string,
+  prefix: is.string,
+  pollInterval: is.milliseconds(1),
+  commandTimeout: is.milliseconds(1),
+});
+
 /** Records in Redis: one string a key, `[4-byte metadata length][metadata JSON][body]`. */
 export class RedisCacheStore implements CacheStore {
   readonly client: Redis;
@@ -67,8 +76,12 @@ export class RedisCacheStore implements CacheStore {
   #subscriber: Promise<Redis> | undefined;
   readonly #owned: boolean;
 
-  /** @throws Error saying to install ioredis when it is not installed. */
+  /**
+   * @throws ConfigError (a TypeError) for an unknown option or a value of the wrong kind;
+   *   Error saying to install ioredis when it is not installed.
+   */
   constructor(options: RedisCacheStoreOptions = {}) {
+    checkOptions(options);
     const { Redis } = loadIORedis();
     this.prefix = options.prefix ?? 'mortar:';
     this.#channel = `${this.prefix}cache-unlock`;

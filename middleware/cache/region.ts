@@ -18,7 +18,7 @@
  * const cachedPrice = prices.cached(fetchPrice, (currency) => currency);
  * ```
  */
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { ConfigError, is, optionChecker, valueKind } from '../../src/_internal/options.js';
 import { defineEnvironKey } from '../../src/environ.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { acquire, release } from './lock.js';
@@ -47,14 +47,25 @@ export interface Lifetimes {
   grace?: number;
 }
 
-const REGION_OPTIONS = optionNames<RegionOptions>()([
-  'name',
-  'store',
-  'ttl',
-  'grace',
-  'lock',
-  'prefix',
-]);
+/** Seconds: a number (fractions allowed) ≥ `least`, or > 0 when `positive`. */
+const seconds = (positive: boolean) =>
+  valueKind(
+    `seconds (a number ${positive ? '> 0' : '≥ 0'})`,
+    (v) => typeof v === 'number' && Number.isFinite(v) && (positive ? v > 0 : v >= 0),
+  );
+const checkOptions = optionChecker<RegionOptions>('region', {
+  name: is.required(valueKind('a non-empty string', (v) => typeof v === 'string' && v !== '')),
+  store: is.object,
+  ttl: is.required(seconds(true)),
+  grace: seconds(false),
+  lock: is.object,
+  prefix: is.string,
+});
+const checkLock = optionChecker<NonNullable<RegionOptions['lock']>>(
+  'region',
+  { timeout: is.milliseconds(1) },
+  'lock.',
+);
 
 interface Stored {
   value: unknown;
@@ -74,23 +85,19 @@ export class Region {
   readonly #timeout: number;
 
   /**
-   * @throws ConfigError for an unknown option; TypeError for a missing name, or a ttl, grace
-   *   or timeout that is not a number ≥ 0 (ttl and timeout > 0).
+   * @throws ConfigError (a TypeError) for an unknown option, a missing name or ttl, or a
+   *   ttl, grace (seconds) or lock timeout (milliseconds) out of range.
    */
   constructor(options: RegionOptions) {
-    refuseUnknownOptions(options, REGION_OPTIONS, 'region');
-    refuseUnknownOptions(options?.lock, ['timeout'], 'region lock');
-    if (typeof options?.name !== 'string' || options.name === '') {
-      throw new TypeError('region: expected a name (a non-empty string)');
-    }
+    checkOptions(options);
+    checkLock(options.lock);
     this.name = options.name;
     this.store = options.store ?? new MemoryCacheStore();
     this.#store = options.store ? tolerant(this.store, `region "${this.name}"`) : this.store;
     this.#prefix = options.prefix ?? `mortar:region:${options.name}:`;
-    this.#ttl = duration(this.name, 'ttl', options.ttl, true, 'seconds');
-    this.#grace = duration(this.name, 'grace', options.grace ?? 0, false, 'seconds');
-    const timeout = options.lock?.timeout ?? 5000;
-    this.#timeout = duration(this.name, 'lock.timeout', timeout, true, 'milliseconds');
+    this.#ttl = options.ttl;
+    this.#grace = options.grace ?? 0;
+    this.#timeout = options.lock?.timeout ?? 5000;
   }
 
   /** The value of `key` while fresh, else `undefined`. */
@@ -199,10 +206,14 @@ const regionsSlot = defineEnvironKey<ReadonlyMap<string, Region>>(
 export function regions(...list: Region[]): Middleware {
   const byName = new Map<string, Region>();
   for (const one of list) {
-    if (byName.has(one.name)) throw new TypeError(`regions: two regions are named "${one.name}"`);
+    if (byName.has(one.name)) throw new ConfigError(`regions: two regions are named "${one.name}"`);
     byName.set(one.name, one);
   }
-  return (app) => (request, environ) => app(request, regionsSlot.with(environ, byName));
+  return function regions(app) {
+    return function regionsApp(request, environ) {
+      return app(request, regionsSlot.with(environ, byName));
+    };
+  };
 }
 
 /**
@@ -214,18 +225,4 @@ export function getRegion(environ: Environ, name: string): Region {
   if (found) return found;
   const names = [...regionsSlot.get(environ).keys()].join(', ');
   throw new Error(`getRegion: no region named "${name}" (the regions are ${names})`);
-}
-
-function duration(
-  name: string,
-  option: string,
-  value: number,
-  positive: boolean,
-  unit: string,
-): number {
-  const ok = typeof value === 'number' && Number.isFinite(value) && value >= 0;
-  if (ok && !(positive && value === 0)) return value;
-  throw new TypeError(
-    `region "${name}" ${option}: expected ${unit} ${positive ? '> 0' : '≥ 0'}, got ${String(value)}`,
-  );
 }

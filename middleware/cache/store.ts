@@ -6,6 +6,7 @@
 import type * as LRU from 'lru-cache';
 import type { LRUCache } from 'lru-cache';
 import { requireOptional } from '../../src/_internal/optional.js';
+import { optionChecker, valueKind } from '../../src/_internal/options.js';
 
 /** One stored thing: metadata (JSON-able for a store that serialises) and, for responses, body bytes. */
 export interface CacheRecord {
@@ -48,6 +49,13 @@ export interface MemoryCacheStoreOptions {
   maxSize?: number;
 }
 
+const checkOptions = optionChecker<MemoryCacheStoreOptions>('MemoryCacheStore', {
+  maxSize: valueKind(
+    'a number of bytes (an integer ≥ 1)',
+    (v) => Number.isInteger(v) && (v as number) >= 1,
+  ),
+});
+
 interface Held {
   token: string;
   expires: number;
@@ -67,7 +75,8 @@ export class MemoryCacheStore implements CacheStore {
   readonly #locks = new Map<string, Held>();
 
   /**
-   * @throws TypeError when `maxSize` is not a whole number of bytes > 0; Error saying to
+   * @throws ConfigError (a TypeError) for an unknown option or a `maxSize` that is not a
+   *   whole number of bytes > 0; Error saying to
    *   `npm install lru-cache` (an optional peer dependency) when it is not installed.
    */
   constructor(options: MemoryCacheStoreOptions = {}) {
@@ -75,12 +84,8 @@ export class MemoryCacheStore implements CacheStore {
       'lru-cache',
       'MemoryCacheStore needs the lru-cache package: npm install lru-cache',
     );
+    checkOptions(options);
     const maxSize = options.maxSize ?? 64 * 1024 * 1024;
-    if (!Number.isSafeInteger(maxSize) || maxSize <= 0) {
-      throw new TypeError(
-        `MemoryCacheStore maxSize: expected a whole number of bytes > 0, got ${String(maxSize)}`,
-      );
-    }
     this.#lru = new LRUCache<string, CacheRecord>({
       maxSize,
       sizeCalculation: (record, key) => Math.max(1, key.length + recordSize(record)),

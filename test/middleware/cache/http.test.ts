@@ -239,24 +239,28 @@ describe('cache(): revalidation', () => {
 describe('cache() and region(): options', () => {
   it('refuse an option they do not know, naming the one meant', () => {
     expect(() => cache({ maxEntrysize: 1 } as never)).toThrow(
-      /cache: unknown option "maxEntrysize" \(did you mean "maxEntrySize"\?\)/,
+      /cache: unknown option "maxEntrysize" — did you mean "maxEntrySize"\?/,
     );
     expect(() => region({ name: 'r', ttl: 1, expire: 2 } as never)).toThrow(
       /region: unknown option "expire"/,
     );
     expect(() => region({ name: 'r', ttl: 1, lock: { wait: 1 } } as never)).toThrow(
-      /region lock: unknown option "wait"/,
+      /region: unknown option "lock.wait"/,
     );
   });
 
   it('refuse sizes and durations out of range, with the unit expected', () => {
     expect(() => cache({ maxEntrySize: -1 })).toThrow(
-      /cache maxEntrySize: expected bytes > 0, got -1/,
+      /cache: option "maxEntrySize" must be a number of bytes \(an integer ≥ 1\), got -1/,
     );
-    expect(() => cache({ lockTimeout: 0 })).toThrow(/cache lockTimeout: expected milliseconds > 0/);
+    expect(() => cache({ lockTimeout: 0 })).toThrow(
+      /cache: option "lockTimeout" must be milliseconds \(an integer ≥ 1\)/,
+    );
     expect(() => cache({ heuristic: 2 })).toThrow(
-      /cache heuristic: expected a fraction ≥ 0 and ≤ 1/,
+      /cache: option "heuristic" must be a fraction from 0 to 1/,
     );
-    expect(() => cache({ keepStale: Number.NaN })).toThrow(/cache keepStale/);
+    expect(() => cache({ keepStale: Number.NaN })).toThrow(
+      /cache: option "keepStale" must be seconds/,
+    );
   });
 });

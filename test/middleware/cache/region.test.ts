@@ -117,10 +117,14 @@ describe('region(): cached and the environ', () => {
   });
 
   it('refuses a bad ttl, grace or lock timeout with the option named', () => {
-    expect(() => region({ name: 'x', ttl: 0 })).toThrow(/ttl: expected seconds > 0/);
-    expect(() => region({ name: 'x', ttl: 1, grace: -1 })).toThrow(/grace/);
+    expect(() => region({ name: 'x', ttl: 0 })).toThrow(
+      /region: option "ttl" must be seconds \(a number > 0\)/,
+    );
+    expect(() => region({ name: 'x', ttl: 1, grace: -1 })).toThrow(
+      /option "grace" must be seconds/,
+    );
     expect(() => region({ name: 'x', ttl: 1, lock: { timeout: Number.NaN } })).toThrow(
-      /lock\.timeout/,
+      /region: option "lock.timeout" must be milliseconds/,
     );
   });
 });
