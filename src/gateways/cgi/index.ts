@@ -10,7 +10,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Application } from '../../types.js';
-import { writeCGIResponse } from '../_cgi/cgi-response.js';
+import { streamSink, writeCGIResponse } from '../_cgi/cgi-response.js';
 import { answer, rebuildRequest } from '../_cgi/meta-variables.js';
 
 /** Where a CGI request comes from and goes to (the process's own by default). */
@@ -45,7 +45,7 @@ export async function runCGI(app: Application, options: CGIOptions = {}): Promis
   const abort = new AbortController();
   const rebuilt = rebuildRequest(meta, body, abort.signal, 'cgi');
   const { response, request } = await answer(app, rebuilt, log);
-  await writeCGIResponse(stdout, response, request, log);
+  await writeCGIResponse(streamSink(stdout), response, request, log);
 }
 
 /**
