@@ -55,6 +55,7 @@
 import { randomBytes } from 'node:crypto';
 import { terminalSafe } from '../../src/_internal/log.js';
 import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { isThenable } from '../../src/_internal/thenable.js';
 import { assertEnviron } from '../../src/environ.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
@@ -197,8 +198,8 @@ export function debug(options: DebugOptions = {}): Middleware {
     } catch (error) {
       return onError(error, request, environ);
     }
-    return result instanceof Promise
-      ? result.catch((error: unknown) => onError(error, request, environ))
+    return isThenable<Response>(result)
+      ? Promise.resolve(result).catch((error: unknown) => onError(error, request, environ))
       : result;
   };
 }
