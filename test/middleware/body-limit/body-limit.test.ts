@@ -125,6 +125,24 @@ describe('bodyLimit', () => {
     expect(small.status).toBe(200);
   });
 
+  it("keeps the gateway's request when it counts a body: srvx's runtime and ip, a form's type", async () => {
+    const seen: unknown[] = [];
+    const inspector: Application = async (request) => {
+      const { runtime, ip } = request as { runtime?: { node?: { req?: unknown } }; ip?: unknown };
+      seen.push(runtime?.node?.req instanceof http.IncomingMessage, ip);
+      const form = await request.formData();
+      return new Response(`read ${String(form.get('a')).length}`);
+    };
+    const server = await serve(inspector, { port: 0, announce: false, maxBodySize: 1000 });
+    servers.push(server);
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const res = await raw(server.url, { headers: form, chunks: ['a=xx', 'xx'] });
+    expect(res.body).toBe('read 4');
+    expect(seen).toEqual([true, '127.0.0.1']);
+    const over = await raw(server.url, { headers: form, chunks: ['a=', 'x'.repeat(1000)] });
+    expect(over.status).toBe(413);
+  });
+
   it('passes requests without a body untouched (the same Request object)', async () => {
     let seen: Request | undefined;
     const given = new Request('http://localhost/');
