@@ -30,11 +30,15 @@ export function requestListener(
   mount?: MountOptions,
 ): (req: http.IncomingMessage, res: http.ServerResponse, next?: (error?: unknown) => void) => void {
   const send = (res: http.ServerResponse, response: Response, request: Request): void => {
-    settle(
-      writeResponse(res, response, request, log),
-      log,
-      () => `the response to ${request.method} ${request.url}`,
-    );
+    // A response started once the server drains closes its connection (see drain.ts).
+    if (state.draining) res.shouldKeepAlive = false;
+    let written: Promise<void> | undefined;
+    try {
+      written = writeResponse(res, response, request, log);
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    if (written) settle(written, log, () => `the response to ${request.method} ${request.url}`);
   };
 
   return (req, res, next) => {
@@ -136,6 +140,9 @@ async function runMounted(
   return response;
 }
 
+/** The last Host found valid: a server sees the same one request after request. */
+let lastValidHost = '';
+
 /**
  * What is wrong with the request's `Host` (RFC 9112 §3.2: two Host lines, or an invalid value,
  * is a 400), or `undefined`. Node keeps only the first of two
@@ -145,7 +152,10 @@ function checkHost(req: http.IncomingMessage): string | undefined {
   const host = req.headers.host;
   // An HTTP/1.1 request without Host never gets here: Node answers it 400 (requireHostHeader).
   if (host === undefined) return undefined;
-  if (!isValidHost(host)) return 'the Host header is not a valid host[:port]';
+  if (host !== lastValidHost) {
+    if (!isValidHost(host)) return 'the Host header is not a valid host[:port]';
+    lastValidHost = host;
+  }
   const raw = req.rawHeaders;
   let count = 0;
   for (let i = 0; i < raw.length; i += 2) {
