@@ -28,19 +28,12 @@ import type { Application } from '../types.js';
  */
 export function limitRequestBody(app: Application, maxBytes: number, option: string): Application {
   checkByteLimit(maxBytes, option);
-  const tooLarge = () =>
-    new HTTPError(413, {
-      body: `the request body is over the limit of ${maxBytes} bytes`,
-      headers: { connection: 'close' },
-    });
+  const tooLarge = () => bodyTooLarge(maxBytes);
   return (request, environ) => {
     // GET and HEAD carry no body on any gateway (nor can a native Request): the hot path.
     const method = request.method;
     if (method === 'GET' || method === 'HEAD') return app(request, environ);
-    const declared = request.headers.get('content-length');
-    if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
-      return tooLarge().toResponse(request);
-    }
+    if (declaresTooLarge(request, maxBytes)) return tooLarge().toResponse(request);
     return app(new LimitedRequest(request, maxBytes, tooLarge) as unknown as Request, environ);
   };
 }
@@ -153,6 +146,23 @@ function countBody(
     },
     cancel: (reason) => reader.cancel(reason),
   });
+}
+
+/**
+ * The 413 Content Too Large (RFC 9110 §15.5.14) for a body over `maxBytes`, with
+ * `Connection: close`: the rest of an upload is not worth reading.
+ */
+export function bodyTooLarge(maxBytes: number): HTTPError {
+  return new HTTPError(413, {
+    body: `the request body is over the limit of ${maxBytes} bytes`,
+    headers: { connection: 'close' },
+  });
+}
+
+/** Whether `request` declares a `Content-Length` over `maxBytes`. */
+export function declaresTooLarge(request: Request, maxBytes: number): boolean {
+  const declared = request.headers.get('content-length');
+  return declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes;
 }
 
 /**

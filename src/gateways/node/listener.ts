@@ -22,12 +22,16 @@ export interface MountOptions {
 /**
  * The `node:http` request listener: checks the request target and `Host` (400 for a malformed
  * one), runs the application, and writes what it answers (the outcome rule for what it throws).
+ *
+ * @param maxBodySize - Bytes of request body srvx lets a read take before it fails (the
+ *   gateway's limit; `app` is wrapped by `limitGatewayBody`); `undefined`, no limit.
  */
 export function requestListener(
   app: Application,
   log: (line: string) => void,
   state: { draining: boolean },
   mount?: MountOptions,
+  maxBodySize?: number,
 ): (req: http.IncomingMessage, res: http.ServerResponse, next?: (error?: unknown) => void) => void {
   const send = (res: http.ServerResponse, response: Response, request: Request): void => {
     // A response started once the server drains closes its connection (see drain.ts).
@@ -45,7 +49,8 @@ export function requestListener(
     if (state.draining) res.shouldKeepAlive = false;
     const pathInfo = checkRequest(req, res);
     if (pathInfo === undefined) return;
-    const request = new NodeRequest({ req, res }) as Request;
+    // srvx counts the body against the limit as it is read (see body-limit.ts).
+    const request = new NodeRequest({ req, res, maxRequestBodySize: maxBodySize }) as Request;
     const environ: Environ = {
       scriptName: mount ? mountPrefix(req) : '',
       pathInfo,

@@ -133,14 +133,23 @@ describe('bodyLimit', () => {
       const form = await request.formData();
       return new Response(`read ${String(form.get('a')).length}`);
     };
-    const server = await serve(inspector, { port: 0, announce: false, maxBodySize: 1000 });
-    servers.push(server);
+    // The gateway's own limit, and the middleware's under a gateway without one.
+    const gateway = await serve(inspector, { port: 0, announce: false, maxBodySize: 1000 });
+    const middleware = await serve(bodyLimit({ maxBytes: 1000 })(inspector), {
+      port: 0,
+      announce: false,
+      maxBodySize: Number.POSITIVE_INFINITY,
+    });
+    servers.push(gateway, middleware);
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
-    const res = await raw(server.url, { headers: form, chunks: ['a=xx', 'xx'] });
-    expect(res.body).toBe('read 4');
-    expect(seen).toEqual([true, '127.0.0.1']);
-    const over = await raw(server.url, { headers: form, chunks: ['a=', 'x'.repeat(1000)] });
-    expect(over.status).toBe(413);
+    for (const server of [gateway, middleware]) {
+      seen.length = 0;
+      const res = await raw(server.url, { headers: form, chunks: ['a=xx', 'xx'] });
+      expect(res.body).toBe('read 4');
+      expect(seen).toEqual([true, '127.0.0.1']);
+      const over = await raw(server.url, { headers: form, chunks: ['a=', 'x'.repeat(1000)] });
+      expect(over.status).toBe(413);
+    }
   });
 
   it('passes requests without a body untouched (the same Request object)', async () => {
