@@ -75,7 +75,7 @@ describe('bodyLimit', () => {
     );
   });
 
-  it("believes a length only from the gateway's own framing, not from a request a middleware made", async () => {
+  it('counts whatever body a request carries, not the length it declares', async () => {
     // Behind the HTTP gateway, a middleware hands on a request of its own making that declares
     // 10 bytes and carries 5,000: counted, and refused past the limit.
     const swap =
@@ -95,7 +95,7 @@ describe('bodyLimit', () => {
     });
     servers.push(server);
     expect((await raw(server.url, { body: 'x'.repeat(10) })).status).toBe(413);
-    // The gateway's own request, with its own length, goes straight through.
+    // The gateway's own request, within the limit, reads whole.
     const direct = await serve(bodyLimit({ maxBytes: 1000 })(reader), { port: 0, announce: false });
     servers.push(direct);
     expect((await raw(direct.url, { body: 'x'.repeat(1000) })).body).toBe('read 1000');
