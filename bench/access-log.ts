@@ -47,7 +47,9 @@ const cases = [
 const servers = new URL('./servers.ts', import.meta.url);
 const names = [...new Set(cases.flatMap((c) => [c.base, c.logged]))];
 const running = new Map(
-  await Promise.all(names.map(async (name) => [name, await startServer(servers, name)] as const)),
+  await Promise.all(
+    names.map(async (name) => [name, await startServer(servers, name, {}, [], true)] as const),
+  ),
 );
 const url = (name: string) => `${running.get(name)!.url}/`;
 const results: PairedSample[][] = [];

@@ -1,74 +1,87 @@
 /**
- * `npm run bench:http`: HTTP throughput over loopback, each server in its own process, load from
- * wrk when it is installed (one thread, pinned to its own core: see ../lib.ts), else from
- * autocannon in this process. Runs are interleaved (every server once, then again) and the
- * median of `BENCH_RUNS` (default 3) is reported, as req/s and as a ratio of bare node:http;
- * then the in-process cost of the layers, without sockets (./layers.ts).
+ * `npm run bench:http`: HTTP throughput over loopback, each server in its own process (the
+ * bundled JavaScript production runs, not tsx: see `bundle` in lib.ts), load from autocannon
+ * in this one (wrk when installed), servers and load pinned to their own cores with taskset
+ * where there is one. Measured in back-to-back pairs, as `bench:access-log` does: per round
+ * the base and the case are loaded one after the other (the order alternating) and their
+ * ratio taken, so the machine's drift (±20 % over minutes on a shared one) cancels out of
+ * each ratio; the median and quartiles of the ratios are reported.
  *
- * Environment: BENCH_RUNS (default 3), BENCH_SECONDS per run (default 5),
- * BENCH_CONNECTIONS (default 50), BENCH_LOADER=autocannon to use autocannon even with wrk.
+ * Targets (issue 22 §3): `serve(hello)` ≥ 0.9× bare node:http, the 3-layer + helloWorld +
+ * urlmap stack ≥ 0.85× bare, mounting ≤ 5 % of `serve(hello)`, the stack ≥ Hono's.
+ *
+ * Environment: BENCH_ROUNDS (default 12), BENCH_BURST seconds per load (default 1),
+ * BENCH_CONNECTIONS (default 50), BENCH_LOADER=autocannon to ignore an installed wrk.
  */
 
 import { layerCosts } from './layers.js';
-import { connections, loader, measure, runs, seconds, startServer } from './lib.js';
+import {
+  loader,
+  measurePaired,
+  type PairedSample,
+  quartiles,
+  type Running,
+  startServer,
+} from './lib.js';
 
-interface Case {
-  label: string;
-  server: string;
-  path: string;
-}
-const cases: Case[] = [
-  { label: 'bare node:http hello (the limit)', server: 'bare', path: '/' },
-  { label: 'mortar serve(hello)', server: 'mortar', path: '/' },
-  { label: "mortar serve(urlmap({'/app': hello}))", server: 'mortar-mount', path: '/app/x' },
-  { label: 'mortar 3 pass-through + helloWorld + urlmap', server: 'mortar-stack', path: '/app/x' },
-  { label: 'Hono 3 middleware + route + mount', server: 'hono-stack', path: '/app/x' },
+const rounds = Number(process.env.BENCH_ROUNDS ?? 12);
+const burst = Number(process.env.BENCH_BURST ?? 1);
+
+/** Each pair: the base server and path, the case against it, and the target ratio. */
+const pairs = [
   {
-    label: 'mortar accessLog(hello), Combined lines batched to /dev/null',
-    server: 'mortar-logged',
-    path: '/',
+    label: 'mortar serve(hello) / bare node:http hello',
+    base: ['bare', '/'],
+    target: ['mortar', '/'],
+    goal: '≥ 0.90',
   },
   {
-    label: 'mortar accessLog(hello), no line formatted (the mechanism alone)',
-    server: 'mortar-logged-noop',
-    path: '/',
+    label: 'mortar 3 pass-through + helloWorld + urlmap / bare node:http hello',
+    base: ['bare', '/'],
+    target: ['mortar-stack', '/app/x'],
+    goal: '≥ 0.85',
   },
-];
+  {
+    label: "mortar serve(urlmap({'/app': hello})) / mortar serve(hello) (mounting)",
+    base: ['mortar', '/'],
+    target: ['mortar-mount', '/app/x'],
+    goal: '≥ 0.95',
+  },
+  {
+    label: 'mortar stack / Hono 3 middleware + route + mount',
+    base: ['hono-stack', '/app/x'],
+    target: ['mortar-stack', '/app/x'],
+    goal: '≥ 1.00',
+  },
+] as const;
 
 const servers = new URL('./servers.ts', import.meta.url);
-const running = await Promise.all(cases.map((c) => startServer(servers, c.server)));
-let medians: number[];
+const names: string[] = [...new Set(pairs.flatMap((p) => [p.base[0], p.target[0]]))];
+const running = new Map<string, Running>(
+  await Promise.all(
+    names.map(async (name) => [name, await startServer(servers, name, {}, [], true)] as const),
+  ),
+);
+const url = ([name, path]: readonly [string, string]) => `${running.get(name)!.url}${path}`;
+const results: PairedSample[][] = [];
 try {
-  const results = await measure(cases.map((c, index) => running[index]!.url + c.path));
-  medians = results.map((r) => r.requests);
+  for (const p of pairs)
+    results.push(await measurePaired(url(p.base), url(p.target), rounds, burst));
 } finally {
-  for (const { child } of running) child.kill();
+  for (const { child } of running.values()) child.kill();
 }
 
-const bare = medians[0]!;
 console.log(
-  `\nmedian of ${runs} runs × ${seconds} s, ${connections} connections, ${loader}, Node ${process.version}\n`,
+  `\n${rounds} rounds × ${burst} s a side, ${loader}, Node ${process.version}: req/s of the case over its base, in the same round\n`,
 );
-console.log('| case | req/s | × bare |');
-console.log('|---|---:|---:|');
-for (const [index, c] of cases.entries()) {
+console.log('| case / base | ratio (median) | quartiles | target |');
+console.log('|---|---:|---:|---:|');
+for (const [index, p] of pairs.entries()) {
+  const { low, median, high } = quartiles(results[index]!.map((s) => s.ratio));
   console.log(
-    `| ${c.label} | ${Math.round(medians[index]!)} | ${(medians[index]! / bare).toFixed(2)} |`,
+    `| ${p.label} | ${median.toFixed(2)} | ${low.toFixed(2)} … ${high.toFixed(2)} | ${p.goal} |`,
   );
 }
-const [, plain, mounted, stack, hono, logged] = medians as [
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-];
-console.log(`\nmounting costs ${((1 - mounted / plain) * 100).toFixed(1)} % (target ≤ 5 %)`);
-console.log(`stack / Hono = ${(stack / hono).toFixed(2)} (target ≥ 1.0)`);
-console.log(
-  `the access log costs ${((1 - logged / plain) * 100).toFixed(1)} % (target ≤ 5 %; bench:access-log measures it in pairs, steadier)`,
-);
 
 console.log('\nin-process, no sockets (ns per request, median of 5 × 1e6 calls):');
 for (const { label, ns } of layerCosts()) console.log(`  ${label}: ${ns.toFixed(0)} ns`);

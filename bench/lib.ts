@@ -33,23 +33,65 @@ export interface Running {
 }
 
 /**
- * Runs `script name ...args` with tsx (NODE_ENV=production) and waits for the URL it prints
- * on its first stdout line.
+ * Runs `script name ...args` (NODE_ENV=production) and waits for the URL it prints on its
+ * first stdout line: with tsx, or, with `built`, as one esbuild bundle run by plain node (see
+ * {@link bundle}) — what production runs, for the benchmarks that measure the hot path.
  */
 export async function startServer(
   script: URL,
   name: string,
   env: Record<string, string> = {},
   args: string[] = [],
+  built = false,
 ): Promise<Running> {
   const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
-  const command = [process.execPath, tsx, fileURLToPath(script), name, ...args];
+  const command = built
+    ? [process.execPath, await bundle(script), name, ...args]
+    : [process.execPath, tsx, fileURLToPath(script), name, ...args];
   const child = spawn(pinned(0, command)[0]!, pinned(0, command).slice(1), {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NODE_ENV: 'production', ...env },
   });
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
   return { child, url: chunk.toString().trim() };
+}
+
+const bundles = new Map<string, Promise<string>>();
+
+/**
+ * `script` and mortar's sources bundled by esbuild into one ES module under
+ * node_modules/.cache/mortar-bench/ (packages stay imports): JavaScript as `tsc` builds it for
+ * production. tsx compiles with esbuild's keepNames, which wraps every closure a request makes
+ * in a `__name()` call — a per-request cost that is the loader's, not mortar's (it showed in
+ * the profile as 2–3 % of the stack's CPU).
+ * @returns The bundle's path.
+ */
+export function bundle(script: URL): Promise<string> {
+  const source = fileURLToPath(script);
+  let built = bundles.get(source);
+  if (!built) {
+    const out = fileURLToPath(
+      new URL(
+        `../node_modules/.cache/mortar-bench/${source.replace(/^.*\/bench\//, '').replaceAll('/', '-')}.mjs`,
+        import.meta.url,
+      ),
+    );
+    built = import('esbuild').then(async ({ build }) => {
+      await build({
+        entryPoints: [source],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        packages: 'external',
+        target: 'node20',
+        outfile: out,
+        logLevel: 'warning',
+      });
+      return out;
+    });
+    bundles.set(source, built);
+  }
+  return built;
 }
 
 export interface Load {

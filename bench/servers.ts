@@ -26,6 +26,8 @@ const bareHello: http.RequestListener = (_req, res) => {
 async function listen(listener: http.RequestListener): Promise<string> {
   const server = http.createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Exit on SIGTERM as mortar's serve() does, so `bench:cpu-profile` gets its profile written.
+  process.once('SIGTERM', () => process.exit(0));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 

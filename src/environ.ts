@@ -74,7 +74,12 @@ export function shiftEnviron(environ: Environ, prefix: string): Environ {
   };
 }
 
-const kInner = Symbol('mortar.innerRequest');
+/**
+ * Marks a light request that wraps another and keeps its headers and the query of its URL
+ * (a mount's rebased request, a counted body): the value is the wrapped request.
+ * {@link originalRequest} follows it down to the gateway's own request.
+ */
+export const kWrappedRequest: unique symbol = Symbol('mortar.wrappedRequest');
 const kOrigin = Symbol('mortar.origin');
 
 /**
@@ -85,25 +90,25 @@ const kOrigin = Symbol('mortar.origin');
  * pays for it.
  */
 class RebasedRequest {
-  readonly [kInner]: Request;
+  readonly [kWrappedRequest]: Request;
   readonly #path: string;
   /** `scheme://authority` replacing the wrapped request's (proxyFix), or undefined. */
   readonly [kOrigin]: string | undefined;
   #url: string | undefined;
   constructor(inner: Request, path: string, origin: string | undefined) {
-    this[kInner] = inner;
+    this[kWrappedRequest] = inner;
     this.#path = path;
     this[kOrigin] = origin;
   }
   get url(): string {
     if (this.#url === undefined) {
-      const url = this[kInner].url;
+      const url = this[kWrappedRequest].url;
       this.#url = (this[kOrigin] ?? originOf(url)) + this.#path + searchOf(url);
     }
     return this.#url;
   }
   clone(): Request {
-    return rebaseRequest(this[kInner].clone(), this.#path, this[kOrigin]);
+    return rebaseRequest(this[kWrappedRequest].clone(), this.#path, this[kOrigin]);
   }
   /**
    * srvx's `ip` and `waitUntil`, read through for handlers that use them. Its `runtime` (the
@@ -111,25 +116,34 @@ class RebasedRequest {
    * `toFetchHandler(expressApp)`) would answer behind the gateway's back.
    */
   get ip(): unknown {
-    return (this[kInner] as { ip?: unknown }).ip;
+    return (this[kWrappedRequest] as { ip?: unknown }).ip;
   }
   get runtime(): undefined {
     return undefined;
   }
   get waitUntil(): unknown {
-    return (this[kInner] as { waitUntil?: unknown }).waitUntil;
+    return (this[kWrappedRequest] as { waitUntil?: unknown }).waitUntil;
   }
 }
 
-/** The request a rebased request wraps (the gateway's own), or `request` itself. */
+/**
+ * The gateway's own request under the light requests that wrap it (a rebase, a counted body:
+ * their headers and query are its own), or `request` itself.
+ */
 export function originalRequest(request: Request): Request {
-  return request instanceof RebasedRequest ? request[kInner] : request;
+  let inner = (request as { [kWrappedRequest]?: Request })[kWrappedRequest];
+  while (inner !== undefined) {
+    request = inner;
+    inner = (request as { [kWrappedRequest]?: Request })[kWrappedRequest];
+  }
+  return request;
 }
 
-forwardRequestMembers(RebasedRequest.prototype, (self) => (self as RebasedRequest)[kInner], [
-  'url',
-  'clone',
-]);
+forwardRequestMembers(
+  RebasedRequest.prototype,
+  (self) => (self as RebasedRequest)[kWrappedRequest],
+  ['url', 'clone'],
+);
 Object.setPrototypeOf(RebasedRequest.prototype, Request.prototype);
 
 /**
@@ -199,7 +213,7 @@ function requestMembers(): [PropertyKey, PropertyDescriptor][] {
 export function rebaseRequest(request: Request, path: string, origin?: string): Request {
   if (request instanceof RebasedRequest) {
     return new RebasedRequest(
-      request[kInner],
+      request[kWrappedRequest],
       path,
       origin ?? request[kOrigin],
     ) as unknown as Request;

@@ -18,7 +18,7 @@
  * `HTTPError` is its response; anything else a plain 500 and one line on the console.
  */
 
-import { asResponse, failureResponse } from './_internal/outcome.js';
+import { runApplication } from './_internal/outcome.js';
 import { requestTargetPath } from './_internal/request-target.js';
 import { originOf } from './environ.js';
 import { errorResponse } from './http-error.js';
@@ -49,11 +49,7 @@ export function toFetchHandler(app: Application): FetchHandler {
       unixSocket: onUnixSocket(runtime[0]),
       gateway: 'fetch',
     });
-    try {
-      return asResponse(await app(request, environ), request, log);
-    } catch (error) {
-      return failureResponse(error, request, log);
-    }
+    return runApplication(app, request, environ, log);
   };
 }
 

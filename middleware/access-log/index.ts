@@ -30,6 +30,7 @@
 
 import { ConfigError, is, optionChecker, shown } from '../../src/_internal/options.js';
 import { responseParts } from '../../src/_internal/response-parts.js';
+import { isThenable } from '../../src/_internal/thenable.js';
 import { assertEnviron, defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { requestHeader, searchOfRequest } from '../../src/request-header.js';
 import { fetchRuntime } from '../../src/runtime.js';
@@ -147,7 +148,7 @@ export function accessLog(options: AccessLogOptions = {}): Middleware {
       }
       // A synchronous application stays synchronous: the HTTP gateway writes a Response it gets
       // at once faster than one that comes in a later microtask.
-      return typeof (result as Partial<Promise<Response>>).then === 'function'
+      return isThenable<Response>(result)
         ? Promise.resolve(result).then(
             (response) => line.answered(response),
             (error: unknown) => line.thrown(error),

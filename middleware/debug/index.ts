@@ -51,6 +51,7 @@
 import { randomBytes } from 'node:crypto';
 import { terminalSafe } from '../../src/_internal/log.js';
 import { is, optionChecker } from '../../src/_internal/options.js';
+import { isThenable } from '../../src/_internal/thenable.js';
 import { assertEnviron } from '../../src/environ.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
@@ -216,8 +217,8 @@ export function debug(options: DebugOptions = {}): Middleware {
       } catch (error) {
         return onError(error, request, environ);
       }
-      return result instanceof Promise
-        ? result.catch((error: unknown) => onError(error, request, environ))
+      return isThenable<Response>(result)
+        ? Promise.resolve(result).catch((error: unknown) => onError(error, request, environ))
         : result;
     };
   };

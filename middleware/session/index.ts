@@ -34,6 +34,7 @@
  * - CookieStore keeps the session in the client: the response that arrives last wins.
  * @module mortar/session
  */
+import { isThenable } from '../../src/_internal/thenable.js';
 import { defineEnvironKey } from '../../src/environ.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { resolveSessionOptions, type SessionOptions } from './config.js';
@@ -101,8 +102,8 @@ export function session(options: SessionOptions): Middleware {
       } catch (error) {
         return state.finish(undefined, error);
       }
-      if (!(result instanceof Promise)) return state.used ? state.finish(result) : result;
-      return result.then(
+      if (!isThenable<Response>(result)) return state.used ? state.finish(result) : result;
+      return Promise.resolve(result).then(
         (response) => (state.used ? state.finish(response) : response),
         (error: unknown) => state.finish(undefined, error),
       );

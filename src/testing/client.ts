@@ -12,10 +12,13 @@
  * ```
  */
 import { ConfigError, is, optionChecker, shown } from '../_internal/options.js';
+import { runApplication } from '../_internal/outcome.js';
 import { requestTargetPath } from '../_internal/request-target.js';
-import { errorResponse, HTTPError } from '../http-error.js';
 import type { Application, BodyInit, Environ, HeadersInit } from '../types.js';
 import { CookieJar } from './cookie-jar.js';
+
+/** With `throwErrors: false`, the 500's line goes where a gateway's would: the console. */
+const log = (line: string): void => console.error(line);
 
 /** Options of {@link TestClient}. */
 export interface TestClientOptions {
@@ -25,7 +28,8 @@ export interface TestClientOptions {
   followRedirects?: boolean;
   /**
    * Rethrow what the application throws (other than `HTTPError`), so a test sees the real
-   * stack; `false` answers a plain 500 as the gateways do.
+   * stack, and throw a TypeError for a result that is not a `Response`; `false` answers
+   * either with a plain 500 and one line on the console, as the gateways do.
    * @default true
    */
   throwErrors?: boolean;
@@ -162,8 +166,9 @@ export class TestClient {
    *   or an absolute http(s) URL on any host (its host is the request's, as WebTest and Hono's
    *   `app.request` do). Redirects are followed to any http(s) URL: every request goes to the
    *   application in-process.
-   * @throws TypeError for a malformed path; whatever the application throws, other than an
-   *   `HTTPError`, unless `throwErrors` is `false`.
+   * @throws TypeError for a malformed path; unless `throwErrors` is `false`, whatever the
+   *   application throws (other than an `HTTPError`), and a TypeError when what it returns is
+   *   not a `Response`.
    */
   async request(method: string, path: string, init: TestRequestInit = {}): Promise<TestResponse> {
     const follow = init.followRedirects ?? this.#options.followRedirects ?? false;
@@ -219,7 +224,6 @@ export class TestClient {
   }
 
   async #send(method: string, url: URL, init: TestRequestInit): Promise<Response> {
-    const target = url.pathname + url.search;
     const pathInfo = url.pathname;
     const { json, form, followRedirects: _, body: rawBody, ...rest } = init;
     const headers = new Headers(this.#options.headers);
@@ -250,19 +254,13 @@ export class TestClient {
       serverProtocol: 'HTTP/1.1',
       gateway: 'test',
     };
-    let response: unknown;
-    try {
-      response = await this.#app(request, environ);
-    } catch (error) {
-      if (error instanceof HTTPError) response = error.toResponse(request);
-      else if (this.#options.throwErrors ?? true) throw error;
-      else response = errorResponse(500, request);
-    }
-    if (!(response instanceof Response)) {
-      throw new TypeError(
-        `TestClient: the application returned ${response === null ? 'null' : typeof response} for ${method} ${target}, not a Response`,
-      );
-    }
+    const response = await runApplication(
+      this.#app,
+      request,
+      environ,
+      log,
+      this.#options.throwErrors ?? true,
+    );
     this.cookies.store(url, response.headers.getSetCookie());
     return response;
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type Application, FastResponse } from '../../src/index.js';
 import { TestClient } from '../../src/testing/index.js';
 
@@ -138,14 +138,25 @@ describe('TestClient', () => {
       throw new Error('boom');
     };
     await expect(new TestClient(broken).get('/')).rejects.toThrow('boom');
-    expect((await new TestClient(broken, { throwErrors: false }).get('/')).status).toBe(500);
+    const lines: unknown[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((line) => void lines.push(line));
+    try {
+      expect((await new TestClient(broken, { throwErrors: false }).get('/')).status).toBe(500);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines).toEqual([
+      expect.stringMatching(/^mortar: unhandled error in GET \S+: Error: boom/),
+    ]);
   });
 
   it('rejects a malformed path and a non-Response result clearly', async () => {
     const client = new TestClient(() => new FastResponse(''));
     await expect(client.get('/a/../b')).rejects.toThrow(/malformed path/);
     const wrong = new TestClient((() => 'text') as unknown as Application);
-    await expect(wrong.get('/')).rejects.toThrow(/returned string for GET \/, not a Response/);
+    await expect(wrong.get('/')).rejects.toThrow(
+      /returned a string \(text\) for GET http:\/\/localhost\/, not a Response/,
+    );
   });
 
   it('says what is wrong with a body that is not JSON', async () => {

@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import { sendableParts } from '../../_internal/outcome.js';
 import { STATUS_TEXT } from '../../status.js';
-import { drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
+import { type BodySink, drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
 
 /**
  * A response's CGI head (RFC 3875 §6.2: `Status:` line and headers, ending in a blank line,
@@ -42,35 +42,41 @@ export function cgiResponse(
 }
 
 /**
- * Writes the CGI response to `request` (head, then body) to a stream socket or stdout,
- * waiting for `drain`; never pumps a body for HEAD or a bodiless status; stops when `signal`
- * aborts.
+ * Writes the CGI response to `request` — head, then body — into `sink`: a stream socket or
+ * stdout ({@link streamSink}), or FastCGI's STDOUT records. The one writer of the CGI family,
+ * so the rule is kept once: never a body for HEAD or a bodiless status (such a body is
+ * cancelled unread); a streamed body waits whenever the sink asks and stops when the sink is
+ * gone or `stop` aborts (a function is called only when a body is streamed).
+ *
+ * @returns Resolves once the body is written (or the pump stopped); rejects with the body's
+ *   error when reading it fails.
  */
 export async function writeCGIResponse(
-  out: NodeJS.WritableStream & { destroyed?: boolean },
+  sink: BodySink,
   response: Response,
   request: Request | undefined,
   log: (line: string) => void,
-  signal?: AbortSignal,
+  stop?: AbortSignal | (() => AbortSignal),
 ): Promise<void> {
-  const { status, head: text, body } = cgiResponse(response, request, log);
-  out.write(text, 'latin1');
+  const { status, head, body } = cgiResponse(response, request, log);
+  sink.write(Buffer.from(head, 'latin1'));
   const skip = request?.method === 'HEAD' || NO_BODY_STATUS.has(status);
   if (body === null || typeof body === 'string' || body instanceof Uint8Array) {
-    if (body !== null && !skip) out.write(body);
+    if (body !== null && !skip) sink.write(typeof body === 'string' ? Buffer.from(body) : body);
     return;
   }
   if (skip) {
     await body.cancel().catch(() => {});
     return;
   }
-  await pumpBody(
-    body,
-    {
-      write: (chunk) => out.write(chunk),
-      drained: () => drained(out),
-      gone: () => out.destroyed === true,
-    },
-    signal,
-  );
+  await pumpBody(body, sink, typeof stop === 'function' ? stop() : stop);
+}
+
+/** A stream socket or stdout as a CGI response's sink, waiting for its `drain`. */
+export function streamSink(out: NodeJS.WritableStream & { destroyed?: boolean }): BodySink {
+  return {
+    write: (chunk) => out.write(chunk),
+    drained: () => drained(out),
+    gone: () => out.destroyed === true,
+  };
 }

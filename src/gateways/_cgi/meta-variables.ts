@@ -4,8 +4,7 @@
  * the application on it. Web platform only (no Node module), so it is tested on its own.
  */
 
-import { framedRequests } from '../../_internal/body-limit.js';
-import { asResponse, failureResponse } from '../../_internal/outcome.js';
+import { runApplication } from '../../_internal/outcome.js';
 import { isValidHost, requestTargetPath } from '../../_internal/request-target.js';
 import { forwardRequestMembers } from '../../environ.js';
 import { errorResponse } from '../../http-error.js';
@@ -80,8 +79,6 @@ export function rebuildRequest(
     hasBody ? body : null,
     signal,
   ) as unknown as Request;
-  // Each CGI-family gateway reads exactly CONTENT_LENGTH bytes of body (RFC 3875 §4.2).
-  framedRequests.add(request);
   const environ: Environ = {
     scriptName,
     pathInfo,
@@ -201,11 +198,7 @@ export async function answer(
     return { response: errorResponse(400, undefined, rebuilt.error), request: undefined };
   }
   const { request, environ } = rebuilt;
-  try {
-    return { response: asResponse(await app(request, environ), request, log), request };
-  } catch (error) {
-    return { response: failureResponse(error, request, log), request };
-  }
+  return { response: await runApplication(app, request, environ, log), request };
 }
 
 /**

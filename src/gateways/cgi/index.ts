@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { is, optionChecker } from '../../_internal/options.js';
 import { settlePending } from '../../_internal/pending.js';
 import type { Application } from '../../types.js';
-import { writeCGIResponse } from '../_cgi/cgi-response.js';
+import { streamSink, writeCGIResponse } from '../_cgi/cgi-response.js';
 import { answer, rebuildRequest } from '../_cgi/meta-variables.js';
 
 /** Where a CGI request comes from and goes to (the process's own by default). */
@@ -61,7 +61,7 @@ export async function runCGI(app: Application, options: CGIOptions = {}): Promis
   const abort = new AbortController();
   const rebuilt = rebuildRequest(meta, body, abort.signal, 'cgi');
   const { response, request } = await answer(app, rebuilt, log);
-  await writeCGIResponse(stdout, response, request, log);
+  await writeCGIResponse(streamSink(stdout), response, request, log);
   await settlePending(performance.now() + CGI_WAIT_UNTIL_TIMEOUT, CGI_WAIT_UNTIL_TIMEOUT, log);
 }
 

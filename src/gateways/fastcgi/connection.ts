@@ -6,9 +6,9 @@ import type net from 'node:net';
 import { describeError, settle } from '../../_internal/log.js';
 import { errorResponse } from '../../http-error.js';
 import type { Application } from '../../types.js';
-import { cgiResponse } from '../_cgi/cgi-response.js';
+import { writeCGIResponse } from '../_cgi/cgi-response.js';
 import { answer, type MetaVariables, rebuildRequest } from '../_cgi/meta-variables.js';
-import { drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
+import { drained } from '../_shared/body.js';
 import { type Exchange, type FastCGISettings, signalOf } from './exchange.js';
 import {
   ABORT_REQUEST,
@@ -275,26 +275,17 @@ export class FastCGIConnection {
     request: Request | undefined,
   ): Promise<void> {
     this.#socket.cork();
-    const { status, head: text, body } = cgiResponse(response, request, this.#log);
-    const head = request?.method === 'HEAD';
-    this.#stdout(exchange.id, Buffer.from(text, 'latin1'));
-    if (typeof body === 'string' || body instanceof Uint8Array) {
-      if (!head && !NO_BODY_STATUS.has(status)) {
-        this.#stdout(exchange.id, typeof body === 'string' ? Buffer.from(body) : body);
-      }
-    } else if (body && !head && !NO_BODY_STATUS.has(status)) {
-      await pumpBody(
-        body,
-        {
-          write: (chunk) => this.#stdout(exchange.id, chunk),
-          drained: () => this.#drained(),
-          gone: () => exchange.done,
-        },
-        signalOf(exchange),
-      );
-    } else {
-      await body?.cancel().catch(() => {});
-    }
+    await writeCGIResponse(
+      {
+        write: (chunk) => this.#stdout(exchange.id, chunk),
+        drained: () => this.#drained(),
+        gone: () => exchange.done,
+      },
+      response,
+      request,
+      this.#log,
+      () => signalOf(exchange),
+    );
     if (exchange.done) {
       this.#socket.uncork();
       return;

@@ -21,6 +21,7 @@
  * `cascade` moves past.
  */
 import http from 'node:http';
+import { isThenable } from '../../_internal/thenable.js';
 import { originOf, searchOf } from '../../environ.js';
 import { errorResponse } from '../../http-error.js';
 import { nodeRuntime } from '../../request-header.js';
@@ -100,8 +101,8 @@ function callNodeHandler(
     };
     try {
       const result = handler(req, res, next);
-      if (result && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(undefined, (error: unknown) =>
+      if (isThenable(result)) {
+        Promise.resolve(result).then(undefined, (error: unknown) =>
           next(error ?? new Error('rejected')),
         );
       }

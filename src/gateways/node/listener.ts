@@ -6,11 +6,9 @@
  */
 import type http from 'node:http';
 import { NodeRequest } from 'srvx/node';
-import { framedRequests } from '../../_internal/body-limit.js';
 import { settle } from '../../_internal/log.js';
-import { asResponse, failureResponse } from '../../_internal/outcome.js';
+import { asResponse, httpErrorResponse, runApplication } from '../../_internal/outcome.js';
 import { isValidHost, requestTargetPath } from '../../_internal/request-target.js';
-import { HTTPError } from '../../http-error.js';
 import type { Application, Environ } from '../../types.js';
 import { onUnixListener } from './peer.js';
 import { writeResponse } from './response-writer.js';
@@ -24,29 +22,35 @@ export interface MountOptions {
 /**
  * The `node:http` request listener: checks the request target and `Host` (400 for a malformed
  * one), runs the application, and writes what it answers (the outcome rule for what it throws).
+ *
+ * @param maxBodySize - Bytes of request body srvx lets a read take before it fails (the
+ *   gateway's limit; `app` is wrapped by `limitGatewayBody`); `undefined`, no limit.
  */
 export function requestListener(
   app: Application,
   log: (line: string) => void,
   state: { draining: boolean },
   mount?: MountOptions,
+  maxBodySize?: number,
 ): (req: http.IncomingMessage, res: http.ServerResponse, next?: (error?: unknown) => void) => void {
-  const send = (res: http.ServerResponse, value: unknown, request: Request): void => {
-    const response = asResponse(value, request, log);
-    settle(
-      writeResponse(res, response, request, log),
-      log,
-      () => `the response to ${request.method} ${request.url}`,
-    );
+  const send = (res: http.ServerResponse, response: Response, request: Request): void => {
+    // A response started once the server drains closes its connection (see drain.ts).
+    if (state.draining) res.shouldKeepAlive = false;
+    let written: Promise<void> | undefined;
+    try {
+      written = writeResponse(res, response, request, log);
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    if (written) settle(written, log, () => `the response to ${request.method} ${request.url}`);
   };
-  const fail = (error: unknown, request: Request): Response => failureResponse(error, request, log);
 
   return (req, res, next) => {
     if (state.draining) res.shouldKeepAlive = false;
     const pathInfo = checkRequest(req, res);
     if (pathInfo === undefined) return;
-    const request = new NodeRequest({ req, res }) as Request;
-    framedRequests.add(request); // node:http's parser reads exactly Content-Length bytes
+    // srvx counts the body against the limit as it is read (see body-limit.ts).
+    const request = new NodeRequest({ req, res, maxRequestBodySize: maxBodySize }) as Request;
     const environ: Environ = {
       scriptName: mount ? mountPrefix(req) : '',
       pathInfo,
@@ -57,7 +61,7 @@ export function requestListener(
     };
     if (mount && next) {
       settle(
-        runMounted(app, request, environ, next, mount).then(
+        runMounted(app, request, environ, next, mount, log).then(
           (response) => response && send(res, response, request),
         ),
         log,
@@ -65,23 +69,15 @@ export function requestListener(
       );
       return;
     }
-    let result: Response | Promise<Response>;
-    try {
-      result = app(request, environ);
-    } catch (error) {
-      send(res, fail(error, request), request);
-      return;
-    }
-    if (isThenable(result)) {
+    const response = runApplication(app, request, environ, log);
+    if (response instanceof Promise) {
+      // runApplication's promise is a native one; should a log throw, it is still settled.
       settle(
-        Promise.resolve(result).then(
-          (response) => send(res, response, request),
-          (error: unknown) => send(res, fail(error, request), request),
-        ),
+        response.then((value) => send(res, value, request)),
         log,
         () => `the response to ${request.method} ${request.url}`,
       );
-    } else send(res, result, request);
+    } else send(res, response, request);
   };
 }
 
@@ -131,14 +127,15 @@ async function runMounted(
   environ: Environ,
   next: (error?: unknown) => void,
   mount: MountOptions,
+  log: (line: string) => void,
 ): Promise<Response | undefined> {
   let response: Response;
   try {
-    response = await app(request, environ);
+    response = asResponse(await app(request, environ), request, log);
   } catch (error) {
-    if (error instanceof HTTPError) return error.toResponse(request);
-    next(error);
-    return undefined;
+    const answer = httpErrorResponse(error, request);
+    if (answer === undefined) next(error);
+    return answer;
   }
   if (mount.fallthrough && response.status === 404) {
     await response.body?.cancel().catch(() => {});
@@ -147,6 +144,9 @@ async function runMounted(
   }
   return response;
 }
+
+/** The last Host found valid: a server sees the same one request after request. */
+let lastValidHost = '';
 
 /**
  * What is wrong with the request's `Host` (RFC 9112 §3.2: two Host lines, or an invalid value,
@@ -157,7 +157,10 @@ function checkHost(req: http.IncomingMessage): string | undefined {
   const host = req.headers.host;
   // An HTTP/1.1 request without Host never gets here: Node answers it 400 (requireHostHeader).
   if (host === undefined) return undefined;
-  if (!isValidHost(host)) return 'the Host header is not a valid host[:port]';
+  if (host !== lastValidHost) {
+    if (!isValidHost(host)) return 'the Host header is not a valid host[:port]';
+    lastValidHost = host;
+  }
   const raw = req.rawHeaders;
   let count = 0;
   for (let i = 0; i < raw.length; i += 2) {
@@ -176,13 +179,4 @@ function badRequest(res: http.ServerResponse, reason: string): void {
       'x-content-type-options': 'nosniff',
     })
     .end(body);
-}
-
-/** Whether an application's result is a promise (or any thenable), read without throwing. */
-function isThenable(value: unknown): value is PromiseLike<Response> {
-  try {
-    return typeof (value as Partial<PromiseLike<unknown>> | null)?.then === 'function';
-  } catch {
-    return false;
-  }
 }

@@ -11,9 +11,11 @@ import { discardBody, sendableParts } from '../../_internal/outcome.js';
 import { drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
 
 /**
- * Sends `response` to `request` on `res`. Resolves when the response is finished or the client
- * is gone; rejects when the response body errors (the connection is destroyed first, so the
- * client sees a truncated response rather than a complete-looking one). A response with an
+ * Sends `response` to `request` on `res`. Returns `undefined` when it is written at once (a
+ * body of bytes or text, or none: the hot path makes no promise); else a promise that
+ * resolves when the response is finished or the client is gone, and rejects when the response
+ * body errors (the connection is destroyed first, so the client sees a truncated response
+ * rather than a complete-looking one). A response with an
  * invalid status line or header becomes a plain 500 and one log line (see `sendableParts`);
  * should Node refuse the head anyway, the connection is destroyed. A HEAD request gets the
  * headers only: the body is never read.
@@ -23,7 +25,7 @@ export function writeResponse(
   response: Response,
   request: Request,
   log: (line: string) => void,
-): Promise<void> {
+): Promise<void> | undefined {
   const head = request.method === 'HEAD';
   const parts = sendableParts(response, request, log);
   const { status, headers } = parts;
@@ -40,7 +42,7 @@ export function writeResponse(
   }
   if (res.destroyed) {
     discardBody(body);
-    return Promise.resolve();
+    return undefined;
   }
   try {
     res.writeHead(status, parts.statusText || STATUS_CODES[status] || '', headers);
@@ -55,15 +57,15 @@ export function writeResponse(
   }
   if (body == null) {
     res.end();
-    return Promise.resolve();
+    return undefined;
   }
   if (typeof body === 'string' || body instanceof Uint8Array) {
     res.end(body);
-    return Promise.resolve();
+    return undefined;
   }
   if (body instanceof DataView) {
     res.end(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
-    return Promise.resolve();
+    return undefined;
   }
   if (body instanceof ReadableStream) return pumpInto(body, res);
   return pipeline(body as Readable, res).catch((error: unknown) => {

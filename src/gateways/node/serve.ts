@@ -19,7 +19,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { limitRequestBody } from '../../_internal/body-limit.js';
 import { is, optionChecker } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
 import { listenError } from '../_shared/listen.js';
@@ -29,6 +28,7 @@ import {
   type ShutdownOptions,
   shutdownControl,
 } from '../_shared/shutdown.js';
+import { limitGatewayBody } from './body-limit.js';
 import { DrainingServer } from './drain.js';
 import { requestListener } from './listener.js';
 
@@ -94,13 +94,15 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const port = options.port ?? 8000;
   const log = options.log ?? ((line: string) => console.error(line));
   const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
-  const limited =
-    maxBodySize === Number.POSITIVE_INFINITY
-      ? app
-      : limitRequestBody(app, maxBodySize, 'serve: option "maxBodySize"');
+  const unlimited = maxBodySize === Number.POSITIVE_INFINITY;
   const shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
   const server = new DrainingServer(shutdownTimeout, log);
-  server.on('request', requestListener(limited, log, server));
+  server.on(
+    'request',
+    unlimited
+      ? requestListener(app, log, server)
+      : requestListener(limitGatewayBody(app, maxBodySize), log, server, undefined, maxBodySize),
+  );
   server.on('clientError', onClientError);
 
   await new Promise<void>((resolve, reject) => {

@@ -16,7 +16,7 @@ import net from 'node:net';
 import { settle } from '../../_internal/log.js';
 import { is, optionChecker, renamedOption } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
-import { writeCGIResponse } from '../_cgi/cgi-response.js';
+import { streamSink, writeCGIResponse } from '../_cgi/cgi-response.js';
 import { answer, type MetaVariables, rebuildRequest } from '../_cgi/meta-variables.js';
 import {
   listen,
@@ -137,7 +137,7 @@ async function handle(
   const rebuilt = rebuildRequest(meta, body, abort.signal, 'scgi');
   const { response, request } = await answer(app, rebuilt, log);
   try {
-    await writeCGIResponse(socket, response, request, log, abort.signal);
+    await writeCGIResponse(streamSink(socket), response, request, log, abort.signal);
     // Whatever of the body the application left unread is read and dropped, so the front
     // end's FIN arrives and the connection closes (a paused socket never saw it: one
     // descriptor leaked per request with an unread body).

@@ -1,6 +1,7 @@
 // Issue 9 §2: the FastCGI connection against a hostile or careless peer, driven record by
 // record (test/helpers/fastcgi-client.ts), without a front end.
 import { afterEach, describe, expect, it } from 'vitest';
+import { bodyLimit } from '../../../middleware/body-limit/index.js';
 import { type FastCGIOptions, serveFastCGI } from '../../../src/gateways/fastcgi/index.js';
 import {
   BEGIN_REQUEST,
@@ -58,6 +59,23 @@ describe('a kept-alive connection after a request whose body was not read', () =
     client.request(2, cgiParams('GET', '/next'));
     const next = await client.reply(2, 2000);
     expect(next.stdout.toString()).toMatch(/next$/);
+  });
+});
+
+describe('a request body under a limit', () => {
+  const reader: Application = async (request) =>
+    new FastResponse(`read ${(await request.text()).length}`);
+
+  it('never lets more than the limit through, whatever length a header claims', async () => {
+    const { connect } = await start(bodyLimit({ maxBytes: 10 })(reader));
+    const client = await connect();
+    // No CONTENT_LENGTH (a chunked upload nginx streams unbuffered): STDIN to its end, and a
+    // client header that claims 5 bytes.
+    const claims = cgiParams('POST', '/upload', { HTTP_CONTENT_LENGTH: '5' });
+    client.request(1, claims, Buffer.alloc(100, 1));
+    expect(status(await client.reply(1))).toBe('413');
+    client.request(2, cgiParams('POST', '/upload', { CONTENT_LENGTH: '8' }), Buffer.alloc(8, 1));
+    expect((await client.reply(2)).stdout.toString()).toMatch(/read 8$/);
   });
 });
 

@@ -75,7 +75,7 @@ describe('bodyLimit', () => {
     );
   });
 
-  it("believes a length only from the gateway's own framing, not from a request a middleware made", async () => {
+  it('counts whatever body a request carries, not the length it declares', async () => {
     // Behind the HTTP gateway, a middleware hands on a request of its own making that declares
     // 10 bytes and carries 5,000: counted, and refused past the limit.
     const swap =
@@ -95,7 +95,7 @@ describe('bodyLimit', () => {
     });
     servers.push(server);
     expect((await raw(server.url, { body: 'x'.repeat(10) })).status).toBe(413);
-    // The gateway's own request, with its own length, goes straight through.
+    // The gateway's own request, within the limit, reads whole.
     const direct = await serve(bodyLimit({ maxBytes: 1000 })(reader), { port: 0, announce: false });
     servers.push(direct);
     expect((await raw(direct.url, { body: 'x'.repeat(1000) })).body).toBe('read 1000');
@@ -123,6 +123,33 @@ describe('bodyLimit', () => {
     expect((caught as HTTPError).status).toBe(413);
     const small = await raw(server.url, { chunks: ['x'.repeat(500), 'x'.repeat(500)] });
     expect(small.status).toBe(200);
+  });
+
+  it("keeps the gateway's request when it counts a body: srvx's runtime and ip, a form's type", async () => {
+    const seen: unknown[] = [];
+    const inspector: Application = async (request) => {
+      const { runtime, ip } = request as { runtime?: { node?: { req?: unknown } }; ip?: unknown };
+      seen.push(runtime?.node?.req instanceof http.IncomingMessage, ip);
+      const form = await request.formData();
+      return new Response(`read ${String(form.get('a')).length}`);
+    };
+    // The gateway's own limit, and the middleware's under a gateway without one.
+    const gateway = await serve(inspector, { port: 0, announce: false, maxBodySize: 1000 });
+    const middleware = await serve(bodyLimit({ maxBytes: 1000 })(inspector), {
+      port: 0,
+      announce: false,
+      maxBodySize: Number.POSITIVE_INFINITY,
+    });
+    servers.push(gateway, middleware);
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    for (const server of [gateway, middleware]) {
+      seen.length = 0;
+      const res = await raw(server.url, { headers: form, chunks: ['a=xx', 'xx'] });
+      expect(res.body).toBe('read 4');
+      expect(seen).toEqual([true, '127.0.0.1']);
+      const over = await raw(server.url, { headers: form, chunks: ['a=', 'x'.repeat(1000)] });
+      expect(over.status).toBe(413);
+    }
   });
 
   it('passes requests without a body untouched (the same Request object)', async () => {

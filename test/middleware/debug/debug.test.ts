@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type DebugOptions, debug } from '../../../middleware/debug/index.js';
 import { type Application, FastResponse, HTTPError } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
+import { thenable } from '../../helpers/thenable.js';
 
 function inner(order: { id: number }): never {
   const secret = `sauce-${order.id}`;
@@ -200,6 +201,20 @@ describe('debug(): who sees what', () => {
 
   it('passes an HTTPError through as its own response', async () => {
     expect((await make().get('/http')).status).toBe(409);
+  });
+});
+
+describe('debug(): an application that answers with a thenable', () => {
+  it('catches its rejection as it catches a rejected Promise', async () => {
+    const app: Application = () =>
+      thenable(() => {
+        throw new Error('a rejected thenable');
+      });
+    const res = await new TestClient(
+      debug({ log: (line) => logs.push(line), errors: { log: () => {} }, secretFile: false })(app),
+    ).get('/', { headers: { accept: 'application/json' } });
+    expect(res.status).toBe(500);
+    expect(res.headers.get('x-error-id')).toMatch(/^[0-9a-f]{16}$/);
   });
 });
 

@@ -13,6 +13,7 @@ import {
 } from '../../../middleware/session/index.js';
 import { type Application, FastResponse, HTTPError } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
+import { thenable } from '../../helpers/thenable.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const OTHER_SECRET = 'another-secret-that-is-also-long-enough-9876';
@@ -154,6 +155,21 @@ describe('session: lazy and saved only when needed', () => {
     await client.get('/set?a=1');
     const res = await client.get('/get');
     expect(res.headers.getSetCookie()[0]).toMatch(/Max-Age=3600/);
+  });
+});
+
+describe('session: an application that answers with a thenable', () => {
+  it('saves and sends the cookie once the thenable settles, as for a Promise', async () => {
+    const store = new CountingStore();
+    const later: Application = (_request, environ) =>
+      thenable(async () => {
+        (await getSession(environ)).set('user', 'ann');
+        return new FastResponse('later');
+      });
+    const res = await new TestClient(session({ secret: SECRET, store })(later)).get('/');
+    expect(res.text()).toBe('later');
+    expect(store.calls).toEqual(['set']);
+    expect(res.headers.getSetCookie()[0]).toMatch(/^mortar_session=/);
   });
 });
 
