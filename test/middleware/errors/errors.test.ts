@@ -183,7 +183,7 @@ describe('import mortar/errors', () => {
 
   it('(against mortar/debug, which does load them, so the check can see them)', async () => {
     const { inputs, builtins } = await importFresh('debug', [
-      'middleware/debug/page.css',
+      'middleware/_shared/page.css',
       'middleware/debug/page.js',
     ]);
     expect(builtins).toContain('inspector');
