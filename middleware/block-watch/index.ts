@@ -99,9 +99,11 @@ export function blockWatch(options: BlockWatchOptions = {}): Middleware {
   }
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   watch ??= startWatch(threshold, log);
-  return (app) => (request, environ) => {
-    assertEnviron(environ, 'blockWatch()');
-    return running.run({ request, environ }, app, request, environ);
+  return function blockWatch(app) {
+    return function blockWatchApp(request, environ) {
+      assertEnviron(environ, 'blockWatch()');
+      return running.run({ request, environ }, app, request, environ);
+    };
   };
 }
 

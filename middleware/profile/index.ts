@@ -160,16 +160,18 @@ export function profile(options: ProfileOptions): Middleware {
   const running = profiler;
   const pages = profilePages(store, pin, log);
   const { sample, trigger, match, serialize, base } = settings;
-  return (app) => (request, environ) => {
-    assertEnviron(environ, 'profile()');
-    const { pathInfo } = environ;
-    if (pathInfo === base || pathInfo.startsWith(`${base}/`)) {
-      if (!isTrusted(request, environ, trust)) return new Response('Not Found', { status: 404 });
-      return pages(request, environ, base);
-    }
-    const chosen = triggered(request, trigger) || (sample > 0 && Math.random() < sample);
-    if (!chosen || (match && !match(request, environ))) return app(request, environ);
-    return profiled(app, request, environ, { profiler: running, store, serialize, log });
+  return function profile(app) {
+    return function profileApp(request, environ) {
+      assertEnviron(environ, 'profile()');
+      const { pathInfo } = environ;
+      if (pathInfo === base || pathInfo.startsWith(`${base}/`)) {
+        if (!isTrusted(request, environ, trust)) return new Response('Not Found', { status: 404 });
+        return pages(request, environ, base);
+      }
+      const chosen = triggered(request, trigger) || (sample > 0 && Math.random() < sample);
+      if (!chosen || (match && !match(request, environ))) return app(request, environ);
+      return profiled(app, request, environ, { profiler: running, store, serialize, log });
+    };
   };
 }
 

@@ -67,7 +67,7 @@ export {
  */
 export function proxy(target: string | URL, options: ProxyOptions = {}): Application {
   const settings = resolveSettings(target, options);
-  return (request, environ) => {
+  return function proxyApp(request, environ) {
     assertEnviron(environ, 'proxy()');
     const problem = unsafePath(environ.pathInfo);
     if (problem !== undefined) return badRequest(request, `proxy: ${problem}`);

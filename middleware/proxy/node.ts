@@ -106,7 +106,9 @@ function agentFor(options: NodeTransportOptions): Agent {
 }
 
 function transportOver(agent: Agent): Transport {
-  return (upstream) => send(agent, upstream);
+  return function nodeTransport(upstream) {
+    return send(agent, upstream);
+  };
 }
 
 async function send(agent: Agent, upstream: UpstreamRequest): Promise<UpstreamResponse> {
