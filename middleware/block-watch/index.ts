@@ -34,7 +34,7 @@
  * @module mortar/block-watch
  */
 
-import { ConfigError, optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { ConfigError, is, optionChecker } from '../../src/_internal/options.js';
 import { assertEnviron } from '../../src/environ.js';
 import type { Middleware } from '../../src/types.js';
 import { running, startWatch, type Watch } from './watch.js';
@@ -53,7 +53,11 @@ export interface BlockWatchOptions {
   force?: boolean;
 }
 
-const BLOCK_WATCH_OPTIONS = optionNames<BlockWatchOptions>()(['threshold', 'log', 'force']);
+const checkOptions = optionChecker<BlockWatchOptions>('blockWatch', {
+  threshold: is.milliseconds(10),
+  log: is.function,
+  force: is.boolean,
+});
 
 /** The process's watcher: one heartbeat and one worker, whatever the number of blockWatch(). */
 let watch: Watch | undefined;
@@ -74,18 +78,15 @@ let watch: Watch | undefined;
  * })
  * ```
  *
- * @throws ConfigError for an unknown option, a threshold under 10 ms, or one that differs
- *   from the running watchdog's (there is one per process).
+ * @throws ConfigError, its message starting `blockWatch:`, for an unknown option (with the
+ *   name it is likely a typo of), a value of the wrong kind (a threshold that is not whole
+ *   milliseconds, 10 or more), or a threshold that differs from the running watchdog's (there
+ *   is one per process).
  * @throws Error under `NODE_ENV=production` without `force: true`.
  */
 export function blockWatch(options: BlockWatchOptions = {}): Middleware {
-  refuseUnknownOptions(options, BLOCK_WATCH_OPTIONS, 'blockWatch');
+  checkOptions(options);
   const threshold = options.threshold ?? 100;
-  if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 10) {
-    throw new ConfigError(
-      `blockWatch(): threshold is in milliseconds, 10 or more, got ${String(options.threshold)}`,
-    );
-  }
   if (process.env.NODE_ENV === 'production' && !options.force) {
     throw new Error(
       'blockWatch(): refusing to run with NODE_ENV=production — it keeps a V8 debugger enabled; use loopDelay() there (or pass force: true if you really mean it)',
@@ -93,14 +94,16 @@ export function blockWatch(options: BlockWatchOptions = {}): Middleware {
   }
   if (watch && watch.threshold !== threshold) {
     throw new ConfigError(
-      `blockWatch(): the process's watchdog runs with a threshold of ${watch.threshold} ms; one process has one (got ${threshold})`,
+      `blockWatch: option "threshold" must be the running watchdog's, ${watch.threshold} ms (one process has one), got ${threshold}`,
     );
   }
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   watch ??= startWatch(threshold, log);
-  return (app) => (request, environ) => {
-    assertEnviron(environ, 'blockWatch()');
-    return running.run({ request, environ }, app, request, environ);
+  return function blockWatch(app) {
+    return function blockWatchApp(request, environ) {
+      assertEnviron(environ, 'blockWatch()');
+      return running.run({ request, environ }, app, request, environ);
+    };
   };
 }
 

@@ -3,7 +3,7 @@
  * percentiles on a status line every `interval` seconds, and on demand for a status endpoint.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { ConfigError, optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { is, optionChecker, valueKind } from '../../src/_internal/options.js';
 
 /** Options of {@link loopDelay}. */
 export interface LoopDelayOptions {
@@ -25,7 +25,18 @@ export interface LoopDelayStatus {
   seconds: number;
 }
 
-const LOOP_DELAY_OPTIONS = optionNames<LoopDelayOptions>()(['interval', 'log', 'resolution']);
+/** The longest interval Node's timers take, in whole seconds (2^31 − 1 ms; longer fires at once). */
+const LONGEST_INTERVAL = Math.floor(2_147_483_647 / 1000);
+
+const checkOptions = optionChecker<LoopDelayOptions>('loopDelay', {
+  // 3_600_000 (an hour in milliseconds) would be a line every millisecond: refused.
+  interval: valueKind(
+    `seconds (an integer from 0 to ${LONGEST_INTERVAL})`,
+    (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= LONGEST_INTERVAL,
+  ),
+  log: is.function,
+  resolution: is.milliseconds(1),
+});
 
 /**
  * Starts measuring the event loop's delay: a line such as `mortar loop-delay: p50 10.1 ms,
@@ -33,25 +44,18 @@ const LOOP_DELAY_OPTIONS = optionNames<LoopDelayOptions>()(['interval', 'log', '
  * covers the time since the one before), and `status()` for an endpoint. Node's delay
  * includes the sampling timer's `resolution`, as its documentation says.
  *
- * @throws ConfigError for an unknown option, an `interval` that is not 0 or more seconds, or
- *   a `resolution` under 1 ms.
+ * @throws ConfigError, its message starting `loopDelay:`, for an unknown option (with the
+ *   name it is likely a typo of) or a value of the wrong kind: an `interval` that is not whole
+ *   seconds from 0 to 2_147_483 (about 24 days), a `resolution` that is not whole milliseconds ≥ 1.
  */
 export function loopDelay(options: LoopDelayOptions = {}): {
   status(settings?: { reset?: boolean }): LoopDelayStatus;
   line(settings?: { reset?: boolean }): string;
   stop(): void;
 } {
-  refuseUnknownOptions(options, LOOP_DELAY_OPTIONS, 'loopDelay');
+  checkOptions(options);
   const interval = options.interval ?? 60;
   const resolution = options.resolution ?? 20;
-  if (typeof interval !== 'number' || !(interval >= 0) || !Number.isFinite(interval)) {
-    throw new ConfigError(`loopDelay(): interval is in seconds, 0 or more, got ${interval}`);
-  }
-  if (!Number.isInteger(resolution) || resolution < 1) {
-    throw new ConfigError(
-      `loopDelay(): resolution is in whole milliseconds, 1 or more, got ${resolution}`,
-    );
-  }
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const histogram = monitorEventLoopDelay({ resolution });
   histogram.enable();

@@ -33,7 +33,7 @@
  */
 
 import { terminalSafe } from '../../src/_internal/log.js';
-import { ConfigError, optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { is, optionChecker, valueKind } from '../../src/_internal/options.js';
 import { assertEnviron } from '../../src/environ.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { isTrusted, type TrustSettings } from '../_shared/dev-trust.js';
@@ -83,20 +83,41 @@ export interface ProfileOptions {
   log?: (line: string) => void;
 }
 
-const PROFILE_OPTIONS = optionNames<ProfileOptions>()([
-  'dir',
-  'sample',
-  'match',
-  'trigger',
-  'serialize',
-  'path',
-  'force',
-  'hosts',
-  'addresses',
-  'trustProxy',
-  'secretFile',
-  'log',
-]);
+/** A header field name (RFC 9110 §5.1): a token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+const checkOptions = optionChecker<ProfileOptions>('profile', {
+  dir: is.required(
+    valueKind('a folder (a non-empty string)', (v) => typeof v === 'string' && v !== ''),
+  ),
+  sample: valueKind('a fraction from 0 to 1', (v) => typeof v === 'number' && v >= 0 && v <= 1),
+  match: is.function,
+  trigger: is.object,
+  serialize: is.boolean,
+  // '/' alone would make every request the index's.
+  path: valueKind(
+    'a path below the mount (starting with "/", not "/" alone)',
+    (v) => typeof v === 'string' && v.startsWith('/') && v.replace(/\/+$/, '') !== '',
+  ),
+  force: is.boolean,
+  hosts: is.strings,
+  addresses: is.strings,
+  trustProxy: is.boolean,
+  secretFile: is.either(is.string, is.oneOf(false)),
+  log: is.function,
+});
+
+const checkTrigger = optionChecker<NonNullable<ProfileOptions['trigger']>>(
+  'profile',
+  {
+    query: valueKind(
+      'a query parameter name (a non-empty string)',
+      (v) => typeof v === 'string' && v !== '',
+    ),
+    header: valueKind('a header field name', (v) => typeof v === 'string' && TOKEN.test(v)),
+  },
+  'trigger.',
+);
 
 /** One profiler per process: node:inspector's profile covers the process. */
 let profiler: Profiler | undefined;
@@ -117,12 +138,14 @@ let profiler: Profiler | undefined;
  * })
  * ```
  *
- * @throws ConfigError for an unknown option, a missing `dir`, a `sample` outside 0–1, a
- *   `path` that does not start with `/`.
+ * @throws ConfigError, its message starting `profile:`, for missing options, an unknown option
+ *   (with the name it is likely a typo of), a missing `dir`, or a value of the wrong kind: a
+ *   `sample` outside 0–1, a `path` that does not start with `/` (or is `/` alone), a
+ *   `trigger.header` that is not a header field name.
  * @throws Error under `NODE_ENV=production` without `force: true`, or when `dir` cannot be made.
  */
 export function profile(options: ProfileOptions): Middleware {
-  const settings = checkOptions(options);
+  const settings = resolveOptions(options);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const store = new ProfileStore(options.dir);
   const secret = loadSecret(options.secretFile ?? defaultSecretFile());
@@ -137,33 +160,27 @@ export function profile(options: ProfileOptions): Middleware {
   const running = profiler;
   const pages = profilePages(store, pin, log);
   const { sample, trigger, match, serialize, base } = settings;
-  return (app) => (request, environ) => {
-    assertEnviron(environ, 'profile()');
-    const { pathInfo } = environ;
-    if (pathInfo === base || pathInfo.startsWith(`${base}/`)) {
-      if (!isTrusted(request, environ, trust)) return new Response('Not Found', { status: 404 });
-      return pages(request, environ, base);
-    }
-    const chosen = triggered(request, trigger) || (sample > 0 && Math.random() < sample);
-    if (!chosen || (match && !match(request, environ))) return app(request, environ);
-    return profiled(app, request, environ, { profiler: running, store, serialize, log });
+  return function profile(app) {
+    return function profileApp(request, environ) {
+      assertEnviron(environ, 'profile()');
+      const { pathInfo } = environ;
+      if (pathInfo === base || pathInfo.startsWith(`${base}/`)) {
+        if (!isTrusted(request, environ, trust)) return new Response('Not Found', { status: 404 });
+        return pages(request, environ, base);
+      }
+      const chosen = triggered(request, trigger) || (sample > 0 && Math.random() < sample);
+      if (!chosen || (match && !match(request, environ))) return app(request, environ);
+      return profiled(app, request, environ, { profiler: running, store, serialize, log });
+    };
   };
 }
 
 /** The options, checked, with their defaults. */
-function checkOptions(options: ProfileOptions) {
-  refuseUnknownOptions(options, PROFILE_OPTIONS, 'profile');
-  if (typeof options?.dir !== 'string' || options.dir === '') {
-    throw new ConfigError('profile(): dir, the folder the profiles go to, is required');
-  }
+function resolveOptions(options: ProfileOptions) {
+  checkOptions(options);
+  checkTrigger(options.trigger);
   const sample = options.sample ?? (options.trigger ? 0 : 1);
-  if (typeof sample !== 'number' || !(sample >= 0 && sample <= 1)) {
-    throw new ConfigError(`profile(): sample is a fraction from 0 to 1, got ${String(sample)}`);
-  }
   const base = (options.path ?? '/__profile__').replace(/\/+$/, '');
-  if (!base.startsWith('/')) {
-    throw new ConfigError(`profile(): path must start with "/", got "${options.path}"`);
-  }
   if (process.env.NODE_ENV === 'production' && !options.force) {
     throw new Error(
       'profile(): refusing to run with NODE_ENV=production — its index shows your code and profiling slows every request it covers (pass force: true if you really mean it)',

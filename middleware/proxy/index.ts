@@ -33,7 +33,6 @@
  * @module mortar/proxy
  */
 import { describeError, terminalSafe } from '../../src/_internal/log.js';
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
 import { assertEnviron, originOf, searchOf } from '../../src/environ.js';
 import { HTTPError } from '../../src/http-error.js';
 import { nodeRuntime } from '../../src/request-header.js';
@@ -41,10 +40,13 @@ import { FastResponse } from '../../src/response.js';
 import type { Application } from '../../src/types.js';
 import { findProxyOriginal } from '../proxy-fix/index.js';
 import { requestFields } from './headers.js';
-import { parseTarget, type Target, unsafePath, upstreamPath } from './path.js';
-import { buildResponse, type Rewrites } from './response.js';
-import { fetchTransport, type Transport, type UpstreamResponse } from './transport.js';
+import { type ProxyOptions, resolveSettings, type Settings } from './options.js';
+import { unsafePath, upstreamPath } from './path.js';
+import { buildResponse } from './response.js';
+import type { UpstreamResponse } from './transport.js';
 
+export type { ProxyOptions, ProxyTimeouts } from './options.js';
+export type { Rewrites } from './response.js';
 export {
   fetchTransport,
   type PipeableBody,
@@ -53,69 +55,19 @@ export {
   type UpstreamResponse,
 } from './transport.js';
 
-/** Options of {@link proxy}. */
-export interface ProxyOptions {
-  /**
-   * The HTTP client. `mortar/proxy/node`'s `proxy` defaults to undici (bodies byte for byte,
-   * keep-alive, a CA option). @default fetchTransport() (global fetch, `redirect: 'manual'`)
-   */
-  transport?: Transport;
-  /** Which forwarding fields to add: `X-Forwarded-*` or RFC 7239 `Forwarded`. @default 'x-forwarded' */
-  forwarded?: 'x-forwarded' | 'forwarded';
-  /** Send the client's `Host` (the public one) instead of the target's. @default false */
-  preserveHost?: boolean;
-  /** Rewrite `Location`/`Content-Location` and `Set-Cookie` `Path` to the mount. @default { location: true, cookiePath: true } */
-  rewrite?: Rewrites;
-  /** Timeouts in milliseconds. @default { headers: 60000, connect: 10000 } */
-  timeout?: ProxyTimeouts;
-  /** Where the one line of each failure goes. @default console.error */
-  log?: (line: string) => void;
-}
-
-export type { Rewrites } from './response.js';
-
-/** Timeouts of {@link proxy}, in milliseconds. */
-export interface ProxyTimeouts {
-  /** From sending the request to the upstream's response head. @default 60000 */
-  headers?: number;
-  /** To open a connection (`mortar/proxy/node`'s transport; fetch has its own). @default 10000 */
-  connect?: number;
-}
-
-const PROXY_OPTIONS = optionNames<ProxyOptions>()([
-  'transport',
-  'forwarded',
-  'preserveHost',
-  'rewrite',
-  'timeout',
-  'log',
-]);
-const TIMEOUTS = optionNames<ProxyTimeouts>()(['headers', 'connect']);
-const REWRITES = optionNames<Rewrites>()(['location', 'cookiePath']);
-
-/** The settings one proxy application runs with. */
-interface Settings {
-  target: Target;
-  transport: Transport;
-  style: 'x-forwarded' | 'forwarded';
-  preserveHost: boolean;
-  rewrites: Required<Rewrites>;
-  headersTimeout: number;
-  log: (line: string) => void;
-}
-
 /**
  * An Application that sends each request to `target` (its base path + `environ.pathInfo`)
  * and answers with the upstream's response.
  *
  * @param target - `http://host:port/base` or `https://…`: no credentials, query or fragment.
- * @throws TypeError at construction for a target that is not such a URL, a timeout that is not
- *   a positive number of milliseconds, or an unknown `forwarded` style; ConfigError for an
- *   unknown option.
+ * @throws ConfigError at construction, its message starting `proxy:` — for a target that is
+ *   not such a URL, an unknown option (with the name it is likely a typo of), or a value of
+ *   the wrong kind: a timeout that is not whole milliseconds from 1 to 2^31 − 1, a `forwarded`
+ *   style other than `'x-forwarded'` or `'forwarded'`.
  */
 export function proxy(target: string | URL, options: ProxyOptions = {}): Application {
-  const settings = settingsOf(target, options);
-  return (request, environ) => {
+  const settings = resolveSettings(target, options);
+  return function proxyApp(request, environ) {
     assertEnviron(environ, 'proxy()');
     const problem = unsafePath(environ.pathInfo);
     if (problem !== undefined) return badRequest(request, `proxy: ${problem}`);
@@ -272,42 +224,4 @@ function oneLine(error: unknown): string {
     current = (current as { cause?: unknown }).cause;
   }
   return parts.join(' ← ');
-}
-
-function settingsOf(target: string | URL, options: ProxyOptions): Settings {
-  refuseUnknownOptions(options, PROXY_OPTIONS, 'proxy');
-  refuseUnknownOptions(options.timeout, TIMEOUTS, 'proxy timeout');
-  refuseUnknownOptions(options.rewrite, REWRITES, 'proxy rewrite');
-  const style = options.forwarded ?? 'x-forwarded';
-  if (style !== 'x-forwarded' && style !== 'forwarded') {
-    throw new TypeError(
-      `proxy forwarded: expected 'x-forwarded' or 'forwarded', got ${JSON.stringify(style)}`,
-    );
-  }
-  return {
-    target: parseTarget(target),
-    transport: options.transport ?? fetchTransport(),
-    style,
-    preserveHost: options.preserveHost === true,
-    rewrites: {
-      location: options.rewrite?.location ?? true,
-      cookiePath: options.rewrite?.cookiePath ?? true,
-    },
-    headersTimeout: checkTimeout(options.timeout?.headers, 'headers', 60_000),
-    log: options.log ?? ((line) => console.error(line)),
-  };
-}
-
-/**
- * A timeout option in milliseconds (a positive number, at most 2^31 − 1 as timers take).
- * @throws TypeError naming the option otherwise.
- */
-export function checkTimeout(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || value > 2_147_483_647) {
-    throw new TypeError(
-      `proxy timeout.${name}: expected a positive number of milliseconds, got ${String(value)}`,
-    );
-  }
-  return value;
 }

@@ -15,16 +15,16 @@
  */
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
-import { optionNames, refuseUnknownOptions } from '../../src/_internal/options.js';
+import { is, type OptionChecks, optionChecker, valueKind } from '../../src/_internal/options.js';
 import type { Application } from '../../src/types.js';
 import {
-  checkTimeout,
   type ProxyOptions,
   proxy as proxyOver,
   type Transport,
   type UpstreamRequest,
   type UpstreamResponse,
 } from './index.js';
+import { checkNestedOptions, PROXY_CHECKS, TIMER_MILLISECONDS } from './options.js';
 
 export { fetchTransport, type ProxyOptions, type Transport } from './index.js';
 
@@ -49,44 +49,66 @@ export interface NodeProxyOptions
   extends ProxyOptions,
     Omit<NodeTransportOptions, 'connectTimeout'> {}
 
-const TRANSPORT_OPTIONS = optionNames<NodeTransportOptions>()([
-  'ca',
-  'connectTimeout',
-  'keepAliveTimeout',
-  'connections',
-]);
+/** PEM text: a string or a Buffer. */
+const isPEM = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v);
+
+const TRANSPORT_CHECKS: OptionChecks<NodeTransportOptions> = {
+  ca: valueKind(
+    'PEM certificates (a string or Buffer, or a list of them)',
+    (v) => isPEM(v) || (Array.isArray(v) && v.every(isPEM)),
+  ),
+  connectTimeout: TIMER_MILLISECONDS,
+  keepAliveTimeout: TIMER_MILLISECONDS,
+  connections: is.positiveInteger,
+};
+
+const checkTransportOptions = optionChecker<NodeTransportOptions>(
+  'nodeTransport',
+  TRANSPORT_CHECKS,
+);
+
+const checkProxyOptions = optionChecker<NodeProxyOptions>('proxy', {
+  ...PROXY_CHECKS,
+  ca: TRANSPORT_CHECKS.ca,
+  keepAliveTimeout: TRANSPORT_CHECKS.keepAliveTimeout,
+  connections: TRANSPORT_CHECKS.connections,
+});
 
 /** Statuses whose response has no body; HEAD's has none either. */
 const NO_BODY = new Set([101, 103, 204, 205, 304]);
 
 /**
  * A {@link Transport} over undici's `Agent`: keep-alive, no decompression, TLS verified.
- * @throws TypeError at construction for a timeout that is not a positive number of
- *   milliseconds or a `connections` that is not a whole number ≥ 1; ConfigError for an
- *   unknown option.
+ * @throws ConfigError at construction, its message starting `nodeTransport:` — for an unknown
+ *   option (with the name it is likely a typo of), a timeout that is not whole milliseconds
+ *   from 1 to 2^31 − 1, a `connections` that is not an integer ≥ 1, or a `ca` that is not PEM
+ *   text.
  */
 export function nodeTransport(options: NodeTransportOptions = {}): Transport {
-  refuseUnknownOptions(options, TRANSPORT_OPTIONS, 'nodeTransport');
-  const connections = options.connections;
-  if (connections !== undefined && (!Number.isInteger(connections) || connections < 1)) {
-    throw new TypeError(
-      `nodeTransport connections: expected a whole number ≥ 1, got ${String(connections)}`,
-    );
-  }
-  const agent = new Agent({
+  return transportOver(agentFor(checkTransportOptions(options)));
+}
+
+/** undici's Agent for checked transport options. */
+function agentFor(options: NodeTransportOptions): Agent {
+  return new Agent({
     connect: {
-      timeout: checkTimeout(options.connectTimeout, 'connect', 10_000),
+      timeout: options.connectTimeout ?? 10_000,
       ...(options.ca === undefined
         ? {}
         : { ca: options.ca as string | Buffer | (string | Buffer)[] }),
     },
-    keepAliveTimeout: checkTimeout(options.keepAliveTimeout, 'keepAliveTimeout', 4_000),
-    connections: connections ?? null,
+    keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
+    connections: options.connections ?? null,
     // The proxy times the response head itself; a body (an event stream) may idle for long.
     headersTimeout: 0,
     bodyTimeout: 0,
   });
-  return (upstream) => send(agent, upstream);
+}
+
+function transportOver(agent: Agent): Transport {
+  return function nodeTransport(upstream) {
+    return send(agent, upstream);
+  };
 }
 
 async function send(agent: Agent, upstream: UpstreamRequest): Promise<UpstreamResponse> {
@@ -148,27 +170,23 @@ let shared: Transport | undefined;
  * process only when no transport option is given.
  *
  * @param target - `http://host:port/base` or `https://…`.
- * @throws TypeError / ConfigError at construction, as `proxy` and `nodeTransport` do.
+ * @throws ConfigError at construction, its message starting `proxy:`, for what `mortar/proxy`'s
+ *   `proxy` refuses and a transport option `nodeTransport` refuses.
  */
 export function proxy(target: string | URL, options: NodeProxyOptions = {}): Application {
+  checkNestedOptions(checkProxyOptions(options));
   const { ca, keepAliveTimeout, connections, ...core } = options;
+  const connectTimeout = core.timeout?.connect;
+  if (core.transport !== undefined) return proxyOver(target, core);
   if (
-    core.transport !== undefined ||
-    core.timeout?.connect !== undefined ||
-    ca !== undefined ||
-    keepAliveTimeout !== undefined ||
-    connections !== undefined
+    connectTimeout === undefined &&
+    ca === undefined &&
+    keepAliveTimeout === undefined &&
+    connections === undefined
   ) {
-    const transport =
-      core.transport ??
-      nodeTransport({
-        ...(ca === undefined ? {} : { ca }),
-        ...(keepAliveTimeout === undefined ? {} : { keepAliveTimeout }),
-        ...(connections === undefined ? {} : { connections }),
-        ...(core.timeout?.connect === undefined ? {} : { connectTimeout: core.timeout.connect }),
-      });
-    return proxyOver(target, { ...core, transport });
+    shared ??= nodeTransport();
+    return proxyOver(target, { ...core, transport: shared });
   }
-  shared ??= nodeTransport();
-  return proxyOver(target, { ...core, transport: shared });
+  const agent = agentFor({ ca, keepAliveTimeout, connections, connectTimeout });
+  return proxyOver(target, { ...core, transport: transportOver(agent) });
 }

@@ -9,6 +9,7 @@
  * that holds `\`, `%5c` or NUL (`%00`), which some servers take for a separator or an end,
  * and `..;x`, which servers that drop path parameters (Tomcat) take for `..`.
  */
+import { ConfigError, shown } from '../../src/_internal/options.js';
 
 /** What a path is refused for, or `undefined` when it may be sent. */
 export function unsafePath(pathInfo: string): string | undefined {
@@ -77,25 +78,26 @@ export interface Target {
 
 /**
  * Parses the target once, at construction.
- * @throws TypeError for a target that is not an absolute `http:`/`https:` URL, or that has
- *   credentials, a query or a fragment (none of them has a meaning as a mount's base).
+ * @throws ConfigError (`proxy: target must be …, got …`) for a target that is not an absolute
+ *   `http:`/`https:` URL, or that has credentials, a query or a fragment (none of them has a
+ *   meaning as a mount's base). The message never shows the credentials.
  */
 export function parseTarget(target: string | URL): Target {
-  let url: URL;
+  const text = typeof target === 'string' || target instanceof URL ? String(target) : undefined;
+  let url: URL | undefined;
   try {
-    url = new URL(String(target));
-  } catch {
-    throw new TypeError(`proxy: the target ${JSON.stringify(String(target))} is not a URL`);
-  }
-  const shown = JSON.stringify(String(target));
+    url = text === undefined ? undefined : new URL(text);
+  } catch {}
+  if (url === undefined) throw badTarget('an absolute http: or https: URL', target);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`proxy: the target ${shown} is not http: or https:`);
+    throw badTarget('an http: or https: URL', text);
   }
   if (url.username || url.password) {
-    throw new TypeError(`proxy: the target ${shown} has credentials (send them as a header)`);
+    const hidden = `${url.protocol}//***@${url.host}${url.pathname}`;
+    throw badTarget('a URL without credentials (send them as a header)', hidden);
   }
-  if (url.search || url.hash || String(target).includes('?') || String(target).includes('#')) {
-    throw new TypeError(`proxy: the target ${shown} has a query or fragment`);
+  if (url.search || url.hash || text!.includes('?') || text!.includes('#')) {
+    throw badTarget('a URL without a query or fragment', text);
   }
   return {
     origin: url.origin,
@@ -103,6 +105,10 @@ export function parseTarget(target: string | URL): Target {
     host: url.host,
     protocol: url.protocol,
   };
+}
+
+function badTarget(expected: string, got: unknown): ConfigError {
+  return new ConfigError(`proxy: target must be ${expected}, got ${shown(got)}`);
 }
 
 /**

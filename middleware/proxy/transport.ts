@@ -60,7 +60,7 @@ const DECODED = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
  * @param fetchImpl - The fetch to call. @default globalThis.fetch
  */
 export function fetchTransport(fetchImpl: typeof fetch = globalThis.fetch): Transport {
-  return async (upstream) => {
+  return async function fetchTransport(upstream) {
     const headers = new Headers();
     const list = upstream.headers;
     for (let i = 0; i < list.length; i += 2) {

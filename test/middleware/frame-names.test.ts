@@ -2,16 +2,23 @@
  * A request's stack through mortar's middleware names every mortar frame: the traceback
  * debug() and errors() show users reads `at session`, `at urlmapApp`, not `<anonymous>`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { parseFrames } from '../../middleware/_shared/stack.js';
 import { accessLog } from '../../middleware/access-log/index.js';
+import { blockWatch, stopBlockWatch } from '../../middleware/block-watch/index.js';
 import { bodyLimit } from '../../middleware/body-limit/index.js';
 import { compress } from '../../middleware/compress/index.js';
 import { csrf } from '../../middleware/csrf/index.js';
 import { errors } from '../../middleware/errors/index.js';
 import { helloWorld } from '../../middleware/hello/index.js';
 import { lint } from '../../middleware/lint/index.js';
+import { profile } from '../../middleware/profile/index.js';
+import { fetchTransport, proxy } from '../../middleware/proxy/index.js';
+import { nodeTransport } from '../../middleware/proxy/node.js';
 import { proxyFix } from '../../middleware/proxy-fix/index.js';
 import { session } from '../../middleware/session/index.js';
 import { cascade, urlmap } from '../../middleware/urlmap/index.js';
@@ -19,6 +26,15 @@ import { type Application, compose } from '../../src/index.js';
 import { TestClient } from '../../src/testing/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The frames of `stack` in mortar's own files (not its tests, not its dependencies). */
+const mortarFrames = (stack: string) =>
+  parseFrames(stack).filter(
+    (frame) =>
+      frame.file.startsWith(root) &&
+      !frame.file.includes('/node_modules/') &&
+      !frame.file.includes('/test/'),
+  );
 const secret = 'a-frame-names-test-secret-that-is-long-enough';
 
 describe('the frames of a request through mortar', () => {
@@ -52,12 +68,7 @@ describe('the frames of a request through mortar', () => {
     const res = await new TestClient(site).get('/app/x');
     expect(res.status).toBe(500);
     await expect.poll(() => stack).not.toBe('');
-    const mortar = parseFrames(stack).filter(
-      (frame) =>
-        frame.file.startsWith(root) &&
-        !frame.file.includes('/node_modules/') &&
-        !frame.file.includes('/test/'),
-    );
+    const mortar = mortarFrames(stack);
     expect(mortar.length).toBeGreaterThan(5);
     // limitRequestBody's application (src/_internal/body-limit.ts) is being rewritten by the
     // outcome work of issue 21 §2, which names it; until then it is the one left out here.
@@ -75,5 +86,34 @@ describe('the frames of a request through mortar', () => {
         'accessLogApp',
       ]),
     );
+  });
+
+  it('have names through profile, blockWatch and proxy down to its transport', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mortar-frames-'));
+    onTestFinished(async () => {
+      await stopBlockWatch();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    let stack = '';
+    // The upstream's fetch: it sees the stack from the gateway down to the proxy's transport.
+    const upstream = (async () => {
+      stack = new Error('the stack at the upstream').stack ?? '';
+      return new Response('from upstream');
+    }) as unknown as typeof fetch;
+    const site = compose(
+      profile({ dir, trigger: { query: 'profile' }, log: () => {} }),
+      blockWatch({ log: () => {} }),
+    )(urlmap({ '/api': proxy('http://127.0.0.1:9/v1', { transport: fetchTransport(upstream) }) }));
+    const res = await new TestClient(site).get('/api/x');
+    expect(await res.text()).toBe('from upstream');
+    const mortar = mortarFrames(stack);
+    expect(mortar.filter((frame) => frame.name === '<anonymous>')).toEqual([]);
+    // V8 writes a method call's frame `Type.name [as property]`: the function's own name is `name`.
+    const names = mortar.map((frame) => frame.name.replace(/ \[as .*\]$/, '').replace(/^.*\./, ''));
+    expect(names).toEqual(
+      expect.arrayContaining(['profileApp', 'blockWatchApp', 'proxyApp', 'fetchTransport']),
+    );
+    // Node's transport is named as fetch's is (its frames are undici's below it).
+    expect(nodeTransport().name).toBe('nodeTransport');
   });
 });

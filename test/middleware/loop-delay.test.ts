@@ -12,7 +12,7 @@ function block(milliseconds: number): void {
 describe('loopDelay()', () => {
   it('reports a block of the loop in its max and on its status line, then starts over', async () => {
     const lines: string[] = [];
-    const delay = loopDelay({ interval: 0.2, log: (line) => lines.push(line), resolution: 10 });
+    const delay = loopDelay({ interval: 1, log: (line) => lines.push(line), resolution: 10 });
     try {
       await new Promise((r) => setTimeout(r, 30));
       block(200);
@@ -31,8 +31,17 @@ describe('loopDelay()', () => {
   });
 
   it('refuses options it does not know or cannot use', () => {
-    expect(() => loopDelay({ interval: -1 })).toThrow(/interval is in seconds/);
-    expect(() => loopDelay({ resolution: 0.5 })).toThrow(/resolution is in whole milliseconds/);
-    expect(() => loopDelay({ intervall: 5 } as never)).toThrow(/did you mean "interval"/);
+    const seconds =
+      /^loopDelay: option "interval" must be seconds \(an integer from 0 to 2147483\)/;
+    expect(() => loopDelay({ interval: -1 })).toThrow(seconds);
+    expect(() => loopDelay({ interval: 0.5 })).toThrow(seconds);
+    // An hour in milliseconds: Node's timer would have fired every millisecond.
+    expect(() => loopDelay({ interval: 3_600_000 })).toThrow(seconds);
+    expect(() => loopDelay({ resolution: 0.5 })).toThrow(
+      /^loopDelay: option "resolution" must be milliseconds \(an integer ≥ 1\), got 0\.5$/,
+    );
+    expect(() => loopDelay({ intervall: 5 } as never)).toThrow(
+      /^loopDelay: unknown option "intervall" — did you mean "interval"\?$/,
+    );
   });
 });

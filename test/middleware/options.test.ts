@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accessLog, batchedWriter } from '../../middleware/access-log/index.js';
+import { blockWatch, loopDelay } from '../../middleware/block-watch/index.js';
 import { bodyLimit } from '../../middleware/body-limit/index.js';
 import { compress } from '../../middleware/compress/index.js';
 import { csrf } from '../../middleware/csrf/index.js';
@@ -10,6 +11,9 @@ import { debug } from '../../middleware/debug/index.js';
 import { errors } from '../../middleware/errors/index.js';
 import { helloWorld } from '../../middleware/hello/index.js';
 import { lint } from '../../middleware/lint/index.js';
+import { profile } from '../../middleware/profile/index.js';
+import { proxy } from '../../middleware/proxy/index.js';
+import { proxy as nodeProxy, nodeTransport } from '../../middleware/proxy/node.js';
 import { proxyFix } from '../../middleware/proxy-fix/index.js';
 import { FileStore } from '../../middleware/session/file.js';
 import { CookieStore, MemoryStore, session } from '../../middleware/session/index.js';
@@ -29,6 +33,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const secret = 'an-options-test-secret-that-is-long-enough';
 
 const app: Application = () => new FastResponse('ok');
+const upstream = 'http://127.0.0.1:9/v1';
 const sink = { write: () => true };
 
 /**
@@ -160,6 +165,33 @@ const FACTORIES: [string, (options: object) => unknown, string, string, object, 
     { followRedirects: 'always' },
     'followRedirects',
   ],
+  [
+    'proxy',
+    (o) => proxy(upstream, o),
+    'preserveHots',
+    'preserveHost',
+    { forwarded: 'rfc7239' },
+    'forwarded',
+  ],
+  [
+    'proxy',
+    (o) => nodeProxy(upstream, o),
+    'keepAliveTimout',
+    'keepAliveTimeout',
+    { connections: 0 },
+    'connections',
+  ],
+  [
+    'nodeTransport',
+    (o) => nodeTransport(o),
+    'conectTimeout',
+    'connectTimeout',
+    { connectTimeout: '10s' },
+    'connectTimeout',
+  ],
+  ['profile', (o) => profile({ dir, ...o }), 'smaple', 'sample', { sample: 2 }, 'sample'],
+  ['blockWatch', (o) => blockWatch(o), 'treshold', 'threshold', { threshold: 5 }, 'threshold'],
+  ['loopDelay', (o) => loopDelay(o), 'intervall', 'interval', { resolution: 0.5 }, 'resolution'],
 ];
 
 /** What `make` threw or rejected with (a gateway's factory is async), else `undefined`. */
@@ -175,8 +207,8 @@ async function failure(make: () => unknown): Promise<unknown> {
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('one options idiom on every factory', () => {
-  it('covers the 25 factories that take options', () => {
-    expect(new Set(FACTORIES.map(([name]) => name)).size).toBe(25);
+  it('covers the 30 factories that take options (proxy twice: mortar/proxy and its node entry)', () => {
+    expect(new Set(FACTORIES.map(([name]) => name)).size).toBe(30);
   });
 
   it.each(FACTORIES)(
@@ -230,6 +262,21 @@ describe('every middleware refuses an option it does not know', () => {
       'serveStatic cache',
       () => serveStatic(dir, { cache: { tll: 5 } as never }),
       /^serveStatic: unknown option "cache\.tll" — did you mean "cache\.ttl"\?$/,
+    ],
+    [
+      'proxy timeout',
+      () => proxy(upstream, { timeout: { header: 1000 } as never }),
+      /^proxy: unknown option "timeout\.header" — did you mean "timeout\.headers"\?$/,
+    ],
+    [
+      'proxy rewrite (mortar/proxy/node)',
+      () => nodeProxy(upstream, { rewrite: { cookiepath: false } as never }),
+      /^proxy: unknown option "rewrite\.cookiepath" — did you mean "rewrite\.cookiePath"\?$/,
+    ],
+    [
+      'profile trigger',
+      () => profile({ dir, trigger: { qurey: 'profile' } as never }),
+      /^profile: unknown option "trigger\.qurey" — did you mean "trigger\.query"\?$/,
     ],
   ])('%s', (_name, make, message) => {
     expect(make).toThrow(ConfigError);

@@ -117,9 +117,26 @@ describe('profile()', () => {
     } finally {
       process.env.NODE_ENV = saved;
     }
-    expect(() => profile({ dir: '' })).toThrow(/dir, the folder the profiles go to, is required/);
-    expect(() => profile({ dir, sample: 2 })).toThrow(/sample is a fraction from 0 to 1/);
-    expect(() => profile({ dir, smaple: 1 } as never)).toThrow(/did you mean "sample"/);
+    expect(() => profile({} as never)).toThrow(
+      /^profile: option "dir" is required \(a folder \(a non-empty string\)\)$/,
+    );
+    expect(() => profile({ dir: '' })).toThrow(
+      /^profile: option "dir" must be a folder \(a non-empty string\), got ""$/,
+    );
+    expect(() => profile({ dir, sample: 2 })).toThrow(
+      /^profile: option "sample" must be a fraction from 0 to 1, got 2$/,
+    );
+    expect(() => profile({ dir, smaple: 1 } as never)).toThrow(
+      /^profile: unknown option "smaple" — did you mean "sample"\?$/,
+    );
+    // '/' alone would have made every request the index's.
+    expect(() => profile({ dir, path: '/' })).toThrow(
+      /^profile: option "path" must be a path below the mount \(starting with "\/", not "\/" alone\), got "\/"$/,
+    );
+    // A header name that is not a token would have thrown at every request.
+    expect(() => profile({ dir, trigger: { header: 'x profile' } })).toThrow(
+      /^profile: option "trigger\.header" must be a header field name, got "x profile"$/,
+    );
   });
 
   it('serves its index only to a trusted Host, and only after the PIN', async () => {

@@ -5,8 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { connectionNames } from '../../../middleware/proxy/headers.js';
 import { proxy } from '../../../middleware/proxy/index.js';
+import { proxy as nodeProxy, nodeTransport } from '../../../middleware/proxy/node.js';
 import { parseTarget, unsafePath, upstreamPath } from '../../../middleware/proxy/path.js';
 import { rewriteCookiePath, rewriteLocation } from '../../../middleware/proxy/rewrite.js';
+import { isConfigError } from '../../../src/_internal/config-error.js';
 
 describe('unsafePath', () => {
   it.each(['', '/', '/a/b', '/a.b/..c/...', '/%2f', '/a%20b', '/.well-known/x', '/a/%2e%2ex'])(
@@ -33,21 +35,76 @@ describe('the target', () => {
   });
 
   it.each([
-    ['ftp://h/', /not http/],
-    ['/relative', /not a URL/],
-    ['http://u:p@h/', /credentials/],
-    ['http://h/?q=1', /query or fragment/],
-    ['http://h/#f', /query or fragment/],
-  ])('refuses %s at construction', (target, message) => {
-    expect(() => proxy(target)).toThrow(message);
+    ['ftp://h/', 'an http: or https: URL, got "ftp://h/"'],
+    ['/relative', 'an absolute http: or https: URL, got "/relative"'],
+    ['http://u:p@h/', 'a URL without credentials (send them as a header), got "http://***@h/"'],
+    ['http://h/?q=1', 'a URL without a query or fragment, got "http://h/?q=1"'],
+    ['http://h/#f', 'a URL without a query or fragment, got "http://h/#f"'],
+  ])('refuses %s at construction, a ConfigError naming proxy', (target, message) => {
+    const refused = thrown(() => proxy(target));
+    expect(isConfigError(refused)).toBe(true);
+    expect((refused as Error).message).toBe(`proxy: target must be ${message}`);
   });
 
-  it('refuses unknown options and bad timeouts at construction', () => {
-    expect(() => proxy('http://h', { timout: {} } as never)).toThrow(/did you mean "timeout"/);
-    expect(() => proxy('http://h', { timeout: { headers: 0 } })).toThrow(/timeout.headers/);
-    expect(() => proxy('http://h', { forwarded: 'x' as never })).toThrow(/forwarded/);
+  it('refuses a target that is not a string or URL', () => {
+    expect(() => proxy(42 as never)).toThrow(
+      /^proxy: target must be an absolute http: or https: URL, got 42$/,
+    );
   });
 });
+
+describe('the options', () => {
+  it('refuses unknown options and bad values at construction, naming proxy', () => {
+    expect(() => proxy('http://h', { timout: {} } as never)).toThrow(
+      /^proxy: unknown option "timout" — did you mean "timeout"\?$/,
+    );
+    expect(() => proxy('http://h', { forwarded: 'x' as never })).toThrow(
+      /^proxy: option "forwarded" must be one of "x-forwarded", "forwarded", got "x"$/,
+    );
+    expect(() => proxy('http://h', { rewrite: { location: 'no' as never } })).toThrow(
+      /^proxy: option "rewrite\.location" must be true or false, got "no"$/,
+    );
+  });
+
+  it('takes timeouts as whole milliseconds a timer can wait (1 to 2^31 − 1)', () => {
+    const ms = 'milliseconds \\(an integer from 1 to 2147483647\\)';
+    expect(() => proxy('http://h', { timeout: { headers: 0 } })).toThrow(
+      new RegExp(`^proxy: option "timeout\\.headers" must be ${ms}, got 0$`),
+    );
+    expect(() => proxy('http://h', { timeout: { headers: 2 ** 31 } })).toThrow(
+      new RegExp(`^proxy: option "timeout\\.headers" must be ${ms}, got 2147483648$`),
+    );
+    expect(() => proxy('http://h', { timeout: { headers: 2 ** 31 - 1 } })).not.toThrow();
+    expect(() => nodeTransport({ keepAliveTimeout: 1.5 })).toThrow(
+      new RegExp(`^nodeTransport: option "keepAliveTimeout" must be ${ms}, got 1\\.5$`),
+    );
+  });
+
+  it("mortar/proxy/node's proxy names itself for its transport's options too", () => {
+    expect(() => nodeProxy('http://h', { timeout: { connect: -1 } })).toThrow(
+      /^proxy: option "timeout\.connect" must be milliseconds/,
+    );
+    expect(() => nodeProxy('http://h', { keepAliveTimeout: '4s' as never })).toThrow(
+      /^proxy: option "keepAliveTimeout" must be milliseconds/,
+    );
+    expect(() => nodeProxy('http://h', { ca: 42 as never })).toThrow(
+      /^proxy: option "ca" must be PEM certificates \(a string or Buffer, or a list of them\), got 42$/,
+    );
+    expect(() => nodeProxy('http://h', { conections: 2 } as never)).toThrow(
+      /^proxy: unknown option "conections" — did you mean "connections"\?$/,
+    );
+  });
+});
+
+/** What `make` threw, else `undefined`. */
+function thrown(make: () => unknown): unknown {
+  try {
+    make();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
 
 describe('Connection', () => {
   it('lists the named fields in lower case, and refuses a name that is not a token', () => {
