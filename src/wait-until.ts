@@ -4,6 +4,8 @@
  *
  * ```ts
  * import { waitUntil } from 'mortar';
+ * const sendAnalytics = (request: Request) =>
+ *   fetch('http://127.0.0.1:9000/hits', { method: 'POST', body: request.url });
  * const app: Application = (request, environ) => {
  *   waitUntil(environ, sendAnalytics(request)); // the response does not wait for it
  *   return new Response('ok');

@@ -87,6 +87,7 @@ function typeCheck(
 const TSDOC_NAMES: Record<string, string> = {
   app: "declare const app: import('mortar').Application;",
   secret: 'declare const secret: string;',
+  Bun: 'declare const Bun: { serve(options: object): unknown };',
 };
 
 /** The names each package entry exports (`mortar/session` → session, getSession, …). */

@@ -4,6 +4,8 @@
  * event-loop delay percentiles for production.
  *
  * ```ts
+ * import { compose } from 'mortar';
+ * import { accessLog } from 'mortar/access-log';
  * import { blockWatch } from 'mortar/block-watch';
  * const app = compose(accessLog(), blockWatch({ threshold: 100 }))(site);
  * // mortar block-watch: blocked 412 ms by GET /report (id 9f86…-12) at renderReport (src/report.ts:42:7)

@@ -7,7 +7,9 @@
  * one origin call per key is made across every process and host that share it.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { cache } from 'mortar/cache';
+ * import { session } from 'mortar/session';
  * const app = compose(cache({ maxEntrySize: 1024 * 1024 }), session({ secret }))(site);
  * ```
  *

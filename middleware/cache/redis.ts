@@ -4,6 +4,7 @@
  * mortar. A subpath of its own, so that `mortar/cache` never loads ioredis.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { cache, region } from 'mortar/cache';
  * import { RedisCacheStore } from 'mortar/cache/redis';
  * const store = new RedisCacheStore({ url: 'redis://127.0.0.1:6379' });

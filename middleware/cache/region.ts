@@ -13,6 +13,7 @@
  *
  * ```ts
  * import { region } from 'mortar/cache';
+ * const fetchPrice = async (currency: string): Promise<number> => (currency === 'EUR' ? 1.08 : 1);
  * const prices = region({ name: 'prices', ttl: 60, grace: 300 });
  * const price = await prices.getOrCreate('EUR', () => fetchPrice('EUR'));
  * const cachedPrice = prices.cached(fetchPrice, (currency) => currency);

@@ -3,6 +3,7 @@
  * ProfilerMiddleware, paste.debug.profile), and a page that lists them with a flame chart.
  *
  * ```ts
+ * import { compose } from 'mortar';
  * import { profile } from 'mortar/profile';
  * const app = compose(profile({ dir: 'profiles', trigger: { query: 'profile' } }))(site);
  * // GET /report?profile → profiles/2026-12-04T17-05-01.123Z_GET_report_200_412ms.cpuprofile
@@ -134,7 +135,8 @@ let profiler: Profiler | undefined;
  *   match: () => true,        // which requests may be
  *   serialize: true,          // one profiled request at a time
  *   path: '/__profile__',     // the index
- *   force: false, hosts: [], addresses: [], trustProxy: false, secretFile, log,  // as debug()
+ *   force: false, hosts: [], addresses: [], trustProxy: false,  // as debug()
+ *   secretFile: '.cache/debug-secret', log: console.error,    // as debug()
  * })
  * ```
  *

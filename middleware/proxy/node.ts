@@ -5,6 +5,7 @@
  * against the system's CAs or the `ca` you give.
  *
  * ```ts
+ * import { readFileSync } from 'node:fs';
  * import { proxy } from 'mortar/proxy/node';
  * const api = proxy('https://10.0.0.5:8443/v1', { ca: readFileSync('internal-ca.pem') });
  * ```

@@ -176,7 +176,12 @@ describe('every gateway keeps the rule', () => {
     closers.push(() => closeNow(server));
     expect(await get(server.url)).toBe(status);
 
-    const fastcgi = await serveFastCGI(app, { port: 0, announce: false, handleSignals: false, log });
+    const fastcgi = await serveFastCGI(app, {
+      port: 0,
+      announce: false,
+      handleSignals: false,
+      log,
+    });
     closers.push(fastcgi.close);
     const client = await FastCGIClient.connect(Number(new URL(fastcgi.url).port));
     closers.push(() => client.close());
