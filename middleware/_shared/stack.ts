@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { originalPosition, safeFilePath } from '../_shared/source-map.js';
+import { originalPosition, safeFilePath } from './source-map.js';
 
 /** One stack frame, mapped to the original source when a source map is known. */
 export interface Frame {

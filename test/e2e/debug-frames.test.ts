@@ -38,7 +38,10 @@ beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'mortar-frames-'));
   writeFileSync(path.join(dir, 'fixture.ts'), FIXTURE);
   writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
-  copyFileSync(path.join(root, 'middleware/_shared/stack.ts'), path.join(dir, 'stack.ts'));
+  // The stack reader and the source-map reader it imports, side by side as in middleware/_shared/.
+  for (const file of ['stack.ts', 'source-map.ts']) {
+    copyFileSync(path.join(root, 'middleware/_shared', file), path.join(dir, file));
+  }
   const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
   execFileSync(process.execPath, [
     tsc,
