@@ -16,6 +16,7 @@
 
 import { optionChecker } from '../../src/_internal/options.js';
 import { isFastResponse } from '../../src/_internal/response-parts.js';
+import { isThenable } from '../../src/_internal/thenable.js';
 import { HTTPError } from '../../src/http-error.js';
 import { FastResponse } from '../../src/response.js';
 import type { Environ, Middleware } from '../../src/types.js';
@@ -74,18 +75,13 @@ export function errors(options: ErrorsOptions = {}): Middleware {
       } catch (error) {
         return onError(error, request, environ);
       }
-      if (!isThenable(result)) return guardBody(result, request, environ, options);
+      if (!isThenable<Response>(result)) return guardBody(result, request, environ, options);
       return Promise.resolve(result).then(
         (response) => guardBody(response, request, environ, options),
         (error: unknown) => onError(error, request, environ),
       );
     };
   };
-}
-
-/** Whether an application's result is a promise (native or not) rather than a response. */
-function isThenable(value: unknown): value is PromiseLike<Response> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /**

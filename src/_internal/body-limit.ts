@@ -29,7 +29,7 @@ import type { Application } from '../types.js';
 export function limitRequestBody(app: Application, maxBytes: number, option: string): Application {
   checkByteLimit(maxBytes, option);
   const tooLarge = () => bodyTooLarge(maxBytes);
-  return (request, environ) => {
+  return function limitedApp(request, environ) {
     // GET and HEAD carry no body on any gateway (nor can a native Request): the hot path.
     const method = request.method;
     if (method === 'GET' || method === 'HEAD') return app(request, environ);

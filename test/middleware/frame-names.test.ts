@@ -70,12 +70,7 @@ describe('the frames of a request through mortar', () => {
     await expect.poll(() => stack).not.toBe('');
     const mortar = mortarFrames(stack);
     expect(mortar.length).toBeGreaterThan(5);
-    // limitRequestBody's application (src/_internal/body-limit.ts) is being rewritten by the
-    // outcome work of issue 21 §2, which names it; until then it is the one left out here.
-    const unnamed = mortar.filter(
-      (frame) =>
-        frame.name === '<anonymous>' && !frame.file.endsWith('src/_internal/body-limit.ts'),
-    );
+    const unnamed = mortar.filter((frame) => frame.name === '<anonymous>');
     expect(unnamed).toEqual([]);
     expect(mortar.map((frame) => frame.name)).toEqual(
       expect.arrayContaining([
