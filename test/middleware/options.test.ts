@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { accessLog, batchedWriter } from '../../middleware/access-log/index.js';
 import { blockWatch, loopDelay } from '../../middleware/block-watch/index.js';
 import { bodyLimit } from '../../middleware/body-limit/index.js';
+import { cache, MemoryCacheStore, region } from '../../middleware/cache/index.js';
+import { RedisCacheStore } from '../../middleware/cache/redis.js';
 import { compress } from '../../middleware/compress/index.js';
 import { csrf } from '../../middleware/csrf/index.js';
 import { debug } from '../../middleware/debug/index.js';
@@ -192,6 +194,24 @@ const FACTORIES: [string, (options: object) => unknown, string, string, object, 
   ['profile', (o) => profile({ dir, ...o }), 'smaple', 'sample', { sample: 2 }, 'sample'],
   ['blockWatch', (o) => blockWatch(o), 'treshold', 'threshold', { threshold: 5 }, 'threshold'],
   ['loopDelay', (o) => loopDelay(o), 'intervall', 'interval', { resolution: 0.5 }, 'resolution'],
+  ['cache', (o) => cache(o), 'maxEntrysize', 'maxEntrySize', { lockTimeout: '5s' }, 'lockTimeout'],
+  ['region', (o) => region({ name: 'r', ttl: 1, ...o }), 'grase', 'grace', { ttl: 0 }, 'ttl'],
+  [
+    'MemoryCacheStore',
+    (o) => new MemoryCacheStore(o),
+    'maxsize',
+    'maxSize',
+    { maxSize: 0 },
+    'maxSize',
+  ],
+  [
+    'RedisCacheStore',
+    (o) => new RedisCacheStore({ client: {} as never, ...o }),
+    'pollIntervall',
+    'pollInterval',
+    { pollInterval: -1 },
+    'pollInterval',
+  ],
 ];
 
 /** What `make` threw or rejected with (a gateway's factory is async), else `undefined`. */
@@ -207,8 +227,8 @@ async function failure(make: () => unknown): Promise<unknown> {
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('one options idiom on every factory', () => {
-  it('covers the 30 factories that take options (proxy twice: mortar/proxy and its node entry)', () => {
-    expect(new Set(FACTORIES.map(([name]) => name)).size).toBe(30);
+  it('covers the 34 factories that take options (proxy twice: mortar/proxy and its node entry)', () => {
+    expect(new Set(FACTORIES.map(([name]) => name)).size).toBe(34);
   });
 
   it.each(FACTORIES)(
