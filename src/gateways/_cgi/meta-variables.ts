@@ -114,13 +114,18 @@ function hostOf(meta: MetaVariables, https: boolean): string {
 
 /**
  * The request headers: `HTTP_*` (`HTTP_X_FOO` → `x-foo`; never `HTTP_PROXY`, httpoxy),
- * `CONTENT_TYPE` and `CONTENT_LENGTH`; or what is wrong with one.
+ * `CONTENT_TYPE` and `CONTENT_LENGTH`; or what is wrong with one. The body's framing is the
+ * front end's `CONTENT_LENGTH` alone (RFC 3875 §4.1.2): a client's own `Content-Length` or
+ * `Transfer-Encoding` passed on as `HTTP_*` is not the body the gateway reads, so it is not
+ * a header of the request.
  */
+const NOT_HEADERS = new Set(['HTTP_PROXY', 'HTTP_CONTENT_LENGTH', 'HTTP_TRANSFER_ENCODING']);
+
 function headersOf(meta: MetaVariables): Headers | string {
   const headers = new Headers();
   try {
     for (const [name, value] of Object.entries(meta)) {
-      if (name.startsWith('HTTP_') && name !== 'HTTP_PROXY') {
+      if (name.startsWith('HTTP_') && !NOT_HEADERS.has(name)) {
         headers.append(name.slice(5).toLowerCase().replaceAll('_', '-'), value);
       }
     }

@@ -31,6 +31,22 @@ describe('rebuildRequest', () => {
     expect(rebuilt.request instanceof Request).toBe(true);
   });
 
+  it("frames the body by CONTENT_LENGTH alone: a client's Content-Length or Transfer-Encoding is no header", () => {
+    const headers = (extra: MetaVariables) => {
+      const rebuilt = rebuild(get({ REQUEST_METHOD: 'POST', ...extra }));
+      if ('error' in rebuilt) throw new Error(rebuilt.error);
+      return [
+        rebuilt.request.headers.get('content-length'),
+        rebuilt.request.headers.get('transfer-encoding'),
+      ];
+    };
+    expect(headers({ HTTP_CONTENT_LENGTH: '5', HTTP_TRANSFER_ENCODING: 'chunked' })).toEqual([
+      null,
+      null,
+    ]);
+    expect(headers({ CONTENT_LENGTH: '3', HTTP_CONTENT_LENGTH: '5' })).toEqual(['3', null]);
+  });
+
   it("says the peer is on a Unix socket from the front end's REMOTE_ADDR, never from its absence", () => {
     const environ = (extra: MetaVariables) => {
       const rebuilt = rebuild(get(extra));
