@@ -55,15 +55,15 @@ import { isThenable } from '../../src/_internal/thenable.js';
 import { assertEnviron } from '../../src/environ.js';
 import { errorResponse, HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
+import { isTrusted, type TrustSettings } from '../_shared/dev-trust.js';
 import { ERROR_SINK_CHECKS, productionError } from '../_shared/error-page.js';
+import { PinGate } from '../_shared/pin.js';
+import { defaultSecretFile, loadSecret } from '../_shared/secret.js';
 import { type CaptureOptions, checkCaptureOptions, LocalsCapture } from './capture.js';
 import { consoleEndpoint } from './endpoint.js';
 import { ErrorLog } from './kept.js';
-import { PinGate } from './pin.js';
 import { lockedResponse, tracebackResponse } from './render.js';
-import { defaultSecretFile, loadSecret } from './secret.js';
 import { buildTraceback, terminalReport } from './traceback.js';
-import { isTrusted, type TrustSettings } from './trust.js';
 
 export {
   type ErrorReport,

@@ -1,10 +1,10 @@
 // The debugger's security decisions as separate functions: who is trusted, the PIN gate, the
 // console endpoint's refusals, and the bounded store of errors.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isLoopback, isTrustedHost, viaProxy } from '../../../middleware/_shared/dev-trust.js';
+import { MAX_PIN_FAILURES, PinGate } from '../../../middleware/_shared/pin.js';
 import { refusal } from '../../../middleware/debug/endpoint.js';
 import { ErrorLog, type KeptError } from '../../../middleware/debug/kept.js';
-import { MAX_PIN_FAILURES, PinGate } from '../../../middleware/debug/pin.js';
-import { isLoopback, isTrustedHost, viaProxy } from '../../../middleware/debug/trust.js';
 
 const at = (url: string, headers: HeadersInit = {}, method = 'POST') =>
   new Request(url, { method, headers });
