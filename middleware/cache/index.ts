@@ -115,13 +115,14 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /** What `purge` finds in the environ: the store, and the URL to resolve against. */
 class Purger {
   readonly #target: Pick<Settings, 'store' | 'prefix'>;
-  readonly #base: string;
-  constructor(target: Pick<Settings, 'store' | 'prefix'>, base: string) {
+  /** The request cache() saw: its URL is read only when a purge resolves against it. */
+  readonly #request: Request;
+  constructor(target: Pick<Settings, 'store' | 'prefix'>, request: Request) {
     this.#target = target;
-    this.#base = base;
+    this.#request = request;
   }
   purge(url: string): Promise<void> {
-    return invalidate(this.#target, new URL(url, this.#base).href);
+    return invalidate(this.#target, new URL(url, this.#request.url).href);
   }
 }
 const cacheSlot = defineEnvironKey<Purger>('cache', "cache() from 'mortar/cache'");
@@ -147,7 +148,7 @@ export function cache(options: CacheOptions = {}): Middleware {
   const direct = { store: options.store ?? s.store, prefix: s.prefix };
   return function cache(app) {
     return async function cacheApp(request, environ) {
-      const inner = cacheSlot.with(environ, new Purger(direct, request.url));
+      const inner = cacheSlot.with(environ, new Purger(direct, request));
       const method = request.method;
       if (method === 'GET' || method === 'HEAD') {
         const header = headersOf(request);

@@ -9,7 +9,7 @@
  */
 import type CachePolicy from 'http-cache-semantics';
 import { requireOptional } from '../../src/_internal/optional.js';
-import { nodeRuntime } from '../../src/request-header.js';
+import { nodeRuntime, requestHeader } from '../../src/request-header.js';
 
 export type { CachePolicy };
 
@@ -51,27 +51,14 @@ export interface HeaderOf {
   get(name: string): string | null;
 }
 
-/** Node's parsed header object read as {@link HeaderOf} (repeated fields joined with `, `). */
-class NodeHeaders implements HeaderOf {
-  readonly #raw: Record<string, string | string[] | undefined>;
-  constructor(raw: Record<string, string | string[] | undefined>) {
-    this.#raw = raw;
-  }
-  get(name: string): string | null {
-    const value = this.#raw[name];
-    if (value === undefined) return null;
-    return typeof value === 'string' ? value : value.join(', ');
-  }
-}
-
 /**
  * The request's header fields: straight from Node's parsed headers when mortar's HTTP gateway
  * made the request (as `requestHeader` reads them: no `Headers` built for a hit or a pass),
  * else its `Headers`.
  */
 export function headersOf(request: Request): HeaderOf {
-  const raw = nodeRuntime(request)?.req?.headers;
-  return raw ? new NodeHeaders(raw) : request.headers;
+  if (nodeRuntime(request)?.req?.headers === undefined) return request.headers;
+  return { get: (name) => requestHeader(request, name) };
 }
 
 /** The request's URL, method and headers for a policy. */
