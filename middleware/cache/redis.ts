@@ -19,18 +19,10 @@
  * holds the lock until it lapses, never longer.
  * @module mortar/cache/redis
  */
-import type * as IORedis from 'ioredis';
 import type { Redis } from 'ioredis';
-import { requireOptional } from '../../src/_internal/optional.js';
 import { is, optionChecker } from '../../src/_internal/options.js';
+import { loadIORedis } from '../_shared/ioredis.js';
 import type { CacheRecord, CacheStore } from './store.js';
-
-function loadIORedis(): typeof IORedis {
-  return requireOptional<typeof IORedis>(
-    'ioredis',
-    'RedisCacheStore needs the ioredis package: npm install ioredis',
-  );
-}
 
 /** Options of {@link RedisCacheStore}. */
 export interface RedisCacheStoreOptions {
@@ -83,7 +75,7 @@ export class RedisCacheStore implements CacheStore {
    */
   constructor(options: RedisCacheStoreOptions = {}) {
     checkOptions(options);
-    const { Redis } = loadIORedis();
+    const { Redis } = loadIORedis('RedisCacheStore');
     this.prefix = options.prefix ?? 'mortar:';
     this.#channel = `${this.prefix}cache-unlock`;
     this.#poll = options.pollInterval ?? 100;

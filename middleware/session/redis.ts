@@ -12,23 +12,10 @@
  * ```
  * @module mortar/session/redis
  */
-import type * as IORedis from 'ioredis';
 import type { Redis } from 'ioredis';
-import { requireOptional } from '../../src/_internal/optional.js';
 import { is, optionChecker } from '../../src/_internal/options.js';
+import { loadIORedis } from '../_shared/ioredis.js';
 import { type ServerStore, type SessionRecord, StoreUnavailableError } from './store.js';
-
-/**
- * ioredis, an optional peer dependency (connect-redis does the same): loaded on the first
- * RedisStore, so installing mortar installs no Redis client.
- * @throws Error saying to `npm install ioredis` when it is not installed.
- */
-function loadIORedis(): typeof IORedis {
-  return requireOptional<typeof IORedis>(
-    'ioredis',
-    'RedisStore needs the ioredis package: npm install ioredis',
-  );
-}
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -97,7 +84,7 @@ export class RedisStore implements ServerStore {
   constructor(options: RedisStoreOptions = {}) {
     checkOptions(options);
     this.prefix = options.prefix ?? 'mortar:sess:';
-    const { Redis } = loadIORedis();
+    const { Redis } = loadIORedis('RedisStore');
     this.client =
       options.client ??
       new Redis(options.url ?? 'redis://127.0.0.1:6379', {
@@ -185,7 +172,7 @@ export class RedisStore implements ServerStore {
     try {
       return await command();
     } catch (error) {
-      if (error instanceof loadIORedis().ReplyError) throw error;
+      if (error instanceof loadIORedis('RedisStore').ReplyError) throw error;
       throw new StoreUnavailableError(`Redis: ${(error as Error).message}`, { cause: error });
     }
   }
