@@ -8,13 +8,7 @@
  * docs/deploy.md (only paths, ports, the worker count and TLS for `listen 80;` replaced).
  * Needs the npm registry, as `npm install` does (npm's cache serves it once filled).
  */
-import {
-  type ChildProcess,
-  execFileSync,
-  type SpawnOptions,
-  spawn,
-  spawnSync,
-} from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   copyFileSync,
@@ -39,6 +33,7 @@ import {
   workspace,
 } from '../helpers/frontends.js';
 import { freePort, which } from '../helpers/net.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const INSTALL_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund'];
@@ -346,25 +341,7 @@ describe("README's first lines on a fresh clone", () => {
         'nginx-proxy.conf with TLS in front of npm start and of app-http.service: the session cookie keeps Secure',
         async () => {
           const tls = space();
-          execFileSync(
-            'openssl',
-            [
-              'req',
-              '-x509',
-              '-newkey',
-              'rsa:2048',
-              '-nodes',
-              '-days',
-              '1',
-              '-subj',
-              '/CN=127.0.0.1',
-              '-keyout',
-              `${tls}/key.pem`,
-              '-out',
-              `${tls}/cert.pem`,
-            ],
-            { stdio: 'ignore' },
-          );
+          selfSignedCertificate(tls);
           const behindNginx = async (url: string) => {
             const port = new URL(url).port;
             const frontEnd = await nginx(

@@ -1,9 +1,3 @@
-/**
- * proxy()'s transports: undici's (mortar/proxy/node) verifies an https upstream's certificate
- * and takes a CA for a private one; the fetch transport (Deno, Bun, Workers) never follows a
- * redirect and hands on what fetch decoded without the coding that no longer describes it.
- */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +9,7 @@ import { proxy as fetchProxy, fetchTransport } from '../../../middleware/proxy/i
 import { proxy } from '../../../middleware/proxy/node.js';
 import { urlmap } from '../../../middleware/urlmap/index.js';
 import { which } from '../../helpers/net.js';
+import { selfSignedCertificate } from '../../helpers/tls.js';
 import { front, get, lines, upstream } from './fixture.js';
 
 const openssl = which('openssl');
@@ -30,29 +25,7 @@ runTls('an https upstream', () => {
 
   /** A self-signed certificate for 127.0.0.1, made with openssl for this run. */
   function selfSigned(): { key: string; cert: string } {
-    const key = path.join(dir, 'key.pem');
-    const cert = path.join(dir, 'cert.pem');
-    execFileSync(
-      openssl ?? 'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
+    const { key, cert } = selfSignedCertificate(dir);
     return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
   }
 
