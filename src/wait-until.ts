@@ -24,6 +24,7 @@
  */
 import { describeValue, settle } from './_internal/log.js';
 import { trackPending, WHAT } from './_internal/pending.js';
+import { isThenable } from './_internal/thenable.js';
 import { assertEnviron } from './environ.js';
 import { fetchRuntime } from './runtime.js';
 import type { Environ } from './types.js';
@@ -40,7 +41,7 @@ const log = (line: string): void => console.error(line);
  */
 export function waitUntil(environ: Environ, promise: PromiseLike<unknown>): void {
   assertEnviron(environ, 'waitUntil()');
-  if (typeof (promise as { then?: unknown } | null | undefined)?.then !== 'function') {
+  if (!isThenable(promise)) {
     throw new TypeError(
       `waitUntil(): the second argument must be a promise, got ${describeValue(promise)}`,
     );
