@@ -20,6 +20,7 @@ const { exports } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'ut
 const entry = `
 import { compose, defineEnvironKey, HTTPError } from 'mortar';
 import { hello } from 'mortar/hello';
+import { webSocket } from 'mortar/websocket';
 import { CookieStore, MemoryStore, session } from 'mortar/session';
 import { urlmap } from 'mortar/urlmap';
 import { proxyFix } from 'mortar/proxy-fix';
@@ -28,7 +29,7 @@ import { accessLog } from 'mortar/access-log';
 import { compress } from 'mortar/compress';
 import { csrf } from 'mortar/csrf';
 import { proxy } from 'mortar/proxy';
-export default [compose, defineEnvironKey, HTTPError, hello, CookieStore, MemoryStore, session, urlmap, proxyFix, bodyLimit, accessLog, compress, csrf, proxy];
+export default [compose, defineEnvironKey, HTTPError, hello, CookieStore, MemoryStore, session, urlmap, proxyFix, bodyLimit, accessLog, compress, csrf, proxy, webSocket];
 `;
 
 /** Resolves `mortar` and `mortar/x` to the source file that package.json's export builds from. */
@@ -84,5 +85,5 @@ if (problems.length > 0) {
 }
 const bytes = result.outputFiles[0].contents.byteLength;
 console.log(
-  `check:platform: mortar, mortar/hello, mortar/session, mortar/urlmap, mortar/proxy-fix, mortar/body-limit, mortar/access-log, mortar/compress, mortar/csrf, mortar/proxy bundle for --platform=neutral (${Math.round(bytes / 1024)} KiB; packages: ${[...packages].join(', ') || 'none'})`,
+  `check:platform: mortar, mortar/hello, mortar/session, mortar/urlmap, mortar/proxy-fix, mortar/body-limit, mortar/access-log, mortar/compress, mortar/csrf, mortar/proxy, mortar/websocket bundle for --platform=neutral (${Math.round(bytes / 1024)} KiB; packages: ${[...packages].join(', ') || 'none'})`,
 );

@@ -1,3 +1,5 @@
+import type { WebSocketUpgrade } from './websocket.js';
+
 /**
  * The contract every part of mortar keeps (DESIGN.md §1).
  *
@@ -51,6 +53,11 @@ export interface Environ {
   readonly serverProtocol?: string | undefined;
   /** The gateway that made the request. */
   readonly gateway: Gateway;
+  /**
+   * Present only on a WebSocket handshake at a gateway that can upgrade it: accept it with
+   * hooks (see `WebSocketUpgrade` and `webSocket()` from `mortar/websocket`).
+   */
+  readonly websocket?: WebSocketUpgrade | undefined;
   /** Values placed by middleware, each under its own symbol. */
   readonly [key: symbol]: unknown;
 }

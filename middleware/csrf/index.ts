@@ -26,11 +26,13 @@
  * @module mortar/csrf
  */
 
-import { ConfigError, is, optionChecker, shown } from '../../src/_internal/options.js';
+import { is, optionChecker } from '../../src/_internal/options.js';
 import { defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
+import { isWebSocketRequest } from '../../src/websocket.js';
 import { base64url, constantTimeEqual } from '../_shared/crypto.js';
+import { crossOrigin, originSet } from '../_shared/origin.js';
 import { getSession } from '../session/index.js';
 
 /** Options of {@link csrf}. */
@@ -83,21 +85,19 @@ export function csrf(options: CSRFOptions = {}): Middleware {
   const checkToken = options.token ?? true;
   const fieldName = options.fieldName ?? '_csrf';
   const headerName = options.headerName ?? 'x-csrf-token';
-  const trusted = new Set(
-    (options.trustedOrigins ?? []).map((origin) => {
-      const parsed = URL.canParse(origin) ? new URL(origin) : undefined;
-      if (!parsed || parsed.origin !== origin.replace(/\/$/, '')) {
-        throw new ConfigError(
-          `csrf: option "trustedOrigins" must be a list of origins (scheme://host[:port]), got ${shown(origin)}`,
-        );
-      }
-      return parsed.origin;
-    }),
-  );
+  const trusted = originSet(options.trustedOrigins, 'csrf: option "trustedOrigins"');
   return function csrf(app) {
     return async function csrfApp(request, environ) {
       const marked = installed.with(environ, true);
-      if (SAFE.has(request.method)) return app(request, marked);
+      // A WebSocket handshake is a GET that carries the cookies: a foreign page opening one
+      // is cross-site WebSocket hijacking. Its origin is checked; it has no token to send.
+      if (SAFE.has(request.method)) {
+        if (!isWebSocketRequest(request)) return app(request, marked);
+        const crossSite = crossOrigin(request, trusted);
+        if (crossSite)
+          throw new HTTPError(403, { body: `CSRF: WebSocket handshake: ${crossSite}` });
+        return app(request, marked);
+      }
       const crossSite = crossOrigin(request, trusted);
       if (crossSite) throw new HTTPError(403, { body: `CSRF: ${crossSite}` });
       if (checkToken) {
@@ -107,23 +107,6 @@ export function csrf(options: CSRFOptions = {}): Middleware {
       return app(request, marked);
     };
   };
-}
-
-/** Why the request is cross-origin, or `undefined` when it is not (or says nothing). */
-function crossOrigin(request: Request, trusted: ReadonlySet<string>): string | undefined {
-  const origin = request.headers.get('origin');
-  if (origin !== null && trusted.has(origin)) return undefined;
-  const site = request.headers.get('sec-fetch-site');
-  if (site !== null) {
-    return site === 'same-origin' || site === 'none'
-      ? undefined
-      : `the browser says this request is ${site} (Sec-Fetch-Site)`;
-  }
-  if (origin === null) return undefined;
-  const own = new URL(request.url);
-  return URL.canParse(origin) && new URL(origin).host === own.host
-    ? undefined
-    : `Origin ${origin} is not this site's`;
 }
 
 /** What is wrong with the request's token, or `undefined` when it is the session's. */

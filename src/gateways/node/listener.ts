@@ -12,6 +12,7 @@ import { isValidHost, requestTargetPath } from '../../_internal/request-target.j
 import type { Application, Environ } from '../../types.js';
 import { onUnixListener } from './peer.js';
 import { writeResponse } from './response-writer.js';
+import type { WebSocketGateway } from './upgrade.js';
 
 /** How a mounted listener (Express or Connect middleware) passes on. */
 export interface MountOptions {
@@ -25,6 +26,8 @@ export interface MountOptions {
  *
  * @param maxBodySize - Bytes of request body srvx lets a read take before it fails (the
  *   gateway's limit; `app` is wrapped by `limitGatewayBody`); `undefined`, no limit.
+ * @param websocket - The server's WebSocket side: a handshake gets `environ.websocket`, and
+ *   the chain's accept is upgraded instead of written (see upgrade.ts).
  */
 export function requestListener(
   app: Application,
@@ -32,8 +35,10 @@ export function requestListener(
   state: { draining: boolean },
   mount?: MountOptions,
   maxBodySize?: number,
+  websocket?: WebSocketGateway,
 ): (req: http.IncomingMessage, res: http.ServerResponse, next?: (error?: unknown) => void) => void {
   const send = (res: http.ServerResponse, response: Response, request: Request): void => {
+    if (websocket?.take(res.req, res, request, response)) return;
     // A response started once the server drains closes its connection (see drain.ts).
     if (state.draining) res.shouldKeepAlive = false;
     let written: Promise<void> | undefined;
@@ -51,7 +56,7 @@ export function requestListener(
     if (pathInfo === undefined) return;
     // srvx counts the body against the limit as it is read (see body-limit.ts).
     const request = new NodeRequest({ req, res, maxRequestBodySize: maxBodySize }) as Request;
-    const environ: Environ = {
+    let environ: Environ = {
       scriptName: mount ? mountPrefix(req) : '',
       pathInfo,
       remoteAddress: req.socket.remoteAddress,
@@ -59,6 +64,10 @@ export function requestListener(
       serverProtocol: req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`,
       gateway: 'http',
     };
+    if (websocket !== undefined && req.headers.upgrade !== undefined) {
+      const slot = websocket.slotFor(req, request);
+      if (slot !== undefined) environ = { ...environ, websocket: slot };
+    }
     if (mount && next) {
       settle(
         runMounted(app, request, environ, next, mount, log).then(

@@ -31,6 +31,7 @@ import {
 import { limitGatewayBody } from './body-limit.js';
 import { DrainingServer } from './drain.js';
 import { requestListener } from './listener.js';
+import { WEBSOCKET_CHECKS, WebSocketGateway, type WebSocketServeOptions } from './upgrade.js';
 
 /** Options of {@link serve}. */
 export interface ServeOptions extends ShutdownOptions {
@@ -47,6 +48,12 @@ export interface ServeOptions extends ShutdownOptions {
    * @default 10485760 (10 MiB)
    */
   maxBodySize?: number;
+  /**
+   * WebSocket settings (see {@link WebSocketServeOptions}): message size limit, idle timeout,
+   * permessage-deflate, a pub/sub backplane. A handshake is upgraded when the application
+   * accepts it through `environ.websocket` (`webSocket()` from `mortar/websocket`).
+   */
+  websocket?: WebSocketServeOptions;
 }
 
 /** {@link ServeOptions.maxBodySize}'s default: 10 MiB. */
@@ -58,7 +65,12 @@ const checkOptions = optionChecker<ServeOptions>('serve', {
   port: is.port,
   announce: is.boolean,
   maxBodySize: is.bytes(true),
+  websocket: is.object,
 });
+const checkWebSocketOptions = optionChecker<WebSocketServeOptions>(
+  'serve: websocket',
+  WEBSOCKET_CHECKS,
+);
 
 /** A running HTTP gateway. */
 export interface Server {
@@ -96,13 +108,21 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
   const unlimited = maxBodySize === Number.POSITIVE_INFINITY;
   const shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+  if (options.websocket !== undefined) checkWebSocketOptions(options.websocket);
   const server = new DrainingServer(shutdownTimeout, log);
-  server.on(
-    'request',
-    unlimited
-      ? requestListener(app, log, server)
-      : requestListener(limitGatewayBody(app, maxBodySize), log, server, undefined, maxBodySize),
-  );
+  const websocket = new WebSocketGateway(options.websocket);
+  const listener = unlimited
+    ? requestListener(app, log, server, undefined, undefined, websocket)
+    : requestListener(
+        limitGatewayBody(app, maxBodySize),
+        log,
+        server,
+        undefined,
+        maxBodySize,
+        websocket,
+      );
+  server.on('request', listener);
+  server.on('upgrade', websocket.upgradeListener(listener));
   server.on('clientError', onClientError);
 
   await new Promise<void>((resolve, reject) => {
@@ -117,7 +137,11 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   if (options.announce ?? true) log(`mortar: listening on ${url}`);
 
   const close = shutdownControl(
-    () => new Promise<void>((resolve) => server.close(() => resolve())),
+    (timeout) =>
+      Promise.all([
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        websocket.close(1001, 'server shutting down', timeout),
+      ]).then(() => {}),
     { ...options, shutdownTimeout, log },
   );
   if (options.signal?.aborted) await close();

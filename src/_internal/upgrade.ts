@@ -1,0 +1,194 @@
+/**
+ * The one WebSocket handshake slot every upgrading gateway shares (node's `serve`,
+ * `toFetchHandler`, `toBunServe`, `TestClient`): it is `environ.websocket` for the chain, keeps
+ * what the innermost application accepted, and tells the gateway, from the chain's final
+ * response, whether to upgrade and with which headers and hooks.
+ */
+import type { Hooks, Message, Peer } from 'crossws';
+import {
+  type AcceptedWebSocket,
+  WEBSOCKET_MARKER_HEADER,
+  type WebSocketAcceptOptions,
+  type WebSocketClosed,
+  type WebSocketHooks,
+  type WebSocketUpgrade,
+} from '../websocket.js';
+
+/** What the gateway does after the chain answered with the accept marker. */
+export interface Upgrade {
+  /** The hooks to run: the application's, wrapped to count bytes and enforce `maxPayload`. */
+  hooks: Partial<Hooks>;
+  /** The headers of the 101 beside the handshake's own: what the chain put on the marker. */
+  headers: Headers;
+  /** The subprotocol chosen, if any. */
+  protocol: string | undefined;
+}
+
+/** Headers of the marker that are not sent on the 101 (the handshake writes its own). */
+const NOT_ON_101 = new Set([
+  WEBSOCKET_MARKER_HEADER,
+  'connection',
+  'upgrade',
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'transfer-encoding',
+  'keep-alive',
+  'sec-websocket-accept',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+  'sec-websocket-version',
+]);
+
+/** `environ.websocket` for one handshake. See the module. */
+export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
+  readonly protocols: readonly string[];
+  /** Marks this handshake's accept response; compared by `acceptedWebSocket`. */
+  readonly token: string = crypto.randomUUID();
+  readonly closed: Promise<WebSocketClosed>;
+  #accepted: { hooks: WebSocketHooks; options: WebSocketAcceptOptions } | undefined;
+  #settle!: (closed: WebSocketClosed) => void;
+
+  constructor(request: Request) {
+    this.protocols = offeredProtocols(request.headers.get('sec-websocket-protocol'));
+    this.closed = new Promise((resolve) => {
+      this.#settle = resolve;
+    });
+  }
+
+  accept(hooks: WebSocketHooks, options: WebSocketAcceptOptions = {}): Response {
+    if (this.#accepted !== undefined) {
+      throw new Error('environ.websocket.accept(): this handshake was already accepted');
+    }
+    if (typeof hooks !== 'object' || hooks === null) {
+      throw new TypeError(`environ.websocket.accept(): hooks must be an object, got ${hooks}`);
+    }
+    const { protocol } = options;
+    if (protocol !== undefined && !this.protocols.includes(protocol)) {
+      throw new Error(
+        `environ.websocket.accept(): protocol ${JSON.stringify(protocol)} was not offered by the client (it offered ${this.protocols.length ? this.protocols.join(', ') : 'none'})`,
+      );
+    }
+    this.#accepted = { hooks, options };
+    const headers = new Headers(options.headers);
+    headers.set(WEBSOCKET_MARKER_HEADER, this.token);
+    headers.set('upgrade', 'websocket');
+    headers.set('content-type', 'text/plain; charset=utf-8');
+    // Should it ever reach a client (a gateway that cannot upgrade), it says what it is.
+    return new Response('426 Upgrade Required\n\nthis is a WebSocket endpoint\n', {
+      status: 426,
+      headers,
+    });
+  }
+
+  /**
+   * What to upgrade with when `response` is this handshake's accept (or a copy of it), else
+   * `undefined` (the response is written as any other). Cancels the marker's body.
+   */
+  take(response: Response): Upgrade | undefined {
+    const accepted = this.#accepted;
+    if (
+      accepted === undefined ||
+      response.status !== 426 ||
+      response.headers.get(WEBSOCKET_MARKER_HEADER) !== this.token
+    ) {
+      return undefined;
+    }
+    response.body?.cancel().catch(() => {});
+    const headers = new Headers();
+    for (const [name, value] of response.headers) {
+      if (!NOT_ON_101.has(name)) headers.append(name, value);
+    }
+    return {
+      hooks: this.#counted(accepted.hooks, accepted.options.maxPayload),
+      headers,
+      protocol: accepted.options.protocol,
+    };
+  }
+
+  /** `hooks`, counting payload bytes for {@link closed} and closing 1009 past `maxPayload`. */
+  #counted(hooks: WebSocketHooks, maxPayload: number | undefined): Partial<Hooks> {
+    let openedAt = 0;
+    let bytesReceived = 0;
+    let bytesSent = 0;
+    let settled = false;
+    const settle = (code: number, reason: string) => {
+      if (settled) return;
+      settled = true;
+      this.#settle({
+        code,
+        reason,
+        durationMs: openedAt === 0 ? 0 : performance.now() - openedAt,
+        bytesReceived,
+        bytesSent,
+      });
+    };
+    return {
+      ...hooks,
+      open(peer: Peer) {
+        openedAt = performance.now();
+        const send = peer.send.bind(peer);
+        peer.send = (data: unknown, options?: { compress?: boolean }) => {
+          bytesSent += payloadSize(data);
+          return send(data, options);
+        };
+        return hooks.open?.(peer);
+      },
+      message(peer: Peer, message: Message) {
+        const size = payloadSize(message.rawData);
+        bytesReceived += size;
+        if (maxPayload !== undefined && size > maxPayload) {
+          peer.close(1009, `message of ${size} bytes is over the limit of ${maxPayload}`);
+          return;
+        }
+        return hooks.message?.(peer, message);
+      },
+      close(peer: Peer, details: { code?: number; reason?: string }) {
+        settle(details.code ?? 1005, details.reason ?? '');
+        return hooks.close?.(peer, details);
+      },
+      error(peer: Peer, error) {
+        return hooks.error?.(peer, error);
+      },
+    };
+  }
+}
+
+/** The subprotocols of a `Sec-WebSocket-Protocol` header, in order, without empty ones. */
+function offeredProtocols(header: string | null): string[] {
+  if (header === null) return [];
+  const protocols: string[] = [];
+  for (const part of header.split(',')) {
+    const token = part.trim();
+    if (token !== '' && !protocols.includes(token)) protocols.push(token);
+  }
+  return protocols;
+}
+
+/** The bytes a message payload takes on the wire (UTF-8 for text). */
+function payloadSize(data: unknown): number {
+  if (typeof data === 'string') return utf8Length(data);
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  if (ArrayBuffer.isView(data)) return data.byteLength;
+  if (data instanceof Blob) return data.size;
+  if (Array.isArray(data)) return data.reduce((sum: number, part) => sum + payloadSize(part), 0);
+  return typeof data === 'object' && data !== null ? utf8Length(JSON.stringify(data)) : 0;
+}
+
+/** UTF-8 length of `text` without encoding it (a lone surrogate counts 3, as its U+FFFD). */
+function utf8Length(text: string): number {
+  let length = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) length += 1;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        length += 2;
+        i++;
+      } else length += 2;
+    } else length += 2;
+  }
+  return length;
+}

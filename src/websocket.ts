@@ -1,0 +1,131 @@
+/**
+ * WebSockets through the middleware chain (the ASGI half of the contract).
+ *
+ * The handshake is an ordinary request: it goes through every middleware — urlmap mounts,
+ * session, csrf, proxyFix, accessLog, an auth check — as a `Request` and an environ. A gateway
+ * that can upgrade (mortar/node's `serve`, `toFetchHandler` on Deno and Workers, `toBunServe`,
+ * `TestClient`) puts {@link WebSocketUpgrade} on `environ.websocket` for a WebSocket handshake;
+ * the innermost application calls its `accept(hooks)` and returns the response `accept` gave
+ * (a marker). When the response the chain finally returns is that marker — possibly rebuilt by
+ * a middleware, with headers added — the gateway answers `101 Switching Protocols` with the
+ * headers the chain added (a session's `Set-Cookie`, an `X-Request-Id`) and runs the hooks.
+ * When a middleware answered otherwise (401, 403, 500), that response is written and nothing
+ * is upgraded.
+ *
+ * ```ts
+ * import type { Application } from 'mortar';
+ *
+ * const echo: Application = (request, environ) =>
+ *   environ.websocket?.accept({ message: (peer, message) => peer.send(message.text()) }) ??
+ *   new Response('a WebSocket endpoint\n', { status: 426, headers: { upgrade: 'websocket' } });
+ * ```
+ *
+ * `webSocket(hooks)` from `mortar/websocket` is that application with the checks done
+ * (method, version, Origin, subprotocols). The hooks and peers are crossws's (`open`,
+ * `message`, `close`, `error`, `drain`; `peer.send`, `peer.subscribe`/`publish`,
+ * `peer.close(code, reason)`), so code written for h3 or Nitro runs unchanged.
+ */
+import type { Hooks, Message, Peer } from 'crossws';
+
+export type { Message as WebSocketMessage, Peer as WebSocketPeer };
+
+/** The hooks of one WebSocket: crossws's (`open`, `message`, `close`, `error`, `drain` …). */
+export type WebSocketHooks = Partial<Hooks>;
+
+/** Options of {@link WebSocketUpgrade.accept}. */
+export interface WebSocketAcceptOptions {
+  /**
+   * The subprotocol chosen, sent as `Sec-WebSocket-Protocol` on the 101: one of
+   * {@link WebSocketUpgrade.protocols} (RFC 6455 §4.2.2), else the accept throws.
+   */
+  protocol?: string | undefined;
+  /** Headers for the 101 response, beside those the rest of the chain adds. */
+  headers?: ConstructorParameters<typeof Headers>[0] | undefined;
+  /**
+   * The largest message accepted, in bytes: a larger one closes the socket with 1009 (Message
+   * Too Big, RFC 6455 §7.4.1). The gateway's own limit (`serve`'s `websocket.maxPayload`)
+   * still bounds what is read before it is checked.
+   */
+  maxPayload?: number | undefined;
+}
+
+/** How a WebSocket ended, for access logs (see {@link acceptedWebSocket}). */
+export interface WebSocketClosed {
+  /** The close code (1000 normal, 1001 going away, 1006 lost without a close frame …). */
+  code: number;
+  /** The close reason, `''` when none. */
+  reason: string;
+  /** Milliseconds from the 101 to the close. */
+  durationMs: number;
+  /** Message payload bytes received from the client. */
+  bytesReceived: number;
+  /** Message payload bytes sent to the client (`peer.send`, and publishes it received). */
+  bytesSent: number;
+}
+
+/** The WebSocket a handshake became: {@link acceptedWebSocket}'s answer. */
+export interface AcceptedWebSocket {
+  /** Resolves once the socket closes; never rejects. Never settles if the upgrade fails. */
+  readonly closed: Promise<WebSocketClosed>;
+}
+
+/**
+ * `environ.websocket`: present only on a WebSocket handshake (a `GET` with `Upgrade:
+ * websocket`) at a gateway that can upgrade it.
+ */
+export interface WebSocketUpgrade {
+  /** The subprotocols the client offered (`Sec-WebSocket-Protocol`), in its order. */
+  readonly protocols: readonly string[];
+  /**
+   * Accepts the handshake with `hooks`: returns the response for the application to return.
+   * The gateway upgrades only when the chain's final response is this one (or a copy a
+   * middleware made of it, e.g. `new Response(body, response)`), keeping the headers the chain
+   * added.
+   *
+   * @throws Error when called twice for one handshake, or with a `protocol` the client did not
+   *   offer.
+   */
+  accept(hooks: WebSocketHooks, options?: WebSocketAcceptOptions): Response;
+}
+
+/** The name of the header that marks the accept response: never sent to a client. */
+export const WEBSOCKET_MARKER_HEADER = 'x-mortar-websocket-accept';
+
+/**
+ * The WebSocket this response will become, when `response` is the chain's accept of the
+ * handshake in `environ` — for middleware that treat an upgrade apart (accessLog logs it as
+ * `101` when it closes; compress, lint, bodyLimit and cache leave it alone). `undefined` for
+ * any other response.
+ */
+export function acceptedWebSocket(
+  response: Response,
+  environ: { readonly websocket?: WebSocketUpgrade | undefined },
+): AcceptedWebSocket | undefined {
+  const upgrade = environ.websocket as (WebSocketUpgrade & Partial<AcceptedWebSocket>) | undefined;
+  if (upgrade === undefined || response.status !== 426) return undefined;
+  const token = (upgrade as { token?: string }).token;
+  if (token === undefined || response.headers.get(WEBSOCKET_MARKER_HEADER) !== token) {
+    return undefined;
+  }
+  return upgrade as AcceptedWebSocket;
+}
+
+/**
+ * Whether `request` is a WebSocket opening handshake (RFC 6455 §4.1): a `GET` whose `Upgrade`
+ * lists `websocket` and whose `Connection` lists `upgrade`, case-insensitively.
+ */
+export function isWebSocketRequest(request: Request): boolean {
+  if (request.method !== 'GET') return false;
+  const upgrade = request.headers.get('upgrade');
+  if (upgrade === null || !hasToken(upgrade, 'websocket')) return false;
+  const connection = request.headers.get('connection');
+  return connection !== null && hasToken(connection, 'upgrade');
+}
+
+/** Whether the comma-separated list `value` holds `token` (case-insensitive). */
+function hasToken(value: string, token: string): boolean {
+  for (const part of value.split(',')) {
+    if (part.trim().toLowerCase() === token) return true;
+  }
+  return false;
+}
