@@ -29,8 +29,14 @@ import type { Hooks, Message, Peer } from 'crossws';
 
 export type { Message as WebSocketMessage, Peer as WebSocketPeer };
 
-/** The hooks of one WebSocket: crossws's (`open`, `message`, `close`, `error`, `drain` …). */
-export type WebSocketHooks = Partial<Hooks>;
+/**
+ * The hooks of one WebSocket: crossws's (`open`, `message`, `close`, `error`, `drain` …), each
+ * optional, and free to return anything (`open: (peer) => peer.send('hi')` is fine: what a
+ * hook returns is awaited and dropped).
+ */
+export type WebSocketHooks = {
+  [K in keyof Hooks]?: (...args: Parameters<Hooks[K]>) => unknown;
+};
 
 /** Options of {@link WebSocketUpgrade.accept}. */
 export interface WebSocketAcceptOptions {

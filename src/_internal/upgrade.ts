@@ -123,7 +123,7 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
         bytesSent,
       });
     };
-    return {
+    const counted: WebSocketHooks = {
       ...hooks,
       open(peer: Peer) {
         openedAt = performance.now();
@@ -151,6 +151,8 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
         return hooks.error?.(peer, error);
       },
     };
+    // What a hook returns is awaited and dropped by crossws: `unknown` is as good as void.
+    return counted as Partial<Hooks>;
   }
 }
 

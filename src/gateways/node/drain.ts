@@ -22,6 +22,7 @@
  *   default, 5 s, is below the default 10 s).
  */
 import http from 'node:http';
+import { isWebSocketHandshake } from './upgrade.js';
 
 /** A `node:http` server whose `close()` drains without dropping a request. See the module. */
 export class DrainingServer extends http.Server {
@@ -37,7 +38,9 @@ export class DrainingServer extends http.Server {
    * @param log - Where the line saying so goes.
    */
   constructor(shutdownTimeout: number, log: (line: string) => void) {
-    super();
+    // Only a WebSocket handshake goes to the `upgrade` listener; any other Upgrade (h2c …) is
+    // an ordinary request (Node ≥ 22.21; older Nodes send every Upgrade there: upgrade.ts).
+    super({ shouldUpgradeCallback: isWebSocketHandshake } as http.ServerOptions);
     this.#shutdownTimeout = shutdownTimeout;
     this.#log = log;
   }

@@ -57,6 +57,23 @@ export const WEBSOCKET_CHECKS: OptionChecks<WebSocketServeOptions> = {
   sync: is.function,
 };
 
+/**
+ * Whether Node's `req` asks for a WebSocket (a GET with `Upgrade: websocket`): the requests
+ * the `upgrade` listener takes. `isWebSocketRequest` then checks the `Request` in full.
+ */
+export function isWebSocketHandshake(req: http.IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  return (
+    req.method === 'GET' && upgrade !== undefined && /(?:^|,)\s*websocket\s*(?:,|$)/i.test(upgrade)
+  );
+}
+
+/** Whether `req` declares a body (a Content-Length above 0, or a Transfer-Encoding). */
+function hasBody(req: http.IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 /** The pending handshake of an `upgrade` event, until the application has answered it. */
 interface Pending {
   socket: Duplex;
@@ -90,6 +107,15 @@ export class WebSocketGateway {
   ): (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void {
     return (req, socket, head) => {
       socket.on('error', () => socket.destroy());
+      if (!isWebSocketHandshake(req) && hasBody(req)) {
+        // Node < 22.21 sends every Upgrade here, and its parser has left the socket: a body
+        // would never be read. (Newer Nodes serve such a request as an ordinary one.)
+        const body = 'this server upgrades only to websocket: send the body without Upgrade\n';
+        socket.end(
+          `HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+        );
+        return;
+      }
       const res = new http.ServerResponse(req);
       res.assignSocket(socket as never);
       res.shouldKeepAlive = false;
