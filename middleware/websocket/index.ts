@@ -145,7 +145,7 @@ function refusal(request: Request, environ: Environ): Response | undefined {
   }
   if (environ.websocket === undefined) {
     return new FastResponse(
-      `426 Upgrade Required\n\nthe ${environ.gateway} gateway cannot carry a WebSocket: serve this application over HTTP (mortar serve, or serve() from mortar/node) and let the front end pass the upgrade through\n`,
+      `426 Upgrade Required\n\nthe server in front of this application (gateway: ${environ.gateway}) cannot upgrade to a WebSocket — FastCGI, SCGI, CGI and a Node handler mounted in another server cannot: serve it with mortar serve, serve() from mortar/node, Deno, Bun or Workers, and let any front end pass the upgrade through\n`,
       { status: 426, headers: { ...TEXT, upgrade: 'websocket' } },
     );
   }

@@ -90,8 +90,10 @@ export class WebSocketGateway {
   constructor(options: WebSocketServeOptions = {}) {
     this.#adapter = nodeAdapter({
       resolve: (request) => this.#hooksFor(request),
-      serverOptions: { maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD },
-      perMessageDeflate: options.perMessageDeflate ?? false,
+      serverOptions: {
+        maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+        perMessageDeflate: options.perMessageDeflate ?? false,
+      },
       idleTimeout: options.idleTimeout ?? 30,
       ...(options.sync ? { sync: options.sync } : {}),
     } as Parameters<typeof nodeAdapter>[0]);

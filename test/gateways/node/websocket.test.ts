@@ -207,4 +207,57 @@ describe('serve() and WebSockets', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
     expect(answer).toMatch(/\r\n\r\n(5\r\n)?plain(\r\n0\r\n\r\n)?$/);
   });
+
+  it('refuses a browser handshake from another origin 403 unless origins lists it', async () => {
+    const url = await start(
+      urlmap({
+        '/own': echo,
+        '/listed': webSocket({}, { origins: ['https://app.example'] }),
+        '/any': webSocket({}, { origins: '*' }),
+      }),
+    );
+    const from = (origin: string) => `Origin: ${origin}\r\n`;
+    expect(await raw(url, HANDSHAKE('/own', from('https://evil.example')))).toMatch(
+      /^HTTP\/1\.1 403 [\s\S]*Origin https:\/\/evil\.example is not this site's/,
+    );
+    // The handshakes here say `Host: 127.0.0.1`: that is the site's own origin.
+    expect(await raw(url, HANDSHAKE('/own', from('http://127.0.0.1')))).toMatch(/^HTTP\/1\.1 101 /);
+    expect(await raw(url, HANDSHAKE('/listed', from('https://app.example')))).toMatch(
+      /^HTTP\/1\.1 101 /,
+    );
+    expect(await raw(url, HANDSHAKE('/listed', from('https://evil.example')))).toMatch(
+      /^HTTP\/1\.1 403 /,
+    );
+    expect(await raw(url, HANDSHAKE('/any', from('https://evil.example')))).toMatch(
+      /^HTTP\/1\.1 101 /,
+    );
+    expect(await raw(url, HANDSHAKE('/own', 'Sec-Fetch-Site: cross-site\r\n'))).toMatch(
+      /^HTTP\/1\.1 403 /,
+    );
+  });
+
+  it('negotiates permessage-deflate only when the gateway is told to', async () => {
+    const offer = 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n';
+    const plain = await raw(await start(echo), HANDSHAKE('/', offer));
+    expect(plain).toMatch(/^HTTP\/1\.1 101 /);
+    expect(plain.toLowerCase()).not.toContain('sec-websocket-extensions');
+    const deflating = await raw(
+      await start(echo, { websocket: { perMessageDeflate: true } }),
+      HANDSHAKE('/', offer),
+    );
+    expect(deflating.toLowerCase()).toContain('sec-websocket-extensions: permessage-deflate');
+  });
+
+  it('closes a peer that answers no ping within the idle timeout', async () => {
+    const closed = new Promise<number | undefined>((resolve) => {
+      const app = webSocket({ close: (_peer, details) => resolve(details.code) });
+      void start(app, { websocket: { idleTimeout: 1 } }).then((url) => {
+        // A raw client that completes the handshake and then never answers a ping.
+        const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+        socket.on('error', () => {});
+        socket.write(HANDSHAKE('/'));
+      });
+    });
+    expect(await closed).toBe(1006);
+  });
 });
