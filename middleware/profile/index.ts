@@ -34,7 +34,7 @@
  */
 
 import { terminalSafe } from '../../src/_internal/log.js';
-import { is, optionChecker, valueKind } from '../../src/_internal/options.js';
+import { ConfigError, is, optionChecker, valueKind } from '../../src/_internal/options.js';
 import { assertEnviron } from '../../src/environ.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { isTrusted, type TrustSettings } from '../_shared/dev-trust.js';
@@ -181,6 +181,16 @@ export function profile(options: ProfileOptions): Middleware {
 function resolveOptions(options: ProfileOptions) {
   checkOptions(options);
   checkTrigger(options.trigger);
+  if (
+    options.trigger &&
+    options.trigger.query === undefined &&
+    options.trigger.header === undefined
+  ) {
+    // A trigger of nothing would turn sampling off and profile no request, silently.
+    throw new ConfigError(
+      'profile: option "trigger" must name a query parameter or a header ({ query: \'profile\' }), got {}',
+    );
+  }
   const sample = options.sample ?? (options.trigger ? 0 : 1);
   const base = (options.path ?? '/__profile__').replace(/\/+$/, '');
   if (process.env.NODE_ENV === 'production' && !options.force) {

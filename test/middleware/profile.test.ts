@@ -134,6 +134,9 @@ describe('profile()', () => {
       /^profile: option "path" must be a path below the mount \(starting with "\/", not "\/" alone\), got "\/"$/,
     );
     // A header name that is not a token would have thrown at every request.
+    expect(() => profile({ dir, trigger: {} })).toThrow(
+      /^profile: option "trigger" must name a query parameter or a header/,
+    );
     expect(() => profile({ dir, trigger: { header: 'x profile' } })).toThrow(
       /^profile: option "trigger\.header" must be a header field name, got "x profile"$/,
     );
