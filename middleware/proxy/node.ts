@@ -16,7 +16,13 @@
  */
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
-import { is, type OptionChecks, optionChecker, valueKind } from '../../src/_internal/options.js';
+import {
+  ConfigError,
+  is,
+  type OptionChecks,
+  optionChecker,
+  valueKind,
+} from '../../src/_internal/options.js';
 import type { Application } from '../../src/types.js';
 import {
   type ProxyOptions,
@@ -172,13 +178,25 @@ let shared: Transport | undefined;
  *
  * @param target - `http://host:port/base` or `https://…`.
  * @throws ConfigError at construction, its message starting `proxy:`, for what `mortar/proxy`'s
- *   `proxy` refuses and a transport option `nodeTransport` refuses.
+ *   `proxy` refuses and a transport option `nodeTransport` refuses, or a transport option
+ *   (`ca`, `keepAliveTimeout`, `connections`) beside a `transport` of one's own.
  */
 export function proxy(target: string | URL, options: NodeProxyOptions = {}): Application {
   checkNestedOptions(checkProxyOptions(options));
   const { ca, keepAliveTimeout, connections, ...core } = options;
   const connectTimeout = core.timeout?.connect;
-  if (core.transport !== undefined) return proxyOver(target, core);
+  if (core.transport !== undefined) {
+    const own = { ca, keepAliveTimeout, connections };
+    const ignored = Object.keys(own).find((name) => own[name as keyof typeof own] !== undefined);
+    if (ignored !== undefined) {
+      // They configure the transport this function builds: beside a transport of one's own,
+      // they would be dropped without a word.
+      throw new ConfigError(
+        `proxy: option "${ignored}" configures mortar/proxy/node's own transport; with option "transport", set it on that transport (nodeTransport({ ${ignored} }))`,
+      );
+    }
+    return proxyOver(target, core);
+  }
   if (
     connectTimeout === undefined &&
     ca === undefined &&

@@ -58,8 +58,12 @@ const DECODED = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
  * a CA of your own on Node, use `mortar/proxy/node`.
  *
  * @param fetchImpl - The fetch to call. @default globalThis.fetch
+ * @throws TypeError when `fetchImpl` is not a function (or no global fetch exists).
  */
 export function fetchTransport(fetchImpl: typeof fetch = globalThis.fetch): Transport {
+  if (typeof fetchImpl !== 'function') {
+    throw new TypeError(`fetchTransport(): fetch must be a function, got ${typeof fetchImpl}`);
+  }
   return async function fetchTransport(upstream) {
     const headers = new Headers();
     const list = upstream.headers;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { connectionNames } from '../../../middleware/proxy/headers.js';
-import { proxy } from '../../../middleware/proxy/index.js';
+import { fetchTransport, proxy } from '../../../middleware/proxy/index.js';
 import { proxy as nodeProxy, nodeTransport } from '../../../middleware/proxy/node.js';
 import { parseTarget, unsafePath, upstreamPath } from '../../../middleware/proxy/path.js';
 import { rewriteCookiePath, rewriteLocation } from '../../../middleware/proxy/rewrite.js';
@@ -89,6 +89,13 @@ describe('the options', () => {
     );
     expect(() => nodeProxy('http://h', { ca: 42 as never })).toThrow(
       /^proxy: option "ca" must be PEM certificates \(a string or Buffer, or a list of them\), got 42$/,
+    );
+    // Beside a transport of one's own, the options of the transport it would build are refused.
+    expect(() => nodeProxy('http://h', { transport: nodeTransport(), ca: 'PEM' })).toThrow(
+      /^proxy: option "ca" configures mortar\/proxy\/node's own transport; with option "transport", set it on that transport/,
+    );
+    expect(() => fetchTransport(42 as never)).toThrow(
+      /^fetchTransport\(\): fetch must be a function, got number$/,
     );
     expect(() => nodeProxy('http://h', { conections: 2 } as never)).toThrow(
       /^proxy: unknown option "conections" — did you mean "connections"\?$/,
