@@ -42,3 +42,14 @@ export {
 } from './runtime.js';
 export type { Application, BodyInit, Environ, Gateway, HeadersInit, Middleware } from './types.js';
 export { waitUntil } from './wait-until.js';
+export {
+  type AcceptedWebSocket,
+  acceptedWebSocket,
+  isWebSocketRequest,
+  type WebSocketAcceptOptions,
+  type WebSocketClosed,
+  type WebSocketHooks,
+  type WebSocketMessage,
+  type WebSocketPeer,
+  type WebSocketUpgrade,
+} from './websocket.js';

@@ -176,7 +176,9 @@ export class WebSocketGateway {
     const upgrade = this.#upgrades.get(request);
     if (upgrade === undefined) throw new Error('mortar: an upgrade with no accepted handshake');
     this.#upgrades.delete(request);
-    const { hooks, headers, protocol } = upgrade;
+    const { headers, protocol } = upgrade;
+    // What a hook returns is awaited and dropped by crossws: `unknown` is as good as void.
+    const hooks = upgrade.hooks as Partial<Hooks>;
     const own = hooks.upgrade;
     return {
       ...hooks,
