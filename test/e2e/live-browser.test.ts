@@ -73,6 +73,12 @@ describe.skipIf(!chromiumAvailable)("the demo's live page in Chromium", () => {
     await ann.getByText('Signed in as ann.').waitFor();
     await ann.goto(`${url}live/`);
     const guest = await (await browser.newContext()).newPage();
+    const refused: string[] = []; // what the page's Content-Security-Policy blocked
+    for (const page of [ann, guest]) {
+      page.on('console', (message) => {
+        if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+      });
+    }
     await guest.goto(`${url}live/`);
     await Promise.all([connected(ann), connected(guest)]);
     await expect(ann.locator('#me').textContent()).resolves.toBe('ann');
@@ -98,6 +104,7 @@ describe.skipIf(!chromiumAvailable)("the demo's live page in Chromium", () => {
     await say(ann, 'welcome back');
     await shown(guest, 'ann: welcome back');
     expect(handshakes.filter(([, status]) => status !== 426)).toEqual([]); // all accepted
+    expect(refused).toEqual([]);
   }, 60_000);
 
   it('refuses the socket to a page of another origin: the server answers 403, the page sees an error', async () => {
