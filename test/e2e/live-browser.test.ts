@@ -40,6 +40,7 @@ describe.skipIf(!chromiumAvailable)("the demo's live page in Chromium", () => {
   /** Every WebSocket handshake the site answered: its Origin and the chain's status. */
   const handshakes: [string | null, number][] = [];
   const cache = mkdtempSync(path.join(tmpdir(), 'mortar-live-browser-'));
+  const cacheHome = process.env.XDG_CACHE_HOME;
   let site: Application;
   const start = () => serve(site, { port, handleSignals: false, announce: false });
 
@@ -63,6 +64,8 @@ describe.skipIf(!chromiumAvailable)("the demo's live page in Chromium", () => {
     if (server) await closeNow(server);
     foreign?.close();
     rmSync(cache, { recursive: true, force: true });
+    if (cacheHome === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = cacheHome;
   });
 
   it('carries a message from one page to the other under the session names, and again after a restart', async () => {
