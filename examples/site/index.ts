@@ -6,7 +6,8 @@
  * `scriptName` and `pathInfo`, mounted twice to show how a mount shifts them — and static
  * files from `public/` under `/static/` (serveStatic) and at `/favicon.svg` (fileApp), and a
  * service on another port mounted with `proxy()` at `/remote`; `/slow/`, a page that blocks the
- * event loop, for blockWatch() and profile(); `/cached`, a slow page behind cache().
+ * event loop, for blockWatch() and profile(); `/cached`, a slow page behind cache(); `/live/`, a
+ * chat over a WebSocket whose handshake goes through session() and csrf().
  */
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,7 @@ import { accountApp } from './account.js';
 import { boom } from './boom.js';
 import { cachedApp } from './cached.js';
 import { legacyApp } from './legacy.js';
+import { liveApp } from './live.js';
 import { api, home, page, where } from './pages.js';
 import { remoteApp } from './remote.js';
 import { slow } from './slow.js';
@@ -76,5 +78,6 @@ export const application: Application = compose(
     '/remote': remoteApp,
     '/slow': slow,
     '/cached': cachedApp(page),
+    '/live': liveApp(page),
   }),
 );

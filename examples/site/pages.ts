@@ -57,6 +57,8 @@ export const home: Application = (request, environ) => {
     <a href="${base}/__profile__/">/__profile__/</a> lists the profiles with a flame chart (development)</li>
   <li><a href="${base}/cached">/cached</a> — a page that takes 500 ms, behind <code>cache()</code>
     (see its <code>Cache-Status</code>)</li>
+  <li><a href="${base}/live/">/live/</a> — a chat over a WebSocket, opened through <code>session</code> and
+    <code>csrf</code> like any request; it reconnects by itself when the server restarts</li>
 </ul>
 <p>Request: <code>${escapeHTML(request.method)} ${escapeHTML(request.url)}</code></p>`,
   );

@@ -3,18 +3,16 @@
  * the PIN once, see the traceback, expand a frame, evaluate in the console; later errors — after
  * a restart too — show their tracebacks without the PIN.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debug } from '../../middleware/debug/index.js';
 import { type Server, serve } from '../../src/gateways/node/index.js';
 import type { Application } from '../../src/index.js';
+import { chromiumAvailable, chromiumSkipReason, launchChromium } from '../helpers/chromium.js';
 import { closeNow } from '../helpers/net.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM) || process.env.CI === 'true';
 
 function price(item: string): number {
   const menu: Record<string, number> = { tea: 3 };
@@ -29,7 +27,7 @@ const app: Application = async (request) => {
   return new Response(String(price(item) * count));
 };
 
-describe.skipIf(!available)('the debugger in Chromium', () => {
+describe.skipIf(!chromiumAvailable)('the debugger in Chromium', () => {
   let browser: Browser;
   let server: Server;
   const logs: string[] = [];
@@ -43,18 +41,7 @@ describe.skipIf(!available)('the debugger in Chromium', () => {
     });
   beforeAll(async () => {
     server = await start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -134,8 +121,8 @@ describe.skipIf(!available)('the debugger in Chromium', () => {
   }, 60_000);
 });
 
-if (!available) {
+if (!chromiumAvailable) {
   describe('the debugger in Chromium', () => {
-    it.skip('skipped: Chromium is not installed (apt-get install -y chromium), or set CI=true to fail', () => {});
+    it.skip(chromiumSkipReason, () => {});
   });
 }

@@ -4,18 +4,16 @@
  * error, no request to anywhere but the server, the CSP intact. The screenshot is left in
  * $TMPDIR/mortar-profile-index.png for review.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { profile } from '../../middleware/profile/index.js';
 import { type Server, serve } from '../../src/gateways/node/index.js';
 import type { Application } from '../../src/index.js';
+import { chromiumAvailable, launchChromium } from '../helpers/chromium.js';
 import { closeNow } from '../helpers/net.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM) || process.env.CI === 'true';
 
 function render(rows: number): string {
   let html = '';
@@ -30,7 +28,7 @@ const app: Application = (request) => {
   return new Response(`${new URL(request.url).pathname} ${html.length}`);
 };
 
-describe.skipIf(!available)("profile()'s index in Chromium", () => {
+describe.skipIf(!chromiumAvailable)("profile()'s index in Chromium", () => {
   let browser: Browser;
   let server: Server;
   const logs: string[] = [];
@@ -38,10 +36,7 @@ describe.skipIf(!available)("profile()'s index in Chromium", () => {
   beforeAll(async () => {
     const middleware = profile({ dir, secretFile: false, log: (line) => logs.push(line) });
     server = await serve(middleware(app), { port: 0, handleSignals: false, announce: false });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -3,9 +3,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -70,6 +72,7 @@ describe('the demo site (npm start)', () => {
       '/favicon.svg',
       '/legacy/',
       '/remote/',
+      '/live/',
     ]) {
       expect(html).toContain(`href="${href}"`);
     }
@@ -181,6 +184,43 @@ describe('the demo site (npm start)', () => {
     const moved = await fetch(`${url}/remote/go`, { redirect: 'manual' });
     expect(moved.status).toBe(302);
     expect(moved.headers.get('location')).toBe('/remote/');
+  });
+
+  it("upgrades /live/ws under npm start: a message comes back under the session's name; a foreign Origin gets 403", async () => {
+    const live = await fetch(`${url}/live/`);
+    expect(live.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    const cookie = live.headers.getSetCookie()[0]!.split(';')[0]!;
+    const name = /<strong id="me">([^<]+)<\/strong>/.exec(await live.text())![1]!;
+    const open = (headers: Record<string, string>) =>
+      new WebSocket(`${url.replace('http', 'ws')}/live/ws`, { headers });
+    const socket = open({ cookie });
+    socket.onopen = () => socket.send('  hello  ');
+    const message = await new Promise<string>((resolve, reject) => {
+      socket.onmessage = (event) => resolve(String(event.data));
+      socket.onerror = () => reject(new Error('the socket failed'));
+    });
+    expect(JSON.parse(message)).toEqual({ from: name, text: 'hello' });
+    socket.close();
+    // A handshake from another site's page, over node:http (fetch forbids Upgrade): no 101.
+    const refused = await new Promise<number>((resolve, reject) => {
+      const request = http.get(`${url}/live/ws`, {
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          origin: 'http://elsewhere.example',
+          cookie,
+        },
+      });
+      request.on('response', (response) => resolve(response.resume().statusCode!));
+      request.on('upgrade', (response, socket) => {
+        socket.destroy();
+        resolve(response.statusCode!);
+      });
+      request.on('error', reject);
+    });
+    expect(refused).toBe(403);
   });
 
   it('answers an unknown path with 404', async () => {

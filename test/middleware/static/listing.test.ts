@@ -4,14 +4,15 @@
  * names escaped, and a Content-Security-Policy the page itself keeps (its style applies,
  * nothing is refused).
  */
-import { existsSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveStatic } from '../../../middleware/static/index.js';
 import { humanSize } from '../../../middleware/static/listing.js';
 import { type Server, serve } from '../../../src/gateways/node/index.js';
 import { FastResponse } from '../../../src/index.js';
+import { chromiumAvailable, launchChromium } from '../../helpers/chromium.js';
 import { closeNow } from '../../helpers/net.js';
 import { type Fixture, MTIME, makeFixture } from './fixture.js';
 
@@ -101,37 +102,30 @@ describe('serveStatic listing', () => {
   });
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')(
-  'the listing in Chromium',
-  () => {
-    let browser: Browser;
-    beforeAll(async () => {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-      });
-    }, 30_000);
-    afterAll(async () => {
-      await browser?.close();
-    });
+describe.skipIf(!chromiumAvailable)('the listing in Chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  }, 30_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
 
-    it('applies its style under its own CSP, with nothing refused', async () => {
-      const page = await browser.newPage();
-      const refused: string[] = [];
-      page.on('console', (message) => {
-        if (/Content Security Policy|Refused/i.test(message.text())) refused.push(message.text());
-      });
-      await page.goto(`${server.url}listing/`);
-      const layout = await page.evaluate(() => ({
-        collapse: getComputedStyle(document.querySelector('table')!).borderCollapse,
-        sizeAlign: getComputedStyle(document.querySelector('td.size')!).textAlign,
-        times: [...document.querySelectorAll('time')].map((t) => t.dateTime),
-      }));
-      expect(layout.collapse).toBe('collapse');
-      expect(layout.sizeAlign).toBe('right');
-      expect(layout.times).toContain('2026-01-02T03:04:05Z');
-      expect(refused).toEqual([]);
-    }, 30_000);
-  },
-);
+  it('applies its style under its own CSP, with nothing refused', async () => {
+    const page = await browser.newPage();
+    const refused: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy|Refused/i.test(message.text())) refused.push(message.text());
+    });
+    await page.goto(`${server.url}listing/`);
+    const layout = await page.evaluate(() => ({
+      collapse: getComputedStyle(document.querySelector('table')!).borderCollapse,
+      sizeAlign: getComputedStyle(document.querySelector('td.size')!).textAlign,
+      times: [...document.querySelectorAll('time')].map((t) => t.dateTime),
+    }));
+    expect(layout.collapse).toBe('collapse');
+    expect(layout.sizeAlign).toBe('right');
+    expect(layout.times).toContain('2026-01-02T03:04:05Z');
+    expect(refused).toEqual([]);
+  }, 30_000);
+});
