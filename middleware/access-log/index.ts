@@ -220,8 +220,11 @@ class RequestLine implements DeferredLine {
 
   /** The response, with its body counted (and the id echoed); the line is written at its end. */
   answered(response: Response): Response {
-    const socket = acceptedWebSocket(response, this.#environ!);
-    if (socket !== undefined) return this.#upgraded(response, socket);
+    // A handshake only: the hot path reads one absent property.
+    if (this.#environ!.websocket !== undefined) {
+      const socket = acceptedWebSocket(response, this.#environ!);
+      if (socket !== undefined) return this.#upgraded(response, socket);
+    }
     const parts = responseParts(response);
     const body = parts.body;
     const status = parts.status;

@@ -202,6 +202,19 @@ describe('accessLog and a WebSocket', () => {
     expect(entry.durationMs).toBeGreaterThanOrEqual(entry.websocket.durationMs);
   });
 
+  it('logs a socket lost without a closing handshake as aborted, close 1006, with the 101 id', async () => {
+    const lines: string[] = [];
+    const server = await start(compose(accessLog({ write: (line) => lines.push(line) }))(echo));
+    const answer = await rawHandshake(server.url, '/gone'); // then drops the connection
+    expect(answer.status).toBe(101);
+    const [id] = headerValues(answer, 'x-request-id');
+    await until(() => lines.length > 0);
+    expect(lines[0]).toMatch(
+      /"GET \/gone HTTP\/1\.1" 101 - "-" "-" \d+\.\dms (\S+) aborted websocket=\d+\.\dms close=1006 received=0$/,
+    );
+    expect(lines[0]).toContain(` ${id} aborted`);
+  });
+
   it('logs a refused handshake at once with its status', async () => {
     const lines: string[] = [];
     const app = compose(accessLog({ write: (line) => lines.push(line), format: 'common' }))(
