@@ -54,6 +54,7 @@ export class TestMessage {
   readonly peer: TestPeer;
   #id: string | undefined;
 
+  /** @internal Made by `TestClient.websocket`. */
   constructor(rawData: Payload, peer: TestPeer) {
     this.rawData = rawData;
     this.peer = peer;
@@ -124,6 +125,7 @@ export class TestPeer {
   readonly #websocket: { readonly protocol: string; readonly extensions: string; url: string };
   #id: string | undefined;
 
+  /** @internal Made by `TestClient.websocket`. */
   constructor(init: TestPeerInit) {
     this.#link = init.link;
     this.#hub = init.hub;

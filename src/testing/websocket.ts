@@ -195,6 +195,7 @@ export class TestWebSocket {
   #error: { error: unknown } | undefined;
   #settle!: (closed: TestWebSocketClosed) => void;
 
+  /** @internal Made by `TestClient.websocket`. */
   constructor(
     handshake: Handshake,
     hooks: Partial<Hooks>,
@@ -333,6 +334,8 @@ export class TestWebSocket {
   #failed(error: unknown): void {
     if (this.#error !== undefined) return;
     this.#error = { error };
+    // As a gateway would, when the test does not see it thrown.
+    if (!this.#throwErrors) console.error('TestClient.websocket: a hook threw:', error);
     try {
       void this.#hooks.error?.(this.#peer as unknown as Peer, error as never);
     } catch {

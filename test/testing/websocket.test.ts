@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { accessLog } from '../../middleware/access-log/index.js';
 import { getSession, session } from '../../middleware/session/index.js';
 import { urlmap } from '../../middleware/urlmap/index.js';
@@ -193,6 +193,16 @@ describe('TestClient.websocket', () => {
     socket.send('x');
     await expect(socket.next()).rejects.toThrow('the hook broke');
     expect(await socket.closed).toEqual({ code: 1011, reason: 'internal error' });
+
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const quiet = await new TestClient(app, { throwErrors: false }).websocket('/');
+      quiet.send('x');
+      await expect(quiet.next()).rejects.toThrow(/closed with 1011/);
+      expect(logged).toHaveBeenCalledWith('TestClient.websocket: a hook threw:', expect.any(Error));
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it('is logged by accessLog as 101 with the bytes counted, when it closes', async () => {
