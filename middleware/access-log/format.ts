@@ -28,8 +28,29 @@ export interface AccessLogEntry {
   readonly referer: string | null;
   readonly userAgent: string | null;
   readonly requestId: string;
-  /** The body did not finish: the client went away, or the body stream failed. */
+  /**
+   * The body did not finish: the client went away, or the body stream failed; for a
+   * WebSocket, it was lost without a closing handshake (close code 1006).
+   */
   readonly aborted: boolean;
+  /**
+   * For a WebSocket (status 101, logged when it closes; `bytes` are the message bytes sent,
+   * `durationMs` runs from the handshake's arrival to the close): how it ended. `undefined`
+   * for any other request.
+   */
+  readonly websocket?: AccessLogWebSocket | undefined;
+}
+
+/** How a WebSocket that {@link AccessLogEntry} logs ended. */
+export interface AccessLogWebSocket {
+  /** The close code (1000 normal, 1001 going away, 1006 lost without a close frame …). */
+  readonly code: number;
+  /** The close reason, `''` when none. */
+  readonly reason: string;
+  /** Milliseconds the socket was open: from the 101 to the close. */
+  readonly durationMs: number;
+  /** Message payload bytes received from the client. */
+  readonly bytesReceived: number;
 }
 
 /** A character {@link escapeLogValue} escapes. */
@@ -103,11 +124,17 @@ const quoted = (value: string | null): string =>
 /**
  * Apache Combined Log Format, then the duration, the request id, and `aborted` when the body
  * did not finish: `… "referer" "agent" 12.3ms id` (log parsers read the Combined fields and
- * skip what follows, as with nginx's `$request_time`).
+ * skip what follows, as with nginx's `$request_time`). A WebSocket's line (status 101, the
+ * bytes it sent) ends with how long it was open, its close code and the bytes it received:
+ * `… 5012.3ms id websocket=5010.2ms close=1000 received=123`.
  */
 export function combinedLine(entry: AccessLogEntry): string {
   const tail = `${tenths(entry.durationMs)}ms ${escapeLogValue(entry.requestId)}`;
-  return `${commonLine(entry)} ${quoted(entry.referer)} ${quoted(entry.userAgent)} ${tail}${entry.aborted ? ' aborted' : ''}`;
+  const line = `${commonLine(entry)} ${quoted(entry.referer)} ${quoted(entry.userAgent)} ${tail}${entry.aborted ? ' aborted' : ''}`;
+  const socket = entry.websocket;
+  return socket === undefined
+    ? line
+    : `${line} websocket=${tenths(socket.durationMs)}ms close=${socket.code} received=${socket.bytesReceived}`;
 }
 
 /** A JSON string literal, with U+2028/2029 and C1 controls escaped too (safe in any parser). */
@@ -127,8 +154,15 @@ const orNull = (value: string | null | undefined) => (value == null ? 'null' : j
 /**
  * One JSON object per line, every field of {@link AccessLogEntry} in its order; the time in ISO
  * 8601, `\u2028`-safe and control characters escaped. Written field by field: a fifth of
- * `JSON.stringify(entry)`'s time.
+ * `JSON.stringify(entry)`'s time. `websocket` is there only for a WebSocket (as
+ * `JSON.stringify` leaves out an `undefined` field): `{"code":1000,"reason":"",
+ * "durationMs":5010.2,"bytesReceived":123}`.
  */
 export function jsonLine(entry: AccessLogEntry): string {
-  return `{"time":"${isoTime(entry.time)}","remoteAddress":${orNull(entry.remoteAddress)},"method":${jsonString(entry.method)},"target":${jsonString(entry.target)},"protocol":${orNull(entry.protocol)},"status":${entry.status},"bytes":${entry.bytes},"durationMs":${entry.durationMs},"referer":${orNull(entry.referer)},"userAgent":${orNull(entry.userAgent)},"requestId":${jsonString(entry.requestId)},"aborted":${entry.aborted}}`;
+  const socket = entry.websocket;
+  const websocket =
+    socket === undefined
+      ? ''
+      : `,"websocket":{"code":${socket.code},"reason":${jsonString(socket.reason)},"durationMs":${socket.durationMs},"bytesReceived":${socket.bytesReceived}}`;
+  return `{"time":"${isoTime(entry.time)}","remoteAddress":${orNull(entry.remoteAddress)},"method":${jsonString(entry.method)},"target":${jsonString(entry.target)},"protocol":${orNull(entry.protocol)},"status":${entry.status},"bytes":${entry.bytes},"durationMs":${entry.durationMs},"referer":${orNull(entry.referer)},"userAgent":${orNull(entry.userAgent)},"requestId":${jsonString(entry.requestId)},"aborted":${entry.aborted}${websocket}}`;
 }

@@ -17,6 +17,12 @@
  * or bytes in a FastResponse) is logged as the response leaves the middleware, with its
  * length. Put it inside `proxyFix()` so the address logged is the client's.
  *
+ * A WebSocket handshake the chain accepted (see `acceptedWebSocket` in `mortar`) is logged
+ * when the socket closes, as `101` with the message bytes it sent, from the handshake's arrival
+ * to the close, and how long it was open, its close code and the bytes it received (the
+ * `websocket` field); one refused (401, 403) is logged at once with its status, as any
+ * response.
+ *
  * By default the lines go to stderr buffered, as nginx's `access_log … buffer= flush=`: in one
  * write per 16 KiB or 100 ms, and whatever waits at exit (see `batchedWriter`). A buffered
  * log reads each line's values as its response finishes and formats the lines in batches,
@@ -36,13 +42,20 @@ import { requestHeader, searchOfRequest } from '../../src/request-header.js';
 import { fetchRuntime } from '../../src/runtime.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { waitUntil } from '../../src/wait-until.js';
+import { type AcceptedWebSocket, acceptedWebSocket } from '../../src/websocket.js';
 import { bodyLength, countedStream, headerPairs, responseFromParts } from '../_shared/parts.js';
 import { compileTrust, DEFAULT_TRUSTED_PROXIES, type PeerTrust } from '../_shared/trust.js';
 import { findProxyOriginal } from '../proxy-fix/index.js';
-import { type AccessLogEntry, combinedLine, commonLine, jsonLine } from './format.js';
+import {
+  type AccessLogEntry,
+  type AccessLogWebSocket,
+  combinedLine,
+  commonLine,
+  jsonLine,
+} from './format.js';
 import { type DeferredLine, defaultWriter, lineBatch } from './write.js';
 
-export { type AccessLogEntry, escapeLogValue } from './format.js';
+export { type AccessLogEntry, type AccessLogWebSocket, escapeLogValue } from './format.js';
 export { type BatchedWriterOptions, batchedWriter, type LineSink } from './write.js';
 
 /** Options of {@link accessLog}. */
@@ -207,6 +220,11 @@ class RequestLine implements DeferredLine {
 
   /** The response, with its body counted (and the id echoed); the line is written at its end. */
   answered(response: Response): Response {
+    // A handshake only: the hot path reads one absent property.
+    if (this.#environ!.websocket !== undefined) {
+      const socket = acceptedWebSocket(response, this.#environ!);
+      if (socket !== undefined) return this.#upgraded(response, socket);
+    }
     const parts = responseParts(response);
     const body = parts.body;
     const status = parts.status;
@@ -221,6 +239,22 @@ class RequestLine implements DeferredLine {
     return responseFromParts(parts, sent, headers);
   }
 
+  /**
+   * The accept of a WebSocket handshake, with the id echoed (on the 101): its line is written
+   * when the socket closes. (Should a middleware outside replace the accept, the socket never
+   * opens and no line is written for it.)
+   */
+  #upgraded(response: Response, socket: AcceptedWebSocket): Response {
+    const parts = responseParts(response);
+    const idHeader = this.#settings.idHeader;
+    const headers = headerPairs(parts, idHeader);
+    if (idHeader !== undefined) headers.push([idHeader, this.requestId]);
+    void socket.closed.then(({ code, reason, durationMs, bytesReceived, bytesSent }) =>
+      this.finished(101, bytesSent, code === 1006, { code, reason, durationMs, bytesReceived }),
+    );
+    return responseFromParts(parts, parts.body, headers);
+  }
+
   /** Logs what the application threw, and throws it on. */
   thrown(error: unknown): never {
     // The gateway (or errors()) makes the response: a 500, or the HTTPError's status.
@@ -230,7 +264,7 @@ class RequestLine implements DeferredLine {
   }
 
   /** The response has finished (or was aborted): the line's values are read, and it is written. */
-  finished(status: number, bytes: number, aborted: boolean): void {
+  finished(status: number, bytes: number, aborted: boolean, websocket?: AccessLogWebSocket): void {
     const request = this.#request;
     const environ = this.#environ;
     if (request === undefined || environ === undefined) return; // written already
@@ -250,6 +284,7 @@ class RequestLine implements DeferredLine {
       userAgent: requestHeader(request, 'user-agent'),
       requestId: this.requestId,
       aborted,
+      websocket,
     };
     const { batch } = this.#settings;
     if (batch !== undefined) {

@@ -28,7 +28,8 @@
  * body would be compressed (its length known and at least `threshold`) its `Content-Encoding`
  * and weak ETag, and no `Content-Length` (GET's is known only once compressed, §8.6).
  *
- * Left alone: 1xx/204/304, a 206 or any request with `Range`, a response that already has
+ * Left alone: a WebSocket handshake's accept (it becomes a 101, with no body to compress nor
+ * `Vary` to add), 1xx/204/304, a 206 or any request with `Range`, a response that already has
  * `Content-Encoding` (static's precompressed files: never twice) or says
  * `Cache-Control: no-transform`, a `Content-Length` under `threshold`, no `Content-Type`, and
  * the types in `skipTypes` (images, video, audio, fonts and archives that are compressed
@@ -42,6 +43,7 @@ import { is, optionChecker } from '../../src/_internal/options.js';
 import { type ResponseParts, responseParts } from '../../src/_internal/response-parts.js';
 import { negotiateEncoding } from '../../src/negotiation.js';
 import type { Middleware } from '../../src/types.js';
+import { acceptedWebSocket } from '../../src/websocket.js';
 import { bodyLength, headerPairs, responseFromParts } from '../_shared/parts.js';
 import { discard, type NodeReadable, readAhead, webStream } from './body.js';
 import { type Encoder, encoders, type Levels } from './encoders.js';
@@ -111,7 +113,7 @@ export function compress(options: CompressOptions = {}): Middleware {
   return function compress(app) {
     return async function compressApp(request, environ) {
       const response = await app(request, environ);
-      if (request.headers.has('range')) return response;
+      if (request.headers.has('range') || acceptedWebSocket(response, environ)) return response;
       const status = response.status;
       if (status < 200 || status === 204 || status === 206 || status === 304) return response;
       const headers = response.headers;

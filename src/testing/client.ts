@@ -14,8 +14,14 @@
 import { ConfigError, is, optionChecker, shown } from '../_internal/options.js';
 import { runApplication } from '../_internal/outcome.js';
 import { requestTargetPath } from '../_internal/request-target.js';
+import type { UpgradeSlot } from '../_internal/upgrade.js';
 import type { Application, BodyInit, Environ, HeadersInit } from '../types.js';
 import { CookieJar } from './cookie-jar.js';
+import type { PeerHub } from './peer.js';
+import { TestResponse } from './response.js';
+import { openWebSocket, type TestWebSocket, type TestWebSocketOptions } from './websocket.js';
+
+export { TestResponse };
 
 /** With `throwErrors: false`, the 500's line goes where a gateway's would: the console. */
 const log = (line: string): void => console.error(line);
@@ -59,52 +65,6 @@ export interface TestRequestInit extends Omit<RequestInit, 'body' | 'method'> {
   followRedirects?: boolean;
 }
 
-/** A finished response, with its body read once and kept so `text()` and `json()` both work. */
-export class TestResponse {
-  /** The final URL (after redirects, when followed). */
-  readonly url: string;
-  /** The underlying `Response`; its body is already consumed. */
-  readonly response: Response;
-  /** The URLs of the redirects that were followed, in order. */
-  readonly redirects: readonly string[];
-  readonly #bytes: Uint8Array;
-
-  constructor(response: Response, url: string, bytes: Uint8Array, redirects: readonly string[]) {
-    this.response = response;
-    this.url = url;
-    this.#bytes = bytes;
-    this.redirects = redirects;
-  }
-  get status(): number {
-    return this.response.status;
-  }
-  get headers(): Headers {
-    return this.response.headers;
-  }
-  /** The body as UTF-8 text. */
-  text(): string {
-    return new TextDecoder().decode(this.#bytes);
-  }
-  /**
-   * The body parsed as JSON.
-   * @throws SyntaxError naming the status and the start of the body when it is not JSON.
-   */
-  json<T = unknown>(): T {
-    const text = this.text();
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new SyntaxError(
-        `response ${this.status} is not JSON: ${JSON.stringify(text.slice(0, 80))}`,
-      );
-    }
-  }
-  /** The raw body bytes. */
-  bytes(): Uint8Array {
-    return this.#bytes;
-  }
-}
-
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /**
@@ -118,6 +78,8 @@ export class TestClient {
   readonly #app: Application;
   readonly #options: TestClientOptions;
   readonly #base: URL;
+  /** The open WebSockets, for pub/sub among them. */
+  readonly #peers: PeerHub = new Map();
 
   /**
    * @throws TypeError when `app` is not a function; ConfigError for an unknown option, a value
@@ -157,6 +119,27 @@ export class TestClient {
   }
   delete(path: string, init?: TestRequestInit): Promise<TestResponse> {
     return this.request('DELETE', path, init);
+  }
+
+  /**
+   * Opens a WebSocket to the application in memory: the handshake (a GET with the client's
+   * headers and cookies, and `options.headers`) goes through the whole chain; a `Set-Cookie`
+   * on the accept is stored. See `TestWebSocket` (`send`, `next()`, `close`, `closed`).
+   *
+   * @param path - As {@link TestClient.request}'s.
+   * @throws (a rejection) `WebSocketRefusedError`, carrying the response (its status, headers
+   *   and body), when the chain answered anything but its accept; TypeError for a malformed
+   *   path or a subprotocol that is no token.
+   */
+  websocket(path: string, options: TestWebSocketOptions = {}): Promise<TestWebSocket> {
+    const send = (url: URL, headers: Headers, slotFor: (request: Request) => UpgradeSlot) =>
+      this.#send('GET', url, { headers }, slotFor);
+    const { remoteAddress = '127.0.0.1', throwErrors = true } = this.#options;
+    return openWebSocket(
+      { send, hub: this.#peers, remoteAddress, throwErrors },
+      this.#resolve(path),
+      options,
+    );
   }
 
   /**
@@ -223,7 +206,12 @@ export class TestClient {
     return url;
   }
 
-  async #send(method: string, url: URL, init: TestRequestInit): Promise<Response> {
+  async #send(
+    method: string,
+    url: URL,
+    init: TestRequestInit,
+    slotFor?: (request: Request) => UpgradeSlot,
+  ): Promise<Response> {
     const pathInfo = url.pathname;
     const { json, form, followRedirects: _, body: rawBody, ...rest } = init;
     const headers = new Headers(this.#options.headers);
@@ -253,6 +241,7 @@ export class TestClient {
       remoteAddress: this.#options.remoteAddress ?? '127.0.0.1',
       serverProtocol: 'HTTP/1.1',
       gateway: 'test',
+      ...(slotFor ? { websocket: slotFor(request) } : {}),
     };
     const response = await runApplication(
       this.#app,

@@ -9,10 +9,13 @@
  * ```
  * @module mortar/testing
  */
-export {
-  TestClient,
-  type TestClientOptions,
-  type TestRequestInit,
-  TestResponse,
-} from './client.js';
+export { TestClient, type TestClientOptions, type TestRequestInit } from './client.js';
 export { CookieJar } from './cookie-jar.js';
+export { TestMessage, TestPeer } from './peer.js';
+export { TestResponse } from './response.js';
+export {
+  TestWebSocket,
+  type TestWebSocketClosed,
+  type TestWebSocketOptions,
+  WebSocketRefusedError,
+} from './websocket.js';
