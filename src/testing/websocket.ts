@@ -155,7 +155,9 @@ async function acceptHandshake(
 ): Promise<TestWebSocket | Response | undefined> {
   const upgrade = handshake.slot.take(handshake.response);
   if (upgrade === undefined) return undefined;
-  const { hooks, headers } = upgrade;
+  const { headers } = upgrade;
+  // What a hook returns is awaited and dropped, as crossws does: `unknown` is as good as void.
+  const hooks = upgrade.hooks as Partial<Hooks>;
   // crossws's upgrade hook runs last, as on a gateway: it may refuse, or add headers.
   let result: Awaited<ReturnType<Hooks['upgrade']>>;
   try {
