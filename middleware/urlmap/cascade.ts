@@ -5,7 +5,8 @@
 import { ConfigError, is, optionChecker } from '../../src/_internal/options.js';
 import { assertEnviron } from '../../src/environ.js';
 import { errorResponse } from '../../src/http-error.js';
-import type { Application } from '../../src/types.js';
+import { carryLifespans } from '../../src/lifespan.js';
+import type { Application, Environ } from '../../src/types.js';
 
 const checkCascadeOptions = optionChecker<CascadeOptions>('cascade', {
   catch: is.listOf(is.integer(100)),
@@ -44,7 +45,9 @@ export function cascade(apps: readonly Application[], options: CascadeOptions = 
   const caught = new Set(options.catch ?? [404]);
   const maxBodySize = options.maxBodySize ?? 1_048_576;
 
-  return async function cascadeApp(request, environ) {
+  return carryLifespans(cascadeApp, ...apps);
+
+  async function cascadeApp(request: Request, environ: Environ): Promise<Response> {
     assertEnviron(environ, 'cascade()');
     let body: Uint8Array<ArrayBuffer> | undefined;
     if (request.body !== null) {
@@ -69,7 +72,7 @@ export function cascade(apps: readonly Application[], options: CascadeOptions = 
       if (index === apps.length - 1 || !caught.has(response.status)) return response;
       await response.body?.cancel();
     }
-  };
+  }
 }
 
 /** The whole body, or `undefined` when it is larger than `limit` bytes. */
