@@ -16,6 +16,7 @@ import { runApplication } from '../_internal/outcome.js';
 import { requestTargetPath } from '../_internal/request-target.js';
 import type { Application, BodyInit, Environ, HeadersInit } from '../types.js';
 import { CookieJar } from './cookie-jar.js';
+import { ClientLifespans } from './lifespans.js';
 
 /** With `throwErrors: false`, the 500's line goes where a gateway's would: the console. */
 const log = (line: string): void => console.error(line);
@@ -118,6 +119,7 @@ export class TestClient {
   readonly #app: Application;
   readonly #options: TestClientOptions;
   readonly #base: URL;
+  readonly #lifespans: ClientLifespans;
 
   /**
    * @throws TypeError when `app` is not a function; ConfigError for an unknown option, a value
@@ -129,6 +131,7 @@ export class TestClient {
       throw new TypeError(`TestClient: the application must be a function, got ${typeof app}`);
     }
     this.#app = app;
+    this.#lifespans = new ClientLifespans(app);
     this.#options = checkOptions(options);
     const base = options.baseURL ?? 'http://localhost';
     const url = URL.canParse(base) ? new URL(base) : undefined;
@@ -138,6 +141,29 @@ export class TestClient {
       );
     }
     this.#base = url;
+  }
+
+  /**
+   * Runs the application's lifespans' startups (see `withLifespan` in `mortar`), as a server
+   * does before it serves; requests then see their state. Without it, a request that reaches
+   * an application with a lifespan throws, naming it.
+   * @throws LifespanError naming the lifespan whose startup failed (those before it stopped).
+   */
+  start(): Promise<void> {
+    return this.#lifespans.start();
+  }
+
+  /**
+   * Runs their shutdowns, in reverse, as a server does once its last request has finished.
+   * @throws LifespanError naming each lifespan whose shutdown failed.
+   */
+  stop(): Promise<void> {
+    return this.#lifespans.stop();
+  }
+
+  /** `await using client = …` stops the lifespans when the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#lifespans.stop();
   }
 
   get(path: string, init?: TestRequestInit): Promise<TestResponse> {
@@ -255,7 +281,7 @@ export class TestClient {
       gateway: 'test',
     };
     const response = await runApplication(
-      this.#app,
+      this.#lifespans.app,
       request,
       environ,
       log,

@@ -12,7 +12,8 @@
  * disconnects aborts `request.signal`; a HEAD response never pumps its body (an endless stream
  * under HEAD is cancelled at once); every `Set-Cookie` header is kept; SIGINT/SIGTERM stop
  * accepting, drain keep-alive connections without dropping a request (bounded by
- * `shutdownTimeout`) and exit 0.
+ * `shutdownTimeout`) and exit 0. The application's lifespans (see `withLifespan` in `mortar`)
+ * start before the port is bound and stop after the drain.
  * A malformed request target or `Host` is a 400; a thrown `HTTPError` is its own response;
  * anything else thrown, or a return value that is not a `Response`, is a 500 and one log line.
  */
@@ -21,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { is, optionChecker } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
+import { listenAfterStartup, startGatewayLifespans } from '../_shared/lifespan.js';
 import { listenError } from '../_shared/listen.js';
 import {
   DEFAULT_SHUTDOWN_TIMEOUT,
@@ -96,21 +98,27 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
   const unlimited = maxBodySize === Number.POSITIVE_INFINITY;
   const shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+  const lifespans = await startGatewayLifespans(app, { ...options, shutdownTimeout, log });
+  const served = lifespans.app;
   const server = new DrainingServer(shutdownTimeout, log);
   server.on(
     'request',
     unlimited
-      ? requestListener(app, log, server)
-      : requestListener(limitGatewayBody(app, maxBodySize), log, server, undefined, maxBodySize),
+      ? requestListener(served, log, server)
+      : requestListener(limitGatewayBody(served, maxBodySize), log, server, undefined, maxBodySize),
   );
   server.on('clientError', onClientError);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(listenError(error, `port ${port} on ${host}`));
-    });
-    server.listen(port, host, () => resolve());
-  });
+  await listenAfterStartup(
+    lifespans,
+    () =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', (error: NodeJS.ErrnoException) => {
+          reject(listenError(error, `port ${port} on ${host}`));
+        });
+        server.listen(port, host, () => resolve());
+      }),
+  );
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}/`;
@@ -119,6 +127,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const close = shutdownControl(
     () => new Promise<void>((resolve) => server.close(() => resolve())),
     { ...options, shutdownTimeout, log },
+    lifespans.stop,
   );
   if (options.signal?.aborted) await close();
   return { url, node: server, close };
