@@ -30,7 +30,6 @@
  * property: build the chain with `compose`, or call {@link carryLifespans} on what it returns.
  * A lifespan lost that way is never silently skipped: its application throws on its first
  * request, naming it.
- * @module
  */
 import { defineEnvironKey } from './environ.js';
 import type { Application, Environ } from './types.js';
