@@ -29,7 +29,8 @@ export interface CascadeOptions {
  * Tries applications in order (paste.cascade): while one answers a caught status (404 by
  * default), its response body is cancelled and the next is tried; the last answer is
  * returned whatever its status. A request body is buffered (up to `maxBodySize`) and replayed
- * to each application. An application that throws ends the cascade with that error.
+ * to each application. An application that throws ends the cascade with that error. It
+ * carries the lifespans of `apps` (`withLifespan` in `mortar`), in order.
  *
  * @throws ConfigError at construction when `apps` is empty or holds a non-function, or for
  *   an unknown option or one of the wrong kind.

@@ -51,6 +51,8 @@ interface Mount {
 const checkURLMapOptions = optionChecker<URLMapOptions>('urlmap', { notFound: is.function });
 /**
  * Builds an application that dispatches to the mounted applications by host and path prefix.
+ * It carries the lifespans of the mounted applications (`withLifespan` in `mortar`), in the
+ * order the keys are written, then `notFound`'s: the gateway serving it runs them.
  *
  * @throws ConfigError at construction for a key that is not a path (`/…`) or an `http(s)://`
  *   URL, a key with `?`, `#`, `.`/`..` or empty segments, two keys for the same mount, or a
