@@ -5,7 +5,9 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { cascade, urlmap } from '../middleware/urlmap/index.js';
+import { serveFastCGI } from '../src/gateways/fastcgi/index.js';
 import { serve } from '../src/gateways/node/index.js';
+import { serveSCGI } from '../src/gateways/scgi/index.js';
 import {
   type Application,
   carryLifespans,
@@ -19,6 +21,7 @@ import {
   withLifespan,
 } from '../src/index.js';
 import { TestClient } from '../src/testing/index.js';
+import { cgiParams, FastCGIClient, scgiRequest } from './helpers/fastcgi-client.js';
 import { closeNow } from './helpers/net.js';
 
 /** A lifespan that notes its startup and shutdown in `events` and yields `{ [name]: … }`. */
@@ -125,6 +128,38 @@ describe('withLifespan under serve()', () => {
     );
     finish(); // a startup that finishes after its timeout is shut down at once
     await expect.poll(() => events).toEqual(['stop slow']);
+  });
+});
+
+describe('withLifespan under serveFastCGI() and serveSCGI()', () => {
+  const quiet = { port: 0, announce: false, handleSignals: false, log: () => {} };
+
+  it('FastCGI: started before it listens, state in the request, stopped at close()', async () => {
+    const events: string[] = [];
+    const server = await serveFastCGI(
+      urlmap({ '/api': withLifespan(showState, recorded(events, 'db')) }),
+      quiet,
+    );
+    expect(events).toEqual(['start db']);
+    const client = await FastCGIClient.connect(Number(new URL(server.url).port));
+    client.request(1, cgiParams('GET', '/api/x'));
+    expect((await client.reply(1)).stdout.toString()).toContain(`{"db":"db's resource"}`);
+    await client.close();
+    await server.close();
+    expect(events).toEqual(['start db', 'stop db']);
+  });
+
+  it('SCGI: the same', async () => {
+    const events: string[] = [];
+    const server = await serveSCGI(
+      urlmap({ '/api': withLifespan(showState, recorded(events, 'db')) }),
+      quiet,
+    );
+    expect(events).toEqual(['start db']);
+    const reply = await scgiRequest(Number(new URL(server.url).port), cgiParams('GET', '/api/x'));
+    expect(reply.toString()).toContain(`{"db":"db's resource"}`);
+    await server.close();
+    expect(events).toEqual(['start db', 'stop db']);
   });
 });
 
