@@ -115,6 +115,21 @@ describe('withLifespan under serve()', () => {
     expect(events).toEqual(['start a', 'start b', 'start broken', 'stop b', 'stop a']);
   });
 
+  it('a port in use: the lifespans started are stopped, the listen error thrown', async () => {
+    const events: string[] = [];
+    const taken = await serve(showState, { port: 0, announce: false, handleSignals: false });
+    try {
+      const port = Number(new URL(taken.url).port);
+      const app = withLifespan(showState, recorded(events, 'db'));
+      await expect(
+        serve(app, { port, announce: false, handleSignals: false }),
+      ).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      expect(events).toEqual(['start db', 'stop db']);
+    } finally {
+      await closeNow(taken);
+    }
+  });
+
   it('a startup past the startup timeout fails with the timeout in its message', async () => {
     const events: string[] = [];
     let finish: () => void = () => {};

@@ -53,21 +53,14 @@ export async function startGatewayLifespans(
 }
 
 /**
- * Listens after the lifespans started, and stops them when the listen fails (the port in
- * use): what a gateway's start does with them.
- * @returns What `listen()` resolves to.
- * @throws What `listen()` throws, once the lifespans are stopped.
+ * What a gateway's listen that failed (the port in use) does with the lifespans it started
+ * first: `listening.catch(stopThenThrow(lifespans))` stops them, then rethrows the error.
  */
-export async function listenAfterStartup<T>(
-  lifespans: GatewayLifespans,
-  listen: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await listen();
-  } catch (error) {
+export function stopThenThrow(lifespans: GatewayLifespans): (error: unknown) => Promise<never> {
+  return async (error) => {
     await lifespans.stop();
     throw error;
-  }
+  };
 }
 
 /**

@@ -18,7 +18,7 @@
 import net from 'node:net';
 import { is, optionChecker } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
-import { listenAfterStartup, startGatewayLifespans } from '../_shared/lifespan.js';
+import { startGatewayLifespans, stopThenThrow } from '../_shared/lifespan.js';
 import {
   listen,
   SOCKET_LISTEN_CHECKS,
@@ -97,7 +97,7 @@ export async function serveFastCGI(
     socket.once('close', () => connections.delete(connection));
   });
   server.maxConnections = maxConnections;
-  const url = await listenAfterStartup(lifespans, () => listen(server, options, 'fastcgi'));
+  const url = await listen(server, options, 'fastcgi').catch(stopThenThrow(lifespans));
   if (options.announce ?? true) log(`mortar: listening on ${url}`);
   const close = shutdownControl(
     (timeout) =>

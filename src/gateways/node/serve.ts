@@ -22,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { is, optionChecker } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
-import { listenAfterStartup, startGatewayLifespans } from '../_shared/lifespan.js';
+import { startGatewayLifespans, stopThenThrow } from '../_shared/lifespan.js';
 import { listenError } from '../_shared/listen.js';
 import {
   DEFAULT_SHUTDOWN_TIMEOUT,
@@ -99,26 +99,22 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const unlimited = maxBodySize === Number.POSITIVE_INFINITY;
   const shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
   const lifespans = await startGatewayLifespans(app, { ...options, shutdownTimeout, log });
-  const served = lifespans.app;
+  app = lifespans.app; // the application with the lifespans' state in every environ
   const server = new DrainingServer(shutdownTimeout, log);
   server.on(
     'request',
     unlimited
-      ? requestListener(served, log, server)
-      : requestListener(limitGatewayBody(served, maxBodySize), log, server, undefined, maxBodySize),
+      ? requestListener(app, log, server)
+      : requestListener(limitGatewayBody(app, maxBodySize), log, server, undefined, maxBodySize),
   );
   server.on('clientError', onClientError);
 
-  await listenAfterStartup(
-    lifespans,
-    () =>
-      new Promise<void>((resolve, reject) => {
-        server.once('error', (error: NodeJS.ErrnoException) => {
-          reject(listenError(error, `port ${port} on ${host}`));
-        });
-        server.listen(port, host, () => resolve());
-      }),
-  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(listenError(error, `port ${port} on ${host}`));
+    });
+    server.listen(port, host, () => resolve());
+  }).catch(stopThenThrow(lifespans));
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}/`;

@@ -18,7 +18,7 @@ import { is, optionChecker, renamedOption } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
 import { streamSink, writeCGIResponse } from '../_cgi/cgi-response.js';
 import { answer, type MetaVariables, rebuildRequest } from '../_cgi/meta-variables.js';
-import { listenAfterStartup, startGatewayLifespans } from '../_shared/lifespan.js';
+import { startGatewayLifespans, stopThenThrow } from '../_shared/lifespan.js';
 import {
   listen,
   SOCKET_LISTEN_CHECKS,
@@ -91,8 +91,8 @@ export async function serveSCGI(
       'an SCGI request',
     );
   });
-  const url = await listenAfterStartup(lifespans, () =>
-    listen(server, { port: 9000, ...options }, 'scgi'),
+  const url = await listen(server, { port: 9000, ...options }, 'scgi').catch(
+    stopThenThrow(lifespans),
   );
   if (options.announce ?? true) log(`mortar: listening on ${url}`);
   const close = shutdownControl(
