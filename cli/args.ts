@@ -37,6 +37,8 @@ Options:
   --socket-mode MODE   file mode of a unix socket, octal (660 lets the front end's group in)
   --workers N          N processes share the socket; a dead one is replaced; SIGHUP
                        replaces them one by one without dropping a request
+  --startup-timeout MS milliseconds each lifespan of the application (withLifespan) may take
+                       to start (default 30000); the port is bound only once all have
   --proxy-headers      believe X-Forwarded-For and X-Forwarded-Proto (one proxy) from the
                        peers of --forwarded-allow-ips: the client's address, https in URLs
   --forwarded-allow-ips LIST
@@ -68,7 +70,8 @@ Options:
 
 SIGINT or SIGTERM stops accepting, lets in-flight requests finish (up to 10 s) and exits 0.
 Exit code 2, with one line on stderr: module not found, export missing, export not a
-function, port in use, bad option. Exit code 1 when the module fails while it loads: one
+function, port in use, bad option. Exit code 3, with one line naming it: a lifespan's
+startup threw or exceeded --startup-timeout (nothing was bound). Exit code 1 when the module fails while it loads: one
 line, FILE:LINE:COLUMN: message, for a configuration error (an option or value a mortar
 middleware refuses, an import that is not there), the stack for anything else.
 `;
@@ -100,6 +103,7 @@ export function parseServeArgs(argv: readonly string[]) {
       scgi: { type: 'string' },
       'socket-mode': { type: 'string' },
       workers: { type: 'string' },
+      'startup-timeout': { type: 'string' },
       'proxy-headers': { type: 'boolean' },
       'forwarded-allow-ips': { type: 'string' },
       'access-log': { type: 'boolean' },
@@ -170,6 +174,8 @@ export interface ServeSettings {
   socketMode: number | undefined;
   /** 0 without `--workers`. */
   workers: number;
+  /** `--startup-timeout`, milliseconds; `undefined` for the gateways' default. */
+  startupTimeout: number | undefined;
   /** The middleware `mortar serve` wraps the application in (outermost first). */
   wrap: WrapSettings;
 }
@@ -279,6 +285,10 @@ export function serveSettings(argv: readonly string[]): ServeSettings | 'help' {
   ) {
     throw new UsageError(`--workers must be an integer from 1 to 256, got "${values.workers}"`);
   }
+  const startup = values['startup-timeout'];
+  if (startup !== undefined && (!/^\d+$/.test(startup) || Number(startup) < 1)) {
+    throw new UsageError(`--startup-timeout takes whole milliseconds, 1 or more, got "${startup}"`);
+  }
   const protocol =
     values.fastcgi !== undefined ? 'fastcgi' : values.scgi !== undefined ? 'scgi' : undefined;
   return {
@@ -292,6 +302,7 @@ export function serveSettings(argv: readonly string[]): ServeSettings | 'help' {
     },
     socketMode: mode === undefined ? undefined : Number.parseInt(mode, 8),
     workers,
+    startupTimeout: startup === undefined ? undefined : Number(startup),
     wrap: wrapSettings(values),
   };
 }

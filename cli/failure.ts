@@ -7,6 +7,9 @@
  *   refusing an option or a value (`ConfigError`, `code: 'ERR_MORTAR_CONFIG'`), an import of
  *   a package or file that is not there, an import of a name the module does not export:
  *   one line, `file:line:column: message`, at the user's own line, exit 1;
+ * - a lifespan whose startup failed (threw, or exceeded the startup timeout): `mortar:
+ *   message` naming it, exit 3 (uvicorn's and gunicorn's status for an application that
+ *   cannot boot), the cause's stack under `--verbose`;
  * - anything else (a bug in the application, or in mortar): its stack, without the frames
  *   of mortar's command and of Node's module loader, exit 1.
  *
@@ -60,6 +63,14 @@ export function debugEnabled(variable: string | undefined): boolean {
  * @param verbose - Add the stack to a configuration error's one line.
  */
 export function describeFailure(error: unknown, verbose: boolean, cwd = process.cwd()): Failure {
+  if ((error as { code?: unknown } | null)?.code === 'ERR_MORTAR_LIFESPAN') {
+    // uvicorn's and gunicorn's status for an application that cannot boot.
+    const cause = (error as Error).cause;
+    return {
+      text: `mortar: ${(error as Error).message}\n${verbose && cause ? `${inspect(cause)}\n` : ''}`,
+      code: 3,
+    };
+  }
   if (error instanceof UsageError || error instanceof LoadError || isListenError(error)) {
     return { text: `mortar: ${(error as Error).message}\n`, code: 2 };
   }

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type * as TsxCommonJS from 'tsx/cjs/api';
 import type * as TsxESM from 'tsx/esm/api';
 import { importOptional } from '../src/_internal/optional.js';
+import { carryLifespans } from '../src/lifespan.js';
 import type { Application } from '../src/types.js';
 import { LoadError, parseAppSpec } from './spec.js';
 
@@ -131,7 +132,8 @@ export async function loadApplication(spec: string, cwd = process.cwd()): Promis
           : `a ${typeof value}`;
     throw new LoadError(`${shown}:${names.join('.')} is ${what}, not an application function`);
   }
-  return (value as Application).bind(owner) as Application;
+  // Bound to its object (a Hono app's fetch), keeping the lifespans it carries.
+  return carryLifespans((value as Application).bind(owner) as Application, value as Application);
 }
 
 function listExports(namespace: Record<string, unknown>): string {

@@ -4,6 +4,7 @@
  */
 
 import { isConfigError } from '../src/_internal/config-error.js';
+import { carryLifespans } from '../src/lifespan.js';
 import type { Application } from '../src/types.js';
 import {
   CGI_HELP,
@@ -24,7 +25,7 @@ import { loadApplication } from './load.js';
  * anything else (the whole of it, and with a configuration error too, under `--verbose` or
  * `DEBUG=mortar`).
  * @returns The exit code when the command finishes by itself: 0 (help), 2 (a usage error),
- *   1 (the application failed to load); `serve` keeps the process running and never resolves.
+ *   1 (the application failed to load), 3 (a lifespan's startup failed: nothing was bound); `serve` keeps the process running and never resolves.
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -77,7 +78,13 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     socket !== undefined,
   );
   let server: { url: string; close(): Promise<void> };
-  const listen = { ...socket?.where, socketMode: settings.socketMode, announce: false };
+  const startupTimeout = settings.startupTimeout;
+  const listen = {
+    ...socket?.where,
+    socketMode: settings.socketMode,
+    announce: false,
+    ...(startupTimeout === undefined ? {} : { startupTimeout }),
+  };
   if (socket?.protocol === 'fastcgi') {
     server = await (await import('../src/gateways/fastcgi/index.js')).serveFastCGI(app, listen);
   } else if (socket?.protocol === 'scgi') {
@@ -89,6 +96,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
       port: settings.port,
       announce: false,
       maxBodySize: settings.wrap.maxBodySize,
+      ...(startupTimeout === undefined ? {} : { startupTimeout }),
     });
   }
   const who = cluster.isWorker ? `worker ${process.pid}: ` : '';
@@ -169,7 +177,9 @@ async function wrapInOrder(
     const { proxyFix } = await import('../middleware/proxy-fix/index.js');
     result = proxyFix({ trustedProxies: wrap.proxyHeaders })(result);
   }
-  return result;
+  // The middleware above are applied one by one (not through compose): the application's
+  // lifespans are carried to the outermost by hand, for the gateway to run.
+  return carryLifespans(result, app);
 }
 
 async function cgiCommand(argv: readonly string[]): Promise<number> {

@@ -98,6 +98,7 @@ export function newCommand(argv: readonly string[], cwd = process.cwd()): number
     typescriptVersion: own.devDependencies.typescript ?? '^5.9.0',
     vitestVersion: own.devDependencies.vitest ?? '^4.0.0',
     typesNodeVersion: own.devDependencies['@types/node'] ?? '^20.0.0',
+    ioredisVersion: own.devDependencies.ioredis ?? '^5.0.0',
   };
   let written = writeTemplate(path.join(templatesDir(), template), target, filled);
   if (dependency.tarball) {

@@ -15,8 +15,10 @@ const log = (line: string): void => void process.stderr.write(`mortar: ${line}\n
  * `--workers N`: N processes (node:cluster) share the listening socket. A worker that dies is
  * replaced; SIGTERM/SIGINT drain every worker and exit 0; SIGHUP replaces the workers one at
  * a time, each new one listening before the old one leaves, so no request is dropped. A new
- * worker that fails to start (a broken deploy) stops the reload and the old workers keep
- * serving; a SIGHUP during a reload queues one more.
+ * worker that fails to start (a broken deploy, a lifespan whose startup fails) stops the
+ * reload and the old workers keep serving; a SIGHUP during a reload queues one more. Each
+ * worker runs the application's lifespans itself (one per process); when one fails at the
+ * first start, the command exits 3.
  */
 export function runWorkers(count: number, spec: string): Promise<number> {
   let stopping = false;
@@ -63,9 +65,11 @@ export function runWorkers(count: number, spec: string): Promise<number> {
       log(`${count} workers serving ${spec}`);
       return new Promise<number>(() => {});
     },
-    (error: Error) => {
+    (error: Error & { exitCode?: number | null }) => {
       stopping = true;
       for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
+      // A worker's lifespan that failed to start (exit 3, its reason on stderr): the same 3.
+      if (error.exitCode === 3) throw Object.assign(error, { code: 'ERR_MORTAR_LIFESPAN' });
       throw new UsageError(error.message);
     },
   );
@@ -112,7 +116,10 @@ function startWorker(): Promise<Worker> {
     };
     const onExit = (code: number | null, signal: string | null): void => {
       clearTimeout(timer);
-      reject(new Error(`a worker exited (${signal ?? `code ${code}`}) before listening`));
+      const why = code === 3 ? 'its lifespan failed to start' : (signal ?? `code ${code}`);
+      reject(
+        Object.assign(new Error(`a worker exited (${why}) before listening`), { exitCode: code }),
+      );
     };
     worker.on('message', onMessage);
     worker.once('exit', onExit);

@@ -1,3 +1,4 @@
+import { carryLifespans } from './lifespan.js';
 import type { Application, Middleware } from './types.js';
 
 /**
@@ -7,6 +8,9 @@ import type { Application, Middleware } from './types.js';
  * The chain is built once, when the returned function is called with the application; a
  * request then costs one call per layer and nothing else (unlike koa-compose, which walks an
  * array on every request).
+ *
+ * The result carries the lifespans of `app` (and of any layer that carries its own: see
+ * `withLifespan`), so the gateway serving it runs them.
  *
  * @param middlewares - Outermost first. None gives the identity.
  * @returns A middleware that wraps an application in all of them.
@@ -29,7 +33,7 @@ export function compose(...middlewares: Middleware[]): Middleware {
           `compose(): middleware ${index + 1} (${middleware.name || 'anonymous'}) returned ${describe(outer)}, not an application`,
         );
       }
-      return outer;
+      return carryLifespans(outer, inner);
     }, app);
 }
 

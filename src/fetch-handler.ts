@@ -16,12 +16,20 @@
  * for `getWorkersEnv`, `getWorkersContext`, `getDenoInfo`, `getBunServer` and `waitUntil`
  * (see `runtime.ts`). A malformed path is a 400; a thrown
  * `HTTPError` is its response; anything else a plain 500 and one line on the console.
+ *
+ * Lifespans (`withLifespan`): the runtimes give a fetch handler no start or stop event, so
+ * the application's lifespans start on the first request (concurrent first requests wait
+ * for that one startup; a startup that fails answers those requests 500, logged, and the
+ * next request tries again) and are never stopped — on Workers an isolate is dropped without
+ * notice, so keep nothing there that needs a shutdown. On Deno and Bun, to start before
+ * serving and stop at exit, run `startLifespans(app)` yourself and serve its `app`.
  */
 
 import { runApplication } from './_internal/outcome.js';
 import { requestTargetPath } from './_internal/request-target.js';
 import { originOf } from './environ.js';
 import { errorResponse } from './http-error.js';
+import { lazyLifespans } from './lifespan-run.js';
 import { withRuntime } from './runtime.js';
 import type { Application, Environ } from './types.js';
 
@@ -38,6 +46,7 @@ export function toFetchHandler(app: Application): FetchHandler {
   if (typeof app !== 'function') {
     throw new TypeError(`toFetchHandler(): the application must be a function, got ${typeof app}`);
   }
+  const served = lazyLifespans(app);
   return async (request, ...runtime) => {
     const url = request.url;
     const pathInfo = requestTargetPath(url.slice(originOf(url).length) || '/');
@@ -49,7 +58,7 @@ export function toFetchHandler(app: Application): FetchHandler {
       unixSocket: onUnixSocket(runtime[0]),
       gateway: 'fetch',
     });
-    return runApplication(app, request, environ, log);
+    return runApplication(served, request, environ, log);
   };
 }
 

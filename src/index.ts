@@ -22,6 +22,24 @@ export {
 export { type FetchHandler, toFetchHandler } from './fetch-handler.js';
 export { errorResponse, escapeHTML, HTTPError, type HTTPErrorOptions } from './http-error.js';
 export {
+  carryLifespans,
+  getState,
+  type Lifespan,
+  type LifespanEntry,
+  type LifespanState,
+  lifespansOf,
+  type WithLifespanOptions,
+  withLifespan,
+} from './lifespan.js';
+export {
+  DEFAULT_STARTUP_TIMEOUT,
+  LifespanError,
+  lazyLifespans,
+  type RunningLifespans,
+  type StartLifespansOptions,
+  startLifespans,
+} from './lifespan-run.js';
+export {
   negotiateEncoding,
   parseWeightedList,
   preferredMediaType,

@@ -5,7 +5,8 @@
 import { ConfigError, is, optionChecker } from '../../src/_internal/options.js';
 import { assertEnviron } from '../../src/environ.js';
 import { errorResponse } from '../../src/http-error.js';
-import type { Application } from '../../src/types.js';
+import { carryLifespans } from '../../src/lifespan.js';
+import type { Application, Environ } from '../../src/types.js';
 
 const checkCascadeOptions = optionChecker<CascadeOptions>('cascade', {
   catch: is.listOf(is.integer(100)),
@@ -28,7 +29,8 @@ export interface CascadeOptions {
  * Tries applications in order (paste.cascade): while one answers a caught status (404 by
  * default), its response body is cancelled and the next is tried; the last answer is
  * returned whatever its status. A request body is buffered (up to `maxBodySize`) and replayed
- * to each application. An application that throws ends the cascade with that error.
+ * to each application. An application that throws ends the cascade with that error. It
+ * carries the lifespans of `apps` (`withLifespan` in `mortar`), in order.
  *
  * @throws ConfigError at construction when `apps` is empty or holds a non-function, or for
  *   an unknown option or one of the wrong kind.
@@ -44,7 +46,9 @@ export function cascade(apps: readonly Application[], options: CascadeOptions = 
   const caught = new Set(options.catch ?? [404]);
   const maxBodySize = options.maxBodySize ?? 1_048_576;
 
-  return async function cascadeApp(request, environ) {
+  return carryLifespans(cascadeApp, ...apps);
+
+  async function cascadeApp(request: Request, environ: Environ): Promise<Response> {
     assertEnviron(environ, 'cascade()');
     let body: Uint8Array<ArrayBuffer> | undefined;
     if (request.body !== null) {
@@ -69,7 +73,7 @@ export function cascade(apps: readonly Application[], options: CascadeOptions = 
       if (index === apps.length - 1 || !caught.has(response.status)) return response;
       await response.body?.cancel();
     }
-  };
+  }
 }
 
 /** The whole body, or `undefined` when it is larger than `limit` bytes. */

@@ -12,6 +12,7 @@ import {
   shiftEnviron,
 } from '../../src/environ.js';
 import { errorResponse } from '../../src/http-error.js';
+import { carryLifespans } from '../../src/lifespan.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Environ } from '../../src/types.js';
 
@@ -50,6 +51,8 @@ interface Mount {
 const checkURLMapOptions = optionChecker<URLMapOptions>('urlmap', { notFound: is.function });
 /**
  * Builds an application that dispatches to the mounted applications by host and path prefix.
+ * It carries the lifespans of the mounted applications (`withLifespan` in `mortar`), in the
+ * order the keys are written, then `notFound`'s: the gateway serving it runs them.
  *
  * @throws ConfigError at construction for a key that is not a path (`/…`) or an `http(s)://`
  *   URL, a key with `?`, `#`, `.`/`..` or empty segments, two keys for the same mount, or a
@@ -63,12 +66,14 @@ export function urlmap(mapping: URLMapping, options: URLMapOptions = {}): Applic
       : Object.entries(mapping as Record<string, Application>);
   const mounts: Mount[] = [];
   const seen = new Set<string>();
+  const written: Application[] = [];
   for (const [key, app] of entries) {
     const mount = parseKey(key, app);
     const id = `${mount.host ?? ''}:${mount.port ?? ''} ${mount.segments.join('/')}`;
     if (seen.has(id)) throw new ConfigError(`urlmap: ${mount.key} is mounted twice`);
     seen.add(id);
     mounts.push(mount);
+    written.push(app);
   }
   // Host keys first, those with a port before the same host's port-less ones, then the
   // longest prefix first: the order the keys were written in never matters.
@@ -81,7 +86,11 @@ export function urlmap(mapping: URLMapping, options: URLMapOptions = {}): Applic
   const anyHost = mounts.some((m) => m.host !== undefined);
   const notFound: Application = options.notFound ?? ((request) => errorResponse(404, request));
 
-  return function urlmapApp(request, environ) {
+  // The lifespans of the mounts run in the order the keys were written (not the match order
+  // sorted above), then notFound's.
+  return carryLifespans(urlmapApp, ...written, notFound);
+
+  function urlmapApp(request: Request, environ: Environ): Response | Promise<Response> {
     assertEnviron(environ, 'urlmap()');
     const pathInfo = environ.pathInfo;
     const target = anyHost ? hostOf(request) : undefined;
@@ -100,7 +109,7 @@ export function urlmap(mapping: URLMapping, options: URLMapOptions = {}): Applic
       return dispatch(mount.app, request, environ, consumed);
     }
     return notFound(request, environ);
-  };
+  }
 }
 
 function dispatch(

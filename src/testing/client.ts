@@ -17,6 +17,7 @@ import { requestTargetPath } from '../_internal/request-target.js';
 import type { UpgradeSlot } from '../_internal/upgrade.js';
 import type { Application, BodyInit, Environ, HeadersInit } from '../types.js';
 import { CookieJar } from './cookie-jar.js';
+import { ClientLifespans } from './lifespans.js';
 import type { PeerHub } from './peer.js';
 import { TestResponse } from './response.js';
 import { openWebSocket, type TestWebSocket, type TestWebSocketOptions } from './websocket.js';
@@ -80,6 +81,7 @@ export class TestClient {
   readonly #base: URL;
   /** The open WebSockets, for pub/sub among them. */
   readonly #peers: PeerHub = new Map();
+  readonly #lifespans: ClientLifespans;
 
   /**
    * @throws TypeError when `app` is not a function; ConfigError for an unknown option, a value
@@ -91,6 +93,7 @@ export class TestClient {
       throw new TypeError(`TestClient: the application must be a function, got ${typeof app}`);
     }
     this.#app = app;
+    this.#lifespans = new ClientLifespans(app);
     this.#options = checkOptions(options);
     const base = options.baseURL ?? 'http://localhost';
     const url = URL.canParse(base) ? new URL(base) : undefined;
@@ -100,6 +103,29 @@ export class TestClient {
       );
     }
     this.#base = url;
+  }
+
+  /**
+   * Runs the application's lifespans' startups (see `withLifespan` in `mortar`), as a server
+   * does before it serves; requests then see their state. Without it, a request that reaches
+   * an application with a lifespan throws, naming it.
+   * @throws LifespanError naming the lifespan whose startup failed (those before it stopped).
+   */
+  start(): Promise<void> {
+    return this.#lifespans.start();
+  }
+
+  /**
+   * Runs their shutdowns, in reverse, as a server does once its last request has finished.
+   * @throws LifespanError naming each lifespan whose shutdown failed.
+   */
+  stop(): Promise<void> {
+    return this.#lifespans.stop();
+  }
+
+  /** `await using client = …` stops the lifespans when the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#lifespans.stop();
   }
 
   get(path: string, init?: TestRequestInit): Promise<TestResponse> {
@@ -244,7 +270,7 @@ export class TestClient {
       ...(slotFor ? { websocket: slotFor(request) } : {}),
     };
     const response = await runApplication(
-      this.#app,
+      this.#lifespans.app,
       request,
       environ,
       log,

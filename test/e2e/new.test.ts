@@ -23,6 +23,7 @@ import {
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fencedBlocks, root } from '../helpers/doc-blocks.js';
 import {
@@ -33,6 +34,7 @@ import {
   workspace,
 } from '../helpers/frontends.js';
 import { freePort, which } from '../helpers/net.js';
+import { RedisServer, redisAvailable, redisSkipReason } from '../helpers/redis.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -277,6 +279,47 @@ describe("README's first lines on a fresh clone", () => {
       );
     }
   }, 60_000);
+
+  const redisTitle =
+    'with REDIS_URL, sessions in Redis: its client connects before the port is bound (exit 3 when Redis does not answer) and closes after the last request';
+  it.skipIf(!redisAvailable)(
+    redisAvailable ? redisTitle : `${redisTitle} — skipped: ${redisSkipReason}`,
+    async () => {
+      const redis = await RedisServer.start();
+      const clients = new Redis(redis.url);
+      try {
+        const [, ...args] = (
+          JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8')).scripts
+            .start as string
+        ).split(' ');
+        const mortarBin = path.join(project, 'node_modules/.bin/mortar');
+        const env = { ...process.env, PORT: '0', REDIS_URL: redis.url };
+        const server = await serve(mortarBin, args, { cwd: project, env });
+        expect(server.exitCode, server.output).toBeUndefined();
+        const url = /serving .* on (\S+)/.exec(server.output)![1]!;
+        expect((await get(url)).body).toContain('Visits in this session: 1');
+        expect(await clients.keys('mortar:sess:*')).toHaveLength(1);
+        // The application's client says QUIT at shutdown (an exit without it would only drop
+        // the connection); a MONITOR connection sees every command.
+        const monitor = await clients.monitor();
+        const commands: string[] = [];
+        monitor.on('monitor', (_time: string, command: string[]) => commands.push(command[0]!));
+        await server.stop();
+        await expect.poll(() => commands).toContain('quit');
+        monitor.disconnect();
+        const dead = { ...env, REDIS_URL: `redis://127.0.0.1:${await freePort()}` };
+        const refused = await serve(mortarBin, args, { cwd: project, env: dead });
+        expect(refused.exitCode, refused.output).toBe(3);
+        expect(refused.output).toMatch(
+          /^mortar: lifespan "sessionStore" failed at startup: cannot reach Redis \(REDIS_URL\): connect ECONNREFUSED/m,
+        );
+      } finally {
+        clients.disconnect();
+        await redis.remove();
+      }
+    },
+    60_000,
+  );
 
   /** The effective group id of nginx's worker processes (children of the master in `pidFile`). */
   function workerGroup(pidFile: string): number {

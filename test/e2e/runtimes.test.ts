@@ -50,6 +50,11 @@ const scripts = [
   ],
   ['serve().close() returns once in-flight requests finish', 'test/runtimes/close.ts', /ok: close/],
   [
+    'lifespans: lazily on the first request, once for concurrent ones; eagerly with startLifespans',
+    'test/runtimes/lifespan.ts',
+    /ok: lifespan/,
+  ],
+  [
     "the runtime's own server: its extras on the environ, and waitUntil",
     'test/runtimes/extras.ts',
     /ok: extras/,

@@ -6,12 +6,13 @@
 import { settle } from '../../_internal/log.js';
 import { is, type OptionChecks, valueKind } from '../../_internal/options.js';
 import { settlePending } from '../../_internal/pending.js';
+import { LIFESPAN_CHECKS, type LifespanOptions } from './lifespan.js';
 
 /** {@link ShutdownOptions.shutdownTimeout}'s default, in milliseconds. */
 export const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
 
-/** Options every gateway takes for its shutdown. */
-export interface ShutdownOptions {
+/** Options every gateway takes for its start and shutdown. */
+export interface ShutdownOptions extends LifespanOptions {
   /** Aborting it shuts the server down gracefully, as `server.close()` does. */
   signal?: AbortSignal;
   /**
@@ -32,6 +33,7 @@ export interface ShutdownOptions {
 
 /** The value checks of {@link ShutdownOptions}, which every gateway's table spreads. */
 export const SHUTDOWN_CHECKS: OptionChecks<ShutdownOptions> = {
+  ...LIFESPAN_CHECKS,
   signal: valueKind('an AbortSignal', (v) => v instanceof AbortSignal),
   shutdownTimeout: is.milliseconds(0),
   handleSignals: is.boolean,
@@ -41,8 +43,9 @@ export const SHUTDOWN_CHECKS: OptionChecks<ShutdownOptions> = {
 /**
  * Returns the gateway's `close()`: it runs `drain(shutdownTimeout)` once (later calls get the
  * same promise), then awaits the tasks given to `waitUntil()` (those the drained requests
- * started included) until `shutdownTimeout` after the start; it is wired to the signals the
- * options ask for.
+ * started included) until `shutdownTimeout` after the start, then runs `stopLifespans` (the
+ * application's lifespans: after the last request); it is wired to the signals the options
+ * ask for.
  *
  * @param drain - Stops accepting, lets in-flight requests finish, and after the timeout (in
  *   milliseconds) closes what is left; resolves when everything is closed.
@@ -50,6 +53,7 @@ export const SHUTDOWN_CHECKS: OptionChecks<ShutdownOptions> = {
 export function shutdownControl(
   drain: (shutdownTimeout: number) => Promise<void>,
   options: ShutdownOptions,
+  stopLifespans: () => Promise<void> = async () => {},
 ): () => Promise<void> {
   const log = options.log ?? ((line: string) => console.error(line));
   const timeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
@@ -59,6 +63,7 @@ export function shutdownControl(
       const deadline = performance.now() + timeout;
       closing = drain(timeout)
         .then(() => settlePending(deadline, timeout, log))
+        .then(stopLifespans)
         .finally(removeSignalHandlers);
     }
     return closing;

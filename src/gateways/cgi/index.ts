@@ -14,6 +14,7 @@ import { settlePending } from '../../_internal/pending.js';
 import type { Application } from '../../types.js';
 import { streamSink, writeCGIResponse } from '../_cgi/cgi-response.js';
 import { answer, rebuildRequest } from '../_cgi/meta-variables.js';
+import { startCGILifespans } from '../_shared/lifespan.js';
 
 /** Where a CGI request comes from and goes to (the process's own by default). */
 export interface CGIOptions {
@@ -43,6 +44,11 @@ const checkOptions = optionChecker<CGIOptions>('runCGI', {
  * process exits, unless it has a `Content-Length`). A request the environment cannot describe gets a 400; a thrown
  * HTTPError its own response; anything else thrown a 500 and a line on stderr.
  *
+ * Lifespans (`withLifespan` in `mortar`): a CGI process serves one request, so the
+ * application's lifespans start before it and stop after it (and after the `waitUntil()`
+ * tasks) — each request pays for its startup; a startup that fails answers 500 and logs
+ * the lifespan and why.
+ *
  * @throws ConfigError (a rejection) for an unknown option or a value of the wrong kind.
  */
 export async function runCGI(app: Application, options: CGIOptions = {}): Promise<void> {
@@ -60,9 +66,11 @@ export async function runCGI(app: Application, options: CGIOptions = {}): Promis
       : null;
   const abort = new AbortController();
   const rebuilt = rebuildRequest(meta, body, abort.signal, 'cgi');
-  const { response, request } = await answer(app, rebuilt, log);
+  const lifespans = await startCGILifespans(app, CGI_WAIT_UNTIL_TIMEOUT, log);
+  const { response, request } = await answer(lifespans.app, rebuilt, log);
   await writeCGIResponse(streamSink(stdout), response, request, log);
   await settlePending(performance.now() + CGI_WAIT_UNTIL_TIMEOUT, CGI_WAIT_UNTIL_TIMEOUT, log);
+  await lifespans.stop();
 }
 
 /**

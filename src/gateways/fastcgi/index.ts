@@ -18,13 +18,14 @@
 import net from 'node:net';
 import { is, optionChecker } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
+import { startGatewayLifespans, stopThenThrow } from '../_shared/lifespan.js';
 import {
   listen,
   SOCKET_LISTEN_CHECKS,
   type SocketListenOptions,
   type SocketServer,
 } from '../_shared/listen.js';
-import { shutdownControl } from '../_shared/shutdown.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT, shutdownControl } from '../_shared/shutdown.js';
 import { FastCGIConnection } from './connection.js';
 import type { FastCGISettings } from './exchange.js';
 
@@ -71,12 +72,14 @@ export async function serveFastCGI(
 ): Promise<SocketServer> {
   checkOptions(options);
   const log = options.log ?? ((line: string) => console.error(line));
+  const shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+  const lifespans = await startGatewayLifespans(app, { ...options, shutdownTimeout, log });
   const maxConnections = options.maxConnections ?? 1024;
   const maxRequests = options.maxRequests ?? 16_384;
   const connections = new Set<FastCGIConnection>();
   let draining = false;
   const settings: FastCGISettings = {
-    app,
+    app: lifespans.app,
     log,
     values: {
       FCGI_MAX_CONNS: String(maxConnections),
@@ -94,7 +97,7 @@ export async function serveFastCGI(
     socket.once('close', () => connections.delete(connection));
   });
   server.maxConnections = maxConnections;
-  const url = await listen(server, options, 'fastcgi');
+  const url = await listen(server, options, 'fastcgi').catch(stopThenThrow(lifespans));
   if (options.announce ?? true) log(`mortar: listening on ${url}`);
   const close = shutdownControl(
     (timeout) =>
@@ -107,6 +110,7 @@ export async function serveFastCGI(
         }, timeout).unref();
       }),
     { ...options, log },
+    lifespans.stop,
   );
   return { url, node: server, close };
 }

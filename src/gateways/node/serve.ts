@@ -12,7 +12,8 @@
  * disconnects aborts `request.signal`; a HEAD response never pumps its body (an endless stream
  * under HEAD is cancelled at once); every `Set-Cookie` header is kept; SIGINT/SIGTERM stop
  * accepting, drain keep-alive connections without dropping a request (bounded by
- * `shutdownTimeout`) and exit 0.
+ * `shutdownTimeout`) and exit 0. The application's lifespans (see `withLifespan` in `mortar`)
+ * start before the port is bound and stop after the drain.
  * A malformed request target or `Host` is a 400; a thrown `HTTPError` is its own response;
  * anything else thrown, or a return value that is not a `Response`, is a 500 and one log line.
  */
@@ -21,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { is, optionChecker } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
+import { startGatewayLifespans, stopThenThrow } from '../_shared/lifespan.js';
 import { listenError } from '../_shared/listen.js';
 import {
   DEFAULT_SHUTDOWN_TIMEOUT,
@@ -109,6 +111,8 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const unlimited = maxBodySize === Number.POSITIVE_INFINITY;
   const shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
   if (options.websocket !== undefined) checkWebSocketOptions(options.websocket);
+  const lifespans = await startGatewayLifespans(app, { ...options, shutdownTimeout, log });
+  app = lifespans.app; // the application with the lifespans' state in every environ
   const server = new DrainingServer(shutdownTimeout, log);
   const websocket = new WebSocketGateway(options.websocket);
   const listener = unlimited
@@ -130,7 +134,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
       reject(listenError(error, `port ${port} on ${host}`));
     });
     server.listen(port, host, () => resolve());
-  });
+  }).catch(stopThenThrow(lifespans));
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}/`;
@@ -143,6 +147,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
         websocket.close(1001, 'server shutting down', timeout),
       ]).then(() => {}),
     { ...options, shutdownTimeout, log },
+    lifespans.stop,
   );
   if (options.signal?.aborted) await close();
   return { url, node: server, close };

@@ -18,13 +18,14 @@ import { is, optionChecker, renamedOption } from '../../_internal/options.js';
 import type { Application } from '../../types.js';
 import { streamSink, writeCGIResponse } from '../_cgi/cgi-response.js';
 import { answer, type MetaVariables, rebuildRequest } from '../_cgi/meta-variables.js';
+import { startGatewayLifespans, stopThenThrow } from '../_shared/lifespan.js';
 import {
   listen,
   SOCKET_LISTEN_CHECKS,
   type SocketListenOptions,
   type SocketServer,
 } from '../_shared/listen.js';
-import { shutdownControl } from '../_shared/shutdown.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT, shutdownControl } from '../_shared/shutdown.js';
 import { parseSCGIHeader } from './netstring.js';
 
 export {
@@ -69,6 +70,8 @@ export async function serveSCGI(
 ): Promise<SocketServer> {
   checkOptions(options);
   const log = options.log ?? ((line: string) => console.error(line));
+  const shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+  const lifespans = await startGatewayLifespans(app, { ...options, shutdownTimeout, log });
   const limits = {
     maxHeaderSize: options.maxHeaderSize ?? 65_536,
     idleTimeout: renamedOption(options, 'idleTimeoutMs', 'idleTimeout', 'serveSCGI') ?? 30_000,
@@ -83,12 +86,14 @@ export async function serveSCGI(
     });
     busy.add(socket);
     settle(
-      handle(socket, app, log, limits).finally(() => busy.delete(socket)),
+      handle(socket, lifespans.app, log, limits).finally(() => busy.delete(socket)),
       log,
       'an SCGI request',
     );
   });
-  const url = await listen(server, { port: 9000, ...options }, 'scgi');
+  const url = await listen(server, { port: 9000, ...options }, 'scgi').catch(
+    stopThenThrow(lifespans),
+  );
   if (options.announce ?? true) log(`mortar: listening on ${url}`);
   const close = shutdownControl(
     (timeout) =>
@@ -100,6 +105,7 @@ export async function serveSCGI(
         }, timeout).unref();
       }),
     { ...options, log },
+    lifespans.stop,
   );
   return { url, node: server, close };
 }
