@@ -4,14 +4,19 @@
  * library would rewrite the handshake's fields.
  */
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { type RawData, WebSocketServer } from 'ws';
 import { proxy as coreProxy } from '../../../middleware/proxy/index.js';
 import { proxy } from '../../../middleware/proxy/node.js';
 import { urlmap } from '../../../middleware/urlmap/index.js';
-import { freePort } from '../../helpers/net.js';
+import { freePort, which } from '../../helpers/net.js';
+import { selfSignedCertificate } from '../../helpers/tls.js';
 import { front, lines, steady, until } from './fixture.js';
 
 const closers: (() => Promise<void>)[] = [];
@@ -30,16 +35,22 @@ interface Seen {
  * handshake with a raw response instead.
  */
 async function wsUpstream(
-  options: { refuse?: string; pick?: (offered: Set<string>) => string | false } = {},
+  options: {
+    refuse?: string;
+    pick?: (offered: Set<string>) => string | false;
+    tls?: { key: string; cert: string };
+    headers?: string[];
+  } = {},
 ) {
   const seen: Seen[] = [];
   const closes: { code: number; reason: string }[] = [];
   const sockets: WebSocket[] = [];
-  const server = http.createServer();
+  const server = options.tls ? https.createServer(options.tls) : http.createServer();
   const wss = new WebSocketServer({
     noServer: true,
     handleProtocols: (offered) => options.pick?.(offered) ?? false,
   });
+  wss.on('headers', (headers) => headers.push(...(options.headers ?? [])));
   server.on('upgrade', (req, socket, head) => {
     seen.push({ url: req.url!, headers: req.headers });
     if (options.refuse !== undefined) {
@@ -60,7 +71,7 @@ async function wsUpstream(
     server.closeAllConnections();
     await once(server, 'close');
   });
-  const origin = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const origin = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   return { origin, seen, closes, sockets };
 }
 
@@ -211,6 +222,15 @@ describe('proxy() passes WebSockets on', () => {
     expect([code, reason.toString()]).toEqual([4002, 'later']);
   });
 
+  it("sends the upstream 101's fields on the client's, a cookie's Path rewritten", async () => {
+    const up = await wsUpstream({ headers: ['Set-Cookie: s=1; Path=/v1/chat', 'X-Room: 7'] });
+    const server = await front(urlmap({ '/ws': proxy(`${up.origin}/v1`) }));
+    const head = await rawHandshake(server.url, '/ws/chat', 'Connection: Upgrade\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 101 /);
+    expect(head).toMatch(/\r\nset-cookie: s=1; Path=\/ws\/chat\r\n/i);
+    expect(head).toMatch(/\r\nx-room: 7\r\n/i);
+  });
+
   it("gives the client an upstream's refusal, with its fields and body, and no 101", async () => {
     const up = await wsUpstream({
       refuse:
@@ -270,5 +290,31 @@ describe('proxy() passes WebSockets on', () => {
     const refused = await client(wsURL(server, 'ws/')).catch((error) => error);
     expect(refused.res.statusCode).toBe(501);
     expect(up.seen).toEqual([]);
+  });
+});
+
+const openssl = which('openssl');
+const runTls = openssl || process.env.CI ? describe : describe.skip;
+if (!openssl && !process.env.CI) {
+  console.warn('skipping the wss: proxy tests: openssl is not installed (apt-get install openssl)');
+}
+
+runTls('a wss: upstream (an https: target)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mortar-proxy-wss-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is refused (502) with a self-signed certificate and no CA; joined with it', async () => {
+    const files = selfSignedCertificate(dir);
+    const tls = { key: readFileSync(files.key, 'utf8'), cert: readFileSync(files.cert, 'utf8') };
+    const up = await wsUpstream({ tls });
+    const log = lines();
+    const strict = await front(urlmap({ '/ws': proxy(up.origin, { log: log.log }) }));
+    const refused = await client(wsURL(strict, 'ws/')).catch((error) => error);
+    expect(refused.res.statusCode).toBe(502);
+    expect(log.lines[0]).toMatch(/^mortar proxy: 502 for WebSocket wss:.*self[- ]signed/i);
+    const trusting = await front(urlmap({ '/ws': proxy(up.origin, { ca: tls.cert }) }));
+    const ws = await client(wsURL(trusting, 'ws/'));
+    ws.send('over tls');
+    expect((await next(ws)).data.toString()).toBe('over tls');
   });
 });
