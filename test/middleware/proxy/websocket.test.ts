@@ -37,6 +37,8 @@ interface Seen {
 async function wsUpstream(
   options: {
     refuse?: string;
+    /** Answer no handshake: keep each socket, open, in `held`. */
+    hold?: boolean;
     pick?: (offered: Set<string>) => string | false;
     tls?: { key: string; cert: string };
     headers?: string[];
@@ -45,6 +47,7 @@ async function wsUpstream(
   const seen: Seen[] = [];
   const closes: { code: number; reason: string }[] = [];
   const sockets: WebSocket[] = [];
+  const held: net.Socket[] = [];
   const server = options.tls ? https.createServer(options.tls) : http.createServer();
   const wss = new WebSocketServer({
     noServer: true,
@@ -53,6 +56,10 @@ async function wsUpstream(
   wss.on('headers', (headers) => headers.push(...(options.headers ?? [])));
   server.on('upgrade', (req, socket, head) => {
     seen.push({ url: req.url!, headers: req.headers });
+    if (options.hold) {
+      held.push(socket as net.Socket);
+      return;
+    }
     if (options.refuse !== undefined) {
       socket.end(options.refuse);
       return;
@@ -67,12 +74,13 @@ async function wsUpstream(
   await once(server, 'listening');
   closers.push(async () => {
     for (const ws of wss.clients) ws.terminate();
+    for (const socket of held) socket.destroy();
     server.close();
     server.closeAllConnections();
     await once(server, 'close');
   });
   const origin = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-  return { origin, seen, closes, sockets };
+  return { origin, seen, closes, sockets, held };
 }
 
 /** A `ws` client to `url`: resolves once open, rejects with the status of a refusal. */
@@ -255,6 +263,21 @@ describe('proxy() passes WebSockets on', () => {
     expect(log.lines[0]).toMatch(
       /^mortar proxy: 502 for WebSocket ws:\/\/127\.0\.0\.1:\d+\/: .*ECONNREFUSED/,
     );
+  });
+
+  it('answers 504 when the upstream gives no handshake within timeout.headers, and drops it', async () => {
+    const up = await wsUpstream({ hold: true });
+    const log = lines();
+    const options = { log: log.log, timeout: { headers: 200 } };
+    const server = await front(urlmap({ '/ws': proxy(up.origin, options) }));
+    const refused = await client(wsURL(server, 'ws/')).catch((error) => error);
+    expect(refused.res.statusCode).toBe(504);
+    expect(log.lines).toEqual([
+      expect.stringMatching(/^mortar proxy: 504 for WebSocket ws:.*no response head within 200 ms/),
+    ]);
+    // Read it: a paused socket never sees the other side end.
+    const held = up.held[0]!.resume();
+    if (!held.readableEnded) await once(held, 'end');
   });
 
   it('reads no more from the upstream while the client is not reading, and resumes', async () => {
