@@ -29,7 +29,7 @@ export interface WebSocketTransportOptions {
 }
 
 /** Bytes queued toward one side past which the other side is no longer read. */
-export const HIGH_WATER = 1024 * 1024;
+const HIGH_WATER = 1024 * 1024;
 
 /** Milliseconds the client's side has to open once the upstream's is: then it is closed. */
 const OPEN_WITHIN = 10_000;
