@@ -15,6 +15,7 @@ import WebSocket, { type RawData, WebSocketServer } from 'ws';
 import { proxy as coreProxy } from '../../../middleware/proxy/index.js';
 import { proxy } from '../../../middleware/proxy/node.js';
 import { urlmap } from '../../../middleware/urlmap/index.js';
+import type { Middleware } from '../../../src/index.js';
 import { freePort, which } from '../../helpers/net.js';
 import { selfSignedCertificate } from '../../helpers/tls.js';
 import { front, lines, steady, until } from './fixture.js';
@@ -169,6 +170,23 @@ describe('proxy() passes WebSockets on', () => {
     const binary = await next(ws);
     expect([[...binary.data], binary.isBinary]).toEqual([[0, 1, 2, 255], true]);
     expect(up.seen[0]!.url).toBe('/v1/echo');
+  });
+
+  it('runs the chain first: an outer 401 is written and no upstream is dialled', async () => {
+    const up = await wsUpstream();
+    const auth: Middleware = (app) => (request, environ) =>
+      request.headers.get('authorization') === 'Bearer ok'
+        ? app(request, environ)
+        : new Response('who are you?', { status: 401, headers: { 'www-authenticate': 'Bearer' } });
+    const server = await front(auth(urlmap({ '/ws': proxy(up.origin) })));
+    const head = await rawHandshake(server.url, '/ws/', 'Connection: Upgrade\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 401 [\s\S]*\r\nwww-authenticate: Bearer\r\n/i);
+    expect(up.seen).toEqual([]);
+    const ws = new WebSocket(wsURL(server, 'ws/'), { headers: { authorization: 'Bearer ok' } });
+    ws.on('error', () => {});
+    closers.push(async () => ws.terminate());
+    await once(ws, 'open');
+    expect(up.seen[0]!.headers.authorization).toBe('Bearer ok');
   });
 
   it('sends base + path as sent + query, forwarding fields that Connection cannot strip', async () => {
