@@ -27,9 +27,13 @@
  *   upstream resets mid-body → the client's connection is broken, never a short response that
  *   looks whole; the client goes away → the upstream request is aborted. One log line each.
  *
- * WebSocket: an `Upgrade` is a hop-by-hop field and is not forwarded (the upgrade itself runs
- * through the gateway's upgrade path, which a later `mortar/node` release adds; the
- * {@link Transport} seam is where it will plug in).
+ * - WebSocket: a handshake at a gateway that can upgrade (`environ.websocket`) is passed to the
+ *   `webSocketTransport` (`mortar/proxy/node`'s is on `ws`) with the same URL (`ws:`/`wss:`)
+ *   and the same header rules, the client's subprotocols offered. The upstream's handshake is
+ *   decided before the client's: an upstream that answers other than 101 (a 403) gives the
+ *   client that response, one that cannot be reached a 502 (504 past `timeout.headers`), and
+ *   a 101 is accepted with the upstream's subprotocol and its 101's fields (`Set-Cookie`
+ *   rewritten); then messages and close codes pass both ways.
  * @module mortar/proxy
  */
 import { describeError, terminalSafe } from '../../src/_internal/log.js';
@@ -38,12 +42,13 @@ import { HTTPError } from '../../src/http-error.js';
 import { nodeRuntime } from '../../src/request-header.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application } from '../../src/types.js';
+import type { WebSocketUpgrade } from '../../src/websocket.js';
 import { findProxyOriginal } from '../proxy-fix/index.js';
 import { requestFields } from './headers.js';
 import { type ProxyOptions, resolveSettings, type Settings } from './options.js';
 import { unsafePath, upstreamPath } from './path.js';
-import { buildResponse } from './response.js';
-import type { UpstreamResponse } from './transport.js';
+import { buildResponse, responseHeaders } from './response.js';
+import type { UpstreamResponse, WebSocketTransport } from './transport.js';
 
 export type { ProxyOptions, ProxyTimeouts } from './options.js';
 export type { Rewrites } from './response.js';
@@ -51,8 +56,11 @@ export {
   fetchTransport,
   type PipeableBody,
   type Transport,
+  type UpstreamHandshake,
   type UpstreamRequest,
   type UpstreamResponse,
+  type UpstreamWebSocket,
+  type WebSocketTransport,
 } from './transport.js';
 
 /**
@@ -91,12 +99,83 @@ export function proxy(target: string | URL, options: ProxyOptions = {}): Applica
     );
     if (headers === undefined) return badRequest(request, 'proxy: a malformed Connection field');
     const path = upstreamPath(settings.target, environ.pathInfo, searchOf(url));
-    return exchange(settings, request, headers, path, { origin, prefix: environ.scriptName });
+    const mount = { origin, prefix: environ.scriptName };
+    const upgrade = environ.websocket;
+    if (upgrade !== undefined) {
+      const transport = settings.webSocketTransport;
+      if (transport === undefined) return noWebSocket(request);
+      return tunnel(settings, transport, { request, upgrade, headers, path, mount });
+    }
+    return exchange(settings, request, headers, path, mount);
   };
 }
 
 function badRequest(request: Request, body: string): Response {
   return new HTTPError(400, { body }).toResponse(request);
+}
+
+function noWebSocket(request: Request): Response {
+  const body =
+    "proxy: this proxy has no webSocketTransport to pass a WebSocket on (mortar/proxy/node's proxy has one)";
+  return new HTTPError(501, { body }).toResponse(request);
+}
+
+/** A WebSocket handshake, as {@link tunnel} passes it on. */
+interface Handshake {
+  request: Request;
+  upgrade: WebSocketUpgrade;
+  headers: string[];
+  path: string;
+  mount: { origin: string; prefix: string };
+}
+
+/**
+ * Opens the upstream WebSocket, then accepts the client's with the upstream's subprotocol and
+ * 101 fields — or answers with the upstream's refusal, or a 502/504 when there is none.
+ */
+async function tunnel(
+  settings: Settings,
+  transport: WebSocketTransport,
+  { request, upgrade, headers, path, mount }: Handshake,
+): Promise<Response> {
+  const { target } = settings;
+  const url = `ws${target.origin.slice(4)}${path}`;
+  const what = () => `WebSocket ${terminalSafe(url)}`;
+  const fields: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    // Each leg has its own key, version and extensions; the subprotocols go as `protocols`.
+    if (!headers[i]!.startsWith('sec-websocket-')) fields.push(headers[i]!, headers[i + 1]!);
+  }
+  const controller = new AbortController();
+  const state = { timedOut: false, clientGone: false };
+  const timer = setTimeout(() => {
+    state.timedOut = true;
+    controller.abort(new Error(`no handshake within ${settings.headersTimeout} ms`));
+  }, settings.headersTimeout);
+  const unwatch = watchClient(request, () => {
+    state.clientGone = true;
+    controller.abort(new Error('the client went away'));
+  });
+  const handshake = {
+    url,
+    headers: fields,
+    protocols: upgrade.protocols,
+    signal: controller.signal,
+  };
+  let result: Awaited<ReturnType<WebSocketTransport>>;
+  try {
+    result = await transport(handshake);
+  } catch (error) {
+    return failure(settings, request, error, state, what);
+  } finally {
+    clearTimeout(timer);
+    unwatch();
+  }
+  if (!('hooks' in result)) return buildResponse(result, 'GET', target, mount, settings.rewrites);
+  return upgrade.accept(result.hooks, {
+    protocol: result.protocol,
+    headers: responseHeaders(result.headers, target, mount, settings.rewrites),
+  });
 }
 
 /** Sends the request, and makes the client's response of the upstream's, or of its failure. */

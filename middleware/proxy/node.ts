@@ -2,7 +2,8 @@
  * `mortar/proxy/node` — {@link proxy} on Node with undici as its HTTP client: keep-alive
  * connections to the upstream, bodies byte for byte (no automatic decompression: a gzip body
  * reaches the client as the upstream sent it), back-pressure both ways, and TLS verified
- * against the system's CAs or the `ca` you give.
+ * against the system's CAs or the `ca` you give. WebSocket handshakes are passed on with
+ * `ws`'s client ({@link webSocketTransport}).
  *
  * ```ts
  * import { readFileSync } from 'node:fs';
@@ -30,10 +31,18 @@ import {
   type Transport,
   type UpstreamRequest,
   type UpstreamResponse,
+  type WebSocketTransport,
 } from './index.js';
 import { checkNestedOptions, PROXY_CHECKS, TIMER_MILLISECONDS } from './options.js';
+import { webSocketTransport } from './websocket.js';
 
-export { fetchTransport, type ProxyOptions, type Transport } from './index.js';
+export {
+  fetchTransport,
+  type ProxyOptions,
+  type Transport,
+  type WebSocketTransport,
+} from './index.js';
+export { type WebSocketTransportOptions, webSocketTransport } from './websocket.js';
 
 /** Options of {@link nodeTransport}. */
 export interface NodeTransportOptions {
@@ -170,6 +179,7 @@ function watch(body: Readable, settled: (error?: unknown) => void): void {
 }
 
 let shared: Transport | undefined;
+let sharedWebSocket: WebSocketTransport | undefined;
 
 /**
  * {@link ProxyOptions | mortar/proxy}'s `proxy` with {@link nodeTransport} as its transport:
@@ -183,7 +193,16 @@ let shared: Transport | undefined;
  */
 export function proxy(target: string | URL, options: NodeProxyOptions = {}): Application {
   checkNestedOptions(checkProxyOptions(options));
-  const { ca, keepAliveTimeout, connections, ...core } = options;
+  const { ca, keepAliveTimeout, connections, ...given } = options;
+  const core: ProxyOptions = { ...given, webSocketTransport: given.webSocketTransport };
+  if (core.webSocketTransport === undefined && ca !== undefined) {
+    core.webSocketTransport = webSocketTransport({
+      ca: ca as string | Buffer | (string | Buffer)[],
+    });
+  } else if (core.webSocketTransport === undefined) {
+    sharedWebSocket ??= webSocketTransport();
+    core.webSocketTransport = sharedWebSocket;
+  }
   const connectTimeout = core.timeout?.connect;
   if (core.transport !== undefined) {
     const own = { ca, keepAliveTimeout, connections };

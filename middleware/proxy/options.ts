@@ -5,7 +5,7 @@
 import { is, type OptionChecks, optionChecker, valueKind } from '../../src/_internal/options.js';
 import { parseTarget, type Target } from './path.js';
 import type { Rewrites } from './response.js';
-import { fetchTransport, type Transport } from './transport.js';
+import { fetchTransport, type Transport, type WebSocketTransport } from './transport.js';
 
 /** Options of `proxy()`. */
 export interface ProxyOptions {
@@ -14,6 +14,12 @@ export interface ProxyOptions {
    * keep-alive, a CA option). @default fetchTransport() (global fetch, `redirect: 'manual'`)
    */
   transport?: Transport;
+  /**
+   * How a WebSocket handshake reaches the upstream. `mortar/proxy/node`'s `proxy` has one over
+   * `ws`; without one, a handshake at a gateway that can upgrade is answered 501.
+   * @default undefined (none)
+   */
+  webSocketTransport?: WebSocketTransport;
   /** Which forwarding fields to add: `X-Forwarded-*` or RFC 7239 `Forwarded`. @default 'x-forwarded' */
   forwarded?: 'x-forwarded' | 'forwarded';
   /** Send the client's `Host` (the public one) instead of the target's. @default false */
@@ -46,6 +52,7 @@ export const TIMER_MILLISECONDS = valueKind(
 /** The value checks of {@link ProxyOptions}, which `mortar/proxy/node`'s table spreads. */
 export const PROXY_CHECKS: OptionChecks<ProxyOptions> = {
   transport: is.function,
+  webSocketTransport: is.function,
   forwarded: is.oneOf('x-forwarded', 'forwarded'),
   preserveHost: is.boolean,
   rewrite: is.object,
@@ -79,6 +86,7 @@ export function checkNestedOptions(options: ProxyOptions): void {
 export interface Settings {
   target: Target;
   transport: Transport;
+  webSocketTransport: WebSocketTransport | undefined;
   style: 'x-forwarded' | 'forwarded';
   preserveHost: boolean;
   rewrites: Required<Rewrites>;
@@ -98,6 +106,7 @@ export function resolveSettings(target: string | URL, options: ProxyOptions | un
   return {
     target: parseTarget(target),
     transport: given.transport ?? fetchTransport(),
+    webSocketTransport: given.webSocketTransport,
     style: given.forwarded ?? 'x-forwarded',
     preserveHost: given.preserveHost === true,
     rewrites: {

@@ -27,13 +27,34 @@ export function buildResponse(
   mount: Mount,
   rewrites: Required<Rewrites>,
 ): Response {
+  const headers = responseHeaders(response.headers, target, mount, rewrites);
+  let body = response.body;
+  if (body !== null && (NO_BODY.has(response.status) || method === 'HEAD')) {
+    discard(body);
+    body = null;
+  }
+  const init: ResponseInit = { status: response.status, headers };
+  if (response.statusText) init.statusText = response.statusText;
+  return new FastResponse(body as BodyInit | null, init);
+}
+
+/**
+ * The upstream's fields for the client (of a response, or of a WebSocket's 101): hop-by-hop
+ * fields and those its `Connection` names dropped, URLs and cookie paths rewritten.
+ */
+export function responseHeaders(
+  fields: Iterable<readonly [string, string]>,
+  target: Target,
+  mount: Mount,
+  rewrites: Required<Rewrites>,
+): [string, string][] {
   let connection: string | null = null;
-  for (const [name, value] of response.headers) {
+  for (const [name, value] of fields) {
     if (name.toLowerCase() === 'connection') {
       connection = connection === null ? value : `${connection}, ${value}`;
     }
   }
-  const flat = responseFields(response.headers as Iterable<[string, string]>, connection);
+  const flat = responseFields(fields as Iterable<[string, string]>, connection);
   const headers: [string, string][] = [];
   for (let i = 0; i < flat.length; i += 2) {
     const name = flat[i]!;
@@ -45,14 +66,7 @@ export function buildResponse(
     }
     headers.push([name, value]);
   }
-  let body = response.body;
-  if (body !== null && (NO_BODY.has(response.status) || method === 'HEAD')) {
-    discard(body);
-    body = null;
-  }
-  const init: ResponseInit = { status: response.status, headers };
-  if (response.statusText) init.statusText = response.statusText;
-  return new FastResponse(body as BodyInit | null, init);
+  return headers;
 }
 
 /** Lets go of a body nobody will read. */

@@ -4,6 +4,7 @@
  * platform's (Deno, Bun, Workers, and Node when nothing better is given); `mortar/proxy/node`
  * has undici's, which keeps bodies byte for byte and verifies TLS against a CA you give.
  */
+import type { WebSocketHooks } from '../../src/websocket.js';
 
 /** A request for the upstream, as the proxy built it. */
 export interface UpstreamRequest {
@@ -133,3 +134,42 @@ export function watched(
     { highWaterMark: 0 },
   );
 }
+
+/** A WebSocket opening handshake for the upstream, as the proxy built it. */
+export interface UpstreamHandshake {
+  /** `ws://host:port/base/path?query` (`wss:` for an `https:` target), as the client sent it. */
+  readonly url: string;
+  /**
+   * Flat `[name, value, …]`, lower-case names, `host` first: the HTTP request's fields after
+   * the same purge, without the client's `Sec-WebSocket-*` (each leg has its own key,
+   * version and extensions; the subprotocols are {@link protocols}).
+   */
+  readonly headers: readonly string[];
+  /** The subprotocols the client offered, in its order, to offer the upstream. */
+  readonly protocols: readonly string[];
+  /** Aborted when the client goes away or the headers timeout passes: give up the dial. */
+  readonly signal: AbortSignal;
+}
+
+/** An upstream WebSocket whose handshake succeeded, ready to be joined to the client's. */
+export interface UpstreamWebSocket {
+  /** The subprotocol the upstream chose (one the client offered), `undefined` for none. */
+  readonly protocol: string | undefined;
+  /** The fields of the upstream's 101 (a `Set-Cookie` …), each its own pair. */
+  readonly headers: Iterable<readonly [string, string]>;
+  /**
+   * crossws hooks for the client's side, which pass messages and closes both ways (and close
+   * the upstream when the client's side never opens).
+   */
+  readonly hooks: WebSocketHooks;
+}
+
+/**
+ * Opens the upstream WebSocket. Resolves with it once its handshake succeeded, or with the
+ * upstream's response when it answered anything but 101 (a 403 the client then gets); rejects
+ * when no handshake could be had (refused, DNS, TLS, a bad 101: a 502; the signal: a 504).
+ * The hooks must close the upstream when the client's side is not open soon after.
+ */
+export type WebSocketTransport = (
+  handshake: UpstreamHandshake,
+) => Promise<UpstreamWebSocket | UpstreamResponse>;
