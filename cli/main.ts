@@ -76,7 +76,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     settings.wrap,
     socket !== undefined,
   );
-  let server: { url: string; close(): Promise<void> };
+  let server: { url: string; close(options?: { restart?: boolean }): Promise<void> };
   const listen = { ...socket?.where, socketMode: settings.socketMode, announce: false };
   if (socket?.protocol === 'fastcgi') {
     server = await (await import('../src/gateways/fastcgi/index.js')).serveFastCGI(app, listen);
@@ -102,13 +102,19 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   // when its parent lets go of the IPC channel: the primary taking a worker out hands it no
   // more connections, and a reloader that ends, however it ends, takes its server with it.
   // Either way: drain what is in flight, then leave.
+  // A primary replacing this worker (SIGHUP) says so before it lets go: the drain starts
+  // at once, and WebSockets close with 1012 (service restart) rather than 1001.
   if (process.send) {
-    process.once('disconnect', () => {
-      server.close().then(
+    const leave = (how?: { restart: boolean }): void => {
+      server.close(how).then(
         () => process.exit(0),
         () => process.exit(1),
       );
+    };
+    process.on('message', (message: { mortar?: string }) => {
+      if (message?.mortar === 'restart') leave({ restart: true });
     });
+    process.once('disconnect', () => leave());
   }
   cluster.worker?.send({ mortar: 'listening', url: server.url });
   return new Promise<number>(() => {});

@@ -33,7 +33,7 @@ export function runWorkers(count: number, spec: string): Promise<number> {
     stopping = true;
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
     log(`${signal}: draining ${workers.length} workers`);
-    Promise.all(workers.map(stopWorker)).then(() => process.exit(0));
+    Promise.all(workers.map((worker) => stopWorker(worker))).then(() => process.exit(0));
   };
   const reload = reloader(async () => {
     log('SIGHUP: replacing workers one at a time');
@@ -50,7 +50,7 @@ export function runWorkers(count: number, spec: string): Promise<number> {
       }
       replaceOnExit(fresh);
       replaced.add(old);
-      await stopWorker(old);
+      await stopWorker(old, true);
     }
     log(`SIGHUP: ${count} workers replaced`);
   });
@@ -122,9 +122,10 @@ function startWorker(): Promise<Worker> {
 /**
  * Takes a worker out: `disconnect()` first, so the primary hands it no more connections (a
  * worker that exited at once lost the ones already on their way), then the worker drains its
- * in-flight requests and exits; killed if it takes longer than the stop timeout.
+ * in-flight requests and exits; killed if it takes longer than the stop timeout. A worker
+ * being replaced (`restart`) is told so first, and closes its WebSockets with 1012.
  */
-function stopWorker(worker: Worker): Promise<void> {
+function stopWorker(worker: Worker, restart = false): Promise<void> {
   return new Promise((resolve) => {
     if (worker.isDead()) {
       resolve();
@@ -135,7 +136,9 @@ function stopWorker(worker: Worker): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
-    if (worker.isConnected()) worker.disconnect();
-    else worker.process.kill('SIGTERM');
+    if (worker.isConnected()) {
+      if (restart) worker.send({ mortar: 'restart' });
+      worker.disconnect();
+    } else worker.process.kill('SIGTERM');
   });
 }

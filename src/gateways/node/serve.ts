@@ -86,7 +86,18 @@ export interface Server {
    * is closed; calling it again returns the same promise. In a test's teardown, where no
    * client will send again, `node.closeIdleConnections()` after it ends idle ones at once.
    */
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
+}
+
+/** Options of {@link Server.close}. */
+export interface CloseOptions {
+  /**
+   * The server stops to be replaced (a reload, `mortar serve --workers`'s SIGHUP): open
+   * WebSockets are closed with 1012 Service Restart, which tells clients to reconnect, rather
+   * than 1001 Going Away (RFC 6455 §7.4.1; IANA's WebSocket close code registry).
+   * @default false
+   */
+  restart?: boolean;
 }
 
 /**
@@ -136,14 +147,24 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const url = `http://${shownHost}:${address.port}/`;
   if (options.announce ?? true) log(`mortar: listening on ${url}`);
 
-  const close = shutdownControl(
-    (timeout) =>
-      Promise.all([
-        new Promise<void>((resolve) => server.close(() => resolve())),
-        websocket.close(1001, 'server shutting down', timeout),
-      ]).then(() => {}),
+  // However the drain begins — close(), a signal, or node:cluster closing a worker's server
+  // on worker.disconnect() — the WebSockets are closed with it, within the same timeout.
+  let goingAway = { code: 1001, reason: 'server shutting down' };
+  let websocketsClosed: Promise<void> = Promise.resolve();
+  server.once('draining', () => {
+    websocketsClosed = websocket.close(goingAway.code, goingAway.reason, shutdownTimeout);
+  });
+  const shutdown = shutdownControl(
+    async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([closed, websocketsClosed]); // set by close()'s 'draining'
+    },
     { ...options, shutdownTimeout, log },
   );
+  const close = (how: CloseOptions = {}): Promise<void> => {
+    if (how.restart && !server.draining) goingAway = { code: 1012, reason: 'server restarting' };
+    return shutdown();
+  };
   if (options.signal?.aborted) await close();
   return { url, node: server, close };
 }
