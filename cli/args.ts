@@ -37,6 +37,8 @@ Options:
   --socket-mode MODE   file mode of a unix socket, octal (660 lets the front end's group in)
   --workers N          N processes share the socket; a dead one is replaced; SIGHUP
                        replaces them one by one without dropping a request
+  --pubsub URL         share WebSocket pub/sub (peer.publish) with every process and host
+                       on this Redis, redis://HOST:PORT (also MORTAR_PUBSUB; needs ioredis)
   --proxy-headers      believe X-Forwarded-For and X-Forwarded-Proto (one proxy) from the
                        peers of --forwarded-allow-ips: the client's address, https in URLs
   --forwarded-allow-ips LIST
@@ -66,7 +68,8 @@ Options:
   --verbose            a configuration error with its stack (also DEBUG=mortar)
   -h, --help           show this help
 
-SIGINT or SIGTERM stops accepting, lets in-flight requests finish (up to 10 s) and exits 0.
+SIGINT or SIGTERM stops accepting, lets in-flight requests finish (up to 10 s), closes open
+WebSockets with 1001 (going away; SIGHUP's replaced workers: 1012, service restart) and exits 0.
 Exit code 2, with one line on stderr: module not found, export missing, export not a
 function, port in use, bad option. Exit code 1 when the module fails while it loads: one
 line, FILE:LINE:COLUMN: message, for a configuration error (an option or value a mortar
@@ -100,6 +103,7 @@ export function parseServeArgs(argv: readonly string[]) {
       scgi: { type: 'string' },
       'socket-mode': { type: 'string' },
       workers: { type: 'string' },
+      pubsub: { type: 'string' },
       'proxy-headers': { type: 'boolean' },
       'forwarded-allow-ips': { type: 'string' },
       'access-log': { type: 'boolean' },
@@ -170,6 +174,8 @@ export interface ServeSettings {
   socketMode: number | undefined;
   /** 0 without `--workers`. */
   workers: number;
+  /** `--pubsub` (or `MORTAR_PUBSUB`): the Redis URL WebSocket pub/sub is shared on. */
+  pubsub: string | undefined;
   /** The middleware `mortar serve` wraps the application in (outermost first). */
   wrap: WrapSettings;
 }
@@ -292,6 +298,23 @@ export function serveSettings(argv: readonly string[]): ServeSettings | 'help' {
     },
     socketMode: mode === undefined ? undefined : Number.parseInt(mode, 8),
     workers,
+    pubsub: pubsubSetting(values.pubsub ?? process.env.MORTAR_PUBSUB, protocol),
     wrap: wrapSettings(values),
   };
+}
+
+/** `--pubsub URL`: a `redis://` or `rediss://` URL, for HTTP (the gateway that upgrades). */
+function pubsubSetting(url: string | undefined, protocol: string | undefined): string | undefined {
+  if (url === undefined || url === '') return undefined;
+  if (!URL.canParse(url) || !/^rediss?:$/.test(new URL(url).protocol)) {
+    throw new UsageError(
+      `--pubsub (or MORTAR_PUBSUB) takes a Redis URL like redis://127.0.0.1:6379, got "${url}"`,
+    );
+  }
+  if (protocol !== undefined) {
+    throw new UsageError(
+      `--pubsub (or MORTAR_PUBSUB) shares WebSocket pub/sub, and only HTTP carries WebSockets: leave out --${protocol}`,
+    );
+  }
+  return url;
 }

@@ -84,12 +84,20 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     server = await (await import('../src/gateways/scgi/index.js')).serveSCGI(app, listen);
   } else {
     const { serve } = await import('../src/gateways/node/index.js');
+    const backplane =
+      settings.pubsub === undefined
+        ? undefined
+        : (await import('./pubsub.js')).redisBackplane(settings.pubsub, (line) => {
+            process.stderr.write(`${line}\n`);
+          });
     server = await serve(app, {
       host: settings.host,
       port: settings.port,
       announce: false,
       maxBodySize: settings.wrap.maxBodySize,
+      ...(backplane && { websocket: { sync: backplane.sync } }),
     });
+    await backplane?.ready;
   }
   const who = cluster.isWorker ? `worker ${process.pid}: ` : '';
   process.stderr.write(`mortar: ${who}serving ${spec} on ${server.url}\n`);

@@ -121,7 +121,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
   if (options.websocket !== undefined) checkWebSocketOptions(options.websocket);
   const server = new DrainingServer(shutdownTimeout, log);
-  const websocket = new WebSocketGateway(options.websocket);
+  const websocket = new WebSocketGateway(options.websocket, log);
   const listener = unlimited
     ? requestListener(app, log, server, undefined, undefined, websocket)
     : requestListener(

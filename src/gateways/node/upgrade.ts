@@ -57,6 +57,34 @@ export const WEBSOCKET_CHECKS: OptionChecks<WebSocketServeOptions> = {
   sync: is.function,
 };
 
+/** Milliseconds between two lines about the backplane's failures. */
+const BACKPLANE_QUIET = 60_000;
+
+/**
+ * crossws's `onError` for the backplane: a backplane that is down fails every publish, and a
+ * line each would flood the log; this says the first failure, then at most one line a minute
+ * with how many failed meanwhile. Local delivery is crossws's and never waits on the backplane.
+ */
+export function backplaneFailures(
+  log: (line: string) => void,
+): (error: unknown, context: { stage: string }) => void {
+  let quietUntil = Number.NEGATIVE_INFINITY;
+  let missed = 0;
+  return (error, { stage }) => {
+    const now = performance.now();
+    if (now < quietUntil) {
+      missed++;
+      return;
+    }
+    const more = missed > 0 ? ` (and ${missed} more failures since the last line)` : '';
+    log(
+      `mortar: the WebSocket pub/sub backplane failed (${stage}: ${(error as Error)?.message ?? error})${more}; publishes reach this process's sockets only; the next failure is logged a minute from now at the earliest`,
+    );
+    missed = 0;
+    quietUntil = now + BACKPLANE_QUIET;
+  };
+}
+
 /** The pending handshake of an `upgrade` event, until the application has answered it. */
 interface Pending {
   socket: Duplex;
@@ -70,13 +98,14 @@ export class WebSocketGateway {
   readonly #pending = new WeakMap<http.IncomingMessage, Pending>();
   readonly #upgrades = new WeakMap<Request, Upgrade>();
 
-  constructor(options: WebSocketServeOptions = {}) {
+  /** @param log - Where the backplane's failures are said (see {@link backplaneFailures}). */
+  constructor(options: WebSocketServeOptions = {}, log: (line: string) => void = console.error) {
     this.#adapter = nodeAdapter({
       resolve: (request) => this.#hooksFor(request),
       serverOptions: { maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD },
       perMessageDeflate: options.perMessageDeflate ?? false,
       idleTimeout: options.idleTimeout ?? 30,
-      ...(options.sync ? { sync: options.sync } : {}),
+      ...(options.sync ? { sync: options.sync, onError: backplaneFailures(log) } : {}),
     } as Parameters<typeof nodeAdapter>[0]);
   }
 
