@@ -69,7 +69,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
       import('./workers.js'),
     ]);
     if (socket?.where.path) await clearStaleSocket(socket.where.path);
-    return runWorkers(settings.workers, spec);
+    return runWorkers(settings.workers, spec, settings.pubsub);
   }
   const app = await wrapApplication(
     await loadApplication(spec),
@@ -84,12 +84,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     server = await (await import('../src/gateways/scgi/index.js')).serveSCGI(app, listen);
   } else {
     const { serve } = await import('../src/gateways/node/index.js');
-    const backplane =
-      settings.pubsub === undefined
-        ? undefined
-        : (await import('./pubsub.js')).redisBackplane(settings.pubsub, (line) => {
-            process.stderr.write(`${line}\n`);
-          });
+    const backplane = await pubsubBackplane(settings.pubsub, cluster.isWorker);
     server = await serve(app, {
       host: settings.host,
       port: settings.port,
@@ -126,6 +121,14 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   }
   cluster.worker?.send({ mortar: 'listening', url: server.url });
   return new Promise<number>(() => {});
+}
+
+/** WebSocket pub/sub beyond this process: Redis (`--pubsub`), else the other workers. */
+async function pubsubBackplane(url: string | undefined, worker: boolean) {
+  if (url === undefined && !worker) return undefined;
+  const { redisBackplane, workersBackplane } = await import('./pubsub.js');
+  if (url === undefined) return { sync: workersBackplane(), ready: undefined };
+  return redisBackplane(url, (line) => void process.stderr.write(`${line}\n`));
 }
 
 /**

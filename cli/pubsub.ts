@@ -1,6 +1,8 @@
 /**
- * `mortar serve --pubsub redis://HOST:PORT` (or `MORTAR_PUBSUB`): WebSocket pub/sub shared by
- * every process and host on one Redis — `peer.publish(topic, …)` reaches the subscribers of
+ * WebSocket pub/sub beyond one process. `mortar serve --workers N` shares it between its
+ * workers through the primary (crossws's `cluster()` backplane, over node:cluster's IPC).
+ * `mortar serve --pubsub redis://HOST:PORT` (or `MORTAR_PUBSUB`) shares it with every process
+ * and host on one Redis — `peer.publish(topic, …)` reaches the subscribers of
  * `topic` on each of them. crossws's `redis()` backplane (`crossws/sync`) over ioredis, the
  * optional peer the Redis stores load too.
  *
@@ -10,12 +12,28 @@
  * when it is back; the subscriber reconnects and subscribes again by itself.
  */
 import type { SyncAdapter } from 'crossws';
-import { type RedisClientLike, redis } from 'crossws/sync';
+import { cluster, type RedisClientLike, redis } from 'crossws/sync';
 import type { Redis as IORedisClient } from 'ioredis';
 import { loadIORedis } from '../middleware/_shared/ioredis.js';
 
 /** The Redis channel the processes share. */
 export const PUBSUB_CHANNEL = 'mortar:websocket';
+
+/**
+ * The backplane of a `--workers` worker without `--pubsub`: publishes go through the primary
+ * (which relays them: see `runWorkers`) to the other workers. A worker being taken out has
+ * let go of the IPC channel: its last publishes stay local rather than fail.
+ */
+export function workersBackplane(): SyncAdapter {
+  const relay = cluster({ channel: PUBSUB_CHANNEL });
+  return (context) => {
+    const driver = relay(context);
+    return {
+      ...driver,
+      publish: (message) => (process.connected ? driver.publish(message) : undefined),
+    };
+  };
+}
 
 /** Milliseconds `mortar serve` waits for the first subscription before it serves anyway. */
 const SUBSCRIBE_WAIT = 5000;

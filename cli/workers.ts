@@ -16,9 +16,10 @@ const log = (line: string): void => void process.stderr.write(`mortar: ${line}\n
  * replaced; SIGTERM/SIGINT drain every worker and exit 0; SIGHUP replaces the workers one at
  * a time, each new one listening before the old one leaves, so no request is dropped. A new
  * worker that fails to start (a broken deploy) stops the reload and the old workers keep
- * serving; a SIGHUP during a reload queues one more.
+ * serving; a SIGHUP during a reload queues one more. Without `pubsub` (a Redis URL, which the
+ * workers share on), the workers' WebSocket pub/sub goes through this process.
  */
-export function runWorkers(count: number, spec: string): Promise<number> {
+export function runWorkers(count: number, spec: string, pubsub?: string): Promise<number> {
   let stopping = false;
   const replaced = new WeakSet<Worker>();
   const replaceOnExit = (worker: Worker): void => {
@@ -57,18 +58,24 @@ export function runWorkers(count: number, spec: string): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', reload);
-  return Promise.all(Array.from({ length: count }, startWorker)).then(
-    (workers) => {
-      for (const worker of workers) replaceOnExit(worker);
-      log(`${count} workers serving ${spec}`);
-      return new Promise<number>(() => {});
-    },
-    (error: Error) => {
-      stopping = true;
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
-      throw new UsageError(error.message);
-    },
-  );
+  // The workers' WebSocket pub/sub, without --pubsub: this process relays each publish.
+  const relay = pubsub
+    ? Promise.resolve()
+    : import('crossws/sync').then(({ setupPrimaryCluster }) => setupPrimaryCluster());
+  return relay
+    .then(() => Promise.all(Array.from({ length: count }, startWorker)))
+    .then(
+      (workers) => {
+        for (const worker of workers) replaceOnExit(worker);
+        log(`${count} workers serving ${spec}`);
+        return new Promise<number>(() => {});
+      },
+      (error: Error) => {
+        stopping = true;
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
+        throw new UsageError(error.message);
+      },
+    );
 }
 
 /** Runs `task` on each call, never two at once: a call while it runs queues one more run. */

@@ -32,6 +32,23 @@ async function subscribed(url: string, topic = 'room'): Promise<Client> {
   return client;
 }
 
+/** Under `--workers 2`: a socket on each worker; a publish on one reaches the other. */
+async function publishAcrossWorkers(args: string[]): Promise<void> {
+  const server = await serveWith(['--workers', '2', ...args]);
+  const byPid = new Map<string, Client>();
+  for (let i = 0; i < 40 && byPid.size < 2; i++) {
+    const client = await connect(server.ws);
+    const pid = String(await client.ask('pid'));
+    if (byPid.has(pid)) client.socket.close();
+    else byPid.set(pid, client);
+  }
+  expect(byPid.size).toBe(2);
+  const [first, second] = [...byPid.values()];
+  expect(await second!.ask('sub room')).toBe('subscribed room');
+  expect(await first!.ask('pub room across workers')).toBe('published');
+  expect(await second!.next()).toBe('across workers');
+}
+
 const lines = (output: string, pattern: RegExp) =>
   output.split('\n').filter((line) => pattern.test(line));
 const LOST = /pub\/sub: Redis at .* is unreachable/;
@@ -79,22 +96,14 @@ describe.skipIf(!redisAvailable)(
     });
 
     it('--workers 2: a publish in one worker reaches a subscriber in the other', async () => {
-      const server = await serveWith(['--workers', '2', '--pubsub', redis.url]);
-      const byPid = new Map<string, Client>();
-      for (let i = 0; i < 40 && byPid.size < 2; i++) {
-        const client = await connect(server.ws);
-        const pid = String(await client.ask('pid'));
-        if (byPid.has(pid)) client.socket.close();
-        else byPid.set(pid, client);
-      }
-      expect(byPid.size).toBe(2);
-      const [first, second] = [...byPid.values()];
-      expect(await second!.ask('sub room')).toBe('subscribed room');
-      expect(await first!.ask('pub room across workers')).toBe('published');
-      expect(await second!.next()).toBe('across workers');
+      await publishAcrossWorkers(['--pubsub', redis.url]);
     });
   },
 );
+
+it('mortar serve --workers 2 without Redis: the workers share pub/sub through the primary', async () => {
+  await publishAcrossWorkers([]);
+});
 
 describe('mortar serve --pubsub: bad values', () => {
   it.each([
