@@ -17,9 +17,15 @@ export interface Client {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-/** Opens a WebSocket on `url` (`ws://…`); rejects when the handshake fails. */
-export async function connect(url: string, protocols?: string[]): Promise<Client> {
-  const socket = new WebSocket(url, protocols);
+/**
+ * Opens a WebSocket on `url` (`ws://…`), with undici's `headers` (an `Origin`) if given;
+ * rejects when the handshake fails.
+ */
+export async function connect(
+  url: string,
+  init: { protocols?: string[]; headers?: Record<string, string> } = {},
+): Promise<Client> {
+  const socket = new WebSocket(url, init);
   socket.binaryType = 'arraybuffer';
   const queue: (string | Uint8Array)[] = [];
   const waiting: ((value: string | Uint8Array | Error) => void)[] = [];
