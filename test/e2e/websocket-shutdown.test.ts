@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { webSocket } from '../../middleware/websocket/index.js';
 import { serve } from '../../src/gateways/node/index.js';
 import { application } from '../fixtures/websocket-app.js';
 import { freePort } from '../helpers/net.js';
@@ -50,6 +51,7 @@ describe('WebSockets at shutdown', () => {
     const sockets = await Promise.all([connect(`${server.ws}/a`), connect(`${server.ws}/b`)]);
     expect(await sockets[0]!.ask('hello')).toBe('hello');
     const slow = get(`${server.http}/slow?ms=600`);
+    await waitFor(server.output, /slow: started/);
     server.child.kill('SIGTERM');
     for (const socket of sockets) {
       expect(await socket.closed).toEqual({ code: 1001, reason: 'server shutting down' });
@@ -72,6 +74,40 @@ describe('WebSockets at shutdown', () => {
     await silent.ended; // closed by the server: close() has not waited for the client
     expect(closeFrame(silent.received())).toEqual({ code: 1001, reason: 'server shutting down' });
     expect((await polite.closed).code).toBe(1001);
+  });
+
+  it('server.close(): a handshake in flight when the shutdown begins opens, then gets 1001', async () => {
+    let started!: () => void;
+    const inHandshake = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = webSocket(async () => {
+      started();
+      await released;
+      return {
+        message: (peer, message) => {
+          peer.send(message.text());
+        },
+      };
+    });
+    const server = await serve(slow, {
+      port: 0,
+      handleSignals: false,
+      announce: false,
+      shutdownTimeout: 5000,
+      log: () => {},
+    });
+    const opening = connect(server.url.replace('http', 'ws'));
+    await inHandshake;
+    const closing = server.close();
+    release();
+    const late = await opening;
+    expect(await late.closed).toEqual({ code: 1001, reason: 'server shutting down' });
+    await closing;
   });
 
   it('--workers 2: SIGTERM closes every worker’s sockets with 1001 and exits 0', async () => {

@@ -97,6 +97,8 @@ export class WebSocketGateway {
   readonly #adapter: NodeAdapter;
   readonly #pending = new WeakMap<http.IncomingMessage, Pending>();
   readonly #upgrades = new WeakMap<Request, Upgrade>();
+  /** The close code and reason once {@link close} was called. */
+  #closing: { code: number; reason: string } | undefined;
 
   /** @param log - Where the backplane's failures are said (see {@link backplaneFailures}). */
   constructor(options: WebSocketServeOptions = {}, log: (line: string) => void = console.error) {
@@ -159,9 +161,11 @@ export class WebSocketGateway {
 
   /**
    * Closes every open WebSocket with `code` (1001 going away by default), and terminates
-   * those still open `timeout` milliseconds later.
+   * those still open `timeout` milliseconds later. A handshake the application accepts from
+   * now on (one in flight when the shutdown began) is closed with `code` as it opens.
    */
   async close(code = 1001, reason = 'server shutting down', timeout = 10_000): Promise<void> {
+    this.#closing = { code, reason };
     this.#adapter.closeAll(code, reason);
     const open = () => [...this.#adapter.peers.values()].reduce((n, set) => n + set.size, 0);
     const deadline = performance.now() + timeout;
@@ -179,8 +183,15 @@ export class WebSocketGateway {
     this.#upgrades.delete(request);
     const { hooks, headers, protocol } = upgrade;
     const own = hooks.upgrade;
+    const closing = () => this.#closing;
     return {
       ...hooks,
+      open(peer) {
+        const opened = hooks.open?.(peer);
+        const stop = closing();
+        if (stop) peer.close(stop.code, stop.reason);
+        return opened;
+      },
       async upgrade(req) {
         const result = await own?.(req);
         if (result instanceof Response) return result;
