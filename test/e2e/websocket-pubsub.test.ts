@@ -105,6 +105,22 @@ it('mortar serve --workers 2 without Redis: the workers share pub/sub through th
   await publishAcrossWorkers([]);
 });
 
+it('mortar serve --pubsub with Redis down from the start: serves, delivers locally, one line, exits 0', async () => {
+  const nobody = await freePort();
+  const server = await serveWith(['--pubsub', `redis://127.0.0.1:${nobody}`]);
+  await waitFor(server.output, LOST);
+  const [sender, receiver] = await Promise.all([connect(server.ws), subscribed(server.ws)]);
+  for (let i = 0; i < 5; i++) {
+    expect(await sender.ask(`pub room ${i}`)).toBe('published');
+    expect(await receiver.next()).toBe(String(i));
+  }
+  server.child.kill('SIGTERM'); // the shutdown does not wait for Redis
+  expect((await receiver.closed).code).toBe(1001);
+  expect(await server.exit).toBe(0);
+  expect(lines(server.output(), LOST)).toHaveLength(1);
+  expect(lines(server.output(), /redis|ioredis|pub\/sub/i)).toHaveLength(1);
+});
+
 describe('mortar serve --pubsub: bad values', () => {
   it.each([
     [['--pubsub', 'localhost:6379'], /--pubsub \(or MORTAR_PUBSUB\) takes a Redis URL/],
