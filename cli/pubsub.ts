@@ -15,6 +15,7 @@ import type { SyncAdapter } from 'crossws';
 import { cluster, type RedisClientLike, redis } from 'crossws/sync';
 import type { Redis as IORedisClient } from 'ioredis';
 import { loadIORedis } from '../middleware/_shared/ioredis.js';
+import { LoadError } from './spec.js';
 
 /** The Redis channel the processes share. */
 export const PUBSUB_CHANNEL = 'mortar:websocket';
@@ -51,10 +52,15 @@ export interface Backplane {
 /**
  * The Redis backplane on `url` (`redis://` or `rediss://`, as ioredis reads them).
  * @param log - Where the lines about a lost and a recovered Redis go.
- * @throws Error saying to `npm install ioredis` when it is not installed.
+ * @throws LoadError saying to `npm install ioredis` when it is not installed.
  */
 export function redisBackplane(url: string, log: (line: string) => void): Backplane {
-  const { Redis } = loadIORedis('--pubsub');
+  let Redis: typeof IORedisClient;
+  try {
+    ({ Redis } = loadIORedis('--pubsub'));
+  } catch (error) {
+    throw new LoadError((error as Error).message); // one line: what to install
+  }
   // A publish while Redis is away fails at once (no offline queue: it would arrive late, and
   // grow without bound); the subscriber waits for Redis however long it takes.
   const publisher = new Redis(url, { enableOfflineQueue: false });

@@ -3,11 +3,12 @@
  * a publish on one process reaches the subscribers of another; with Redis stopped, local
  * delivery goes on and one line says so; with Redis back, the processes share again.
  */
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
 import { RedisServer, redisAvailable, redisSkipReason } from '../helpers/redis.js';
 import { type Client, connect } from '../helpers/ws-client.js';
-import { run } from './cli-run.js';
+import { root, run } from './cli-run.js';
 
 const APP = 'test/fixtures/websocket-app.ts';
 
@@ -128,8 +129,13 @@ describe('mortar serve --pubsub: bad values', () => {
       ['--pubsub', 'redis://127.0.0.1:6379', '--fastcgi', '9000'],
       /only HTTP carries WebSockets: leave out --fastcgi/,
     ],
+    [
+      ['--pubsub', 'redis://127.0.0.1:6379', '--port', '0'],
+      /^mortar: --pubsub needs the ioredis package: npm install ioredis$/m,
+    ],
   ])('%j: one line, exit 2', async (args, message) => {
-    const started = run(['serve', APP, ...args]);
+    const refuse = path.join(root, 'test/fixtures/refuse-ioredis.cjs');
+    const started = run(['serve', APP, ...args], { env: { NODE_OPTIONS: `--require ${refuse}` } });
     expect(await started.exit).toBe(2);
     expect(started.output()).toMatch(message);
     expect(started.output().trim().split('\n')).toHaveLength(1);
