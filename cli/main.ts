@@ -104,9 +104,9 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   // Started by a cluster primary (--workers) or the reloader (--reload), this process leaves
   // when its parent lets go of the IPC channel: the primary taking a worker out hands it no
   // more connections, and a reloader that ends, however it ends, takes its server with it.
-  // Either way: drain what is in flight, then leave.
-  // A primary replacing this worker (SIGHUP) says so before it lets go: the drain starts
-  // at once, and WebSockets close with 1012 (service restart) rather than 1001.
+  // Either way: drain what is in flight, then leave. A primary replacing this worker (SIGHUP)
+  // says so before it lets go: the drain starts at once, and open WebSockets get 1012
+  // (service restart) rather than 1001 (going away).
   if (process.send) {
     const leave = (how?: { restart: boolean }): void => {
       server.close(how).then(
