@@ -39,6 +39,8 @@ Options:
                        replaces them one by one without dropping a request
   --startup-timeout MS milliseconds each lifespan of the application (withLifespan) may take
                        to start (default 30000); the port is bound only once all have
+  --pubsub URL         share WebSocket pub/sub (peer.publish) with every process and host
+                       on this Redis, redis://HOST:PORT (also MORTAR_PUBSUB; needs ioredis)
   --proxy-headers      believe X-Forwarded-For and X-Forwarded-Proto (one proxy) from the
                        peers of --forwarded-allow-ips: the client's address, https in URLs
   --forwarded-allow-ips LIST
@@ -68,7 +70,8 @@ Options:
   --verbose            a configuration error with its stack (also DEBUG=mortar)
   -h, --help           show this help
 
-SIGINT or SIGTERM stops accepting, lets in-flight requests finish (up to 10 s) and exits 0.
+SIGINT or SIGTERM stops accepting, lets in-flight requests finish (up to 10 s), closes open
+WebSockets with 1001 (going away; SIGHUP's replaced workers: 1012, service restart) and exits 0.
 Exit code 2, with one line on stderr: module not found, export missing, export not a
 function, port in use, bad option. Exit code 3, with one line naming it: a lifespan's
 startup threw or exceeded --startup-timeout (nothing was bound). Exit code 1 when the module fails while it loads: one
@@ -104,6 +107,7 @@ export function parseServeArgs(argv: readonly string[]) {
       'socket-mode': { type: 'string' },
       workers: { type: 'string' },
       'startup-timeout': { type: 'string' },
+      pubsub: { type: 'string' },
       'proxy-headers': { type: 'boolean' },
       'forwarded-allow-ips': { type: 'string' },
       'access-log': { type: 'boolean' },
@@ -176,6 +180,8 @@ export interface ServeSettings {
   workers: number;
   /** `--startup-timeout`, milliseconds; `undefined` for the gateways' default. */
   startupTimeout: number | undefined;
+  /** `--pubsub` (or `MORTAR_PUBSUB`): the Redis URL WebSocket pub/sub is shared on. */
+  pubsub: string | undefined;
   /** The middleware `mortar serve` wraps the application in (outermost first). */
   wrap: WrapSettings;
 }
@@ -303,6 +309,23 @@ export function serveSettings(argv: readonly string[]): ServeSettings | 'help' {
     socketMode: mode === undefined ? undefined : Number.parseInt(mode, 8),
     workers,
     startupTimeout: startup === undefined ? undefined : Number(startup),
+    pubsub: pubsubSetting(values.pubsub ?? process.env.MORTAR_PUBSUB, protocol),
     wrap: wrapSettings(values),
   };
+}
+
+/** `--pubsub URL`: a `redis://` or `rediss://` URL, for HTTP (the gateway that upgrades). */
+function pubsubSetting(url: string | undefined, protocol: string | undefined): string | undefined {
+  if (url === undefined || url === '') return undefined;
+  if (!URL.canParse(url) || !/^rediss?:$/.test(new URL(url).protocol)) {
+    throw new UsageError(
+      `--pubsub (or MORTAR_PUBSUB) takes a Redis URL like redis://127.0.0.1:6379, got "${url}"`,
+    );
+  }
+  if (protocol !== undefined) {
+    throw new UsageError(
+      `--pubsub (or MORTAR_PUBSUB) shares WebSocket pub/sub, and only HTTP carries WebSockets: leave out --${protocol}`,
+    );
+  }
+  return url;
 }

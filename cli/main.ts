@@ -70,14 +70,14 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
       import('./workers.js'),
     ]);
     if (socket?.where.path) await clearStaleSocket(socket.where.path);
-    return runWorkers(settings.workers, spec);
+    return runWorkers(settings.workers, spec, settings.pubsub);
   }
   const app = await wrapApplication(
     await loadApplication(spec),
     settings.wrap,
     socket !== undefined,
   );
-  let server: { url: string; close(): Promise<void> };
+  let server: { url: string; close(options?: { restart?: boolean }): Promise<void> };
   const startupTimeout = settings.startupTimeout;
   const listen = {
     ...socket?.where,
@@ -91,13 +91,16 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     server = await (await import('../src/gateways/scgi/index.js')).serveSCGI(app, listen);
   } else {
     const { serve } = await import('../src/gateways/node/index.js');
+    const backplane = await pubsubBackplane(settings.pubsub, cluster.isWorker);
     server = await serve(app, {
       host: settings.host,
       port: settings.port,
       announce: false,
       maxBodySize: settings.wrap.maxBodySize,
       ...(startupTimeout === undefined ? {} : { startupTimeout }),
+      ...(backplane && { websocket: { sync: backplane.sync } }),
     });
+    await backplane?.ready;
   }
   const who = cluster.isWorker ? `worker ${process.pid}: ` : '';
   process.stderr.write(`mortar: ${who}serving ${spec} on ${server.url}\n`);
@@ -109,17 +112,31 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   // Started by a cluster primary (--workers) or the reloader (--reload), this process leaves
   // when its parent lets go of the IPC channel: the primary taking a worker out hands it no
   // more connections, and a reloader that ends, however it ends, takes its server with it.
-  // Either way: drain what is in flight, then leave.
+  // Either way: drain what is in flight, then leave. A primary replacing this worker (SIGHUP)
+  // says so before it lets go: the drain starts at once, and open WebSockets get 1012
+  // (service restart) rather than 1001 (going away).
   if (process.send) {
-    process.once('disconnect', () => {
-      server.close().then(
+    const leave = (how?: { restart: boolean }): void => {
+      server.close(how).then(
         () => process.exit(0),
         () => process.exit(1),
       );
+    };
+    process.on('message', (message: { mortar?: string }) => {
+      if (message?.mortar === 'restart') leave({ restart: true });
     });
+    process.once('disconnect', () => leave());
   }
   cluster.worker?.send({ mortar: 'listening', url: server.url });
   return new Promise<number>(() => {});
+}
+
+/** WebSocket pub/sub beyond this process: Redis (`--pubsub`), else the other workers. */
+async function pubsubBackplane(url: string | undefined, worker: boolean) {
+  if (url === undefined && !worker) return undefined;
+  const { redisBackplane, workersBackplane } = await import('./pubsub.js');
+  if (url === undefined) return { sync: workersBackplane(), ready: undefined };
+  return redisBackplane(url, (line) => void process.stderr.write(`${line}\n`));
 }
 
 /**

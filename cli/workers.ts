@@ -18,9 +18,10 @@ const log = (line: string): void => void process.stderr.write(`mortar: ${line}\n
  * worker that fails to start (a broken deploy, a lifespan whose startup fails) stops the
  * reload and the old workers keep serving; a SIGHUP during a reload queues one more. Each
  * worker runs the application's lifespans itself (one per process); when one fails at the
- * first start, the command exits 3.
+ * first start, the command exits 3. Without `pubsub` (a Redis URL, which the workers share
+ * on), the workers' WebSocket pub/sub goes through this process.
  */
-export function runWorkers(count: number, spec: string): Promise<number> {
+export function runWorkers(count: number, spec: string, pubsub?: string): Promise<number> {
   let stopping = false;
   const replaced = new WeakSet<Worker>();
   const replaceOnExit = (worker: Worker): void => {
@@ -35,7 +36,7 @@ export function runWorkers(count: number, spec: string): Promise<number> {
     stopping = true;
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
     log(`${signal}: draining ${workers.length} workers`);
-    Promise.all(workers.map(stopWorker)).then(() => process.exit(0));
+    Promise.all(workers.map((worker) => stopWorker(worker))).then(() => process.exit(0));
   };
   const reload = reloader(async () => {
     log('SIGHUP: replacing workers one at a time');
@@ -52,27 +53,33 @@ export function runWorkers(count: number, spec: string): Promise<number> {
       }
       replaceOnExit(fresh);
       replaced.add(old);
-      await stopWorker(old);
+      await stopWorker(old, true);
     }
     log(`SIGHUP: ${count} workers replaced`);
   });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', reload);
-  return Promise.all(Array.from({ length: count }, startWorker)).then(
-    (workers) => {
-      for (const worker of workers) replaceOnExit(worker);
-      log(`${count} workers serving ${spec}`);
-      return new Promise<number>(() => {});
-    },
-    (error: Error & { exitCode?: number | null }) => {
-      stopping = true;
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
-      // A worker's lifespan that failed to start (exit 3, its reason on stderr): the same 3.
-      if (error.exitCode === 3) throw Object.assign(error, { code: 'ERR_MORTAR_LIFESPAN' });
-      throw new UsageError(error.message);
-    },
-  );
+  // The workers' WebSocket pub/sub, without --pubsub: this process relays each publish.
+  const relay = pubsub
+    ? Promise.resolve()
+    : import('crossws/sync').then(({ setupPrimaryCluster }) => setupPrimaryCluster());
+  return relay
+    .then(() => Promise.all(Array.from({ length: count }, startWorker)))
+    .then(
+      (workers) => {
+        for (const worker of workers) replaceOnExit(worker);
+        log(`${count} workers serving ${spec}`);
+        return new Promise<number>(() => {});
+      },
+      (error: Error & { exitCode?: number | null }) => {
+        stopping = true;
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
+        // A worker's lifespan that failed to start (exit 3, its reason on stderr): the same 3.
+        if (error.exitCode === 3) throw Object.assign(error, { code: 'ERR_MORTAR_LIFESPAN' });
+        throw new UsageError(error.message);
+      },
+    );
 }
 
 /** Runs `task` on each call, never two at once: a call while it runs queues one more run. */
@@ -129,9 +136,10 @@ function startWorker(): Promise<Worker> {
 /**
  * Takes a worker out: `disconnect()` first, so the primary hands it no more connections (a
  * worker that exited at once lost the ones already on their way), then the worker drains its
- * in-flight requests and exits; killed if it takes longer than the stop timeout.
+ * in-flight requests and exits; killed if it takes longer than the stop timeout. A worker
+ * being replaced (`restart`) is told so first, and closes its WebSockets with 1012.
  */
-function stopWorker(worker: Worker): Promise<void> {
+function stopWorker(worker: Worker, restart = false): Promise<void> {
   return new Promise((resolve) => {
     if (worker.isDead()) {
       resolve();
@@ -142,7 +150,9 @@ function stopWorker(worker: Worker): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
-    if (worker.isConnected()) worker.disconnect();
-    else worker.process.kill('SIGTERM');
+    if (worker.isConnected()) {
+      if (restart) worker.send({ mortar: 'restart' });
+      worker.disconnect();
+    } else worker.process.kill('SIGTERM');
   });
 }

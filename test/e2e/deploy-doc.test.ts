@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CodeBlock, fencedBlocks, root } from '../helpers/doc-blocks.js';
@@ -20,6 +21,7 @@ import {
   workspace,
 } from '../helpers/frontends.js';
 import { freePort } from '../helpers/net.js';
+import { connect } from '../helpers/ws-client.js';
 
 const DOC = 'docs/deploy.md';
 const bin = path.join(root, 'bin/mortar.js');
@@ -161,6 +163,48 @@ describe.skipIf(!frontEndsAvailable)(
       expect(body).toMatchObject({ gateway: 'http', pathInfo: '/shop/cart', query: '?x=1' });
       // Host $http_host: the application's URL is the one the client used.
       expect(body.url).toBe(`${frontEnd.urls[0]}/shop/cart?x=1`);
+    });
+
+    it('nginx: the WebSocket block, to `serve --port … --workers 4`: an echo through nginx', async () => {
+      const frontEnd = await nginx(
+        [],
+        localize(block('nginx', /proxy_pass http:\/\/mortar_ws/), local),
+      );
+      // A browser's Origin: same-origin only because nginx passes the Host on.
+      const socket = await connect(`${frontEnd.urls[0]!.replace('http', 'ws')}/ws/echo`, {
+        headers: { origin: frontEnd.urls[0]! },
+      });
+      expect(await socket.ask('through nginx')).toBe('through nginx');
+      socket.socket.send(new Uint8Array([0, 1, 2, 255]));
+      expect(await socket.next()).toEqual(new Uint8Array([0, 1, 2, 255]));
+      socket.socket.send('close 4000');
+      expect(await socket.closed).toEqual({ code: 4000, reason: 'asked to' });
+    });
+
+    it('nginx: a WebSocket handshake through the FastCGI block gets 426, saying why', async () => {
+      const frontEnd = await nginx([], localize(block('nginx', /fastcgi_pass mortar;/), local));
+      const reply = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+        const request = http.get(`${frontEnd.urls[0]}/app/ws/echo`, {
+          agent: false,
+          headers: {
+            connection: 'Upgrade',
+            upgrade: 'websocket',
+            'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+            'sec-websocket-version': '13',
+          },
+        });
+        request.on('response', (res) => {
+          let body = '';
+          res.on('data', (c) => {
+            body += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode, body }));
+        });
+        request.on('upgrade', () => reject(new Error('upgraded through FastCGI')));
+        request.on('error', reject);
+      });
+      expect(reply.status).toBe(426);
+      expect(reply.body).toContain('the fastcgi gateway cannot carry a WebSocket');
     });
 
     it('nginx: the FastCGI block, to the unix socket (mounted at /app)', async () => {

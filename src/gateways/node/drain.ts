@@ -24,7 +24,11 @@
 import http from 'node:http';
 import { isWebSocketHandshake } from './upgrade.js';
 
-/** A `node:http` server whose `close()` drains without dropping a request. See the module. */
+/**
+ * A `node:http` server whose `close()` drains without dropping a request. See the module.
+ * It emits `'draining'` once, when the first `close()` begins — whoever calls it: `serve`'s
+ * shutdown, or node:cluster closing a worker's servers on `worker.disconnect()`.
+ */
 export class DrainingServer extends http.Server {
   /** True once `close()` was called: every response from then on closes its connection. */
   draining = false;
@@ -66,6 +70,7 @@ export class DrainingServer extends http.Server {
 
   #startDraining(): void {
     this.draining = true;
+    this.emit('draining');
     const force = setTimeout(() => {
       this.#log(
         `mortar: connections still open ${this.#shutdownTimeout} ms after the shutdown began; closing them`,

@@ -11,5 +11,11 @@
  */
 export type { ShutdownOptions } from '../_shared/shutdown.js';
 export { fromNodeHandler, type NodeHandler } from './from-node.js';
-export { DEFAULT_MAX_BODY_SIZE, type ServeOptions, type Server, serve } from './serve.js';
+export {
+  type CloseOptions,
+  DEFAULT_MAX_BODY_SIZE,
+  type ServeOptions,
+  type Server,
+  serve,
+} from './serve.js';
 export { type ToNodeHandlerOptions, toNodeHandler } from './to-node.js';

@@ -88,7 +88,18 @@ export interface Server {
    * is closed; calling it again returns the same promise. In a test's teardown, where no
    * client will send again, `node.closeIdleConnections()` after it ends idle ones at once.
    */
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
+}
+
+/** Options of {@link Server.close}. */
+export interface CloseOptions {
+  /**
+   * The server stops to be replaced (a reload, `mortar serve --workers`'s SIGHUP): open
+   * WebSockets are closed with 1012 Service Restart, which tells clients to reconnect, rather
+   * than 1001 Going Away (RFC 6455 §7.4.1; IANA's WebSocket close code registry).
+   * @default false
+   */
+  restart?: boolean;
 }
 
 /**
@@ -107,24 +118,14 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8000;
   const log = options.log ?? ((line: string) => console.error(line));
-  const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
-  const unlimited = maxBodySize === Number.POSITIVE_INFINITY;
   const shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
   if (options.websocket !== undefined) checkWebSocketOptions(options.websocket);
   const lifespans = await startGatewayLifespans(app, { ...options, shutdownTimeout, log });
   app = lifespans.app; // the application with the lifespans' state in every environ
   const server = new DrainingServer(shutdownTimeout, log);
-  const websocket = new WebSocketGateway(options.websocket);
-  const listener = unlimited
-    ? requestListener(app, log, server, undefined, undefined, websocket)
-    : requestListener(
-        limitGatewayBody(app, maxBodySize),
-        log,
-        server,
-        undefined,
-        maxBodySize,
-        websocket,
-      );
+  const websocket = new WebSocketGateway(options.websocket, log);
+  const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
+  const listener = gatewayListener(app, maxBodySize, log, server, websocket);
   server.on('request', listener);
   server.on('upgrade', websocket.upgradeListener(listener));
   server.on('clientError', onClientError);
@@ -140,17 +141,42 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const url = `http://${shownHost}:${address.port}/`;
   if (options.announce ?? true) log(`mortar: listening on ${url}`);
 
-  const close = shutdownControl(
-    (timeout) =>
-      Promise.all([
-        new Promise<void>((resolve) => server.close(() => resolve())),
-        websocket.close(1001, 'server shutting down', timeout),
-      ]).then(() => {}),
+  // However the drain begins — close(), a signal, or node:cluster closing a worker's server
+  // on worker.disconnect() — the WebSockets are closed with it, within the same timeout.
+  let goingAway = { code: 1001, reason: 'server shutting down' };
+  let websocketsClosed: Promise<void> = Promise.resolve();
+  server.once('draining', () => {
+    websocketsClosed = websocket.close(goingAway.code, goingAway.reason, shutdownTimeout);
+  });
+  const shutdown = shutdownControl(
+    async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([closed, websocketsClosed]); // set by close()'s 'draining'
+    },
     { ...options, shutdownTimeout, log },
     lifespans.stop,
   );
+  const close = (how: CloseOptions = {}): Promise<void> => {
+    if (how.restart && !server.draining) goingAway = { code: 1012, reason: 'server restarting' };
+    return shutdown();
+  };
   if (options.signal?.aborted) await close();
   return { url, node: server, close };
+}
+
+/** The request listener of `app` behind the gateway's body limit (bytes; Infinity: none). */
+function gatewayListener(
+  app: Application,
+  maxBodySize: number,
+  log: (line: string) => void,
+  server: DrainingServer,
+  websocket: WebSocketGateway,
+): ReturnType<typeof requestListener> {
+  if (maxBodySize === Number.POSITIVE_INFINITY) {
+    return requestListener(app, log, server, undefined, undefined, websocket);
+  }
+  const limited = limitGatewayBody(app, maxBodySize);
+  return requestListener(limited, log, server, undefined, maxBodySize, websocket);
 }
 
 /** A malformed request line or header block, as Node's parser saw it: 400 (431 too large). */

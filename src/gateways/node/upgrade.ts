@@ -74,6 +74,34 @@ function hasBody(req: http.IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/** Milliseconds between two lines about the backplane's failures. */
+const BACKPLANE_QUIET = 60_000;
+
+/**
+ * crossws's `onError` for the backplane: a backplane that is down fails every publish, and a
+ * line each would flood the log; this says the first failure, then at most one line a minute
+ * with how many failed meanwhile. Local delivery is crossws's and never waits on the backplane.
+ */
+export function backplaneFailures(
+  log: (line: string) => void,
+): (error: unknown, context: { stage: string }) => void {
+  let quietUntil = Number.NEGATIVE_INFINITY;
+  let missed = 0;
+  return (error, { stage }) => {
+    const now = performance.now();
+    if (now < quietUntil) {
+      missed++;
+      return;
+    }
+    const more = missed > 0 ? ` (and ${missed} more failures since the last line)` : '';
+    log(
+      `mortar: the WebSocket pub/sub backplane failed (${stage}: ${(error as Error)?.message ?? error})${more}; publishes reach this process's sockets only; the next failure is logged a minute from now at the earliest`,
+    );
+    missed = 0;
+    quietUntil = now + BACKPLANE_QUIET;
+  };
+}
+
 /** The pending handshake of an `upgrade` event, until the application has answered it. */
 interface Pending {
   socket: Duplex;
@@ -86,8 +114,11 @@ export class WebSocketGateway {
   readonly #adapter: NodeAdapter;
   readonly #pending = new WeakMap<http.IncomingMessage, Pending>();
   readonly #upgrades = new WeakMap<Request, Upgrade>();
+  /** The close code and reason once {@link close} was called. */
+  #closing: { code: number; reason: string } | undefined;
 
-  constructor(options: WebSocketServeOptions = {}) {
+  /** @param log - Where the backplane's failures are said (see {@link backplaneFailures}). */
+  constructor(options: WebSocketServeOptions = {}, log: (line: string) => void = console.error) {
     this.#adapter = nodeAdapter({
       resolve: (request) => this.#hooksFor(request),
       serverOptions: {
@@ -95,7 +126,7 @@ export class WebSocketGateway {
         perMessageDeflate: options.perMessageDeflate ?? false,
       },
       idleTimeout: options.idleTimeout ?? 30,
-      ...(options.sync ? { sync: options.sync } : {}),
+      ...(options.sync ? { sync: options.sync, onError: backplaneFailures(log) } : {}),
     } as Parameters<typeof nodeAdapter>[0]);
   }
 
@@ -158,9 +189,11 @@ export class WebSocketGateway {
 
   /**
    * Closes every open WebSocket with `code` (1001 going away by default), and terminates
-   * those still open `timeout` milliseconds later.
+   * those still open `timeout` milliseconds later. A handshake the application accepts from
+   * now on (one in flight when the shutdown began) is closed with `code` as it opens.
    */
   async close(code = 1001, reason = 'server shutting down', timeout = 10_000): Promise<void> {
+    this.#closing = { code, reason };
     this.#adapter.closeAll(code, reason);
     const open = () => [...this.#adapter.peers.values()].reduce((n, set) => n + set.size, 0);
     const deadline = performance.now() + timeout;
@@ -180,8 +213,15 @@ export class WebSocketGateway {
     // What a hook returns is awaited and dropped by crossws: `unknown` is as good as void.
     const hooks = upgrade.hooks as Partial<Hooks>;
     const own = hooks.upgrade;
+    const closing = () => this.#closing;
     return {
       ...hooks,
+      open(peer) {
+        const opened = hooks.open?.(peer);
+        const stop = closing();
+        if (stop) peer.close(stop.code, stop.reason);
+        return opened;
+      },
       async upgrade(req) {
         const result = await own?.(req);
         if (result instanceof Response) return result;
