@@ -25,18 +25,98 @@
  * `message`, `close`, `error`, `drain`; `peer.send`, `peer.subscribe`/`publish`,
  * `peer.close(code, reason)`), so code written for h3 or Nitro runs unchanged.
  */
-import type { Hooks, Message, Peer } from 'crossws';
+/**
+ * The server's end of one WebSocket, as the hooks get it: crossws's `Peer`, described here in
+ * mortar's own types (so mortar's published types need neither crossws's nor the DOM's).
+ */
+export interface WebSocketPeer {
+  /** A random id (a UUID) for this connection. */
+  readonly id: string;
+  /** The handshake request, as the gateway received it (before any mount rebased it). */
+  readonly request: Request;
+  /** The client's address, where the runtime tells it. */
+  readonly remoteAddress: string | undefined;
+  /** Per-connection values the hooks may keep. */
+  readonly context: Record<string, unknown>;
+  /** The pub/sub namespace: the handshake's path, unless an `upgrade` hook chose another. */
+  readonly namespace: string;
+  /** The topics this peer is subscribed to. */
+  readonly topics: Set<string>;
+  /** Bytes queued to send and not yet flushed: pause sending while it grows. */
+  readonly bufferedAmount: number;
+  /** What is known of the socket: `protocol` (the subprotocol), `extensions`, `url`, `readyState`. */
+  readonly websocket: {
+    readonly protocol?: string;
+    readonly extensions?: string;
+    readonly url?: string;
+    readonly readyState?: number;
+  };
+  /** Sends a message: a string as text, bytes (ArrayBuffer, typed array, Blob) as binary. */
+  send(data: unknown, options?: { compress?: boolean }): number | void | undefined;
+  /** Sends a message to the subscribers of `topic` (not to this peer), in every process on the backplane. */
+  publish(topic: string, data: unknown, options?: { compress?: boolean }): void;
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+  /** Closes with a close frame: `code` (RFC 6455 §7.4) and a reason of at most 123 bytes. */
+  close(code?: number, reason?: string): void;
+  /** Drops the connection without a close frame (the other end sees 1006). */
+  terminate(): void;
+  /** Sends a ping frame (at most 125 bytes of data). */
+  ping(data?: unknown): unknown;
+  /**
+   * Resolves once {@link bufferedAmount} is at most `threshold` bytes (0), checking every
+   * `pollInterval` milliseconds (100), or at once when the socket is closed.
+   */
+  waitForDrain(options?: {
+    threshold?: number;
+    pollInterval?: number;
+    signal?: AbortSignal;
+  }): Promise<void>;
+}
 
-export type { Message as WebSocketMessage, Peer as WebSocketPeer };
+/** A message received: crossws's `Message`, read as text, JSON or bytes. */
+export interface WebSocketMessage {
+  /** A random id (a UUID). */
+  readonly id: string;
+  /** The payload as the runtime gave it. */
+  readonly rawData: unknown;
+  /** The payload (a string for text; bytes as the runtime's binary type). */
+  readonly data: unknown;
+  /** The payload decoded as UTF-8 text. */
+  text(): string;
+  /** The payload parsed as JSON. @throws SyntaxError for text that is not JSON. */
+  json<T = unknown>(): T;
+  /** The payload as bytes (text encoded as UTF-8). */
+  uint8Array(): Uint8Array;
+  arrayBuffer(): ArrayBuffer | SharedArrayBuffer;
+  blob(): Blob;
+}
 
 /**
- * The hooks of one WebSocket: crossws's (`open`, `message`, `close`, `error`, `drain` …), each
- * optional, and free to return anything (`open: (peer) => peer.send('hi')` is fine: what a
- * hook returns is awaited and dropped).
+ * The hooks of one WebSocket: crossws's, each optional, and free to return anything
+ * (`open: (peer) => peer.send('hi')` is fine: what a hook returns is awaited and dropped).
  */
-export type WebSocketHooks = {
-  [K in keyof Hooks]?: (...args: Parameters<Hooks[K]>) => unknown;
-};
+export interface WebSocketHooks {
+  /**
+   * crossws's own handshake hook, run last (after the chain accepted): may return
+   * `{ headers, protocol, namespace, context }`, or a `Response` that refuses.
+   */
+  upgrade?: (request: Request) => unknown;
+  /** The socket is open. */
+  open?: (peer: WebSocketPeer) => unknown;
+  /** A message came. */
+  message?: (peer: WebSocketPeer, message: WebSocketMessage) => unknown;
+  /** The socket closed: the code and reason of the close frame (1005 none, 1006 lost). */
+  close?: (peer: WebSocketPeer, details: { code?: number; reason?: string }) => unknown;
+  /** An error on the socket. */
+  error?: (peer: WebSocketPeer, error: Error) => unknown;
+  /** The send buffer drained after back-pressure: sending may resume. */
+  drain?: (peer: WebSocketPeer) => unknown;
+  /** A ping frame came from the client (its data). */
+  ping?: (peer: WebSocketPeer, data: Uint8Array) => unknown;
+  /** A pong frame came (its data). */
+  pong?: (peer: WebSocketPeer, data: Uint8Array) => unknown;
+}
 
 /** Options of {@link WebSocketUpgrade.accept}. */
 export interface WebSocketAcceptOptions {

@@ -10,9 +10,8 @@
  * leaves the upstream handshake's headers to the caller, and sends without back-pressure.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Peer } from 'crossws';
 import WebSocket from 'ws';
-import type { WebSocketHooks } from '../../src/websocket.js';
+import type { WebSocketPeer as Peer, WebSocketHooks } from '../../src/websocket.js';
 import type {
   UpstreamHandshake,
   UpstreamResponse,

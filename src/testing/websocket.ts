@@ -16,11 +16,11 @@
  * expect(await socket.closed).toEqual({ code: 1000, reason: '' });
  * ```
  */
-import type { Hooks, Message, Peer } from 'crossws';
 import { is, optionChecker } from '../_internal/options.js';
 import { isThenable } from '../_internal/thenable.js';
 import { UpgradeSlot } from '../_internal/upgrade.js';
 import type { HeadersInit } from '../types.js';
+import type { WebSocketHooks, WebSocketMessage, WebSocketPeer } from '../websocket.js';
 import {
   type Payload,
   type PeerHub,
@@ -156,12 +156,11 @@ async function acceptHandshake(
   const upgrade = handshake.slot.take(handshake.response);
   if (upgrade === undefined) return undefined;
   const { headers } = upgrade;
-  // What a hook returns is awaited and dropped, as crossws does: `unknown` is as good as void.
-  const hooks = upgrade.hooks as Partial<Hooks>;
+  const hooks = upgrade.hooks;
   // crossws's upgrade hook runs last, as on a gateway: it may refuse, or add headers.
-  let result: Awaited<ReturnType<Hooks['upgrade']>>;
+  let result: UpgradeResult;
   try {
-    result = await hooks.upgrade?.(handshake.request);
+    result = (await hooks.upgrade?.(handshake.request)) as UpgradeResult;
   } catch (error) {
     if (error instanceof Response) return error;
     throw error;
@@ -173,6 +172,18 @@ async function acceptHandshake(
   const namespace = result?.namespace ?? new URL(handshake.request.url).pathname;
   return new TestWebSocket(handshake, hooks, headers, protocol, namespace, result?.context ?? {});
 }
+
+/** What crossws's `upgrade` hook may answer: a refusal, or the handshake's settings. */
+type UpgradeResult =
+  | Response
+  | {
+      headers?: HeadersInit;
+      protocol?: string;
+      namespace?: string;
+      context?: Record<string, unknown>;
+    }
+  | undefined
+  | void;
 
 /**
  * The client's end of a WebSocket opened by `TestClient.websocket`: `send`, `next()` for the
@@ -187,7 +198,7 @@ export class TestWebSocket {
   readonly headers: Headers;
   /** Resolves once the socket has closed, from either end. */
   readonly closed: Promise<TestWebSocketClosed>;
-  readonly #hooks: Partial<Hooks>;
+  readonly #hooks: WebSocketHooks;
   readonly #peer: TestPeer;
   readonly #hub: PeerHub;
   readonly #throwErrors: boolean;
@@ -200,7 +211,7 @@ export class TestWebSocket {
   /** @internal Made by `TestClient.websocket`. */
   constructor(
     handshake: Handshake,
-    hooks: Partial<Hooks>,
+    hooks: WebSocketHooks,
     headers: Headers,
     protocol: string,
     namespace: string,
@@ -234,7 +245,7 @@ export class TestWebSocket {
     });
     const peers = this.#hub.get(namespace) ?? new Set();
     this.#hub.set(namespace, peers.add(this.#peer));
-    this.#call(() => hooks.open?.(this.#peer as unknown as Peer));
+    this.#call(() => hooks.open?.(this.#peer as unknown as WebSocketPeer));
   }
 
   /**
@@ -254,8 +265,8 @@ export class TestWebSocket {
     const payload = toPayload(data, 'TestWebSocket.send()');
     queueMicrotask(() => {
       if (this.#end !== undefined) return;
-      const message = new TestMessage(payload, this.#peer) as unknown as Message;
-      this.#call(() => this.#hooks.message?.(this.#peer as unknown as Peer, message));
+      const message = new TestMessage(payload, this.#peer) as unknown as WebSocketMessage;
+      this.#call(() => this.#hooks.message?.(this.#peer as unknown as WebSocketPeer, message));
     });
   }
 
@@ -306,7 +317,7 @@ export class TestWebSocket {
     if (this.#end !== undefined) return;
     this.#end = { code, reason };
     this.#hub.get(this.#peer.namespace)?.delete(this.#peer);
-    this.#call(() => this.#hooks.close?.(this.#peer as unknown as Peer, { code, reason }));
+    this.#call(() => this.#hooks.close?.(this.#peer as unknown as WebSocketPeer, { code, reason }));
     this.#settle({ code, reason });
     const ended = this.#ended()!;
     for (const waiter of this.#waiting.splice(0)) waiter.reject(ended);
@@ -339,7 +350,7 @@ export class TestWebSocket {
     // As a gateway would, when the test does not see it thrown.
     if (!this.#throwErrors) console.error('TestClient.websocket: a hook threw:', error);
     try {
-      void this.#hooks.error?.(this.#peer as unknown as Peer, error as never);
+      void this.#hooks.error?.(this.#peer as unknown as WebSocketPeer, error as never);
     } catch {
       // The error hook's own failure: the first error is the one reported.
     }

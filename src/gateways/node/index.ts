@@ -19,3 +19,10 @@ export {
   serve,
 } from './serve.js';
 export { type ToNodeHandlerOptions, toNodeHandler } from './to-node.js';
+export {
+  DEFAULT_MAX_PAYLOAD,
+  type WebSocketBackplane,
+  type WebSocketBackplaneMessage,
+  type WebSocketDeflateOptions,
+  type WebSocketServeOptions,
+} from './upgrade.js';

@@ -9,11 +9,49 @@
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Hooks, PerMessageDeflateOptions, SyncAdapter } from 'crossws';
+import type { Hooks } from 'crossws';
 import nodeAdapter, { type NodeAdapter } from 'crossws/adapters/node';
 import { is, type OptionChecks, valueKind } from '../../_internal/options.js';
 import { type Upgrade, UpgradeSlot } from '../../_internal/upgrade.js';
 import { isWebSocketRequest } from '../../websocket.js';
+
+/** RFC 7692 permessage-deflate settings, as `ws` takes them (its docs have the details). */
+export interface WebSocketDeflateOptions {
+  serverNoContextTakeover?: boolean;
+  clientNoContextTakeover?: boolean;
+  /** LZ77 window the server compresses with, 8–15. */
+  serverMaxWindowBits?: number;
+  /** LZ77 window the client is asked to compress with, 8–15. */
+  clientMaxWindowBits?: number;
+  zlibDeflateOptions?: {
+    level?: number;
+    memLevel?: number;
+    strategy?: number;
+    chunkSize?: number;
+    windowBits?: number;
+  };
+  zlibInflateOptions?: { chunkSize?: number; windowBits?: number };
+  /** Messages below this many bytes are sent uncompressed (with serverNoContextTakeover). */
+  threshold?: number;
+}
+
+/** One publish relayed between processes by a {@link WebSocketBackplane}. */
+export interface WebSocketBackplaneMessage {
+  namespace: string;
+  topic: string;
+  data: string | Uint8Array;
+}
+
+/**
+ * A pub/sub backplane, as crossws's `sync` drivers are (`redis({ client, channel })` from
+ * `crossws/sync`): made once per server with a random instance id; relays each local publish
+ * and delivers the other instances' ones.
+ */
+export type WebSocketBackplane = (context: { id: string }) => {
+  subscribe(deliver: (message: WebSocketBackplaneMessage) => void): unknown;
+  publish(message: WebSocketBackplaneMessage): unknown;
+  close?(): unknown;
+};
 
 /** WebSocket settings of the HTTP gateway (`serve(app, { websocket })`). */
 export interface WebSocketServeOptions {
@@ -35,12 +73,12 @@ export interface WebSocketServeOptions {
    * invites compression side channels); `true` or `ws`'s settings turn it on.
    * @default false
    */
-  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  perMessageDeflate?: boolean | WebSocketDeflateOptions;
   /**
    * A crossws sync backplane (`redis({ client, channel })` from `crossws/sync`), so that
    * `peer.publish()` reaches the subscribers of every process and host on it.
    */
-  sync?: SyncAdapter;
+  sync?: WebSocketBackplane;
 }
 
 /** {@link WebSocketServeOptions.maxPayload}'s default, in bytes. */
