@@ -4,20 +4,21 @@
  * what the innermost application accepted, and tells the gateway, from the chain's final
  * response, whether to upgrade and with which headers and hooks.
  */
-import type { Hooks, Message, Peer } from 'crossws';
 import {
   type AcceptedWebSocket,
   WEBSOCKET_MARKER_HEADER,
   type WebSocketAcceptOptions,
   type WebSocketClosed,
   type WebSocketHooks,
+  type WebSocketMessage,
+  type WebSocketPeer,
   type WebSocketUpgrade,
 } from '../websocket.js';
 
 /** What the gateway does after the chain answered with the accept marker. */
 export interface Upgrade {
   /** The hooks to run: the application's, wrapped to count bytes and enforce `maxPayload`. */
-  hooks: Partial<Hooks>;
+  hooks: WebSocketHooks;
   /** The headers of the 101 beside the handshake's own: what the chain put on the marker. */
   headers: Headers;
   /** The subprotocol chosen, if any. */
@@ -107,7 +108,7 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
   }
 
   /** `hooks`, counting payload bytes for {@link closed} and closing 1009 past `maxPayload`. */
-  #counted(hooks: WebSocketHooks, maxPayload: number | undefined): Partial<Hooks> {
+  #counted(hooks: WebSocketHooks, maxPayload: number | undefined): WebSocketHooks {
     let openedAt = 0;
     let bytesReceived = 0;
     let bytesSent = 0;
@@ -125,7 +126,7 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
     };
     return {
       ...hooks,
-      open(peer: Peer) {
+      open(peer: WebSocketPeer) {
         openedAt = performance.now();
         const send = peer.send.bind(peer);
         peer.send = (data: unknown, options?: { compress?: boolean }) => {
@@ -134,7 +135,7 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
         };
         return hooks.open?.(peer);
       },
-      message(peer: Peer, message: Message) {
+      message(peer: WebSocketPeer, message: WebSocketMessage) {
         const size = payloadSize(message.rawData);
         bytesReceived += size;
         if (maxPayload !== undefined && size > maxPayload) {
@@ -143,12 +144,49 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
         }
         return hooks.message?.(peer, message);
       },
-      close(peer: Peer, details: { code?: number; reason?: string }) {
+      close(peer: WebSocketPeer, details: { code?: number; reason?: string }) {
         settle(details.code ?? 1005, details.reason ?? '');
         return hooks.close?.(peer, details);
       },
-      error(peer: Peer, error) {
+      error(peer: WebSocketPeer, error) {
         return hooks.error?.(peer, error);
+      },
+    };
+  }
+}
+
+/**
+ * The accepted handshakes a gateway is handing to crossws, keyed by their request: crossws's
+ * adapters ask for a request's hooks (their `resolve` option) once the gateway called their
+ * `handleUpgrade`, so {@link PendingUpgrades.resolve} is that option.
+ */
+export class PendingUpgrades {
+  readonly #upgrades = new WeakMap<Request, Upgrade>();
+
+  /** Keeps `upgrade` for `request` until crossws resolves it. */
+  set(request: Request, upgrade: Upgrade): void {
+    this.#upgrades.set(request, upgrade);
+  }
+
+  /**
+   * crossws's `resolve`: the application's hooks for `request`, with an `upgrade` hook that
+   * answers with the 101's headers and subprotocol (after the application's own crossws
+   * `upgrade` hook, when it has one: a `Response` from it still refuses).
+   * @throws Error when `request` was not accepted (a socket mortar did not hand over).
+   */
+  resolve(request: Request): WebSocketHooks {
+    const upgrade = this.#upgrades.get(request);
+    if (upgrade === undefined) throw new Error('mortar: an upgrade with no accepted handshake');
+    this.#upgrades.delete(request);
+    const { hooks, headers, protocol } = upgrade;
+    const own = hooks.upgrade;
+    return {
+      ...hooks,
+      async upgrade(req) {
+        const result = await own?.(req);
+        if (result instanceof Response) return result;
+        for (const [name, value] of new Headers(result?.headers)) headers.append(name, value);
+        return { ...result, headers, protocol: result?.protocol ?? protocol };
       },
     };
   }

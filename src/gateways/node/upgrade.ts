@@ -9,10 +9,10 @@
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Hooks, PerMessageDeflateOptions, SyncAdapter } from 'crossws';
+import type { PerMessageDeflateOptions, SyncAdapter } from 'crossws';
 import nodeAdapter, { type NodeAdapter } from 'crossws/adapters/node';
 import { is, type OptionChecks, valueKind } from '../../_internal/options.js';
-import { type Upgrade, UpgradeSlot } from '../../_internal/upgrade.js';
+import { PendingUpgrades, UpgradeSlot } from '../../_internal/upgrade.js';
 import { isWebSocketRequest } from '../../websocket.js';
 
 /** WebSocket settings of the HTTP gateway (`serve(app, { websocket })`). */
@@ -64,20 +64,30 @@ interface Pending {
   slot: UpgradeSlot | undefined;
 }
 
-/** The HTTP gateway's WebSocket side: one crossws adapter per server. */
+/**
+ * The HTTP gateway's WebSocket side: one crossws adapter per server. On Deno and Bun, whose
+ * `node:http` crossws's Node adapter refuses to run on, there is none: `serve()` still serves
+ * there, and a handshake is an ordinary request with no `environ.websocket` (their own servers
+ * upgrade: `toFetchHandler`, `toBunServe`).
+ */
 export class WebSocketGateway {
-  readonly #adapter: NodeAdapter;
+  readonly #adapter: NodeAdapter | undefined;
   readonly #pending = new WeakMap<http.IncomingMessage, Pending>();
-  readonly #upgrades = new WeakMap<Request, Upgrade>();
+  readonly #upgrades = new PendingUpgrades();
 
   constructor(options: WebSocketServeOptions = {}) {
-    this.#adapter = nodeAdapter({
-      resolve: (request) => this.#hooksFor(request),
-      serverOptions: { maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD },
-      perMessageDeflate: options.perMessageDeflate ?? false,
-      idleTimeout: options.idleTimeout ?? 30,
-      ...(options.sync ? { sync: options.sync } : {}),
-    } as Parameters<typeof nodeAdapter>[0]);
+    try {
+      this.#adapter = nodeAdapter({
+        resolve: (request) => this.#upgrades.resolve(request),
+        serverOptions: { maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD },
+        perMessageDeflate: options.perMessageDeflate ?? false,
+        idleTimeout: options.idleTimeout ?? 30,
+        ...(options.sync ? { sync: options.sync } : {}),
+      } as Parameters<typeof nodeAdapter>[0]);
+    } catch {
+      // "[crossws] Using Node.js adapter in an incompatible environment" (Deno, Bun).
+      this.#adapter = undefined;
+    }
   }
 
   /**
@@ -103,7 +113,9 @@ export class WebSocketGateway {
   /** The `environ.websocket` for `req`'s handshake, or `undefined` when it is not one. */
   slotFor(req: http.IncomingMessage, request: Request): UpgradeSlot | undefined {
     const pending = this.#pending.get(req);
-    if (pending === undefined || !isWebSocketRequest(request)) return undefined;
+    if (this.#adapter === undefined || pending === undefined || !isWebSocketRequest(request)) {
+      return undefined;
+    }
     pending.slot = new UpgradeSlot(request);
     return pending.slot;
   }
@@ -120,7 +132,9 @@ export class WebSocketGateway {
   ): boolean {
     const pending = this.#pending.get(req);
     const upgrade = pending?.slot?.take(response);
-    if (pending === undefined || upgrade === undefined) return false;
+    if (this.#adapter === undefined || pending === undefined || upgrade === undefined) {
+      return false;
+    }
     this.#pending.delete(req);
     this.#upgrades.set(request, upgrade);
     res.detachSocket(pending.socket as never);
@@ -133,31 +147,15 @@ export class WebSocketGateway {
    * those still open `timeout` milliseconds later.
    */
   async close(code = 1001, reason = 'server shutting down', timeout = 10_000): Promise<void> {
-    this.#adapter.closeAll(code, reason);
-    const open = () => [...this.#adapter.peers.values()].reduce((n, set) => n + set.size, 0);
+    const adapter = this.#adapter;
+    if (adapter === undefined) return;
+    adapter.closeAll(code, reason);
+    const open = () => [...adapter.peers.values()].reduce((n, set) => n + set.size, 0);
     const deadline = performance.now() + timeout;
     while (open() > 0 && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    if (open() > 0) this.#adapter.closeAll(1006, undefined, true);
-    await this.#adapter.close(code, reason).catch(() => {});
-  }
-
-  /** crossws's resolver: the hooks `take` found for this request, with the 101's headers. */
-  #hooksFor(request: Request): Partial<Hooks> {
-    const upgrade = this.#upgrades.get(request);
-    if (upgrade === undefined) throw new Error('mortar: an upgrade with no accepted handshake');
-    this.#upgrades.delete(request);
-    const { hooks, headers, protocol } = upgrade;
-    const own = hooks.upgrade;
-    return {
-      ...hooks,
-      async upgrade(req) {
-        const result = await own?.(req);
-        if (result instanceof Response) return result;
-        for (const [name, value] of new Headers(result?.headers)) headers.append(name, value);
-        return { ...result, headers, protocol: result?.protocol ?? protocol };
-      },
-    };
+    if (open() > 0) adapter.closeAll(1006, undefined, true);
+    await adapter.close(code, reason).catch(() => {});
   }
 }
