@@ -144,10 +144,14 @@ function refusal(request: Request, environ: Environ): Response | undefined {
     });
   }
   if (environ.websocket === undefined) {
-    return new FastResponse(
-      `426 Upgrade Required\n\nthe ${environ.gateway} gateway cannot carry a WebSocket: serve this application over HTTP (mortar serve, or serve() from mortar/node) and let the front end pass the upgrade through\n`,
-      { status: 426, headers: { ...TEXT, upgrade: 'websocket' } },
-    );
+    const how =
+      environ.gateway === 'fetch'
+        ? 'this fetch handler cannot upgrade: on Bun serve with Bun.serve(toBunServe(app)); Deno and Workers upgrade through toFetchHandler(app)'
+        : `the ${environ.gateway} gateway cannot carry a WebSocket: serve this application over HTTP (mortar serve, or serve() from mortar/node) and let the front end pass the upgrade through`;
+    return new FastResponse(`426 Upgrade Required\n\n${how}\n`, {
+      status: 426,
+      headers: { ...TEXT, upgrade: 'websocket' },
+    });
   }
   return undefined;
 }
