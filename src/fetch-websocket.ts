@@ -86,7 +86,13 @@ export class FetchUpgrades {
     const name = this.#runtime(runtime);
     if (name === undefined) throw new Error(`mortar: ${runtime.name} cannot upgrade here`);
     const adapter = await this.#adapter(name);
-    this.#pending.set(request, name === 'workers' ? onWorkersSocket(upgrade) : upgrade);
+    const mended =
+      name === 'workers'
+        ? onWorkersSocket(upgrade)
+        : name === 'deno'
+          ? onDenoSocket(upgrade)
+          : upgrade;
+    this.#pending.set(request, mended);
     if (runtime.name === 'deno') {
       const response = await adapter.handleUpgrade(request, runtime.info);
       // Deno.upgradeWebSocket takes no headers: they go on the 101 it made (its headers are
@@ -191,6 +197,38 @@ function onWorkersSocket(upgrade: Upgrade): Upgrade {
       open(peer) {
         mend(peer as unknown as WorkersPeer);
         return open?.(peer);
+      },
+    },
+  };
+}
+
+/** The part of crossws's Deno peer that mortar reads: the runtime's WebSocket. */
+interface DenoPeer {
+  _internal?: { ws?: EventTarget };
+}
+
+/**
+ * `upgrade` whose `close` hook gets the code and reason the socket closed with: crossws's Deno
+ * adapter calls it with `{}` (so every close read as 1005). `open` listens for the socket's
+ * `close` event; crossws's own listener runs first but calls the hook a microtask later, once
+ * the event is known here.
+ */
+function onDenoSocket(upgrade: Upgrade): Upgrade {
+  const { open, close } = upgrade.hooks;
+  const events = new WeakMap<object, { code: number; reason: string }>();
+  return {
+    ...upgrade,
+    hooks: {
+      ...upgrade.hooks,
+      open(peer) {
+        (peer as unknown as DenoPeer)._internal?.ws?.addEventListener('close', (event) => {
+          const { code, reason } = event as CloseEvent;
+          events.set(peer, { code, reason });
+        });
+        return open?.(peer);
+      },
+      close(peer, details) {
+        return close?.(peer, details.code === undefined ? (events.get(peer) ?? details) : details);
       },
     },
   };

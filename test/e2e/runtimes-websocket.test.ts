@@ -223,6 +223,13 @@ for (const target of targets) {
           };
         });
         expect(closed, output).toEqual({ code: 4001, reason: 'asked to leave' });
+        // acceptedWebSocket(response, environ).closed, as an access log reads it.
+        let seen: Record<string, unknown> = {};
+        for (let i = 0; i < 100 && seen.code === undefined; i++) {
+          seen = JSON.parse((await get(port, '/closed')).body) ?? {};
+          if (seen.code === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(seen).toMatchObject({ code: 4001, bytesReceived: 3, bytesSent: 11 });
       }, 30_000);
 
       it('sends the headers the chain added (Set-Cookie) on the 101, and no marker', async () => {

@@ -1,10 +1,31 @@
-// The WebSocket chain served on Deno, Bun and workerd by test/e2e/runtimes-websocket: an echo
-// endpoint mounted at /ws by urlmap behind two middlewares — one that adds a Set-Cookie and an
-// X-Chain header to every response (they must reach the 101), one that refuses `?deny` with a
-// 401 of its own (written as is, no upgrade). Portable: no `node:` module.
+// The WebSocket chain served on Node, Deno, Bun and workerd by test/e2e/runtimes-websocket: an
+// echo endpoint mounted at /ws by urlmap behind three middlewares — one that keeps how the last
+// socket closed (acceptedWebSocket) and answers /closed with it, one that adds a Set-Cookie
+// and an X-Chain header to every response (they must reach the 101), one that refuses `?deny`
+// with a 401 of its own (written as is, no upgrade). Portable: no `node:` module.
 import { urlmap } from '../../middleware/urlmap/index.js';
-import { webSocket } from '../../middleware/websocket/index.js';
-import { type Application, compose, type Middleware, withHeaders } from '../../src/index.js';
+import {
+  acceptedWebSocket,
+  type WebSocketClosed,
+  webSocket,
+} from '../../middleware/websocket/index.js';
+import {
+  type Application,
+  compose,
+  FastResponse,
+  type Middleware,
+  withHeaders,
+} from '../../src/index.js';
+
+let lastClosed: WebSocketClosed | null = null;
+const record: Middleware = (app) => async (request, environ) => {
+  if (new URL(request.url).pathname === '/closed') return FastResponse.json(lastClosed);
+  const response = await app(request, environ);
+  void acceptedWebSocket(response, environ)?.closed.then((closed) => {
+    lastClosed = closed;
+  });
+  return response;
+};
 
 const stamp: Middleware = (app) => async (request, environ) =>
   withHeaders(await app(request, environ), {
@@ -37,4 +58,4 @@ const echo = webSocket(
   { protocols: ['echo.v2', 'echo.v1'] },
 );
 
-export const app: Application = compose(stamp, auth)(urlmap({ '/ws': echo }));
+export const app: Application = compose(record, stamp, auth)(urlmap({ '/ws': echo }));
