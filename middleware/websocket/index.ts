@@ -8,8 +8,8 @@
  * import { getSession, session } from 'mortar/session';
  * import { webSocket } from 'mortar/websocket';
  *
- * const chat = webSocket((request, environ) => {
- *   const user = String(getSession(environ).get('user') ?? 'anonymous');
+ * const chat = webSocket(async (request, environ) => {
+ *   const user = String((await getSession(environ)).get('user') ?? 'anonymous');
  *   return {
  *     open: (peer) => peer.subscribe('room'),
  *     message: (peer, message) => {
