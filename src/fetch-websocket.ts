@@ -14,7 +14,6 @@
  * `workerd` condition (see {@link load}), and such a bundle leaves `cloudflare:*` external, as
  * Wrangler does (the adapter imports `cloudflare:workers`).
  */
-import type { Hooks } from 'crossws';
 import { PendingUpgrades, type Upgrade, UpgradeSlot } from './_internal/upgrade.js';
 import type { FetchRuntime } from './runtime.js';
 import { isWebSocketRequest } from './websocket.js';
@@ -149,10 +148,9 @@ export class FetchUpgrades {
   #adapter(name: Runtime): Promise<Adapter> {
     let loading = this.#loading.get(name);
     if (loading === undefined) {
-      const resolve = (request: Request): Partial<Hooks> => this.#pending.resolve(request);
       loading = load(name).then((make) => {
         // On Workers the handshake stays in this worker: no Durable Object takes it over.
-        const adapter = make({ resolve, resolveDurableStub: () => undefined });
+        const adapter = make({ hooks: this.#pending.hooks, resolveDurableStub: () => undefined });
         if (typeof adapter.handleUpgrade !== 'function') {
           throw new Error(
             "this Workers bundle has no crossws Workers adapter: bundle with the 'workerd' condition (esbuild --conditions=workerd,worker,browser --external:'cloudflare:*'; Wrangler does both)",
@@ -210,8 +208,8 @@ interface DenoPeer {
 /**
  * `upgrade` whose `close` hook gets the code and reason the socket closed with: crossws's Deno
  * adapter calls it with `{}` (so every close read as 1005). `open` listens for the socket's
- * `close` event; crossws's own listener runs first but calls the hook a microtask later, once
- * the event is known here.
+ * `close` event too; crossws's listener runs first, so the hook waits a microtask, by which
+ * time the same event has reached this one.
  */
 function onDenoSocket(upgrade: Upgrade): Upgrade {
   const { open, close } = upgrade.hooks;
@@ -227,7 +225,8 @@ function onDenoSocket(upgrade: Upgrade): Upgrade {
         });
         return open?.(peer);
       },
-      close(peer, details) {
+      async close(peer, details) {
+        if (details.code === undefined) await undefined;
         return close?.(peer, details.code === undefined ? (events.get(peer) ?? details) : details);
       },
     },

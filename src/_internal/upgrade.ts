@@ -155,41 +155,53 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
   }
 }
 
+/** Where the accepted hooks sit on a peer's crossws context. */
+const ACCEPTED = Symbol('mortar.websocket.hooks');
+
+/** The accepted hooks of `peer` (put on its context by {@link PendingUpgrades.hooks}). */
+const acceptedOf = (peer: WebSocketPeer): WebSocketHooks | undefined =>
+  (peer.context as { [ACCEPTED]?: WebSocketHooks })[ACCEPTED];
+
 /**
- * The accepted handshakes a gateway is handing to crossws, keyed by their request: crossws's
- * adapters ask for a request's hooks (their `resolve` option) once the gateway called their
- * `handleUpgrade`, so {@link PendingUpgrades.resolve} is that option.
+ * The accepted handshakes a gateway is handing to crossws, keyed by their request, and the
+ * adapter's `hooks` that run them: crossws calls `upgrade` with the request once the gateway
+ * called its `handleUpgrade`, and every later event of that socket goes straight to the
+ * accepted hooks, found on the peer's context (crossws's per-request `resolve` would cost a
+ * `Promise.all` and a microtask per message).
  */
 export class PendingUpgrades {
   readonly #upgrades = new WeakMap<Request, Upgrade>();
 
-  /** Keeps `upgrade` for `request` until crossws resolves it. */
+  /** Keeps `upgrade` for `request` until crossws's `upgrade` hook takes it. */
   set(request: Request, upgrade: Upgrade): void {
     this.#upgrades.set(request, upgrade);
   }
 
   /**
-   * crossws's `resolve`: the application's hooks for `request`, with an `upgrade` hook that
-   * answers with the 101's headers and subprotocol (after the application's own crossws
-   * `upgrade` hook, when it has one: a `Response` from it still refuses).
-   * @throws Error when `request` was not accepted (a socket mortar did not hand over).
+   * crossws's `hooks` option. `upgrade` answers with the 101's headers and subprotocol (after
+   * the application's own crossws `upgrade` hook, when it has one: a `Response` from it still
+   * refuses) and throws for a request that was not accepted (a socket mortar did not hand over).
    */
-  resolve(request: Request): WebSocketHooks {
-    const upgrade = this.#upgrades.get(request);
-    if (upgrade === undefined) throw new Error('mortar: an upgrade with no accepted handshake');
-    this.#upgrades.delete(request);
-    const { hooks, headers, protocol } = upgrade;
-    const own = hooks.upgrade;
-    return {
-      ...hooks,
-      async upgrade(req) {
-        const result = await own?.(req);
-        if (result instanceof Response) return result;
-        for (const [name, value] of new Headers(result?.headers)) headers.append(name, value);
-        return { ...result, headers, protocol: result?.protocol ?? protocol };
-      },
-    };
-  }
+  readonly hooks: WebSocketHooks = {
+    upgrade: async (request) => {
+      const upgrade = this.#upgrades.get(request);
+      if (upgrade === undefined) throw new Error('mortar: an upgrade with no accepted handshake');
+      this.#upgrades.delete(request);
+      const { hooks, headers, protocol } = upgrade;
+      const result = await hooks.upgrade?.(request);
+      if (result instanceof Response) return result;
+      for (const [name, value] of new Headers(result?.headers)) headers.append(name, value);
+      const context = { ...result?.context, [ACCEPTED]: hooks };
+      return { ...result, headers, protocol: result?.protocol ?? protocol, context };
+    },
+    open: (peer) => acceptedOf(peer)?.open?.(peer),
+    message: (peer, message) => acceptedOf(peer)?.message?.(peer, message),
+    close: (peer, details) => acceptedOf(peer)?.close?.(peer, details),
+    error: (peer, error) => acceptedOf(peer)?.error?.(peer, error),
+    drain: (peer) => acceptedOf(peer)?.drain?.(peer),
+    ping: (peer, data) => acceptedOf(peer)?.ping?.(peer, data),
+    pong: (peer, data) => acceptedOf(peer)?.pong?.(peer, data),
+  };
 }
 
 /** The subprotocols of a `Sec-WebSocket-Protocol` header, in order, without empty ones. */
@@ -213,20 +225,16 @@ function payloadSize(data: unknown): number {
   return typeof data === 'object' && data !== null ? utf8Length(JSON.stringify(data)) : 0;
 }
 
-/** UTF-8 length of `text` without encoding it (a lone surrogate counts 3, as its U+FFFD). */
+const encoder = new TextEncoder();
+/** Where {@link utf8Length} encodes a message of up to 16 Ki UTF-16 units (3 bytes each at most). */
+const scratch = new Uint8Array(3 * 16384);
+
+/**
+ * UTF-8 length of `text` (a lone surrogate counts 3, as its U+FFFD): the runtime's native
+ * encoder into a scratch buffer — a JavaScript loop over a 1 KiB message cost as much as the
+ * rest of an echo.
+ */
 function utf8Length(text: string): number {
-  let length = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) length += 1;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        length += 2;
-        i++;
-      } else length += 2;
-    } else length += 2;
-  }
-  return length;
+  if (text.length * 3 <= scratch.length) return encoder.encodeInto(text, scratch).written;
+  return encoder.encode(text).byteLength;
 }

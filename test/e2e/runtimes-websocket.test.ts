@@ -214,7 +214,12 @@ for (const target of targets) {
 
       it("closes from the server's side with the code the application gave", async () => {
         const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
-        ws.onmessage = () => ws.send('bye');
+        let greeted = false;
+        ws.onmessage = () => {
+          if (greeted) return ws.send('bye'); // after the echo of a 10-byte UTF-8 message
+          greeted = true;
+          ws.send('h\u00e9llo\u{1f600}');
+        };
         const closed = await new Promise<{ code: number; reason: string }>((resolve) => {
           const timer = setTimeout(() => resolve({ code: 0, reason: 'no close in 20 s' }), 20_000);
           ws.onclose = (event) => {
@@ -229,7 +234,8 @@ for (const target of targets) {
           seen = JSON.parse((await get(port, '/closed')).body) ?? {};
           if (seen.code === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
         }
-        expect(seen).toMatchObject({ code: 4001, bytesReceived: 3, bytesSent: 11 });
+        // Payload bytes as UTF-8: 'héllo😀' is 10, 'bye' 3; sent: 'open at /ws' 11 and the echo.
+        expect(seen).toMatchObject({ code: 4001, bytesReceived: 13, bytesSent: 21 });
       }, 30_000);
 
       it('sends the headers the chain added (Set-Cookie) on the 101, and no marker', async () => {

@@ -78,7 +78,7 @@ export class WebSocketGateway {
   constructor(options: WebSocketServeOptions = {}) {
     try {
       this.#adapter = nodeAdapter({
-        resolve: (request) => this.#upgrades.resolve(request),
+        hooks: this.#upgrades.hooks,
         serverOptions: { maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD },
         perMessageDeflate: options.perMessageDeflate ?? false,
         idleTimeout: options.idleTimeout ?? 30,
