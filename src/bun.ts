@@ -1,15 +1,21 @@
 /**
  * `toBunServe(app)`: what `Bun.serve` takes, built from a mortar Application — the fetch
- * handler (`toFetchHandler(app)`, so `getBunServer(environ)` and `waitUntil` work) and Bun's
- * own settings, passed through. WebSockets will add a `websocket` member here.
+ * handler (`toFetchHandler(app)`'s, so `getBunServer(environ)` and `waitUntil` work), the
+ * `websocket` handlers that let a handshake accepted by the chain (`webSocket()` from
+ * `mortar/websocket`, `environ.websocket.accept`) upgrade with `server.upgrade`, and Bun's own
+ * settings, passed through.
  *
  * ```ts
  * import { toBunServe } from 'mortar';
  * Bun.serve(toBunServe(app, { hostname: '127.0.0.1', port: 8000 }));
  * export default toBunServe(app, { port: 8000 });   // bun run app.ts
  * ```
+ *
+ * The `websocket` handlers pass Bun's socket events to crossws's Bun adapter
+ * (`crossws/adapters/bun`), loaded by a dynamic `import()` at the first accepted handshake.
  */
-import { toFetchHandler } from './fetch-handler.js';
+import { fetchHandler } from './fetch-handler.js';
+import { type BunWebSocketSettings, FetchUpgrades } from './fetch-websocket.js';
 import type { BunServer } from './runtime.js';
 import type { Application } from './types.js';
 
@@ -25,22 +31,39 @@ export interface BunServeSettings {
   idleTimeout?: number;
   /** The largest request body Bun accepts, in bytes (Bun's default 128 MiB). */
   maxRequestBodySize?: number;
+  /**
+   * Bun's WebSocket settings (`maxPayloadLength` in bytes, `idleTimeout` in seconds — 30 unless
+   * set —, `perMessageDeflate`, `backpressureLimit` …), without handlers: the hooks are those
+   * the chain accepts.
+   */
+  websocket?: BunWebSocketSettings;
   /** Other Bun.serve settings (`tls`, `development`, `reusePort` …), passed as they are. */
   [setting: string]: unknown;
 }
 
+export type { BunWebSocketSettings };
+
 /** What {@link toBunServe} returns: Bun.serve's options object. */
-export type BunServeOptions<S extends BunServeSettings = BunServeSettings> = S & {
-  /** The application, as Bun calls it: `fetch(request, server)`. */
-  fetch(request: Request, server: BunServer): Promise<Response>;
+export type BunServeOptions<S extends BunServeSettings = BunServeSettings> = Omit<
+  S,
+  'websocket'
+> & {
+  /**
+   * The application, as Bun calls it: `fetch(request, server)`. It resolves to `undefined`
+   * when it upgraded the request to a WebSocket (as Bun asks after `server.upgrade`).
+   */
+  fetch(request: Request, server: BunServer): Promise<Response | undefined>;
+  /** Bun's WebSocket handlers (running the accepted hooks) and the settings given. */
+  websocket: Record<string, unknown>;
 };
 
 /**
  * Bun.serve's options for `app`: `settings` and a `fetch` that builds the environ.
  *
  * @param settings - Bun.serve's own settings (see {@link BunServeSettings}), copied.
- * @throws TypeError when `app` is not a function, or `settings` is not an object or has a
- *   member mortar makes itself (`fetch`, `websocket`).
+ * @throws TypeError when `app` is not a function, or `settings` is not an object, has a
+ *   `fetch` (the application is the fetch handler), or a `websocket` that is not an object or
+ *   has handlers (`open`, `message` …: the hooks are the chain's).
  */
 export function toBunServe<S extends BunServeSettings = Record<never, never>>(
   app: Application,
@@ -52,16 +75,35 @@ export function toBunServe<S extends BunServeSettings = Record<never, never>>(
   if (settings !== undefined && (typeof settings !== 'object' || settings === null)) {
     throw new TypeError(`toBunServe(): settings must be an object, got ${String(settings)}`);
   }
-  for (const own of ['fetch', 'websocket']) {
-    if (settings && own in settings) {
-      throw new TypeError(
-        `toBunServe(): settings.${own} is not taken — the application is the fetch handler${own === 'websocket' ? ' (WebSockets are not supported yet)' : ''}`,
-      );
-    }
+  if (settings && 'fetch' in settings) {
+    throw new TypeError(
+      'toBunServe(): settings.fetch is not taken — the application is the fetch handler',
+    );
   }
-  const fetch = toFetchHandler(app);
+  const upgrades = new FetchUpgrades(true);
+  const fetch = fetchHandler(app, upgrades);
   return {
     ...(settings as S),
     fetch: (request: Request, server: BunServer) => fetch(request, server),
+    websocket: upgrades.bunWebSocket(webSocketSettings(settings?.websocket)),
   };
+}
+
+const HANDLERS = ['open', 'message', 'close', 'drain', 'ping', 'pong', 'error'];
+
+/** `settings.websocket`, checked: an object of settings, with no handler. */
+function webSocketSettings(settings: unknown): BunWebSocketSettings | undefined {
+  if (settings === undefined) return undefined;
+  if (typeof settings !== 'object' || settings === null) {
+    throw new TypeError(
+      `toBunServe(): settings.websocket must be an object of Bun's WebSocket settings, got ${String(settings)}`,
+    );
+  }
+  const handler = HANDLERS.find((name) => name in settings);
+  if (handler !== undefined) {
+    throw new TypeError(
+      `toBunServe(): settings.websocket.${handler} is not taken — the WebSocket hooks are those the application accepts (webSocket() from 'mortar/websocket')`,
+    );
+  }
+  return settings as BunWebSocketSettings;
 }

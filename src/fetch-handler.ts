@@ -23,14 +23,23 @@
  * next request tries again) and are never stopped — on Workers an isolate is dropped without
  * notice, so keep nothing there that needs a shutdown. On Deno and Bun, to start before
  * serving and stop at exit, run `startLifespans(app)` yourself and serve its `app`.
+ *
+ * WebSockets: on Deno and Workers a handshake gets `environ.websocket`, and when the chain's
+ * final response is its accept the handler returns the runtime's 101, made by crossws's adapter
+ * for the runtime (loaded at the first accepted handshake, see `fetch-websocket.ts`), with the
+ * headers the chain added (a session's `Set-Cookie`). On Bun, upgrades need the `websocket`
+ * handlers beside `fetch`: serve with `Bun.serve(toBunServe(app))`; `toFetchHandler` alone
+ * gives no `environ.websocket` there (a `webSocket()` endpoint answers 426).
  */
 
+import { describeError } from './_internal/log.js';
 import { runApplication } from './_internal/outcome.js';
 import { requestTargetPath } from './_internal/request-target.js';
 import { originOf } from './environ.js';
+import { FetchUpgrades } from './fetch-websocket.js';
 import { errorResponse } from './http-error.js';
 import { lazyLifespans } from './lifespan-run.js';
-import { withRuntime } from './runtime.js';
+import { fetchRuntime, withRuntime } from './runtime.js';
 import type { Application, Environ } from './types.js';
 
 /** A fetch handler as the runtimes call it. */
@@ -46,19 +55,42 @@ export function toFetchHandler(app: Application): FetchHandler {
   if (typeof app !== 'function') {
     throw new TypeError(`toFetchHandler(): the application must be a function, got ${typeof app}`);
   }
+  return fetchHandler(app, new FetchUpgrades()) as FetchHandler;
+}
+
+/**
+ * `toFetchHandler`'s handler, upgrading through `upgrades` (`toBunServe` passes one whose Bun
+ * handlers it gives `Bun.serve`): it resolves to `undefined` once Bun upgraded the request.
+ * The application's lifespans start on the first request (see the module comment).
+ */
+export function fetchHandler(
+  app: Application,
+  upgrades: FetchUpgrades,
+): (request: Request, ...runtime: unknown[]) => Promise<Response | undefined> {
   const served = lazyLifespans(app);
   return async (request, ...runtime) => {
     const url = request.url;
     const pathInfo = requestTargetPath(url.slice(originOf(url).length) || '/');
     if (typeof pathInfo !== 'string') return errorResponse(400, request, pathInfo.error);
-    const environ: Environ = withRuntime(runtime, {
+    let environ: Environ = withRuntime(runtime, {
       scriptName: '',
       pathInfo,
       remoteAddress: remoteAddressOf(request, runtime[0]),
       unixSocket: onUnixSocket(runtime[0]),
       gateway: 'fetch',
     });
-    return runApplication(served, request, environ, log);
+    const caller = fetchRuntime(environ);
+    const slot = upgrades.slotFor(request, caller);
+    if (slot !== undefined) environ = { ...environ, websocket: slot };
+    const response = await runApplication(served, request, environ, log);
+    const upgrade = slot?.take(response);
+    if (caller === undefined || upgrade === undefined) return response;
+    try {
+      return await upgrades.upgrade(request, caller, upgrade);
+    } catch (error) {
+      log(`mortar: WebSocket upgrade of ${request.url} failed: ${describeError(error)}`);
+      return errorResponse(500, request);
+    }
   };
 }
 

@@ -8,7 +8,12 @@
  * (`mortar/testing`).
  * @module mortar
  */
-export { type BunServeOptions, type BunServeSettings, toBunServe } from './bun.js';
+export {
+  type BunServeOptions,
+  type BunServeSettings,
+  type BunWebSocketSettings,
+  toBunServe,
+} from './bun.js';
 export { compose } from './compose.js';
 export {
   assertEnviron,

@@ -97,25 +97,27 @@ export interface WebSocketMessage {
  * (`open: (peer) => peer.send('hi')` is fine: what a hook returns is awaited and dropped).
  */
 export interface WebSocketHooks {
+  // Method syntax on purpose: hooks typed for crossws's richer `Peer` (h3's, Nitro's,
+  // `defineHooks`) are accepted too.
   /**
    * crossws's own handshake hook, run last (after the chain accepted): may return
    * `{ headers, protocol, namespace, context }`, or a `Response` that refuses.
    */
-  upgrade?: (request: Request) => unknown;
+  upgrade?(request: Request): unknown;
   /** The socket is open. */
-  open?: (peer: WebSocketPeer) => unknown;
+  open?(peer: WebSocketPeer): unknown;
   /** A message came. */
-  message?: (peer: WebSocketPeer, message: WebSocketMessage) => unknown;
+  message?(peer: WebSocketPeer, message: WebSocketMessage): unknown;
   /** The socket closed: the code and reason of the close frame (1005 none, 1006 lost). */
-  close?: (peer: WebSocketPeer, details: { code?: number; reason?: string }) => unknown;
+  close?(peer: WebSocketPeer, details: { code?: number; reason?: string }): unknown;
   /** An error on the socket. */
-  error?: (peer: WebSocketPeer, error: Error) => unknown;
+  error?(peer: WebSocketPeer, error: Error): unknown;
   /** The send buffer drained after back-pressure: sending may resume. */
-  drain?: (peer: WebSocketPeer) => unknown;
+  drain?(peer: WebSocketPeer): unknown;
   /** A ping frame came from the client (its data). */
-  ping?: (peer: WebSocketPeer, data: Uint8Array) => unknown;
+  ping?(peer: WebSocketPeer, data: Uint8Array): unknown;
   /** A pong frame came (its data). */
-  pong?: (peer: WebSocketPeer, data: Uint8Array) => unknown;
+  pong?(peer: WebSocketPeer, data: Uint8Array): unknown;
 }
 
 /** Options of {@link WebSocketUpgrade.accept}. */

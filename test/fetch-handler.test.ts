@@ -5,6 +5,7 @@ import { debug } from '../middleware/debug/index.js';
 import { helloWorld } from '../middleware/hello/index.js';
 import { serveStatic } from '../middleware/static/index.js';
 import { cascade, urlmap } from '../middleware/urlmap/index.js';
+import { webSocket } from '../middleware/websocket/index.js';
 import {
   type Application,
   FastResponse,
@@ -211,6 +212,37 @@ describe('waitUntil(environ, promise)', () => {
   });
 });
 
+describe('toFetchHandler and WebSocket handshakes', () => {
+  const handshake = () =>
+    new Request('http://localhost/ws', {
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-version': '13',
+      },
+    });
+
+  it('gives no environ.websocket where the runtime cannot upgrade, and the 426 says what to do', async () => {
+    const seen: unknown[] = [];
+    const endpoint = webSocket({});
+    const app: Application = (request, environ) => {
+      seen.push(environ.websocket);
+      return endpoint(request, environ);
+    };
+    const fetch = toFetchHandler(app);
+    // Bun's server, but toFetchHandler alone: Bun.serve has no websocket handlers to upgrade to.
+    const bun = { requestIP: () => null, upgrade: () => true };
+    const refused = await fetch(handshake(), bun);
+    expect(refused.status).toBe(426);
+    expect(await refused.text()).toMatch(/on Bun serve with Bun\.serve\(toBunServe\(app\)\)/);
+    // Deno's info, on a runtime without Deno.upgradeWebSocket (this is Node).
+    const deno = { remoteAddr: { transport: 'tcp', hostname: '127.0.0.1', port: 1 } };
+    expect((await fetch(handshake(), deno)).status).toBe(426);
+    expect(seen).toEqual([undefined, undefined]);
+  });
+});
+
 describe('toBunServe(app, settings)', () => {
   it("is Bun.serve's options: the settings, and a fetch that keeps Bun's server", async () => {
     const app: Application = (request, environ) =>
@@ -218,17 +250,33 @@ describe('toBunServe(app, settings)', () => {
     const options = toBunServe(app, { hostname: '127.0.0.1', port: 0 });
     expect(options).toMatchObject({ hostname: '127.0.0.1', port: 0 });
     const server = { requestIP: () => ({ address: '::1', family: 'IPv6', port: 3 }) };
-    expect(await (await options.fetch(new Request('http://localhost/'), server)).text()).toBe(
+    expect(await (await options.fetch(new Request('http://localhost/'), server))!.text()).toBe(
       '::1',
     );
   });
 
-  it('refuses a fetch or websocket of its own, and settings that are no object', () => {
+  it("gives Bun.serve websocket handlers beside Bun's WebSocket settings", () => {
+    const options = toBunServe(() => new FastResponse(''), {
+      websocket: { maxPayloadLength: 1024, idleTimeout: 5 },
+    });
+    expect(options.websocket).toMatchObject({ maxPayloadLength: 1024, idleTimeout: 5 });
+    for (const event of ['open', 'message', 'close', 'drain', 'ping', 'pong']) {
+      expect(typeof options.websocket[event]).toBe('function');
+    }
+    expect(toBunServe(() => new FastResponse('')).websocket).toMatchObject({ idleTimeout: 30 });
+  });
+
+  it('refuses a fetch or websocket handlers of its own, and settings that are no object', () => {
     const app: Application = () => new FastResponse('');
     expect(() => toBunServe(app, { fetch: () => {} })).toThrow(
       /settings\.fetch is not taken — the application is the fetch handler/,
     );
-    expect(() => toBunServe(app, { websocket: {} })).toThrow(/WebSockets are not supported yet/);
+    expect(() => toBunServe(app, { websocket: { message() {} } })).toThrow(
+      /settings\.websocket\.message is not taken — the WebSocket hooks are those the application accepts/,
+    );
+    expect(() => toBunServe(app, { websocket: 30 as never })).toThrow(
+      /settings\.websocket must be an object of Bun's WebSocket settings, got 30/,
+    );
     expect(() => toBunServe(app, 8000 as never)).toThrow(/settings must be an object, got 8000/);
     expect(() => toBunServe('app' as never)).toThrow(/must be a function, got string/);
   });

@@ -5,7 +5,8 @@
  * `toFetchHandler`.
  *
  *   npx esbuild examples/site/worker.ts --bundle --format=esm --platform=neutral \
- *     --conditions=workerd,worker,browser --main-fields=module,main --outfile=worker.js
+ *     --conditions=workerd,worker,browser --main-fields=module,main --external:'node:*' \
+ *     --external:'cloudflare:*' --outfile=worker.js
  *
  * and a workerd config or `wrangler.toml` naming `worker.js` as the main module, with the
  * bindings `SESSION_SECRET` (a secret, 32 characters or more) and `GREETING` (a variable).

@@ -2,6 +2,7 @@
 #
 #   npx esbuild examples/site/worker.ts --bundle --format=esm --platform=neutral \
 #     --conditions=workerd,worker,browser --main-fields=module,main --external:'node:*' \
+#     --external:'cloudflare:*' \
 #     '--define:import.meta.url="file:///worker.js"' --outfile=examples/site/worker.bundle.js
 #   SESSION_SECRET=$(openssl rand -hex 32) npx workerd serve examples/site/workerd.capnp
 #

@@ -12,6 +12,8 @@ import {
   type WebSocketAcceptOptions,
   type WebSocketClosed,
   type WebSocketHooks,
+  type WebSocketMessage,
+  type WebSocketPeer,
   type WebSocketUpgrade,
 } from '../websocket.js';
 
@@ -126,7 +128,7 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
     };
     const counted: WebSocketHooks = {
       ...hooks,
-      open(peer: Peer) {
+      open(peer: WebSocketPeer) {
         openedAt = performance.now();
         const send = peer.send.bind(peer);
         peer.send = (data: unknown, options?: { compress?: boolean }) => {
@@ -135,7 +137,7 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
         };
         return hooks.open?.(peer);
       },
-      message(peer: Peer, message: Message) {
+      message(peer: WebSocketPeer, message: WebSocketMessage) {
         const size = payloadSize(message.rawData);
         bytesReceived += size;
         if (maxPayload !== undefined && size > maxPayload) {
@@ -144,16 +146,76 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
         }
         return hooks.message?.(peer, message);
       },
-      close(peer: Peer, details: { code?: number; reason?: string }) {
+      close(peer: WebSocketPeer, details: { code?: number; reason?: string }) {
         settle(details.code ?? 1005, details.reason ?? '');
         return hooks.close?.(peer, details);
       },
-      error(peer: Peer, error) {
+      error(peer: WebSocketPeer, error) {
         return hooks.error?.(peer, error);
       },
     };
     return counted;
   }
+}
+
+/** What crossws's `upgrade` hook may answer: a refusal, or the handshake's settings. */
+type UpgradeAnswer =
+  | Response
+  | {
+      headers?: ConstructorParameters<typeof Headers>[0];
+      protocol?: string;
+      namespace?: string;
+      context?: Record<string, unknown>;
+    }
+  | undefined;
+
+/** Where the accepted hooks sit on a peer's crossws context. */
+const ACCEPTED = Symbol('mortar.websocket.hooks');
+
+/** The accepted hooks of `peer` (put on its context by {@link PendingUpgrades.hooks}). */
+const acceptedOf = (peer: WebSocketPeer): WebSocketHooks | undefined =>
+  (peer.context as { [ACCEPTED]?: WebSocketHooks })[ACCEPTED];
+
+/**
+ * The accepted handshakes a gateway is handing to crossws, keyed by their request, and the
+ * adapter's `hooks` that run them: crossws calls `upgrade` with the request once the gateway
+ * called its `handleUpgrade`, and every later event of that socket goes straight to the
+ * accepted hooks, found on the peer's context (crossws's per-request `resolve` would cost a
+ * `Promise.all` and a microtask per message).
+ */
+export class PendingUpgrades {
+  readonly #upgrades = new WeakMap<Request, Upgrade>();
+
+  /** Keeps `upgrade` for `request` until crossws's `upgrade` hook takes it. */
+  set(request: Request, upgrade: Upgrade): void {
+    this.#upgrades.set(request, upgrade);
+  }
+
+  /**
+   * crossws's `hooks` option. `upgrade` answers with the 101's headers and subprotocol (after
+   * the application's own crossws `upgrade` hook, when it has one: a `Response` from it still
+   * refuses) and throws for a request that was not accepted (a socket mortar did not hand over).
+   */
+  readonly hooks: WebSocketHooks = {
+    upgrade: async (request) => {
+      const upgrade = this.#upgrades.get(request);
+      if (upgrade === undefined) throw new Error('mortar: an upgrade with no accepted handshake');
+      this.#upgrades.delete(request);
+      const { hooks, headers, protocol } = upgrade;
+      const result = (await hooks.upgrade?.(request)) as UpgradeAnswer;
+      if (result instanceof Response) return result;
+      for (const [name, value] of new Headers(result?.headers)) headers.append(name, value);
+      const context = { ...result?.context, [ACCEPTED]: hooks };
+      return { ...result, headers, protocol: result?.protocol ?? protocol, context };
+    },
+    open: (peer) => acceptedOf(peer)?.open?.(peer),
+    message: (peer, message) => acceptedOf(peer)?.message?.(peer, message),
+    close: (peer, details) => acceptedOf(peer)?.close?.(peer, details),
+    error: (peer, error) => acceptedOf(peer)?.error?.(peer, error),
+    drain: (peer) => acceptedOf(peer)?.drain?.(peer),
+    ping: (peer, data) => acceptedOf(peer)?.ping?.(peer, data),
+    pong: (peer, data) => acceptedOf(peer)?.pong?.(peer, data),
+  };
 }
 
 /** The subprotocols of a `Sec-WebSocket-Protocol` header, in order, without empty ones. */
@@ -177,20 +239,16 @@ function payloadSize(data: unknown): number {
   return typeof data === 'object' && data !== null ? utf8Length(JSON.stringify(data)) : 0;
 }
 
-/** UTF-8 length of `text` without encoding it (a lone surrogate counts 3, as its U+FFFD). */
+const encoder = new TextEncoder();
+/** Where {@link utf8Length} encodes a message of up to 16 Ki UTF-16 units (3 bytes each at most). */
+const scratch = new Uint8Array(3 * 16384);
+
+/**
+ * UTF-8 length of `text` (a lone surrogate counts 3, as its U+FFFD): the runtime's native
+ * encoder into a scratch buffer — a JavaScript loop over a 1 KiB message cost as much as the
+ * rest of an echo.
+ */
 function utf8Length(text: string): number {
-  let length = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) length += 1;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        length += 2;
-        i++;
-      } else length += 2;
-    } else length += 2;
-  }
-  return length;
+  if (text.length * 3 <= scratch.length) return encoder.encodeInto(text, scratch).written;
+  return encoder.encode(text).byteLength;
 }

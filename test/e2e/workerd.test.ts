@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
+import { bundleWorker } from '../helpers/workerd.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const workerd = path.join(root, 'node_modules/.bin/workerd');
@@ -58,18 +58,11 @@ const cookieOf = (answer: Answer): string =>
 beforeAll(async () => {
   if (!installed) return;
   // README's bundle command, through esbuild's API.
-  await build({
-    entryPoints: [path.join(root, 'examples/site/worker.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
-    external: ['node:*'],
-    define: { 'import.meta.url': '"file:///worker.js"' },
-    outfile: path.join(dir, 'worker.bundle.js'),
-    logLevel: 'silent',
-  });
+  await bundleWorker(
+    path.join(root, 'examples/site/worker.ts'),
+    path.join(dir, 'worker.bundle.js'),
+    { 'import.meta.url': '"file:///worker.js"' },
+  );
   copyFileSync(path.join(root, 'examples/site/workerd.capnp'), path.join(dir, 'workerd.capnp'));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;

@@ -9,10 +9,9 @@
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Hooks } from 'crossws';
 import nodeAdapter, { type NodeAdapter } from 'crossws/adapters/node';
 import { is, type OptionChecks, valueKind } from '../../_internal/options.js';
-import { type Upgrade, UpgradeSlot } from '../../_internal/upgrade.js';
+import { PendingUpgrades, type Upgrade, UpgradeSlot } from '../../_internal/upgrade.js';
 import { isWebSocketRequest } from '../../websocket.js';
 
 /** RFC 7692 permessage-deflate settings, as `ws` takes them (its docs have the details). */
@@ -149,23 +148,28 @@ interface Pending {
 
 /** The HTTP gateway's WebSocket side: one crossws adapter per server. */
 export class WebSocketGateway {
-  readonly #adapter: NodeAdapter;
+  readonly #adapter: NodeAdapter | undefined;
   readonly #pending = new WeakMap<http.IncomingMessage, Pending>();
-  readonly #upgrades = new WeakMap<Request, Upgrade>();
+  readonly #upgrades = new PendingUpgrades();
   /** The close code and reason once {@link close} was called. */
   #closing: { code: number; reason: string } | undefined;
 
   /** @param log - Where the backplane's failures are said (see {@link backplaneFailures}). */
   constructor(options: WebSocketServeOptions = {}, log: (line: string) => void = console.error) {
-    this.#adapter = nodeAdapter({
-      resolve: (request) => this.#hooksFor(request),
-      serverOptions: {
-        maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-        perMessageDeflate: options.perMessageDeflate ?? false,
-      },
-      idleTimeout: options.idleTimeout ?? 30,
-      ...(options.sync ? { sync: options.sync, onError: backplaneFailures(log) } : {}),
-    } as Parameters<typeof nodeAdapter>[0]);
+    try {
+      this.#adapter = nodeAdapter({
+        hooks: this.#upgrades.hooks,
+        serverOptions: {
+          maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+          perMessageDeflate: options.perMessageDeflate ?? false,
+        },
+        idleTimeout: options.idleTimeout ?? 30,
+        ...(options.sync ? { sync: options.sync, onError: backplaneFailures(log) } : {}),
+      } as Parameters<typeof nodeAdapter>[0]);
+    } catch {
+      // "[crossws] Using Node.js adapter in an incompatible environment" (Deno, Bun).
+      this.#adapter = undefined;
+    }
   }
 
   /**
@@ -200,7 +204,9 @@ export class WebSocketGateway {
   /** The `environ.websocket` for `req`'s handshake, or `undefined` when it is not one. */
   slotFor(req: http.IncomingMessage, request: Request): UpgradeSlot | undefined {
     const pending = this.#pending.get(req);
-    if (pending === undefined || !isWebSocketRequest(request)) return undefined;
+    if (this.#adapter === undefined || pending === undefined || !isWebSocketRequest(request)) {
+      return undefined;
+    }
     pending.slot = new UpgradeSlot(request);
     return pending.slot;
   }
@@ -217,9 +223,11 @@ export class WebSocketGateway {
   ): boolean {
     const pending = this.#pending.get(req);
     const upgrade = pending?.slot?.take(response);
-    if (pending === undefined || upgrade === undefined) return false;
+    if (this.#adapter === undefined || pending === undefined || upgrade === undefined) {
+      return false;
+    }
     this.#pending.delete(req);
-    this.#upgrades.set(request, upgrade);
+    this.#upgrades.set(request, this.#closedAtOpenWhenClosing(upgrade));
     res.detachSocket(pending.socket as never);
     void this.#adapter.handleUpgrade(req, pending.socket, pending.head, request);
     return true;
@@ -232,39 +240,35 @@ export class WebSocketGateway {
    */
   async close(code = 1001, reason = 'server shutting down', timeout = 10_000): Promise<void> {
     this.#closing = { code, reason };
-    this.#adapter.closeAll(code, reason);
-    const open = () => [...this.#adapter.peers.values()].reduce((n, set) => n + set.size, 0);
+    const adapter = this.#adapter;
+    if (adapter === undefined) return;
+    adapter.closeAll(code, reason);
+    const open = () => [...adapter.peers.values()].reduce((n, set) => n + set.size, 0);
     const deadline = performance.now() + timeout;
     while (open() > 0 && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    if (open() > 0) this.#adapter.closeAll(1006, undefined, true);
-    await this.#adapter.close(code, reason).catch(() => {});
+    if (open() > 0) adapter.closeAll(1006, undefined, true);
+    await adapter.close(code, reason).catch(() => {});
   }
 
-  /** crossws's resolver: the hooks `take` found for this request, with the 101's headers. */
-  #hooksFor(request: Request): Partial<Hooks> {
-    const upgrade = this.#upgrades.get(request);
-    if (upgrade === undefined) throw new Error('mortar: an upgrade with no accepted handshake');
-    this.#upgrades.delete(request);
-    const { headers, protocol } = upgrade;
-    // What a hook returns is awaited and dropped by crossws: `unknown` is as good as void.
-    const hooks = upgrade.hooks as Partial<Hooks>;
-    const own = hooks.upgrade;
+  /**
+   * `upgrade`, its `open` closing the socket with the shutdown's code when the shutdown began
+   * before it opened (a handshake in flight in the application then).
+   */
+  #closedAtOpenWhenClosing(upgrade: Upgrade): Upgrade {
+    const { hooks } = upgrade;
     const closing = () => this.#closing;
     return {
-      ...hooks,
-      open(peer) {
-        const opened = hooks.open?.(peer);
-        const stop = closing();
-        if (stop) peer.close(stop.code, stop.reason);
-        return opened;
-      },
-      async upgrade(req) {
-        const result = await own?.(req);
-        if (result instanceof Response) return result;
-        for (const [name, value] of new Headers(result?.headers)) headers.append(name, value);
-        return { ...result, headers, protocol: result?.protocol ?? protocol };
+      ...upgrade,
+      hooks: {
+        ...hooks,
+        open(peer) {
+          const opened = hooks.open?.(peer);
+          const stop = closing();
+          if (stop) peer.close(stop.code, stop.reason);
+          return opened;
+        },
       },
     };
   }
