@@ -4,9 +4,10 @@
  * what the innermost application accepted, and tells the gateway, from the chain's final
  * response, whether to upgrade and with which headers and hooks.
  */
-import type { Hooks, Message, Peer } from 'crossws';
 import {
   type AcceptedWebSocket,
+  type WebSocketMessage as Message,
+  type WebSocketPeer as Peer,
   WEBSOCKET_MARKER_HEADER,
   type WebSocketAcceptOptions,
   type WebSocketClosed,
@@ -17,7 +18,7 @@ import {
 /** What the gateway does after the chain answered with the accept marker. */
 export interface Upgrade {
   /** The hooks to run: the application's, wrapped to count bytes and enforce `maxPayload`. */
-  hooks: Partial<Hooks>;
+  hooks: WebSocketHooks;
   /** The headers of the 101 beside the handshake's own: what the chain put on the marker. */
   headers: Headers;
   /** The subprotocol chosen, if any. */
@@ -107,7 +108,7 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
   }
 
   /** `hooks`, counting payload bytes for {@link closed} and closing 1009 past `maxPayload`. */
-  #counted(hooks: WebSocketHooks, maxPayload: number | undefined): Partial<Hooks> {
+  #counted(hooks: WebSocketHooks, maxPayload: number | undefined): WebSocketHooks {
     let openedAt = 0;
     let bytesReceived = 0;
     let bytesSent = 0;
