@@ -10,7 +10,8 @@
  * Servers (bundled, as production runs) on core 0, the `ws` load generator (bench/websocket/
  * load.ts, a process of its own) on core 1; the three servers are loaded in turn, the order
  * rotating round to round, and each ratio is the median of the per-round ratios. BENCH_RUNS
- * rounds (default 3) of BENCH_SECONDS (default 5); BENCH_SOCKETS idle sockets (10000).
+ * rounds (default 3) of BENCH_SECONDS (default 5); BENCH_SOCKETS idle sockets (10000);
+ * BENCH_ONLY a comma-separated subset of fanout, handshake, echo, memory.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,6 +19,9 @@ import { loadavg } from 'node:os';
 import { bundle, median, pinned, runs, seconds } from '../lib.js';
 
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 10_000);
+/** BENCH_ONLY=fanout,handshake,echo,memory: the measures to run (all by default). */
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const only = (measure: string) => ONLY === undefined || ONLY.includes(measure);
 const NAMES = ['mortar', 'crossws', 'ws'] as const;
 type Name = (typeof NAMES)[number];
 
@@ -141,14 +145,22 @@ try {
   all.push(stacked.mortar);
 
   const rows: Row[] = [];
-  const fan = await rounds(plain, async (s) => (await load('fanout', s, seconds)).perSecond!);
-  rows.push(row('fan-out, msg/s delivered (32 clients, one room)', fan, 'higher', [0.95, 0.85]));
-  const hs = await rounds(stacked, async (s) => (await load('handshake', s, seconds)).perSecond!);
-  rows.push(row('handshakes/s (mortar: accessLog + session + urlmap)', hs, 'higher', [0, 0.6]));
-  const echo = await rounds(plain, async (s) => (await load('echo', s, seconds)).p99!);
-  rows.push(row('echo 1 KiB round trip p99, µs (8 clients)', echo, 'lower', [0, 1.2]));
-  const memory = await rounds(plain, (s) => bytesPerSocket(s, perLoader));
-  rows.push(row(`RSS per idle socket, bytes (${SOCKETS} open)`, memory, 'lower', [0, 1.3]));
+  if (only('fanout')) {
+    const fan = await rounds(plain, async (s) => (await load('fanout', s, seconds)).perSecond!);
+    rows.push(row('fan-out, msg/s delivered (32 clients, one room)', fan, 'higher', [0.95, 0.85]));
+  }
+  if (only('handshake')) {
+    const hs = await rounds(stacked, async (s) => (await load('handshake', s, seconds)).perSecond!);
+    rows.push(row('handshakes/s (mortar: accessLog + session + urlmap)', hs, 'higher', [0, 0.6]));
+  }
+  if (only('echo')) {
+    const echo = await rounds(plain, async (s) => (await load('echo', s, seconds)).p99!);
+    rows.push(row('echo 1 KiB round trip p99, µs (8 clients)', echo, 'lower', [0, 1.2]));
+  }
+  if (only('memory')) {
+    const memory = await rounds(plain, (s) => bytesPerSocket(s, perLoader));
+    rows.push(row(`RSS per idle socket, bytes (${SOCKETS} open)`, memory, 'lower', [0, 1.3]));
+  }
   print(rows);
 } finally {
   await Promise.all(
