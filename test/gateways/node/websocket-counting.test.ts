@@ -1,0 +1,97 @@
+// Issue 25 (Measured): what bench:websocket's hot-path work must keep — the payload bytes a
+// closed socket reports, 1009 past maxPayload counted in bytes, the chain's headers on the 101
+// when a middleware rebuilt the accept — and what it changed: an open socket no longer keeps
+// the response its handshake was answered on. Real sockets over loopback.
+import { WebSocket } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { webSocket } from '../../../middleware/websocket/index.js';
+import { type Server, serve } from '../../../src/gateways/node/index.js';
+import type { Application, Middleware } from '../../../src/index.js';
+import { acceptedWebSocket, type WebSocketClosed } from '../../../src/websocket.js';
+import { closeNow } from '../../helpers/net.js';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) await closeNow(server);
+});
+
+async function start(app: Application): Promise<string> {
+  const server = await serve(app, {
+    port: 0,
+    handleSignals: false,
+    announce: false,
+    log: () => {},
+  });
+  servers.push(server);
+  return server.url.replace(/^http/, 'ws');
+}
+
+/** A middleware that hands each accepted socket's `closed` to `seen`. */
+const watch =
+  (seen: (closed: Promise<WebSocketClosed>) => void): Middleware =>
+  (app) =>
+  async (request, environ) => {
+    const response = await app(request, environ);
+    const accepted = acceptedWebSocket(response, environ);
+    if (accepted) seen(accepted.closed);
+    return response;
+  };
+
+const echo = webSocket({ message: (peer, message) => void peer.send(message.rawData) });
+
+/** Opens `url`, sends each of `messages` waiting for its echo, and closes with 1000. */
+async function exchange(url: string, messages: (string | Uint8Array)[]): Promise<number> {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  for (const message of messages) {
+    const back = new Promise((resolve) => {
+      ws.onmessage = resolve;
+    });
+    ws.send(message);
+    await back;
+  }
+  const closed = new Promise<number>((resolve) => {
+    ws.onclose = (event) => resolve(event.code);
+  });
+  ws.close(1000);
+  return closed;
+}
+
+describe('bytes a WebSocket reports when it closes', () => {
+  it('counts text as UTF-8 bytes, both ways, short and longer than one 48 KiB encoding', async () => {
+    let closed: Promise<WebSocketClosed> | undefined;
+    const url = await start(watch((c) => (closed = c))(echo));
+    const messages = [
+      'héllo', // 6 bytes
+      '€😀', // 3 + 4
+      new Uint8Array([1, 2, 3, 4, 5]),
+      'é'.repeat(20_000), // 40,000 bytes: more UTF-16 units than one scratch encoding takes
+      `a${'😀'.repeat(9_000)}`, // 36,001: surrogate pairs across the chunk boundaries
+      '\ud800x', // a lone surrogate is sent as U+FFFD: 3 + 1
+    ];
+    expect(await exchange(url, messages)).toBe(1000);
+    const total = 6 + 7 + 5 + 40_000 + 36_001 + 4;
+    expect(await closed).toMatchObject({ code: 1000, bytesReceived: total, bytesSent: total });
+  });
+
+  it('closes with 1009 a message over maxPayload in bytes, though under it in characters', async () => {
+    let closed: Promise<WebSocketClosed> | undefined;
+    const app = watch((c) => (closed = c))(
+      webSocket({ message: (peer) => void peer.send('never') }, { maxPayload: 8 }),
+    );
+    const ws = new WebSocket(await start(app));
+    await new Promise((resolve) => {
+      ws.onopen = resolve;
+    });
+    const code = new Promise<number>((resolve) => {
+      ws.onclose = (event) => resolve(event.code);
+    });
+    ws.send('ééééé'); // 5 characters, 10 bytes
+    expect(await code).toBe(1009);
+    expect(await closed).toMatchObject({ code: 1009, bytesReceived: 10, bytesSent: 0 });
+  });
+});
