@@ -4,6 +4,8 @@
  * what the innermost application accepted, and tells the gateway, from the chain's final
  * response, whether to upgrade and with which headers and hooks.
  */
+
+import { FastResponse } from '../response.js';
 import {
   type AcceptedWebSocket,
   type WebSocketMessage as Message,
@@ -45,9 +47,11 @@ const NOT_ON_101 = new Set([
 export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
   readonly protocols: readonly string[];
   /** Marks this handshake's accept response; compared by `acceptedWebSocket`. */
-  readonly token: string = crypto.randomUUID();
+  readonly token: string = nextToken();
   readonly closed: Promise<WebSocketClosed>;
   #accepted: { hooks: WebSocketHooks; options: WebSocketAcceptOptions } | undefined;
+  /** The response {@link accept} returned, told apart from a copy a middleware made of it. */
+  #marker: Response | undefined;
   #settle!: (closed: WebSocketClosed) => void;
 
   constructor(request: Request) {
@@ -71,15 +75,24 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
       );
     }
     this.#accepted = { hooks, options };
-    const headers = new Headers(options.headers);
-    headers.set(WEBSOCKET_MARKER_HEADER, this.token);
-    headers.set('upgrade', 'websocket');
-    headers.set('content-type', 'text/plain; charset=utf-8');
-    // Should it ever reach a client (a gateway that cannot upgrade), it says what it is.
-    return new Response('426 Upgrade Required\n\nthis is a WebSocket endpoint\n', {
+    const own: [string, string][] = [
+      [WEBSOCKET_MARKER_HEADER, this.token],
+      ['upgrade', 'websocket'],
+      ['content-type', 'text/plain; charset=utf-8'],
+    ];
+    let headers: HeadersInit = own;
+    if (options.headers !== undefined) {
+      // Checked here, where a bad name is the caller's: the response copies them lazily.
+      headers = new Headers(options.headers);
+      for (const [name, value] of own) headers.set(name, value);
+    }
+    // Should it ever reach a client (a gateway that cannot upgrade), it says what it is. A
+    // FastResponse makes no body stream unless one is read: on an upgrade, none is.
+    this.#marker = new FastResponse('426 Upgrade Required\n\nthis is a WebSocket endpoint\n', {
       status: 426,
       headers,
     });
+    return this.#marker;
   }
 
   /**
@@ -95,7 +108,9 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
     ) {
       return undefined;
     }
-    response.body?.cancel().catch(() => {});
+    // A copy's body is a stream of the marker's; the marker's own was never made (FastResponse).
+    if (response !== this.#marker) response.body?.cancel().catch(() => {});
+    this.#marker = undefined;
     const headers = new Headers();
     for (const [name, value] of response.headers) {
       if (!NOT_ON_101.has(name)) headers.append(name, value);
@@ -153,6 +168,19 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
       },
     };
   }
+}
+
+let tokenPrefix: string | undefined;
+let tokenCount = 0;
+
+/**
+ * A token no other handshake of this process gets: a random prefix drawn once and a counter
+ * (a `crypto.randomUUID()` per handshake drew random bytes every time for nothing: the token
+ * only has to tell this handshake's marker from another's).
+ */
+function nextToken(): string {
+  tokenPrefix ??= crypto.randomUUID();
+  return `${tokenPrefix}-${++tokenCount}`;
 }
 
 /** The subprotocols of a `Sec-WebSocket-Protocol` header, in order, without empty ones. */

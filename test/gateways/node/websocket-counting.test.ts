@@ -2,6 +2,7 @@
 // closed socket reports, 1009 past maxPayload counted in bytes, the chain's headers on the 101
 // when a middleware rebuilt the accept — and what it changed: an open socket no longer keeps
 // the response its handshake was answered on. Real sockets over loopback.
+import net from 'node:net';
 import { WebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { webSocket } from '../../../middleware/websocket/index.js';
@@ -93,5 +94,38 @@ describe('bytes a WebSocket reports when it closes', () => {
     ws.send('ééééé'); // 5 characters, 10 bytes
     expect(await code).toBe(1009);
     expect(await closed).toMatchObject({ code: 1009, bytesReceived: 10, bytesSent: 0 });
+  });
+});
+
+describe('the accept response', () => {
+  it('still upgrades, with the headers added, when a middleware rebuilt it', async () => {
+    const rebuild: Middleware = (app) => async (request, environ) => {
+      const response = await app(request, environ);
+      const copy = new Response(response.body, response);
+      copy.headers.set('x-rebuilt', 'yes');
+      return copy;
+    };
+    const url = new URL(await start(rebuild(echo)));
+    const head = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(url.port), url.hostname, () => {
+        socket.write(
+          `GET / HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        );
+      });
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes('\r\n\r\n')) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.on('error', reject);
+    });
+    expect(head).toMatch(/^HTTP\/1\.1 101 /);
+    expect(head.toLowerCase()).toContain('\r\nx-rebuilt: yes\r\n');
+    expect(head.toLowerCase()).not.toContain('x-mortar-websocket-accept');
+    expect(head.toLowerCase()).not.toContain('content-type');
   });
 });
