@@ -124,6 +124,10 @@ export class WebSocketGateway {
     this.#pending.delete(req);
     this.#upgrades.set(request, upgrade);
     res.detachSocket(pending.socket as never);
+    // crossws keeps `request` as long as the socket is open (on the IncomingMessage): the
+    // response it was made with answers nothing now, and would stay in memory with it.
+    const node = (request as { runtime?: { node?: { res?: unknown } } }).runtime?.node;
+    if (node?.res === res) node.res = undefined;
     void this.#adapter.handleUpgrade(req, pending.socket, pending.head, request);
     return true;
   }
@@ -155,7 +159,9 @@ export class WebSocketGateway {
       async upgrade(req) {
         const result = await own?.(req);
         if (result instanceof Response) return result;
-        for (const [name, value] of new Headers(result?.headers)) headers.append(name, value);
+        if (result?.headers !== undefined) {
+          for (const [name, value] of new Headers(result.headers)) headers.append(name, value);
+        }
         return { ...result, headers, protocol: result?.protocol ?? protocol };
       },
     };

@@ -3,6 +3,8 @@
 // when a middleware rebuilt the accept — and what it changed: an open socket no longer keeps
 // the response its handshake was answered on. Real sockets over loopback.
 import net from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { WebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { webSocket } from '../../../middleware/websocket/index.js';
@@ -127,5 +129,36 @@ describe('the accept response', () => {
     expect(head.toLowerCase()).toContain('\r\nx-rebuilt: yes\r\n');
     expect(head.toLowerCase()).not.toContain('x-mortar-websocket-accept');
     expect(head.toLowerCase()).not.toContain('content-type');
+  });
+
+  it('is not kept in memory, with the node response it was written on, while the socket is open', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let handshakeResponse: WeakRef<object> | undefined;
+    const app: Application = (request, environ) => {
+      const node = (request as { runtime?: { node?: { res?: object } } }).runtime?.node;
+      handshakeResponse = new WeakRef(node!.res!);
+      return echo(request, environ);
+    };
+    const ws = new WebSocket(await start(app));
+    await new Promise((resolve) => {
+      ws.onopen = resolve;
+    });
+    const back = new Promise((resolve) => {
+      ws.onmessage = resolve;
+    });
+    ws.send('still open');
+    await back;
+    // Wait for the collector (not a fixed sleep), the socket still open. A deref() keeps its
+    // object alive to the end of the job: the collection runs in the next one.
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 20; i++) {
+      await tick();
+      gc();
+      await tick();
+      if (handshakeResponse?.deref() === undefined) break;
+    }
+    expect(handshakeResponse?.deref()).toBeUndefined();
+    ws.close();
   });
 });
