@@ -156,6 +156,10 @@ export class WebSocketGateway {
     const own = hooks.upgrade;
     return {
       ...hooks,
+      open(peer) {
+        sendTextAsBytes(peer.websocket as unknown as SendingSocket);
+        return hooks.open?.(peer);
+      },
       async upgrade(req) {
         const result = await own?.(req);
         if (result instanceof Response) return result;
@@ -166,4 +170,48 @@ export class WebSocketGateway {
       },
     };
   }
+}
+
+/** What {@link sendTextAsBytes} needs of a `ws` WebSocket. */
+interface SendingSocket {
+  send(data: unknown, options?: unknown, callback?: unknown): void;
+}
+
+/** `ws`'s own `send`, read from the first socket's prototype. */
+let wsSend: SendingSocket['send'] | undefined;
+/** The last text {@link sendText} encoded, and its bytes: a publish sends one string to all. */
+let lastText = '';
+let lastBytes = Buffer.alloc(0);
+/** Longer text is encoded per send, as before: the last one is not kept in memory. */
+const SHARED_TEXT_LIMIT = 64 * 1024;
+
+/**
+ * Makes `socket` send text as its UTF-8 bytes in a text frame. crossws's publish hands the
+ * same string to every subscriber's `send`, and a string written to a socket goes through
+ * Node's slow path (encoded in the write, apart from the frame header): encoded once here, the
+ * other subscribers get the same bytes, written as `ws` writes any buffer.
+ */
+function sendTextAsBytes(socket: SendingSocket): void {
+  wsSend ??= Object.getPrototypeOf(socket).send as SendingSocket['send'];
+  if (socket.send === wsSend) socket.send = sendText;
+}
+
+function sendText(this: SendingSocket, data: unknown, options?: unknown, callback?: unknown): void {
+  const binary = (options as { binary?: boolean } | null | undefined)?.binary;
+  if (
+    typeof data !== 'string' ||
+    data.length > SHARED_TEXT_LIMIT ||
+    (options !== undefined && typeof options !== 'object') ||
+    binary === true
+  ) {
+    wsSend!.call(this, data, options, callback);
+    return;
+  }
+  if (data !== lastText) {
+    lastText = data;
+    lastBytes = Buffer.from(data, 'utf8');
+  }
+  // A text frame of those bytes: what `ws` sends for the string itself.
+  const text = binary === false ? options : { ...(options as object), binary: false };
+  wsSend!.call(this, lastBytes, text, callback);
 }

@@ -43,7 +43,11 @@ const watch =
 const echo = webSocket({ message: (peer, message) => void peer.send(message.rawData) });
 
 /** Opens `url`, sends each of `messages` waiting for its echo, and closes with 1000. */
-async function exchange(url: string, messages: (string | Uint8Array)[]): Promise<number> {
+async function exchange(
+  url: string,
+  messages: (string | Uint8Array)[],
+  echoes: unknown[] = [],
+): Promise<number> {
   const ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';
   await new Promise((resolve, reject) => {
@@ -51,11 +55,11 @@ async function exchange(url: string, messages: (string | Uint8Array)[]): Promise
     ws.onerror = reject;
   });
   for (const message of messages) {
-    const back = new Promise((resolve) => {
+    const back = new Promise<{ data: unknown }>((resolve) => {
       ws.onmessage = resolve;
     });
     ws.send(message);
-    await back;
+    echoes.push((await back).data);
   }
   const closed = new Promise<number>((resolve) => {
     ws.onclose = (event) => resolve(event.code);
@@ -76,7 +80,15 @@ describe('bytes a WebSocket reports when it closes', () => {
       `a${'😀'.repeat(9_000)}`, // 36,001: surrogate pairs across the chunk boundaries
       '\ud800x', // a lone surrogate is sent as U+FFFD: 3 + 1
     ];
-    expect(await exchange(url, messages)).toBe(1000);
+    const echoes: unknown[] = [];
+    expect(await exchange(url, messages, echoes)).toBe(1000);
+    // Text comes back as text (sent as its UTF-8 bytes, see sendText), binary as binary.
+    expect(echoes).toEqual([
+      ...messages.slice(0, 2),
+      new Uint8Array([1, 2, 3, 4, 5]).buffer,
+      ...messages.slice(3, 5),
+      '\ufffdx',
+    ]);
     const total = 6 + 7 + 5 + 40_000 + 36_001 + 4;
     expect(await closed).toMatchObject({ code: 1000, bytesReceived: total, bytesSent: total });
   });
@@ -96,6 +108,40 @@ describe('bytes a WebSocket reports when it closes', () => {
     ws.send('ééééé'); // 5 characters, 10 bytes
     expect(await code).toBe(1009);
     expect(await closed).toMatchObject({ code: 1009, bytesReceived: 10, bytesSent: 0 });
+  });
+});
+
+describe('text frames', () => {
+  it('reach every subscriber of a publish as the same text, and a sender asking for binary gets binary', async () => {
+    const url = await start(
+      webSocket({
+        open: (peer) => peer.subscribe('room'),
+        message: (peer, message) => {
+          peer.publish('room', message.text());
+          peer.send(message.text(), { binary: true } as never);
+        },
+      }),
+    );
+    const clients = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const ws = new WebSocket(url);
+        ws.binaryType = 'arraybuffer';
+        await new Promise((resolve) => {
+          ws.onopen = resolve;
+        });
+        return ws;
+      }),
+    );
+    const next = (ws: WebSocket) =>
+      new Promise<unknown>((resolve) => {
+        ws.onmessage = (event) => resolve(event.data);
+      });
+    const received = [next(clients[1]!), next(clients[2]!)];
+    const own = next(clients[0]!);
+    clients[0]!.send('héllo 😀');
+    expect(await Promise.all(received)).toEqual(['héllo 😀', 'héllo 😀']);
+    expect(new TextDecoder().decode((await own) as ArrayBuffer)).toBe('héllo 😀');
+    for (const ws of clients) ws.close();
   });
 });
 
