@@ -21,7 +21,7 @@ const taskset = which('taskset');
  * `command` run on CPU `core` with taskset, when there is one and more than one core: servers
  * on core 0, wrk on core 1, so the load generator does not take the server's time (DESIGN §4).
  */
-function pinned(core: number, command: string[]): string[] {
+export function pinned(core: number, command: string[]): string[] {
   return taskset && availableParallelism() > 1
     ? [taskset, '-c', String(core), ...command]
     : command;

@@ -229,6 +229,10 @@ export class WebSocketGateway {
     this.#pending.delete(req);
     this.#upgrades.set(request, this.#closedAtOpenWhenClosing(upgrade));
     res.detachSocket(pending.socket as never);
+    // crossws keeps `request` as long as the socket is open (on the IncomingMessage): the
+    // response it was made with answers nothing now, and would stay in memory with it.
+    const node = (request as { runtime?: { node?: { res?: unknown } } }).runtime?.node;
+    if (node?.res === res) node.res = undefined;
     void this.#adapter.handleUpgrade(req, pending.socket, pending.head, request);
     return true;
   }
@@ -253,7 +257,8 @@ export class WebSocketGateway {
   }
 
   /**
-   * `upgrade`, its `open` closing the socket with the shutdown's code when the shutdown began
+   * `upgrade`, its `open` making the socket send text as bytes encoded once (see
+   * {@link sendTextAsBytes}) and closing it with the shutdown's code when the shutdown began
    * before it opened (a handshake in flight in the application then).
    */
   #closedAtOpenWhenClosing(upgrade: Upgrade): Upgrade {
@@ -264,6 +269,7 @@ export class WebSocketGateway {
       hooks: {
         ...hooks,
         open(peer) {
+          sendTextAsBytes(peer.websocket as unknown as SendingSocket);
           const opened = hooks.open?.(peer);
           const stop = closing();
           if (stop) peer.close(stop.code, stop.reason);
@@ -272,4 +278,48 @@ export class WebSocketGateway {
       },
     };
   }
+}
+
+/** What {@link sendTextAsBytes} needs of a `ws` WebSocket. */
+interface SendingSocket {
+  send(data: unknown, options?: unknown, callback?: unknown): void;
+}
+
+/** `ws`'s own `send`, read from the first socket's prototype. */
+let wsSend: SendingSocket['send'] | undefined;
+/** The last text {@link sendText} encoded, and its bytes: a publish sends one string to all. */
+let lastText = '';
+let lastBytes = Buffer.alloc(0);
+/** Longer text is encoded per send, as before: the last one is not kept in memory. */
+const SHARED_TEXT_LIMIT = 64 * 1024;
+
+/**
+ * Makes `socket` send text as its UTF-8 bytes in a text frame. crossws's publish hands the
+ * same string to every subscriber's `send`, and a string written to a socket goes through
+ * Node's slow path (encoded in the write, apart from the frame header): encoded once here, the
+ * other subscribers get the same bytes, written as `ws` writes any buffer.
+ */
+function sendTextAsBytes(socket: SendingSocket): void {
+  wsSend ??= Object.getPrototypeOf(socket).send as SendingSocket['send'];
+  if (socket.send === wsSend) socket.send = sendText;
+}
+
+function sendText(this: SendingSocket, data: unknown, options?: unknown, callback?: unknown): void {
+  const binary = (options as { binary?: boolean } | null | undefined)?.binary;
+  if (
+    typeof data !== 'string' ||
+    data.length > SHARED_TEXT_LIMIT ||
+    (options !== undefined && typeof options !== 'object') ||
+    binary === true
+  ) {
+    wsSend!.call(this, data, options, callback);
+    return;
+  }
+  if (data !== lastText) {
+    lastText = data;
+    lastBytes = Buffer.from(data, 'utf8');
+  }
+  // A text frame of those bytes: what `ws` sends for the string itself.
+  const text = binary === false ? options : { ...(options as object), binary: false };
+  wsSend!.call(this, lastBytes, text, callback);
 }
