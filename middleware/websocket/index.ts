@@ -147,7 +147,7 @@ function refusal(request: Request, environ: Environ): Response | undefined {
     const how =
       environ.gateway === 'fetch'
         ? 'this fetch handler cannot upgrade: on Bun serve with Bun.serve(toBunServe(app)); Deno and Workers upgrade through toFetchHandler(app)'
-        : `the server in front of this application (gateway: ${environ.gateway}) cannot upgrade to a WebSocket — FastCGI, SCGI, CGI, a Node handler mounted in another server and node:http under Deno or Bun cannot: serve it with mortar serve or serve() from mortar/node on Node, or toFetchHandler / toBunServe on Deno, Bun and Workers, and let any front end pass the upgrade through`;
+        : `the ${environ.gateway} gateway cannot carry a WebSocket: serve this application over HTTP — mortar serve, or serve() from mortar/node on Node; toFetchHandler / toBunServe on Deno, Bun and Workers — and let any front end pass the upgrade through (a Node handler mounted in another server, or node:http under Deno or Bun, cannot upgrade either)`;
     return new FastResponse(`426 Upgrade Required\n\n${how}\n`, {
       status: 426,
       headers: { ...TEXT, upgrade: 'websocket' },
