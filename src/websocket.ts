@@ -147,7 +147,10 @@ export interface WebSocketClosed {
   durationMs: number;
   /** Message payload bytes received from the client. */
   bytesReceived: number;
-  /** Message payload bytes sent to the client (`peer.send`, and publishes it received). */
+  /**
+   * Message payload bytes sent to the client with `peer.send`. The publishes of other peers it
+   * received are counted by TestClient only: crossws's adapters deliver them past `send`.
+   */
   bytesSent: number;
 }
 
