@@ -32,9 +32,12 @@
  * - a successful unsafe method (`POST`, `PUT`, `DELETE` …) invalidates its URL and the URLs of
  *   its `Location` and `Content-Location` on the same origin (§4.4); {@link purge} does it from
  *   the application;
- * - `Cache-Status` (RFC 9211) on every response it looked up: `mortar; hit; ttl=57`,
+ * - `Cache-Status` (RFC 9211) on every response it passes: `mortar; hit; ttl=57`,
  *   `mortar; fwd=uri-miss; fwd-status=200; ttl=60; stored`, `mortar; fwd=stale; fwd-status=304`,
- *   `mortar; fwd=uri-miss; fwd-status=200; detail=set-cookie`.
+ *   `mortar; fwd=uri-miss; fwd-status=200; detail=set-cookie`; `mortar; fwd=method;
+ *   fwd-status=201` for a method it does not cache (`POST` …); `mortar; fwd=bypass` on an
+ *   `Upgrade` request's response, set on the application's own Response object (never
+ *   rebuilt: a gateway may know the upgrade by it) when its header fields can change.
  *
  * Order with `session()`: either order is safe (a response that sets a cookie is never
  * stored, and a request's cookies are not part of the key), but put `cache()` **outside**
@@ -43,11 +46,13 @@
  */
 
 import { is, optionChecker, valueKind } from '../../src/_internal/options.js';
+import { responseParts } from '../../src/_internal/response-parts.js';
 import { defineEnvironKey } from '../../src/environ.js';
-import type { Environ, Middleware } from '../../src/types.js';
+import type { Application, Environ, Middleware } from '../../src/types.js';
 import { cachedRequest, type Settings } from './handler.js';
 import { invalidate } from './invalidate.js';
 import { headersOf, policies } from './policy.js';
+import { withStatus } from './respond.js';
 import { type CacheStore, MemoryCacheStore } from './store.js';
 import { tolerant } from './tolerant.js';
 
@@ -149,19 +154,43 @@ export function cache(options: CacheOptions = {}): Middleware {
   return function cache(app) {
     return async function cacheApp(request, environ) {
       const inner = cacheSlot.with(environ, new Purger(direct, request));
+      const header = headersOf(request);
+      if (header.get('upgrade') !== null) return upgrade(app, request, inner, s);
       const method = request.method;
-      if (method === 'GET' || method === 'HEAD') {
-        const header = headersOf(request);
-        if (header.get('range') !== null || header.get('upgrade') !== null) {
-          return app(request, inner);
-        }
+      if (method === 'HEAD' || (method === 'GET' && header.get('range') === null)) {
         return cachedRequest(app, request, inner, header, s);
       }
       const response = await app(request, inner);
       if (!SAFE.has(method) && response.status < 400) await invalidateAfter(s, request, response);
-      return response;
+      const parts = responseParts(response);
+      const fwd = method === 'GET' ? 'bypass' : 'method';
+      return withStatus(parts, parts.body, { fwd, fwdStatus: parts.status });
     };
   };
+}
+
+/**
+ * A request with `Upgrade` (a WebSocket handshake): never stored nor collapsed, and the
+ * application's own Response object is returned — a gateway may know the upgrade by it — with
+ * `Cache-Status: mortar; fwd=bypass` set on it in place when its header fields can change (an
+ * immutable one, as `Response.redirect` makes, is returned as it is).
+ */
+async function upgrade(
+  app: Application,
+  request: Request,
+  environ: Environ,
+  s: Settings,
+): Promise<Response> {
+  const response = await app(request, environ);
+  if (!SAFE.has(request.method) && response.status < 400) {
+    await invalidateAfter(s, request, response);
+  }
+  try {
+    response.headers.set('cache-status', 'mortar; fwd=bypass');
+  } catch {
+    // Immutable header fields: the response goes back untouched.
+  }
+  return response;
 }
 
 /**
