@@ -52,6 +52,8 @@ interface Context {
   header: HeaderOf;
   /** The request as a policy reads it, made on first use ({@link reqOf}). */
   req?: PolicyRequest;
+  /** A `GET` with `Range`: answered from a fresh stored 200, else forwarded as it is. */
+  ranged: boolean;
   s: Settings;
 }
 
@@ -68,7 +70,8 @@ export async function cachedRequest(
   header: HeaderOf,
   s: Settings,
 ): Promise<Response> {
-  const ctx: Context = { app, request, environ, header, req: undefined, s };
+  const ranged = request.method === 'GET' && header.get('range') !== null;
+  const ctx: Context = { app, request, environ, header, req: undefined, ranged, s };
   let found = await lookup(s.store, s.prefix + request.url, ctx.header);
   if (found.pass) return forward(ctx, found, undefined);
   if (found.entry) {
@@ -79,7 +82,8 @@ export async function cachedRequest(
       return hit(ctx, found.entry, {});
     }
   }
-  if (request.method === 'HEAD') return forward(ctx, found, undefined);
+  // Neither a HEAD nor a Range request can fill the store: no one waits for them.
+  if (request.method === 'HEAD' || ranged) return forward(ctx, found, undefined);
   const got = await acquire(s.store, found.key, s.lockTimeout);
   if (got.released) {
     found = await lookup(s.store, found.primary, ctx.header);
@@ -230,7 +234,10 @@ function refuse(
   unlock: Held,
 ): Response {
   unlock.release();
-  if (RESPONSE_REASONS.has(why)) markPass(ctx.s.store, found, ctx.s.passTtl).catch(() => {});
+  // A 206 to a Range request says nothing of the URL's full responses.
+  if (RESPONSE_REASONS.has(why) && !(why === 'partial' && ctx.ranged)) {
+    markPass(ctx.s.store, found, ctx.s.passTtl).catch(() => {});
+  }
   status.detail = why;
   return withStatus(parts, parts.body, status);
 }
@@ -287,8 +294,17 @@ function refreshInBackground(ctx: Context, found: Lookup): void {
   const task = (async () => {
     const token = await s.store.lock(found.key, s.lockTimeout);
     if (token === undefined) return;
-    const request = new Request(ctx.request.url, { headers: ctx.request.headers });
-    const background: Context = { ...ctx, request, header: headersOf(request), req: undefined };
+    const headers = new Headers(ctx.request.headers);
+    headers.delete('range'); // the refresh fetches the full response
+    headers.delete('if-range');
+    const request = new Request(ctx.request.url, { headers });
+    const background: Context = {
+      ...ctx,
+      request,
+      header: headersOf(request),
+      req: undefined,
+      ranged: false,
+    };
     const response = await forward(background, found, token);
     // Read to the end: a streamed body is stored as it is read.
     if (response.body) await response.arrayBuffer();

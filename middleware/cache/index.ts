@@ -27,8 +27,12 @@
  * - makes one application call for N concurrent misses on a key (nginx `proxy_cache_lock`):
  *   the others wait up to `lockTimeout` milliseconds, then go themselves;
  * - streams bodies to the client as they come while a copy is stored — only when the body
- *   completes within `maxEntrySize` bytes; `206`, `Range` and `Upgrade` requests and
+ *   completes within `maxEntrySize` bytes; `206`, `Upgrade` requests and
  *   `text/event-stream` pass through; `HEAD` is answered from a stored `GET`;
+ * - answers a `GET` with `Range` from a fresh stored `200` (RFC 9110 §14): a `206` of one
+ *   range, `multipart/byteranges` for several, `416` with `Content-Range: bytes *​/length`
+ *   when none overlaps, the full `200` when `If-Range` does not match; a `Range` request it
+ *   cannot answer so goes to the application as it came (not collapsed, its `206` not stored);
  * - a successful unsafe method (`POST`, `PUT`, `DELETE` …) invalidates its URL and the URLs of
  *   its `Location` and `Content-Location` on the same origin (§4.4); {@link purge} does it from
  *   the application;
@@ -157,14 +161,12 @@ export function cache(options: CacheOptions = {}): Middleware {
       const header = headersOf(request);
       if (header.get('upgrade') !== null) return upgrade(app, request, inner, s);
       const method = request.method;
-      if (method === 'HEAD' || (method === 'GET' && header.get('range') === null)) {
+      if (method === 'GET' || method === 'HEAD')
         return cachedRequest(app, request, inner, header, s);
-      }
       const response = await app(request, inner);
       if (!SAFE.has(method) && response.status < 400) await invalidateAfter(s, request, response);
       const parts = responseParts(response);
-      const fwd = method === 'GET' ? 'bypass' : 'method';
-      return withStatus(parts, parts.body, { fwd, fwdStatus: parts.status });
+      return withStatus(parts, parts.body, { fwd: 'method', fwdStatus: parts.status });
     };
   };
 }
