@@ -26,8 +26,11 @@ export interface Lookup {
   /** The key the response for this request is (or would be) stored under. */
   key: string;
   entry?: Entry | undefined;
-  /** The URL answered something not storable lately. */
-  pass?: boolean;
+  /**
+   * The URL answered something not storable lately: `store`, as its pass record says;
+   * `here`, as this process remembers (pass.ts) — the store was not asked.
+   */
+  pass?: 'store' | 'here' | undefined;
   /** Why nothing was found: `uri-miss`, or `vary-miss` (the URL has other variants). */
   miss: 'uri-miss' | 'vary-miss';
   /** The URL's vary record, when it has one. */
@@ -43,7 +46,7 @@ export async function lookup(
   const record = await store.get(primary);
   if (!record) return { primary, key: primary, miss: 'uri-miss' };
   const meta = record.meta as Meta;
-  if (meta.kind === 'pass') return { primary, key: primary, pass: true, miss: 'uri-miss' };
+  if (meta.kind === 'pass') return { primary, key: primary, pass: 'store', miss: 'uri-miss' };
   if (meta.kind === 'response') {
     return { primary, key: primary, entry: entryOf(meta, record), miss: 'uri-miss' };
   }
@@ -60,11 +63,22 @@ export async function lookup(
   };
 }
 
+/**
+ * The entries made from records: a store that keeps records as objects (the memory store)
+ * returns the same record on every hit, whose policy is then built once, not on every hit.
+ */
+const made = new WeakMap<CacheRecord, Entry>();
+
 function entryOf(meta: { policy: object }, record: CacheRecord): Entry {
-  return {
-    policy: policies().fromObject(meta.policy as CachePolicy.CachePolicyObject),
-    body: record.body ?? new Uint8Array(0),
-  };
+  let entry = made.get(record);
+  if (entry === undefined) {
+    entry = {
+      policy: policies().fromObject(meta.policy as CachePolicy.CachePolicyObject),
+      body: record.body ?? new Uint8Array(0),
+    };
+    made.set(record, entry);
+  }
+  return entry;
 }
 
 /** The lower-case field names of a `Vary` value (`*` included: the caller refuses it). */

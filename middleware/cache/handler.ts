@@ -9,16 +9,17 @@ import type { Application, Environ } from '../../src/types.js';
 import { bytesOf, teeToStore, webStream } from './body.js';
 import { type Entry, type Lookup, lookup, markPass, save } from './entries.js';
 import { acquire, Held } from './lock.js';
+import type { Passes } from './pass.js';
 import {
   type CachePolicy,
   type CacheStatus,
   evaluate,
   type HeaderOf,
+  hasDirective,
   hasValidator,
   headerObject,
   headersOf,
   type PolicyRequest,
-  parseCacheControl,
   policies,
   policyHeaders,
   policyRequest,
@@ -42,6 +43,8 @@ export interface Settings {
   heuristic: number;
   /** Keys being refreshed in the background by this process. */
   refreshing: Set<string>;
+  /** URLs that answered something not storable lately, in this process. */
+  passes: Passes;
 }
 
 interface Context {
@@ -62,8 +65,12 @@ function reqOf(ctx: Context): PolicyRequest {
   return ctx.req;
 }
 
-/** Answers a `GET` or `HEAD` from the cache or through it. */
-export async function cachedRequest(
+/**
+ * Answers a `GET` or `HEAD` from the cache or through it. A URL this process saw answer
+ * something not storable lately goes to the application at once (no store lookup, no
+ * promise of this function's own).
+ */
+export function cachedRequest(
   app: Application,
   request: Request,
   environ: Environ,
@@ -72,7 +79,16 @@ export async function cachedRequest(
 ): Promise<Response> {
   const ranged = request.method === 'GET' && header.get('range') !== null;
   const ctx: Context = { app, request, environ, header, req: undefined, ranged, s };
-  let found = await lookup(s.store, s.prefix + request.url, ctx.header);
+  const primary = s.prefix + request.url;
+  if (s.passes.has(primary)) {
+    return forward(ctx, { primary, key: primary, pass: 'here', miss: 'uri-miss' }, undefined);
+  }
+  return lookedUp(ctx, primary);
+}
+
+async function lookedUp(ctx: Context, primary: string): Promise<Response> {
+  const { s, request, ranged } = ctx;
+  let found = await lookup(s.store, primary, ctx.header);
   if (found.pass) return forward(ctx, found, undefined);
   if (found.entry) {
     const verdict = evaluate(found.entry.policy, ctx.header);
@@ -129,7 +145,7 @@ async function forward(ctx: Context, found: Lookup, token: string | undefined): 
   }
   try {
     const answered = answer(ctx, found, responseParts(response), conditional, unlock);
-    if (answered instanceof Response) return answered; // the common case: no await more
+    if (!(answered instanceof Promise)) return answered; // the common case: no await more
     return await answered;
   } catch (error) {
     unlock.release();
@@ -203,6 +219,7 @@ function store(
   );
   const why = refusal(policy, headers);
   if (why !== undefined) return refuse(ctx, found, parts, status, why, unlock);
+  s.passes.delete(found.primary);
   const ttl = storeTtl(s, policy, headers);
   const bytes = bytesOf(parts.body);
   if (bytes) {
@@ -235,8 +252,10 @@ function refuse(
 ): Response {
   unlock.release();
   // A 206 to a Range request says nothing of the URL's full responses.
-  if (RESPONSE_REASONS.has(why) && !(why === 'partial' && ctx.ranged)) {
-    markPass(ctx.s.store, found, ctx.s.passTtl).catch(() => {});
+  const pass = RESPONSE_REASONS.has(why) && !(why === 'partial' && ctx.ranged) && !found.entry;
+  if (pass && found.pass !== 'here') {
+    ctx.s.passes.add(found.primary);
+    if (!found.pass) markPass(ctx.s.store, found, ctx.s.passTtl).catch(() => {});
   }
   status.detail = why;
   return withStatus(parts, parts.body, status);
@@ -263,8 +282,8 @@ function notStored(
   if (ctx.request.method !== 'GET') return 'method';
   if (parts.status === 206) return 'partial';
   if (/^\s*text\/event-stream/i.test(headers['content-type'] ?? '')) return 'event-stream';
-  if (parseCacheControl(ctx.header.get('cache-control') ?? undefined)['no-store'])
-    return 'request-no-store';
+  const cc = ctx.header.get('cache-control');
+  if (cc !== null && hasDirective(cc, 'no-store')) return 'request-no-store';
   return undefined;
 }
 

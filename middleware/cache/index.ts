@@ -55,6 +55,7 @@ import { defineEnvironKey } from '../../src/environ.js';
 import type { Application, Environ, Middleware } from '../../src/types.js';
 import { cachedRequest, type Settings } from './handler.js';
 import { invalidate } from './invalidate.js';
+import { Passes } from './pass.js';
 import { headersOf, policies } from './policy.js';
 import { withStatus } from './respond.js';
 import { type CacheStore, MemoryCacheStore } from './store.js';
@@ -96,6 +97,8 @@ export interface CacheOptions {
   /**
    * Seconds a URL that answered something not storable goes straight to the application,
    * without waiting on the lock (Varnish's hit-for-miss); a storable answer ends it. 0: never.
+   * The process that saw the answer does not even look the URL up in the store meanwhile (a
+   * response another process stores for it then is served here once this ends).
    * @default 60
    */
   passTtl?: number;
@@ -153,22 +156,49 @@ export function cache(options: CacheOptions = {}): Middleware {
     passTtl: options.passTtl ?? 60,
     heuristic: options.heuristic ?? 0,
     refreshing: new Set(),
+    passes: new Passes(options.passTtl ?? 60),
   };
   const direct = { store: options.store ?? s.store, prefix: s.prefix };
   return function cache(app) {
-    return async function cacheApp(request, environ) {
+    return function cacheApp(request, environ) {
       const inner = cacheSlot.with(environ, new Purger(direct, request));
       const header = headersOf(request);
       if (header.get('upgrade') !== null) return upgrade(app, request, inner, s);
       const method = request.method;
-      if (method === 'GET' || method === 'HEAD')
+      if (method === 'GET' || method === 'HEAD') {
         return cachedRequest(app, request, inner, header, s);
-      const response = await app(request, inner);
-      if (!SAFE.has(method) && response.status < 400) await invalidateAfter(s, request, response);
-      const parts = responseParts(response);
-      return withStatus(parts, parts.body, { fwd: 'method', fwdStatus: parts.status });
+      }
+      return otherMethod(app, request, inner, s);
     };
   };
+}
+
+/**
+ * The application's response to a request the cache does not answer; a non-error response to
+ * an unsafe method first invalidates what it changed (§4.4).
+ */
+async function forwarded(
+  app: Application,
+  request: Request,
+  environ: Environ,
+  s: Settings,
+): Promise<Response> {
+  const response = await app(request, environ);
+  if (!SAFE.has(request.method) && response.status < 400) {
+    await invalidateAfter(s, request, response);
+  }
+  return response;
+}
+
+/** A method the cache does not answer (`POST`, `OPTIONS` …): `Cache-Status: mortar; fwd=method`. */
+async function otherMethod(
+  app: Application,
+  request: Request,
+  environ: Environ,
+  s: Settings,
+): Promise<Response> {
+  const parts = responseParts(await forwarded(app, request, environ, s));
+  return withStatus(parts, parts.body, { fwd: 'method', fwdStatus: parts.status });
 }
 
 /**
@@ -183,10 +213,7 @@ async function upgrade(
   environ: Environ,
   s: Settings,
 ): Promise<Response> {
-  const response = await app(request, environ);
-  if (!SAFE.has(request.method) && response.status < 400) {
-    await invalidateAfter(s, request, response);
-  }
+  const response = await forwarded(app, request, environ, s);
   try {
     response.headers.set('cache-status', 'mortar; fwd=bypass');
   } catch {

@@ -112,11 +112,30 @@ export function refusal(policy: CachePolicy, headers: Record<string, string>): s
  */
 export function quickRefusal(headers: Record<string, string>): string | undefined {
   if (headers['set-cookie'] !== undefined) return 'set-cookie';
-  const cc = parseCacheControl(headers['cache-control']);
-  if (cc['no-store']) return 'no-store';
-  if (cc.private) return 'private';
-  if ((headers.vary ?? '').split(',').some((name) => name.trim() === '*')) return 'vary-star';
+  const cc = headers['cache-control'];
+  if (cc !== undefined) {
+    if (hasDirective(cc, 'no-store')) return 'no-store';
+    if (hasDirective(cc, 'private')) return 'private';
+  }
+  const vary = headers.vary;
+  if (vary !== undefined && /(?:^|,)\s*\*\s*(?:,|$)/.test(vary)) return 'vary-star';
   return undefined;
+}
+
+const DIRECTIVES = new Map<string, RegExp>();
+
+/**
+ * Whether a `Cache-Control` value has the directive `name` (with or without a value), read
+ * without parsing every directive: what a refusal asks on every response. A directive name
+ * inside another's quoted value counts too — a refusal, never a wrongful store.
+ */
+export function hasDirective(cacheControl: string, name: string): boolean {
+  let pattern = DIRECTIVES.get(name);
+  if (!pattern) {
+    pattern = new RegExp(`(?:^|,)\\s*${name}\\s*(?:=|,|$)`, 'i');
+    DIRECTIVES.set(name, pattern);
+  }
+  return pattern.test(cacheControl);
 }
 
 /** Whether a stored response can be revalidated: it has an `ETag` or a `Last-Modified`. */

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { cache, purge } from '../../../middleware/cache/index.js';
+import { cache, MemoryCacheStore, purge } from '../../../middleware/cache/index.js';
 import { type Application, FastResponse, type Middleware } from '../../../src/index.js';
 import { listen, request, until } from './helpers.js';
 
@@ -298,5 +298,31 @@ describe('cache(): Upgrade requests pass through untouched', () => {
     const plain = await app(new Request('http://localhost/ws'), environ);
     expect(plain.headers.get('cache-status')).toMatch(/^mortar; fwd=uri-miss/);
     expect(calls).toBe(3);
+  });
+});
+
+describe('cache(): a URL that answers something not storable', () => {
+  it('is not looked up in the store again within passTtl in this process, until it answers storable', async () => {
+    const store = new MemoryCacheStore();
+    const gets: string[] = [];
+    const get = store.get.bind(store);
+    store.get = (key) => {
+      gets.push(key);
+      return get(key);
+    };
+    let storable = false;
+    const app: Application = () =>
+      new FastResponse('x', { headers: { 'cache-control': storable ? 'max-age=60' : 'no-store' } });
+    const url = await listen(cache({ store })(app));
+    for (let i = 0; i < 3; i++) {
+      const reply = await request(`${url}/x`);
+      expect(reply.headers['cache-status']).toBe(
+        'mortar; fwd=uri-miss; fwd-status=200; detail=no-store',
+      );
+    }
+    expect(gets).toHaveLength(1);
+    storable = true;
+    await request(`${url}/x`);
+    expect((await request(`${url}/x`)).headers['cache-status']).toMatch(/^mortar; hit/);
   });
 });
