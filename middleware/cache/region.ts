@@ -112,6 +112,8 @@ export class Region {
   readonly #ttl: number;
   readonly #grace: number;
   readonly #timeout: number;
+  /** The store when it is this process's memory: read without a promise a record. */
+  readonly #memory: MemoryCacheStore | undefined;
 
   /**
    * @throws ConfigError (a TypeError) for an unknown option, a missing name or ttl, or a
@@ -128,6 +130,7 @@ export class Region {
     this.#ttl = options.ttl;
     this.#grace = options.grace ?? 0;
     this.#timeout = options.lock?.timeout ?? 5000;
+    this.#memory = this.store instanceof MemoryCacheStore ? this.store : undefined;
   }
 
   /** The value of `key` while fresh, else `undefined`. */
@@ -149,8 +152,24 @@ export class Region {
     await this.#store.set(full, { meta: stored }, ttl + grace);
   }
 
-  /** The value under `full` (none when `undefined`) and the region's generation, read at once. */
-  async #read(full: string | undefined): Promise<Read> {
+  /**
+   * The value under `full` (none when `undefined`) and the region's generation, read at once:
+   * from this process's memory without a promise, else asked together (one round trip on Redis).
+   */
+  #read(full: string | undefined): Read | Promise<Read> {
+    const memory = this.#memory;
+    if (memory) {
+      const record = full === undefined ? undefined : memory.peek(full);
+      const generation = memory.peek(this.#generationKey);
+      return {
+        stored: record?.meta as Stored | undefined,
+        generation: (generation?.meta as Generation | undefined) ?? FIRST,
+      };
+    }
+    return this.#ask(full);
+  }
+
+  async #ask(full: string | undefined): Promise<Read> {
     // Both asked at once (one round trip on Redis), awaited one after the other (no Promise.all).
     const value = full === undefined ? undefined : this.#store.get(full);
     const current = this.#store.get(this.#generationKey);
