@@ -273,6 +273,14 @@ describe('cache(): Upgrade requests pass through untouched', () => {
     expect(response.headers.get('x-marker')).toBe('1');
   });
 
+  it('returns the same FastResponse (not rebuilt from its parts), marked fwd=bypass', async () => {
+    const own = new FastResponse('socket', { headers: { 'cache-control': 'max-age=60' } });
+    const response = await cache()(() => own)(handshake(), environ);
+    expect(response).toBe(own);
+    expect(response.headers.get('cache-status')).toBe('mortar; fwd=bypass');
+    expect(await response.text()).toBe('socket');
+  });
+
   it('returns a Response whose header fields cannot change as it is', async () => {
     const own = Response.redirect('http://localhost/elsewhere', 307);
     const response = await cache()(() => own)(handshake(), environ);
