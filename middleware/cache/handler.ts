@@ -5,6 +5,7 @@
  * `stale-if-error` allows, and refresh `stale-while-revalidate` entries in the background.
  */
 import { type ResponseParts, responseParts } from '../../src/_internal/response-parts.js';
+import { isThenable } from '../../src/_internal/thenable.js';
 import type { Application, Environ } from '../../src/types.js';
 import { bytesOf, teeToStore, webStream } from './body.js';
 import { type Entry, type Lookup, lookup, markPass, save } from './entries.js';
@@ -76,14 +77,29 @@ export function cachedRequest(
   environ: Environ,
   header: HeaderOf,
   s: Settings,
-): Promise<Response> {
+): Response | Promise<Response> {
   const ranged = request.method === 'GET' && header.get('range') !== null;
   const ctx: Context = { app, request, environ, header, req: undefined, ranged, s };
   const primary = s.prefix + request.url;
-  if (s.passes.has(primary)) {
-    return forward(ctx, { primary, key: primary, pass: 'here', miss: 'uri-miss' }, undefined);
-  }
+  if (s.passes.has(primary))
+    return pass(ctx, { primary, key: primary, pass: 'here', miss: 'uri-miss' });
   return lookedUp(ctx, primary);
+}
+
+/**
+ * A URL this process remembers as not storable: the application's answer, synchronously
+ * when it answers so (no promise of the cache's own on a `no-store` route), still stored
+ * when it has become storable. No lock is held, no stored response stands in.
+ */
+function pass(ctx: Context, found: Lookup): Response | Promise<Response> {
+  const response = ctx.app(ctx.request, ctx.environ);
+  const unlock = new Held(ctx.s.store, found.key, undefined);
+  if (isThenable<Response>(response)) {
+    return Promise.resolve(response).then((later) =>
+      answer(ctx, found, responseParts(later), false, unlock),
+    );
+  }
+  return answer(ctx, found, responseParts(response), false, unlock);
 }
 
 async function lookedUp(ctx: Context, primary: string): Promise<Response> {

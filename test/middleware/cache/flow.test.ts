@@ -310,6 +310,19 @@ describe('cache(): Upgrade requests pass through untouched', () => {
 });
 
 describe('cache(): a URL that answers something not storable', () => {
+  it('is answered synchronously once known, when the application answers synchronously', async () => {
+    const environ = { scriptName: '', pathInfo: '/x', gateway: 'test' as const };
+    const app = cache()(() => new FastResponse('x', { headers: { 'cache-control': 'no-store' } }));
+    const first = app(new Request('http://localhost/x'), environ);
+    expect(first).toBeInstanceOf(Promise); // the store is asked once
+    await first;
+    const again = app(new Request('http://localhost/x'), environ);
+    expect(again).not.toBeInstanceOf(Promise);
+    expect((again as Response).headers.get('cache-status')).toBe(
+      'mortar; fwd=uri-miss; fwd-status=200; detail=no-store',
+    );
+  });
+
   it('is not looked up in the store again within passTtl in this process, until it answers storable', async () => {
     const store = new MemoryCacheStore();
     const gets: string[] = [];
