@@ -15,10 +15,10 @@ import {
   type CachePolicy,
   type CacheStatus,
   evaluate,
+  fieldObject,
   type HeaderOf,
   hasDirective,
   hasValidator,
-  headerObject,
   headersOf,
   type PolicyRequest,
   policies,
@@ -177,7 +177,7 @@ function answer(
   unlock: Held,
 ): Response | Promise<Response> {
   const entry = found.entry;
-  const headers = headerObject(pairsOf(parts));
+  const headers = fieldObject(parts.headers);
   if (entry && parts.status >= 500 && staleIfError(entry.policy)) {
     discard(parts.body);
     unlock.release();
@@ -211,7 +211,7 @@ async function revalidated(
   if (ctx.header.get('if-none-match') === null && ctx.header.get('if-modified-since') === null) {
     const again = responseParts(await ctx.app(ctx.request, ctx.environ));
     const missed: Lookup = { ...found, entry: undefined };
-    return store(ctx, missed, again, headerObject(pairsOf(again)), unlock);
+    return store(ctx, missed, again, fieldObject(again.headers), unlock);
   }
   return store(ctx, found, parts, headers, unlock);
 }
@@ -307,14 +307,6 @@ function notStored(
 function storeTtl(s: Settings, policy: CachePolicy, headers: Record<string, string>): number {
   const ttl = policy.timeToLive() / 1000 + (hasValidator(headers) ? s.keepStale : 0);
   return Math.max(1, Math.ceil(ttl));
-}
-
-function pairsOf(parts: ResponseParts): [string, string][] {
-  const pairs: [string, string][] = [];
-  for (let i = 0; i < parts.headers.length; i += 2) {
-    pairs.push([parts.headers[i]!, parts.headers[i + 1]!]);
-  }
-  return pairs;
 }
 
 /**

@@ -38,12 +38,21 @@ export interface PolicyRequest {
 /** `headers` as an object with lower-case names (repeated fields joined by `, `, as `Headers` does). */
 export function headerObject(pairs: Iterable<readonly [string, string]>): Record<string, string> {
   const object: Record<string, string> = {};
-  for (const [name, value] of pairs) {
-    const key = name.toLowerCase();
-    const had = object[key];
-    object[key] = had === undefined ? value : `${had}, ${value}`;
-  }
+  for (const [name, value] of pairs) addField(object, name, value);
   return object;
+}
+
+/** {@link headerObject} of a flat `[name, value, name, value, …]` list (a response's parts). */
+export function fieldObject(list: readonly string[]): Record<string, string> {
+  const object: Record<string, string> = {};
+  for (let i = 0; i < list.length; i += 2) addField(object, list[i]!, list[i + 1]!);
+  return object;
+}
+
+function addField(object: Record<string, string>, name: string, value: string): void {
+  const key = name.toLowerCase();
+  const had = object[key];
+  object[key] = had === undefined ? value : `${had}, ${value}`;
 }
 
 /** A request's header fields, read one at a time by lower-case name (a `Headers` is one). */
