@@ -83,7 +83,9 @@ export function cachedRequest(
   const primary = s.prefix + request.url;
   if (s.passes.has(primary))
     return pass(ctx, { primary, key: primary, pass: 'here', miss: 'uri-miss' });
-  return lookedUp(ctx, primary);
+  const found = lookup(s.store, primary, header);
+  if (found instanceof Promise) return found.then((later) => decide(ctx, later));
+  return decide(ctx, found); // in memory: a fresh hit is answered without a promise
 }
 
 /**
@@ -102,9 +104,8 @@ function pass(ctx: Context, found: Lookup): Response | Promise<Response> {
   return answer(ctx, found, responseParts(response), false, unlock);
 }
 
-async function lookedUp(ctx: Context, primary: string): Promise<Response> {
-  const { s, request, ranged } = ctx;
-  let found = await lookup(s.store, primary, ctx.header);
+/** What the lookup found decides: a hit, a pass, or the application (one caller per key). */
+function decide(ctx: Context, found: Lookup): Response | Promise<Response> {
   if (found.pass) return forward(ctx, found, undefined);
   if (found.entry) {
     const verdict = evaluate(found.entry.policy, ctx.header);
@@ -115,7 +116,14 @@ async function lookedUp(ctx: Context, primary: string): Promise<Response> {
     }
   }
   // Neither a HEAD nor a Range request can fill the store: no one waits for them.
-  if (request.method === 'HEAD' || ranged) return forward(ctx, found, undefined);
+  if (ctx.request.method === 'HEAD' || ctx.ranged) return forward(ctx, found, undefined);
+  return collapsed(ctx, found);
+}
+
+/** A miss: one caller per key asks the application; the others wait, then read what it stored. */
+async function collapsed(ctx: Context, missed: Lookup): Promise<Response> {
+  const { s } = ctx;
+  let found = missed;
   const got = await acquire(s.store, found.key, s.lockTimeout);
   if (got.released) {
     found = await lookup(s.store, found.primary, ctx.header);

@@ -148,7 +148,10 @@ export function cache(options: CacheOptions = {}): Middleware {
   checkOptions(options);
   policies(); // says at once when http-cache-semantics is not installed
   const s: Settings = {
-    store: options.store ? tolerant(options.store, 'cache()') : new MemoryCacheStore(),
+    store:
+      options.store === undefined || options.store instanceof MemoryCacheStore
+        ? (options.store ?? new MemoryCacheStore()) // memory does not fail
+        : tolerant(options.store, 'cache()'),
     prefix: options.prefix ?? 'mortar:http:',
     maxEntrySize: options.maxEntrySize ?? 1024 * 1024,
     lockTimeout: options.lockTimeout ?? 5000,

@@ -309,6 +309,20 @@ describe('cache(): Upgrade requests pass through untouched', () => {
   });
 });
 
+describe('cache(): a fresh hit in memory', () => {
+  it('is answered synchronously, from the store, with no promise of the cache’s own', async () => {
+    const environ = { scriptName: '', pathInfo: '/h', gateway: 'test' as const };
+    const app = cache()(
+      () => new FastResponse('kept', { headers: { 'cache-control': 'max-age=60' } }),
+    );
+    await app(new Request('http://localhost/h'), environ);
+    const hit = app(new Request('http://localhost/h'), environ);
+    expect(hit).not.toBeInstanceOf(Promise);
+    expect((hit as Response).headers.get('cache-status')).toMatch(/^mortar; hit/);
+    expect(await (hit as Response).text()).toBe('kept');
+  });
+});
+
 describe('cache(): a URL that answers something not storable', () => {
   it('is answered synchronously once known, when the application answers synchronously', async () => {
     const environ = { scriptName: '', pathInfo: '/x', gateway: 'test' as const };
@@ -325,11 +339,16 @@ describe('cache(): a URL that answers something not storable', () => {
 
   it('is not looked up in the store again within passTtl in this process, until it answers storable', async () => {
     const store = new MemoryCacheStore();
-    const gets: string[] = [];
+    const gets: string[] = []; // every read, with or without a promise
     const get = store.get.bind(store);
+    const peek = store.peek.bind(store);
     store.get = (key) => {
       gets.push(key);
       return get(key);
+    };
+    store.peek = (key) => {
+      gets.push(key);
+      return peek(key);
     };
     let storable = false;
     const app: Application = () =>
