@@ -6,7 +6,7 @@
  * straight through without waiting on a lock (Varnish's hit-for-miss) until it expires.
  */
 import { type CachePolicy, type HeaderOf, policies, policyHeaders } from './policy.js';
-import type { CacheRecord, CacheStore } from './store.js';
+import { type CacheRecord, type CacheStore, MemoryCacheStore } from './store.js';
 
 /** A stored response. */
 export interface Entry {
@@ -26,45 +26,71 @@ export interface Lookup {
   /** The key the response for this request is (or would be) stored under. */
   key: string;
   entry?: Entry | undefined;
-  /** The URL answered something not storable lately. */
-  pass?: boolean;
+  /**
+   * The URL answered something not storable lately: `store`, as its pass record says;
+   * `here`, as this process remembers (pass.ts) — the store was not asked.
+   */
+  pass?: 'store' | 'here' | undefined;
   /** Why nothing was found: `uri-miss`, or `vary-miss` (the URL has other variants). */
   miss: 'uri-miss' | 'vary-miss';
   /** The URL's vary record, when it has one. */
   vary?: { names: string[]; generation: string } | undefined;
 }
 
-/** Finds the stored response under `primary` (the URL's key) for the request's `header`s. */
-export async function lookup(
+/**
+ * Finds the stored response under `primary` (the URL's key) for the request's `header`s — at
+ * once, without a promise, in this process's memory ({@link MemoryCacheStore.peek}).
+ */
+export function lookup(
   store: CacheStore,
   primary: string,
   header: HeaderOf,
-): Promise<Lookup> {
-  const record = await store.get(primary);
+): Lookup | Promise<Lookup> {
+  if (store instanceof MemoryCacheStore) {
+    const found = urlLookup(primary, store.peek(primary), header);
+    return found.vary ? variantLookup(found, store.peek(found.key)) : found;
+  }
+  return lookupIn(store, primary, header);
+}
+
+async function lookupIn(store: CacheStore, primary: string, header: HeaderOf): Promise<Lookup> {
+  const found = urlLookup(primary, await store.get(primary), header);
+  return found.vary ? variantLookup(found, await store.get(found.key)) : found;
+}
+
+/** What the URL's own record says: a response, a pass, or (with `vary`) where its variant is. */
+function urlLookup(primary: string, record: CacheRecord | undefined, header: HeaderOf): Lookup {
   if (!record) return { primary, key: primary, miss: 'uri-miss' };
   const meta = record.meta as Meta;
-  if (meta.kind === 'pass') return { primary, key: primary, pass: true, miss: 'uri-miss' };
+  if (meta.kind === 'pass') return { primary, key: primary, pass: 'store', miss: 'uri-miss' };
   if (meta.kind === 'response') {
     return { primary, key: primary, entry: entryOf(meta, record), miss: 'uri-miss' };
   }
   const vary = { names: meta.vary, generation: meta.generation };
-  const key = variantKey(primary, vary, header);
-  const variant = await store.get(key);
-  const variantMeta = variant?.meta as Meta | undefined;
-  return {
-    primary,
-    key,
-    vary,
-    miss: 'vary-miss',
-    entry: variantMeta?.kind === 'response' ? entryOf(variantMeta, variant!) : undefined,
-  };
+  return { primary, key: variantKey(primary, vary, header), vary, miss: 'vary-miss' };
 }
 
+function variantLookup(found: Lookup, variant: CacheRecord | undefined): Lookup {
+  const meta = variant?.meta as Meta | undefined;
+  return meta?.kind === 'response' ? { ...found, entry: entryOf(meta, variant!) } : found;
+}
+
+/**
+ * The entries made from records: a store that keeps records as objects (the memory store)
+ * returns the same record on every hit, whose policy is then built once, not on every hit.
+ */
+const made = new WeakMap<CacheRecord, Entry>();
+
 function entryOf(meta: { policy: object }, record: CacheRecord): Entry {
-  return {
-    policy: policies().fromObject(meta.policy as CachePolicy.CachePolicyObject),
-    body: record.body ?? new Uint8Array(0),
-  };
+  let entry = made.get(record);
+  if (entry === undefined) {
+    entry = {
+      policy: policies().fromObject(meta.policy as CachePolicy.CachePolicyObject),
+      body: record.body ?? new Uint8Array(0),
+    };
+    made.set(record, entry);
+  }
+  return entry;
 }
 
 /** The lower-case field names of a `Vary` value (`*` included: the caller refuses it). */

@@ -5,20 +5,22 @@
  * `stale-if-error` allows, and refresh `stale-while-revalidate` entries in the background.
  */
 import { type ResponseParts, responseParts } from '../../src/_internal/response-parts.js';
+import { isThenable } from '../../src/_internal/thenable.js';
 import type { Application, Environ } from '../../src/types.js';
 import { bytesOf, teeToStore, webStream } from './body.js';
 import { type Entry, type Lookup, lookup, markPass, save } from './entries.js';
 import { acquire, Held } from './lock.js';
+import type { Passes } from './pass.js';
 import {
   type CachePolicy,
   type CacheStatus,
   evaluate,
+  fieldObject,
   type HeaderOf,
+  hasDirective,
   hasValidator,
-  headerObject,
   headersOf,
   type PolicyRequest,
-  parseCacheControl,
   policies,
   policyHeaders,
   policyRequest,
@@ -42,6 +44,8 @@ export interface Settings {
   heuristic: number;
   /** Keys being refreshed in the background by this process. */
   refreshing: Set<string>;
+  /** URLs that answered something not storable lately, in this process. */
+  passes: Passes;
 }
 
 interface Context {
@@ -52,6 +56,8 @@ interface Context {
   header: HeaderOf;
   /** The request as a policy reads it, made on first use ({@link reqOf}). */
   req?: PolicyRequest;
+  /** A `GET` with `Range`: answered from a fresh stored 200, else forwarded as it is. */
+  ranged: boolean;
   s: Settings;
 }
 
@@ -60,16 +66,46 @@ function reqOf(ctx: Context): PolicyRequest {
   return ctx.req;
 }
 
-/** Answers a `GET` or `HEAD` from the cache or through it. */
-export async function cachedRequest(
+/**
+ * Answers a `GET` or `HEAD` from the cache or through it. A URL this process saw answer
+ * something not storable lately goes to the application at once (no store lookup, no
+ * promise of this function's own).
+ */
+export function cachedRequest(
   app: Application,
   request: Request,
   environ: Environ,
   header: HeaderOf,
   s: Settings,
-): Promise<Response> {
-  const ctx: Context = { app, request, environ, header, req: undefined, s };
-  let found = await lookup(s.store, s.prefix + request.url, ctx.header);
+): Response | Promise<Response> {
+  const ranged = request.method === 'GET' && header.get('range') !== null;
+  const ctx: Context = { app, request, environ, header, req: undefined, ranged, s };
+  const primary = s.prefix + request.url;
+  if (s.passes.has(primary))
+    return pass(ctx, { primary, key: primary, pass: 'here', miss: 'uri-miss' });
+  const found = lookup(s.store, primary, header);
+  if (found instanceof Promise) return found.then((later) => decide(ctx, later));
+  return decide(ctx, found); // in memory: a fresh hit is answered without a promise
+}
+
+/**
+ * A URL this process remembers as not storable: the application's answer, synchronously
+ * when it answers so (no promise of the cache's own on a `no-store` route), still stored
+ * when it has become storable. No lock is held, no stored response stands in.
+ */
+function pass(ctx: Context, found: Lookup): Response | Promise<Response> {
+  const response = ctx.app(ctx.request, ctx.environ);
+  const unlock = new Held(ctx.s.store, found.key, undefined);
+  if (isThenable<Response>(response)) {
+    return Promise.resolve(response).then((later) =>
+      answer(ctx, found, responseParts(later), false, unlock),
+    );
+  }
+  return answer(ctx, found, responseParts(response), false, unlock);
+}
+
+/** What the lookup found decides: a hit, a pass, or the application (one caller per key). */
+function decide(ctx: Context, found: Lookup): Response | Promise<Response> {
   if (found.pass) return forward(ctx, found, undefined);
   if (found.entry) {
     const verdict = evaluate(found.entry.policy, ctx.header);
@@ -79,7 +115,15 @@ export async function cachedRequest(
       return hit(ctx, found.entry, {});
     }
   }
-  if (request.method === 'HEAD') return forward(ctx, found, undefined);
+  // Neither a HEAD nor a Range request can fill the store: no one waits for them.
+  if (ctx.request.method === 'HEAD' || ctx.ranged) return forward(ctx, found, undefined);
+  return collapsed(ctx, found);
+}
+
+/** A miss: one caller per key asks the application; the others wait, then read what it stored. */
+async function collapsed(ctx: Context, missed: Lookup): Promise<Response> {
+  const { s } = ctx;
+  let found = missed;
   const got = await acquire(s.store, found.key, s.lockTimeout);
   if (got.released) {
     found = await lookup(s.store, found.primary, ctx.header);
@@ -125,7 +169,7 @@ async function forward(ctx: Context, found: Lookup, token: string | undefined): 
   }
   try {
     const answered = answer(ctx, found, responseParts(response), conditional, unlock);
-    if (answered instanceof Response) return answered; // the common case: no await more
+    if (!(answered instanceof Promise)) return answered; // the common case: no await more
     return await answered;
   } catch (error) {
     unlock.release();
@@ -141,7 +185,7 @@ function answer(
   unlock: Held,
 ): Response | Promise<Response> {
   const entry = found.entry;
-  const headers = headerObject(pairsOf(parts));
+  const headers = fieldObject(parts.headers);
   if (entry && parts.status >= 500 && staleIfError(entry.policy)) {
     discard(parts.body);
     unlock.release();
@@ -175,7 +219,7 @@ async function revalidated(
   if (ctx.header.get('if-none-match') === null && ctx.header.get('if-modified-since') === null) {
     const again = responseParts(await ctx.app(ctx.request, ctx.environ));
     const missed: Lookup = { ...found, entry: undefined };
-    return store(ctx, missed, again, headerObject(pairsOf(again)), unlock);
+    return store(ctx, missed, again, fieldObject(again.headers), unlock);
   }
   return store(ctx, found, parts, headers, unlock);
 }
@@ -199,6 +243,7 @@ function store(
   );
   const why = refusal(policy, headers);
   if (why !== undefined) return refuse(ctx, found, parts, status, why, unlock);
+  s.passes.delete(found.primary);
   const ttl = storeTtl(s, policy, headers);
   const bytes = bytesOf(parts.body);
   if (bytes) {
@@ -230,7 +275,12 @@ function refuse(
   unlock: Held,
 ): Response {
   unlock.release();
-  if (RESPONSE_REASONS.has(why)) markPass(ctx.s.store, found, ctx.s.passTtl).catch(() => {});
+  // A 206 to a Range request says nothing of the URL's full responses.
+  const pass = RESPONSE_REASONS.has(why) && !(why === 'partial' && ctx.ranged) && !found.entry;
+  if (pass && found.pass !== 'here') {
+    ctx.s.passes.add(found.primary);
+    if (!found.pass) markPass(ctx.s.store, found, ctx.s.passTtl).catch(() => {});
+  }
   status.detail = why;
   return withStatus(parts, parts.body, status);
 }
@@ -256,8 +306,8 @@ function notStored(
   if (ctx.request.method !== 'GET') return 'method';
   if (parts.status === 206) return 'partial';
   if (/^\s*text\/event-stream/i.test(headers['content-type'] ?? '')) return 'event-stream';
-  if (parseCacheControl(ctx.header.get('cache-control') ?? undefined)['no-store'])
-    return 'request-no-store';
+  const cc = ctx.header.get('cache-control');
+  if (cc !== null && hasDirective(cc, 'no-store')) return 'request-no-store';
   return undefined;
 }
 
@@ -265,14 +315,6 @@ function notStored(
 function storeTtl(s: Settings, policy: CachePolicy, headers: Record<string, string>): number {
   const ttl = policy.timeToLive() / 1000 + (hasValidator(headers) ? s.keepStale : 0);
   return Math.max(1, Math.ceil(ttl));
-}
-
-function pairsOf(parts: ResponseParts): [string, string][] {
-  const pairs: [string, string][] = [];
-  for (let i = 0; i < parts.headers.length; i += 2) {
-    pairs.push([parts.headers[i]!, parts.headers[i + 1]!]);
-  }
-  return pairs;
 }
 
 /**
@@ -287,8 +329,17 @@ function refreshInBackground(ctx: Context, found: Lookup): void {
   const task = (async () => {
     const token = await s.store.lock(found.key, s.lockTimeout);
     if (token === undefined) return;
-    const request = new Request(ctx.request.url, { headers: ctx.request.headers });
-    const background: Context = { ...ctx, request, header: headersOf(request), req: undefined };
+    const headers = new Headers(ctx.request.headers);
+    headers.delete('range'); // the refresh fetches the full response
+    headers.delete('if-range');
+    const request = new Request(ctx.request.url, { headers });
+    const background: Context = {
+      ...ctx,
+      request,
+      header: headersOf(request),
+      req: undefined,
+      ranged: false,
+    };
     const response = await forward(background, found, token);
     // Read to the end: a streamed body is stored as it is read.
     if (response.body) await response.arrayBuffer();

@@ -27,14 +27,21 @@
  * - makes one application call for N concurrent misses on a key (nginx `proxy_cache_lock`):
  *   the others wait up to `lockTimeout` milliseconds, then go themselves;
  * - streams bodies to the client as they come while a copy is stored — only when the body
- *   completes within `maxEntrySize` bytes; `206`, `Range` and `Upgrade` requests and
+ *   completes within `maxEntrySize` bytes; `206`, `Upgrade` requests and
  *   `text/event-stream` pass through; `HEAD` is answered from a stored `GET`;
+ * - answers a `GET` with `Range` from a fresh stored `200` (RFC 9110 §14): a `206` of one
+ *   range, `multipart/byteranges` for several, `416` with `Content-Range: bytes *​/length`
+ *   when none overlaps, the full `200` when `If-Range` does not match; a `Range` request it
+ *   cannot answer so goes to the application as it came (not collapsed, its `206` not stored);
  * - a successful unsafe method (`POST`, `PUT`, `DELETE` …) invalidates its URL and the URLs of
  *   its `Location` and `Content-Location` on the same origin (§4.4); {@link purge} does it from
  *   the application;
- * - `Cache-Status` (RFC 9211) on every response it looked up: `mortar; hit; ttl=57`,
+ * - `Cache-Status` (RFC 9211) on every response it passes: `mortar; hit; ttl=57`,
  *   `mortar; fwd=uri-miss; fwd-status=200; ttl=60; stored`, `mortar; fwd=stale; fwd-status=304`,
- *   `mortar; fwd=uri-miss; fwd-status=200; detail=set-cookie`.
+ *   `mortar; fwd=uri-miss; fwd-status=200; detail=set-cookie`; `mortar; fwd=method;
+ *   fwd-status=201` for a method it does not cache (`POST` …); `mortar; fwd=bypass` on an
+ *   `Upgrade` request's response, set on the application's own Response object (never
+ *   rebuilt: a gateway may know the upgrade by it) when its header fields can change.
  *
  * Order with `session()`: either order is safe (a response that sets a cookie is never
  * stored, and a request's cookies are not part of the key), but put `cache()` **outside**
@@ -43,11 +50,14 @@
  */
 
 import { is, optionChecker, valueKind } from '../../src/_internal/options.js';
+import { responseParts } from '../../src/_internal/response-parts.js';
 import { defineEnvironKey } from '../../src/environ.js';
-import type { Environ, Middleware } from '../../src/types.js';
+import type { Application, Environ, Middleware } from '../../src/types.js';
 import { cachedRequest, type Settings } from './handler.js';
 import { invalidate } from './invalidate.js';
+import { Passes } from './pass.js';
 import { headersOf, policies } from './policy.js';
+import { withStatus } from './respond.js';
 import { type CacheStore, MemoryCacheStore } from './store.js';
 import { tolerant } from './tolerant.js';
 
@@ -87,6 +97,8 @@ export interface CacheOptions {
   /**
    * Seconds a URL that answered something not storable goes straight to the application,
    * without waiting on the lock (Varnish's hit-for-miss); a storable answer ends it. 0: never.
+   * The process that saw the answer does not even look the URL up in the store meanwhile (a
+   * response another process stores for it then is served here once this ends).
    * @default 60
    */
   passTtl?: number;
@@ -136,7 +148,10 @@ export function cache(options: CacheOptions = {}): Middleware {
   checkOptions(options);
   policies(); // says at once when http-cache-semantics is not installed
   const s: Settings = {
-    store: options.store ? tolerant(options.store, 'cache()') : new MemoryCacheStore(),
+    store:
+      options.store === undefined || options.store instanceof MemoryCacheStore
+        ? (options.store ?? new MemoryCacheStore()) // memory does not fail
+        : tolerant(options.store, 'cache()'),
     prefix: options.prefix ?? 'mortar:http:',
     maxEntrySize: options.maxEntrySize ?? 1024 * 1024,
     lockTimeout: options.lockTimeout ?? 5000,
@@ -144,24 +159,70 @@ export function cache(options: CacheOptions = {}): Middleware {
     passTtl: options.passTtl ?? 60,
     heuristic: options.heuristic ?? 0,
     refreshing: new Set(),
+    passes: new Passes(options.passTtl ?? 60),
   };
   const direct = { store: options.store ?? s.store, prefix: s.prefix };
   return function cache(app) {
-    return async function cacheApp(request, environ) {
+    return function cacheApp(request, environ) {
       const inner = cacheSlot.with(environ, new Purger(direct, request));
+      const header = headersOf(request);
+      if (header.get('upgrade') !== null) return upgrade(app, request, inner, s);
       const method = request.method;
       if (method === 'GET' || method === 'HEAD') {
-        const header = headersOf(request);
-        if (header.get('range') !== null || header.get('upgrade') !== null) {
-          return app(request, inner);
-        }
         return cachedRequest(app, request, inner, header, s);
       }
-      const response = await app(request, inner);
-      if (!SAFE.has(method) && response.status < 400) await invalidateAfter(s, request, response);
-      return response;
+      return otherMethod(app, request, inner, s);
     };
   };
+}
+
+/**
+ * The application's response to a request the cache does not answer; a non-error response to
+ * an unsafe method first invalidates what it changed (§4.4).
+ */
+async function forwarded(
+  app: Application,
+  request: Request,
+  environ: Environ,
+  s: Settings,
+): Promise<Response> {
+  const response = await app(request, environ);
+  if (!SAFE.has(request.method) && response.status < 400) {
+    await invalidateAfter(s, request, response);
+  }
+  return response;
+}
+
+/** A method the cache does not answer (`POST`, `OPTIONS` …): `Cache-Status: mortar; fwd=method`. */
+async function otherMethod(
+  app: Application,
+  request: Request,
+  environ: Environ,
+  s: Settings,
+): Promise<Response> {
+  const parts = responseParts(await forwarded(app, request, environ, s));
+  return withStatus(parts, parts.body, { fwd: 'method', fwdStatus: parts.status });
+}
+
+/**
+ * A request with `Upgrade` (a WebSocket handshake): never stored nor collapsed, and the
+ * application's own Response object is returned — a gateway may know the upgrade by it — with
+ * `Cache-Status: mortar; fwd=bypass` set on it in place when its header fields can change (an
+ * immutable one, as `Response.redirect` makes, is returned as it is).
+ */
+async function upgrade(
+  app: Application,
+  request: Request,
+  environ: Environ,
+  s: Settings,
+): Promise<Response> {
+  const response = await forwarded(app, request, environ, s);
+  try {
+    response.headers.set('cache-status', 'mortar; fwd=bypass');
+  } catch {
+    // Immutable header fields: the response goes back untouched.
+  }
+  return response;
 }
 
 /**

@@ -38,12 +38,21 @@ export interface PolicyRequest {
 /** `headers` as an object with lower-case names (repeated fields joined by `, `, as `Headers` does). */
 export function headerObject(pairs: Iterable<readonly [string, string]>): Record<string, string> {
   const object: Record<string, string> = {};
-  for (const [name, value] of pairs) {
-    const key = name.toLowerCase();
-    const had = object[key];
-    object[key] = had === undefined ? value : `${had}, ${value}`;
-  }
+  for (const [name, value] of pairs) addField(object, name, value);
   return object;
+}
+
+/** {@link headerObject} of a flat `[name, value, name, value, …]` list (a response's parts). */
+export function fieldObject(list: readonly string[]): Record<string, string> {
+  const object: Record<string, string> = {};
+  for (let i = 0; i < list.length; i += 2) addField(object, list[i]!, list[i + 1]!);
+  return object;
+}
+
+function addField(object: Record<string, string>, name: string, value: string): void {
+  const key = name.toLowerCase();
+  const had = object[key];
+  object[key] = had === undefined ? value : `${had}, ${value}`;
 }
 
 /** A request's header fields, read one at a time by lower-case name (a `Headers` is one). */
@@ -112,11 +121,30 @@ export function refusal(policy: CachePolicy, headers: Record<string, string>): s
  */
 export function quickRefusal(headers: Record<string, string>): string | undefined {
   if (headers['set-cookie'] !== undefined) return 'set-cookie';
-  const cc = parseCacheControl(headers['cache-control']);
-  if (cc['no-store']) return 'no-store';
-  if (cc.private) return 'private';
-  if ((headers.vary ?? '').split(',').some((name) => name.trim() === '*')) return 'vary-star';
+  const cc = headers['cache-control'];
+  if (cc !== undefined) {
+    if (hasDirective(cc, 'no-store')) return 'no-store';
+    if (hasDirective(cc, 'private')) return 'private';
+  }
+  const vary = headers.vary;
+  if (vary !== undefined && /(?:^|,)\s*\*\s*(?:,|$)/.test(vary)) return 'vary-star';
   return undefined;
+}
+
+const DIRECTIVES = new Map<string, RegExp>();
+
+/**
+ * Whether a `Cache-Control` value has the directive `name` (with or without a value), read
+ * without parsing every directive: what a refusal asks on every response. A directive name
+ * inside another's quoted value counts too — a refusal, never a wrongful store.
+ */
+export function hasDirective(cacheControl: string, name: string): boolean {
+  let pattern = DIRECTIVES.get(name);
+  if (!pattern) {
+    pattern = new RegExp(`(?:^|,)\\s*${name}\\s*(?:=|,|$)`, 'i');
+    DIRECTIVES.set(name, pattern);
+  }
+  return pattern.test(cacheControl);
 }
 
 /** Whether a stored response can be revalidated: it has an `ETag` or a `Last-Modified`. */

@@ -10,6 +10,8 @@
  *   milliseconds and read what it stored, or make it themselves when the wait times out.
  *
  * The lock is per process on {@link MemoryCacheStore} and per key across processes on Redis.
+ * `invalidate(key)` expires one value, `invalidateAll()` every value of the region (a
+ * generation record the region reads beside each value, in the same round trip on Redis).
  *
  * ```ts
  * import { region } from 'mortar/cache';
@@ -72,6 +74,30 @@ interface Stored {
   value: unknown;
   /** Milliseconds since the epoch: fresh until then (0 after a soft invalidation). */
   freshUntil: number;
+  /** The region's generation when the value was made (absent: 0). */
+  generation?: number;
+}
+
+/**
+ * The region's record of {@link Region.invalidateAll}: values made in an earlier `generation`
+ * are expired (served within grace of `at` while the next is made), those made before `hard`
+ * are gone. No record: generation 0, nothing invalidated.
+ */
+interface Generation {
+  generation: number;
+  hard: number;
+  /** Milliseconds since the epoch of the last invalidateAll. */
+  at: number;
+}
+
+const FIRST: Generation = { generation: 0, hard: 0, at: 0 };
+/** Seconds the generation record is kept: longer than any value it judges. */
+const GENERATION_TTL = 10 * 365 * 24 * 3600;
+
+/** A stored value and the region's generation, read together. */
+interface Read {
+  stored: Stored | undefined;
+  generation: Generation;
 }
 
 /** A named data cache (see the module's description). */
@@ -81,9 +107,13 @@ export class Region {
   /** The store, its failures answered without it (tolerant.ts). */
   readonly #store: CacheStore;
   readonly #prefix: string;
+  /** The key of the region's generation record (no key of a value starts with NUL). */
+  readonly #generationKey: string;
   readonly #ttl: number;
   readonly #grace: number;
   readonly #timeout: number;
+  /** The store when it is this process's memory: read without a promise a record. */
+  readonly #memory: MemoryCacheStore | undefined;
 
   /**
    * @throws ConfigError (a TypeError) for an unknown option, a missing name or ttl, or a
@@ -96,24 +126,70 @@ export class Region {
     this.store = options.store ?? new MemoryCacheStore();
     this.#store = options.store ? tolerant(this.store, `region "${this.name}"`) : this.store;
     this.#prefix = options.prefix ?? `mortar:region:${options.name}:`;
+    this.#generationKey = `${this.#prefix}\0generation`;
     this.#ttl = options.ttl;
     this.#grace = options.grace ?? 0;
     this.#timeout = options.lock?.timeout ?? 5000;
+    this.#memory = this.store instanceof MemoryCacheStore ? this.store : undefined;
   }
 
   /** The value of `key` while fresh, else `undefined`. */
   async get<T>(key: string): Promise<T | undefined> {
-    const record = await this.#store.get(this.#prefix + key);
-    const stored = record?.meta as Stored | undefined;
-    return stored && Date.now() < stored.freshUntil ? (stored.value as T) : undefined;
+    const read = await this.#read(this.#prefix + key);
+    return this.#state(read) === 'fresh' ? (read.stored!.value as T) : undefined;
   }
 
   /** Stores `value` under `key`, fresh for `ttl` seconds and kept `grace` seconds more. */
   async set(key: string, value: unknown, lifetimes: Lifetimes = {}): Promise<void> {
+    const { generation } = await this.#read(undefined);
+    await this.#write(this.#prefix + key, value, generation.generation, lifetimes);
+  }
+
+  async #write(full: string, value: unknown, generation: number, lifetimes: Lifetimes) {
     const ttl = lifetimes.ttl ?? this.#ttl;
     const grace = lifetimes.grace ?? this.#grace;
-    const stored: Stored = { value, freshUntil: Date.now() + ttl * 1000 };
-    await this.#store.set(this.#prefix + key, { meta: stored }, ttl + grace);
+    const stored: Stored = { value, freshUntil: Date.now() + ttl * 1000, generation };
+    await this.#store.set(full, { meta: stored }, ttl + grace);
+  }
+
+  /**
+   * The value under `full` (none when `undefined`) and the region's generation, read at once:
+   * from this process's memory without a promise, else asked together (one round trip on Redis).
+   */
+  #read(full: string | undefined): Read | Promise<Read> {
+    const memory = this.#memory;
+    if (memory) {
+      const record = full === undefined ? undefined : memory.peek(full);
+      const generation = memory.peek(this.#generationKey);
+      return {
+        stored: record?.meta as Stored | undefined,
+        generation: (generation?.meta as Generation | undefined) ?? FIRST,
+      };
+    }
+    return this.#ask(full);
+  }
+
+  async #ask(full: string | undefined): Promise<Read> {
+    // Both asked at once (one round trip on Redis), awaited one after the other (no Promise.all).
+    const value = full === undefined ? undefined : this.#store.get(full);
+    const current = this.#store.get(this.#generationKey);
+    const record = await value;
+    const generation = await current;
+    return {
+      stored: record?.meta as Stored | undefined,
+      generation: (generation?.meta as Generation | undefined) ?? FIRST,
+    };
+  }
+
+  /** Whether a read value is fresh, expired but usable within grace, or not there. */
+  #state({ stored, generation }: Read): 'fresh' | 'stale' | undefined {
+    if (!stored) return undefined;
+    const made = stored.generation ?? 0;
+    if (made < generation.hard) return undefined;
+    if (made < generation.generation) {
+      return Date.now() < generation.at + this.#grace * 1000 ? 'stale' : undefined;
+    }
+    return Date.now() < stored.freshUntil ? 'fresh' : 'stale';
   }
 
   /**
@@ -126,37 +202,36 @@ export class Region {
     lifetimes: Lifetimes = {},
   ): Promise<T> {
     const full = this.#prefix + key;
-    const stored = (await this.#store.get(full))?.meta as Stored | undefined;
-    if (stored && Date.now() < stored.freshUntil) return stored.value as T;
-    if (stored) {
+    const read = await this.#read(full);
+    const state = this.#state(read);
+    if (state === 'fresh') return read.stored!.value as T;
+    if (state === 'stale') {
       // Within grace: one caller makes the next value, the others get this one at once.
       const token = await this.#store.lock(full, this.#timeout);
-      if (token === undefined) return stored.value as T;
-      return this.#create(key, full, token, create, lifetimes);
+      if (token === undefined) return read.stored!.value as T;
+      return this.#create(full, token, create, lifetimes);
     }
     const got = await acquire(this.#store, full, this.#timeout);
     if (got.token === undefined && got.released) {
-      const made = (await this.#store.get(full))?.meta as Stored | undefined;
-      if (made && Date.now() < made.freshUntil) return made.value as T;
+      const made = await this.#read(full);
+      if (this.#state(made) === 'fresh') return made.stored!.value as T;
     }
-    return this.#create(key, full, got.token, create, lifetimes);
+    return this.#create(full, got.token, create, lifetimes);
   }
 
   async #create<T>(
-    key: string,
     full: string,
     token: string | undefined,
     create: () => T | Promise<T>,
     lifetimes: Lifetimes,
   ): Promise<T> {
     try {
-      if (token !== undefined) {
-        // Another caller may have stored it between our read and our lock.
-        const stored = (await this.#store.get(full))?.meta as Stored | undefined;
-        if (stored && Date.now() < stored.freshUntil) return stored.value as T;
-      }
+      // Another caller may have stored it between our read and our lock; and the value is
+      // made in the generation read before `create` runs (an invalidateAll meanwhile wins).
+      const read = await this.#read(full);
+      if (token !== undefined && this.#state(read) === 'fresh') return read.stored!.value as T;
       const value = await create();
-      await this.set(key, value, lifetimes);
+      await this.#write(full, value, read.generation.generation, lifetimes);
       return value;
     } finally {
       release(this.#store, full, token);
@@ -170,10 +245,33 @@ export class Region {
    * @throws the store's error when it fails (an invalidation is never skipped silently).
    */
   async invalidate(key: string, options: { hard?: boolean } = {}): Promise<void> {
+    if (typeof key !== 'string') {
+      throw new TypeError(
+        `region "${this.name}": invalidate(key) takes a key (a string), got ${typeof key}; invalidateAll() forgets every key`,
+      );
+    }
     const full = this.#prefix + key;
     const stored = (await this.store.get(full))?.meta as Stored | undefined;
     if (options.hard || !stored || this.#grace === 0) return this.store.delete(full);
-    await this.store.set(full, { meta: { value: stored.value, freshUntil: 0 } }, this.#grace);
+    const expired: Stored = { ...stored, freshUntil: 0 };
+    await this.store.set(full, { meta: expired }, this.#grace);
+  }
+
+  /**
+   * Forgets every key of the region, on every process that shares its store, by one write: the
+   * region's generation goes up, and values made in an earlier one count as expired — soft
+   * (the default): each is served within `grace` seconds of now while the next is made;
+   * `{ hard: true }` (or a region without grace): gone, the next caller makes it and the
+   * others wait. No key is listed or deleted (their records lapse by their own ttl).
+   * @throws the store's error when it fails (an invalidation is never skipped silently).
+   */
+  async invalidateAll(options: { hard?: boolean } = {}): Promise<void> {
+    const record = await this.store.get(this.#generationKey);
+    const now = (record?.meta as Generation | undefined) ?? FIRST;
+    const generation = now.generation + 1;
+    const hard = options.hard || this.#grace === 0 ? generation : now.hard;
+    const next: Generation = { generation, hard, at: Date.now() };
+    await this.store.set(this.#generationKey, { meta: next }, GENERATION_TTL);
   }
 
   /**

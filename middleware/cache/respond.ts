@@ -14,11 +14,13 @@ import {
   statusOf,
   ttlOf,
 } from './policy.js';
+import { rangeResponse } from './range.js';
 
 /**
  * The stored response for a `GET` or `HEAD` (no body), with `Age` and `Date` of now and
  * `Cache-Status`; a `304` when the request's `If-None-Match` (weak comparison) or, without
- * it, `If-Modified-Since` matches (RFC 9110 §13.1).
+ * it, `If-Modified-Since` matches (RFC 9110 §13.1); else a `206` or `416` for a `GET`'s
+ * `Range` on a stored `200` (range.ts).
  */
 export function storedResponse(
   method: string,
@@ -32,8 +34,15 @@ export function storedResponse(
     delete headers['content-length'];
     return new FastResponse(null, { status: 304, headers });
   }
+  const code = statusOf(entry.policy);
+  // Range handling is defined for GET only (RFC 9110 §14.2), here of a stored 200.
+  const range = method === 'GET' && code === 200 ? request.get('range') : null;
+  if (range !== null) {
+    const partial = rangeResponse(range, request.get('if-range'), headers, entry.body);
+    if (partial) return partial;
+  }
   const body = method === 'HEAD' ? null : entry.body;
-  return new FastResponse(body as BodyInit | null, { status: statusOf(entry.policy), headers });
+  return new FastResponse(body as BodyInit | null, { status: code, headers });
 }
 
 function notModified(request: HeaderOf, stored: Record<string, string>): boolean {

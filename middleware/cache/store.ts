@@ -102,6 +102,11 @@ export class MemoryCacheStore implements CacheStore {
     return Promise.resolve(this.#lru.get(key));
   }
 
+  /** What {@link get} resolves to, now (no promise: a region reads two records with it). */
+  peek(key: string): CacheRecord | undefined {
+    return this.#lru.get(key);
+  }
+
   set(key: string, record: CacheRecord, ttl: number): Promise<void> {
     this.#lru.set(key, record, { ttl: Math.max(1, Math.ceil(ttl * 1000)) });
     return Promise.resolve();

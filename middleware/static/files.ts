@@ -7,7 +7,7 @@ import { createReadStream, type Stats } from 'node:fs';
 import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import type { ByteRange, Multipart } from './range.js';
+import type { ByteRange, Multipart } from '../_shared/range.js';
 
 /** What a path names, as far as serving goes. */
 export type Entry =

@@ -43,9 +43,9 @@ export {
   ifRangeMatches,
   parseHTTPDate,
   type Validators,
-} from './conditional.js';
+} from '../_shared/conditional.js';
+export { multipartByteranges, parseRange } from '../_shared/range.js';
 export { parseStaticPath } from './path.js';
-export { multipartByteranges, parseRange } from './range.js';
 export type { FileOptions, StaticFileInfo } from './settings.js';
 
 /** Options of {@link serveStatic}. */

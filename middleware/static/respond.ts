@@ -9,9 +9,18 @@ import { errorResponse } from '../../src/http-error.js';
 import { negotiateEncoding } from '../../src/negotiation.js';
 import { requestHeader } from '../../src/request-header.js';
 import { FastResponse } from '../../src/response.js';
-import { type ConditionalHeaders, evaluatePreconditions, ifRangeMatches } from './conditional.js';
+import {
+  type ConditionalHeaders,
+  evaluatePreconditions,
+  ifRangeMatches,
+} from '../_shared/conditional.js';
+import {
+  type ByteRange,
+  multipartByteranges,
+  multipartBytes,
+  parseRange,
+} from '../_shared/range.js';
 import { type Entry, fileStream, multipartStream } from './files.js';
-import { type ByteRange, multipartByteranges, parseRange } from './range.js';
 import { EXTENSIONS, type FileSettings } from './settings.js';
 
 function contentTypeOf(file: string): string {
@@ -269,12 +278,7 @@ async function multipartBody(
   if (settings.view.cacheable(size)) {
     const bytes = await settings.view.content(file);
     if (bytes === undefined) return undefined;
-    const parts: Buffer[] = [];
-    for (const [index, range] of ranges.entries()) {
-      parts.push(framing.heads[index]!, bytes.subarray(range.start, range.end + 1));
-    }
-    parts.push(framing.tail);
-    return new FastResponse(Buffer.concat(parts) as Uint8Array<ArrayBuffer>, init);
+    return new FastResponse(multipartBytes(framing, ranges, bytes), init);
   }
   const handle = await settings.view.openFor(file);
   if (handle === undefined) return undefined;

@@ -143,6 +143,31 @@ describe.each(factories)('%s: behind cache() and region()', (_name, make, availa
   );
 });
 
+describe.each(factories)('%s: a region invalidated as a whole', (_name, make, available) => {
+  it.skipIf(!available)(
+    'invalidateAll() on one region object is seen by another on the same store',
+    async () => {
+      const first = make();
+      const second =
+        first instanceof RedisCacheStore
+          ? new RedisCacheStore({ url: redis!.url, prefix: first.prefix })
+          : first;
+      if (second !== first) redisStores.push(second as RedisCacheStore);
+      const name = `whole${counter++}`;
+      const here = region({ name, store: first, ttl: 60 });
+      const there = region({ name, store: second, ttl: 60 });
+      await here.set('a', 'a1');
+      await here.set('b', 'b1');
+      expect(await there.get('a')).toBe('a1');
+      await there.invalidateAll();
+      expect(await here.get('a')).toBeUndefined();
+      expect(await here.getOrCreate('b', () => 'b2')).toBe('b2');
+      expect(await there.getOrCreate('b', () => 'b3')).toBe('b2');
+      expect(await there.getOrCreate('a', () => 'a2')).toBe('a2');
+    },
+  );
+});
+
 describe('RedisCacheStore: Redis down', () => {
   it.skipIf(!redisAvailable)(
     'cache() and region() go on without the store, and say so once',

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { cache, purge } from '../../../middleware/cache/index.js';
+import { cache, MemoryCacheStore, purge } from '../../../middleware/cache/index.js';
 import { type Application, FastResponse, type Middleware } from '../../../src/index.js';
 import { listen, request, until } from './helpers.js';
 
@@ -213,5 +213,156 @@ describe('cache(): invalidation', () => {
     await request(`${url}/purge`);
     expect((await request(`${url}/page`, { 'accept-language': 'en' })).body).toBe('v2 en');
     expect((await request(`${url}/page`, { 'accept-language': 'fr' })).body).toBe('v2 fr');
+  });
+});
+
+describe('cache(): Cache-Status on what it passes through (RFC 9211)', () => {
+  it.each([
+    ['POST', 201],
+    ['PUT', 200],
+    ['DELETE', 204],
+    ['OPTIONS', 200],
+  ])('%s: fwd=method, with the status the application answered', async (method, status) => {
+    const app: Application = () => new FastResponse(status === 204 ? null : 'done', { status });
+    const url = await listen(cache()(app));
+    const reply = await request(
+      `${url}/thing`,
+      {},
+      method,
+      method === 'POST' || method === 'PUT' ? 'x' : undefined,
+    );
+    expect(reply.status).toBe(status);
+    expect(reply.headers['cache-status']).toBe(`mortar; fwd=method; fwd-status=${status}`);
+  });
+
+  it('passes a 206 and an event stream through with the reason in Cache-Status', async () => {
+    const app: Application = (r) =>
+      new URL(r.url).pathname === '/events'
+        ? new FastResponse('data: 1\n\n', {
+            headers: { 'content-type': 'text/event-stream', 'cache-control': 'max-age=60' },
+          })
+        : new FastResponse('ab', { status: 206, headers: { 'content-range': 'bytes 0-1/4' } });
+    const url = await listen(cache()(app));
+    const partial = await request(`${url}/partial`);
+    expect(partial.headers['cache-status']).toBe(
+      'mortar; fwd=uri-miss; fwd-status=206; detail=partial',
+    );
+    const events = await request(`${url}/events`);
+    expect(events.headers['cache-status']).toBe(
+      'mortar; fwd=uri-miss; fwd-status=200; detail=event-stream',
+    );
+  });
+});
+
+describe('cache(): Upgrade requests pass through untouched', () => {
+  const environ = { scriptName: '', pathInfo: '/ws', gateway: 'test' as const };
+  const handshake = () =>
+    new Request('http://localhost/ws', {
+      headers: { upgrade: 'websocket', connection: 'Upgrade' },
+    });
+
+  it('returns the application’s own Response object, marked fwd=bypass', async () => {
+    const own = new Response(null, {
+      status: 200,
+      headers: { 'cache-control': 'max-age=60', 'x-marker': '1' },
+    });
+    const app = cache()(() => own);
+    const response = await app(handshake(), environ);
+    expect(response).toBe(own);
+    expect(response.headers.get('cache-status')).toBe('mortar; fwd=bypass');
+    expect(response.headers.get('x-marker')).toBe('1');
+  });
+
+  it('returns the same FastResponse (not rebuilt from its parts), marked fwd=bypass', async () => {
+    const own = new FastResponse('socket', { headers: { 'cache-control': 'max-age=60' } });
+    const response = await cache()(() => own)(handshake(), environ);
+    expect(response).toBe(own);
+    expect(response.headers.get('cache-status')).toBe('mortar; fwd=bypass');
+    expect(await response.text()).toBe('socket');
+  });
+
+  it('returns a Response whose header fields cannot change as it is', async () => {
+    const own = Response.redirect('http://localhost/elsewhere', 307);
+    const response = await cache()(() => own)(handshake(), environ);
+    expect(response).toBe(own);
+    expect(response.headers.get('cache-status')).toBeNull();
+  });
+
+  it('neither collapses concurrent upgrades nor stores their responses', async () => {
+    let calls = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const app = cache()(async () => {
+      calls++;
+      await gate;
+      return new FastResponse('socket', { headers: { 'cache-control': 'max-age=60' } });
+    });
+    const both = Promise.all([app(handshake(), environ), app(handshake(), environ)]);
+    await until(() => calls === 2);
+    open();
+    await both;
+    const plain = await app(new Request('http://localhost/ws'), environ);
+    expect(plain.headers.get('cache-status')).toMatch(/^mortar; fwd=uri-miss/);
+    expect(calls).toBe(3);
+  });
+});
+
+describe('cache(): a fresh hit in memory', () => {
+  it('is answered synchronously, from the store, with no promise of the cache’s own', async () => {
+    const environ = { scriptName: '', pathInfo: '/h', gateway: 'test' as const };
+    const app = cache()(
+      () => new FastResponse('kept', { headers: { 'cache-control': 'max-age=60' } }),
+    );
+    await app(new Request('http://localhost/h'), environ);
+    const hit = app(new Request('http://localhost/h'), environ);
+    expect(hit).not.toBeInstanceOf(Promise);
+    expect((hit as Response).headers.get('cache-status')).toMatch(/^mortar; hit/);
+    expect(await (hit as Response).text()).toBe('kept');
+  });
+});
+
+describe('cache(): a URL that answers something not storable', () => {
+  it('is answered synchronously once known, when the application answers synchronously', async () => {
+    const environ = { scriptName: '', pathInfo: '/x', gateway: 'test' as const };
+    const app = cache()(() => new FastResponse('x', { headers: { 'cache-control': 'no-store' } }));
+    const first = app(new Request('http://localhost/x'), environ);
+    expect(first).toBeInstanceOf(Promise); // the store is asked once
+    await first;
+    const again = app(new Request('http://localhost/x'), environ);
+    expect(again).not.toBeInstanceOf(Promise);
+    expect((again as Response).headers.get('cache-status')).toBe(
+      'mortar; fwd=uri-miss; fwd-status=200; detail=no-store',
+    );
+  });
+
+  it('is not looked up in the store again within passTtl in this process, until it answers storable', async () => {
+    const store = new MemoryCacheStore();
+    const gets: string[] = []; // every read, with or without a promise
+    const get = store.get.bind(store);
+    const peek = store.peek.bind(store);
+    store.get = (key) => {
+      gets.push(key);
+      return get(key);
+    };
+    store.peek = (key) => {
+      gets.push(key);
+      return peek(key);
+    };
+    let storable = false;
+    const app: Application = () =>
+      new FastResponse('x', { headers: { 'cache-control': storable ? 'max-age=60' : 'no-store' } });
+    const url = await listen(cache({ store })(app));
+    for (let i = 0; i < 3; i++) {
+      const reply = await request(`${url}/x`);
+      expect(reply.headers['cache-status']).toBe(
+        'mortar; fwd=uri-miss; fwd-status=200; detail=no-store',
+      );
+    }
+    expect(gets).toHaveLength(1);
+    storable = true;
+    await request(`${url}/x`);
+    expect((await request(`${url}/x`)).headers['cache-status']).toMatch(/^mortar; hit/);
   });
 });

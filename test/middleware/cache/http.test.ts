@@ -236,6 +236,103 @@ describe('cache(): revalidation', () => {
   });
 });
 
+describe('cache(): ranges of a stored response (RFC 9110 §14)', () => {
+  const modified = 'Mon, 01 Jan 2024 00:00:00 GMT';
+  /** A stored `abcdefghij` (text/plain, ETag "r"), its server, and the application's calls. */
+  async function stored() {
+    const server = await cachedServer((r) =>
+      r.headers.get('range')
+        ? new FastResponse('ab', { status: 206, headers: { 'content-range': 'bytes 0-1/10' } })
+        : new FastResponse('abcdefghij', {
+            headers: {
+              'cache-control': 'max-age=60',
+              'content-type': 'text/plain',
+              etag: '"r"',
+              'last-modified': modified,
+            },
+          }),
+    );
+    await request(`${server.url}/r`);
+    return server;
+  }
+
+  it('answers a single range and a suffix range from the store with a 206', async () => {
+    const { url, calls } = await stored();
+    const one = await request(`${url}/r`, { range: 'bytes=2-4' });
+    expect(one.status).toBe(206);
+    expect(one.body).toBe('cde');
+    expect(one.headers['content-range']).toBe('bytes 2-4/10');
+    expect(one.headers['content-length']).toBe('3');
+    expect(one.headers['content-type']).toBe('text/plain');
+    expect(one.headers['cache-status']).toMatch(/^mortar; hit/);
+    const suffix = await request(`${url}/r`, { range: 'bytes=-3' });
+    expect([suffix.status, suffix.body]).toEqual([206, 'hij']);
+    expect(calls.n).toBe(1);
+  });
+
+  it('answers several ranges as multipart/byteranges', async () => {
+    const { url } = await stored();
+    const reply = await request(`${url}/r`, { range: 'bytes=0-1, 5-6' });
+    expect(reply.status).toBe(206);
+    const boundary = /^multipart\/byteranges; boundary=(.+)$/.exec(
+      String(reply.headers['content-type']),
+    )?.[1];
+    expect(boundary).toBeDefined();
+    expect(reply.body).toBe(
+      `--${boundary}\r\ncontent-type: text/plain\r\ncontent-range: bytes 0-1/10\r\n\r\nab` +
+        `\r\n--${boundary}\r\ncontent-type: text/plain\r\ncontent-range: bytes 5-6/10\r\n\r\nfg` +
+        `\r\n--${boundary}--\r\n`,
+    );
+    expect(Number(reply.headers['content-length'])).toBe(Buffer.byteLength(reply.body));
+  });
+
+  it('answers a range past the end with 416 and Content-Range: bytes */10', async () => {
+    const { url, calls } = await stored();
+    const reply = await request(`${url}/r`, { range: 'bytes=20-30' });
+    expect(reply.status).toBe(416);
+    expect(reply.headers['content-range']).toBe('bytes */10');
+    expect(reply.body).toBe('');
+    expect(calls.n).toBe(1);
+  });
+
+  it('honours If-Range: a matching ETag or date gets the range, another the full 200', async () => {
+    const { url } = await stored();
+    const tag = await request(`${url}/r`, { range: 'bytes=0-2', 'if-range': '"r"' });
+    expect([tag.status, tag.body]).toEqual([206, 'abc']);
+    const date = await request(`${url}/r`, { range: 'bytes=0-2', 'if-range': modified });
+    expect([date.status, date.body]).toEqual([206, 'abc']);
+    const other = await request(`${url}/r`, { range: 'bytes=0-2', 'if-range': '"old"' });
+    expect([other.status, other.body]).toEqual([200, 'abcdefghij']);
+    expect(other.headers['content-range']).toBeUndefined();
+  });
+
+  it('ignores Range on a HEAD and in another unit', async () => {
+    const { url } = await stored();
+    const head = await request(`${url}/r`, { range: 'bytes=0-2' }, 'HEAD');
+    expect([head.status, head.headers['content-length']]).toEqual([200, '10']);
+    const items = await request(`${url}/r`, { range: 'items=0-2' });
+    expect([items.status, items.body]).toEqual([200, 'abcdefghij']);
+  });
+
+  it('forwards a Range request it cannot answer as it came, and a full GET still fills the store', async () => {
+    const { url, calls } = await cachedServer((r) =>
+      r.headers.get('range')
+        ? new FastResponse('ab', { status: 206, headers: { 'content-range': 'bytes 0-1/10' } })
+        : new FastResponse('abcdefghij', { headers: { 'cache-control': 'max-age=60' } }),
+    );
+    const missed = await request(`${url}/m`, { range: 'bytes=0-1' });
+    expect([missed.status, missed.body]).toEqual([206, 'ab']);
+    expect(missed.headers['cache-status']).toBe(
+      'mortar; fwd=uri-miss; fwd-status=206; detail=partial',
+    );
+    expect(calls.requests[0]!.headers.get('range')).toBe('bytes=0-1');
+    await request(`${url}/m`);
+    const hit = await request(`${url}/m`, { range: 'bytes=8-' });
+    expect([hit.status, hit.body]).toEqual([206, 'ij']);
+    expect(calls.n).toBe(2);
+  });
+});
+
 describe('cache() and region(): options', () => {
   it('refuse an option they do not know, naming the one meant', () => {
     expect(() => cache({ maxEntrysize: 1 } as never)).toThrow(

@@ -87,6 +87,59 @@ describe('region(): invalidation', () => {
   });
 });
 
+describe('region(): invalidateAll', () => {
+  it('soft: every key counts as expired; its old value is served while one caller makes the next', async () => {
+    const r = region({ name: 'all-soft', ttl: 60, grace: 60 });
+    await r.set('a', 'a1');
+    await r.set('b', 'b1');
+    await r.invalidateAll();
+    expect(await r.get('a')).toBeUndefined();
+    const creator = gated(() => 'a2');
+    const regenerating = r.getOrCreate('a', creator.create);
+    expect(await r.getOrCreate('a', creator.create)).toBe('a1');
+    creator.open();
+    expect(await regenerating).toBe('a2');
+    expect(await r.get('a')).toBe('a2');
+    expect(await r.getOrCreate('b', () => 'b2')).toBe('b2');
+    expect(creator.calls).toBe(1);
+  });
+
+  it('hard: every key is gone; one caller makes it while the others wait', async () => {
+    const r = region({ name: 'all-hard', ttl: 60, grace: 60 });
+    await r.set('a', 'a1');
+    await r.invalidateAll({ hard: true });
+    const creator = gated(() => 'a2');
+    const all = Promise.all([
+      r.getOrCreate('a', creator.create),
+      r.getOrCreate('a', creator.create),
+    ]);
+    await new Promise((resolve) => setImmediate(resolve));
+    creator.open();
+    expect(await all).toEqual(['a2', 'a2']);
+    expect(creator.calls).toBe(1);
+  });
+
+  it('a value being made while the region is invalidated is not kept as fresh', async () => {
+    const r = region({ name: 'all-race', ttl: 60 });
+    const creator = gated(() => 'made before');
+    const making = r.getOrCreate('k', creator.create);
+    await new Promise((resolve) => setImmediate(resolve));
+    await r.invalidateAll();
+    creator.open();
+    expect(await making).toBe('made before');
+    expect(await r.getOrCreate('k', () => 'made after')).toBe('made after');
+  });
+
+  it('invalidate() without a key is refused, pointing to invalidateAll()', async () => {
+    const r = region({ name: 'no-key', ttl: 60 });
+    await r.set('k', 'kept');
+    await expect(r.invalidate(undefined as never)).rejects.toThrow(
+      /region "no-key": invalidate\(key\) takes a key \(a string\), got undefined; invalidateAll\(\) forgets every key/,
+    );
+    expect(await r.get('k')).toBe('kept');
+  });
+});
+
 describe('region(): cached and the environ', () => {
   it('cached(fn, keyOf) calls fn once per key', async () => {
     const r = region({ name: 'fn', ttl: 60 });

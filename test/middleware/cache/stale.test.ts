@@ -34,6 +34,23 @@ describe('cache(): stale-while-revalidate', () => {
     await until(async () => (await request(`${url}/swr`)).body === 'new');
     expect(calls).toBe(2);
   });
+  it('answers a Range request from the stale entry and refreshes the full response', async () => {
+    const seen: (string | null)[] = [];
+    const app: Application = (r) => {
+      seen.push(r.headers.get('range'));
+      return seen.length === 1
+        ? new FastResponse('0123456789', {
+            headers: { 'cache-control': 'max-age=1, stale-while-revalidate=60', age: '2' },
+          })
+        : new FastResponse('abcdefghij', { headers: { 'cache-control': 'max-age=60' } });
+    };
+    const url = await listen(cache()(app));
+    await request(`${url}/swr`);
+    const stale = await request(`${url}/swr`, { range: 'bytes=0-3' });
+    expect([stale.status, stale.body]).toEqual([206, '0123']);
+    await until(async () => (await request(`${url}/swr`, { range: 'bytes=0-3' })).body === 'abcd');
+    expect(seen).toEqual([null, null]);
+  });
 });
 
 describe('cache(): stale-if-error', () => {

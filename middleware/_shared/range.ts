@@ -1,6 +1,7 @@
 /**
  * Byte ranges (RFC 9110 §14) as pure functions: parsing `Range`, and the framing of a
- * `multipart/byteranges` body.
+ * `multipart/byteranges` body — shared by static() (ranges of a file) and cache() (ranges of a
+ * stored response).
  */
 
 /** An inclusive byte range: `start`…`end`, both within the representation. */
@@ -91,4 +92,18 @@ export function multipartByteranges(
     length += heads[index]!.byteLength + range.end - range.start + 1;
   }
   return { contentType: `multipart/byteranges; boundary=${boundary}`, heads, tail, length };
+}
+
+/** The whole `multipart/byteranges` body of `ranges` of `bytes` (the representation), as `framing` frames it. */
+export function multipartBytes(
+  framing: Multipart,
+  ranges: readonly ByteRange[],
+  bytes: Uint8Array,
+): Uint8Array<ArrayBuffer> {
+  const parts: Uint8Array[] = [];
+  for (const [index, range] of ranges.entries()) {
+    parts.push(framing.heads[index]!, bytes.subarray(range.start, range.end + 1));
+  }
+  parts.push(framing.tail);
+  return Buffer.concat(parts) as Uint8Array<ArrayBuffer>;
 }
