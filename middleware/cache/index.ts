@@ -53,6 +53,7 @@ import { is, optionChecker, valueKind } from '../../src/_internal/options.js';
 import { responseParts } from '../../src/_internal/response-parts.js';
 import { defineEnvironKey } from '../../src/environ.js';
 import type { Application, Environ, Middleware } from '../../src/types.js';
+import { acceptedWebSocket } from '../../src/websocket.js';
 import { cachedRequest, type Settings } from './handler.js';
 import { invalidate } from './invalidate.js';
 import { Passes } from './pass.js';
@@ -208,7 +209,8 @@ async function otherMethod(
  * A request with `Upgrade` (a WebSocket handshake): never stored nor collapsed, and the
  * application's own Response object is returned — a gateway may know the upgrade by it — with
  * `Cache-Status: mortar; fwd=bypass` set on it in place when its header fields can change (an
- * immutable one, as `Response.redirect` makes, is returned as it is).
+ * immutable one, as `Response.redirect` makes, is returned as it is) and it is not the accept of
+ * a WebSocket (whose 101 gets nothing of the cache).
  */
 async function upgrade(
   app: Application,
@@ -217,6 +219,8 @@ async function upgrade(
   s: Settings,
 ): Promise<Response> {
   const response = await forwarded(app, request, environ, s);
+  // A WebSocket the chain accepted: nothing of a cache belongs on its 101.
+  if (acceptedWebSocket(response, environ)) return response;
   try {
     response.headers.set('cache-status', 'mortar; fwd=bypass');
   } catch {

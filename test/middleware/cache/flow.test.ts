@@ -6,7 +6,9 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { cache, MemoryCacheStore, purge } from '../../../middleware/cache/index.js';
+import { webSocket } from '../../../middleware/websocket/index.js';
 import { type Application, FastResponse, type Middleware } from '../../../src/index.js';
+import { TestClient } from '../../../src/testing/index.js';
 import { listen, request, until } from './helpers.js';
 
 /** Counts the requests that reached the cache (an outer middleware). */
@@ -260,6 +262,16 @@ describe('cache(): Upgrade requests pass through untouched', () => {
     new Request('http://localhost/ws', {
       headers: { upgrade: 'websocket', connection: 'Upgrade' },
     });
+
+  it('adds nothing to the 101 of a WebSocket the chain accepted, and the socket works', async () => {
+    const echo = webSocket({ message: (peer, message) => void peer.send(message.text()) });
+    const client = new TestClient(cache({ store: new MemoryCacheStore() })(echo));
+    const socket = await client.websocket('/ws');
+    expect(socket.headers.get('cache-status')).toBeNull();
+    socket.send('hi');
+    expect(await socket.next()).toBe('hi');
+    socket.close(1000);
+  });
 
   it('returns the application’s own Response object, marked fwd=bypass', async () => {
     const own = new Response(null, {
