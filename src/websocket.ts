@@ -192,13 +192,11 @@ export function acceptedWebSocket(
   response: Response,
   environ: { readonly websocket?: WebSocketUpgrade | undefined },
 ): AcceptedWebSocket | undefined {
-  const upgrade = environ.websocket as (WebSocketUpgrade & Partial<AcceptedWebSocket>) | undefined;
-  if (upgrade === undefined || response.status !== 426) return undefined;
-  const token = (upgrade as { token?: string }).token;
-  if (token === undefined || response.headers.get(WEBSOCKET_MARKER_HEADER) !== token) {
-    return undefined;
-  }
-  return upgrade as AcceptedWebSocket;
+  // The gateways' environ.websocket (`UpgradeSlot`) knows its own accept; see upgrade.ts.
+  const upgrade = environ.websocket as
+    | (WebSocketUpgrade & { isAccept?(response: Response): boolean })
+    | undefined;
+  return upgrade?.isAccept?.(response) ? (upgrade as unknown as AcceptedWebSocket) : undefined;
 }
 
 /**
@@ -213,8 +211,11 @@ export function isWebSocketRequest(request: Request): boolean {
   return connection !== null && hasToken(connection, 'upgrade');
 }
 
-/** Whether the comma-separated list `value` holds `token` (case-insensitive). */
-function hasToken(value: string, token: string): boolean {
+/**
+ * Whether the comma-separated list `value` (an `Upgrade` or `Connection` field) holds `token`,
+ * given in lower case (the list is compared case-insensitively).
+ */
+export function hasToken(value: string, token: string): boolean {
   for (const part of value.split(',')) {
     if (part.trim().toLowerCase() === token) return true;
   }

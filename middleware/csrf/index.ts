@@ -30,7 +30,6 @@ import { is, optionChecker } from '../../src/_internal/options.js';
 import { defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { HTTPError } from '../../src/http-error.js';
 import type { Environ, Middleware } from '../../src/types.js';
-import { isWebSocketRequest } from '../../src/websocket.js';
 import { base64url, constantTimeEqual } from '../_shared/crypto.js';
 import { crossOrigin, originSet } from '../_shared/origin.js';
 import { getSession } from '../session/index.js';
@@ -90,9 +89,11 @@ export function csrf(options: CSRFOptions = {}): Middleware {
     return async function csrfApp(request, environ) {
       const marked = installed.with(environ, true);
       // A WebSocket handshake is a GET that carries the cookies: a foreign page opening one
-      // is cross-site WebSocket hijacking. Its origin is checked; it has no token to send.
+      // is cross-site WebSocket hijacking. Its origin is checked; it has no token to send. The
+      // gateway told it apart already: environ.websocket is there only on a handshake it can
+      // upgrade (elsewhere webSocket() answers 426, and no socket opens).
       if (SAFE.has(request.method)) {
-        if (!isWebSocketRequest(request)) return app(request, marked);
+        if (environ.websocket === undefined) return app(request, marked);
         const crossSite = crossOrigin(request, trusted);
         if (crossSite)
           throw new HTTPError(403, { body: `CSRF: WebSocket handshake: ${crossSite}` });

@@ -48,8 +48,8 @@ const NOT_ON_101 = new Set([
 /** `environ.websocket` for one handshake. See the module. */
 export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
   readonly protocols: readonly string[];
-  /** Marks this handshake's accept response; compared by `acceptedWebSocket`. */
-  readonly token: string = nextToken();
+  /** Marks this handshake's accept response (see {@link isAccept}). */
+  readonly #token: string = nextToken();
   readonly closed: Promise<WebSocketClosed>;
   #accepted: { hooks: WebSocketHooks; options: WebSocketAcceptOptions } | undefined;
   /** The response {@link accept} returned, told apart from a copy a middleware made of it. */
@@ -78,7 +78,7 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
     }
     this.#accepted = { hooks, options };
     const own: [string, string][] = [
-      [WEBSOCKET_MARKER_HEADER, this.token],
+      [WEBSOCKET_MARKER_HEADER, this.#token],
       ['upgrade', 'websocket'],
       ['content-type', 'text/plain; charset=utf-8'],
     ];
@@ -98,18 +98,24 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
   }
 
   /**
+   * Whether `response` is this handshake's accept, or a copy a middleware made of it (status
+   * and header fields kept): the one test of `take` and of `acceptedWebSocket`.
+   */
+  isAccept(response: Response): boolean {
+    return (
+      this.#accepted !== undefined &&
+      response.status === 426 &&
+      response.headers.get(WEBSOCKET_MARKER_HEADER) === this.#token
+    );
+  }
+
+  /**
    * What to upgrade with when `response` is this handshake's accept (or a copy of it), else
    * `undefined` (the response is written as any other). Cancels the marker's body.
    */
   take(response: Response): Upgrade | undefined {
     const accepted = this.#accepted;
-    if (
-      accepted === undefined ||
-      response.status !== 426 ||
-      response.headers.get(WEBSOCKET_MARKER_HEADER) !== this.token
-    ) {
-      return undefined;
-    }
+    if (accepted === undefined || !this.isAccept(response)) return undefined;
     // A copy's body is a stream of the marker's; the marker's own was never made (FastResponse).
     if (response !== this.#marker) response.body?.cancel().catch(() => {});
     this.#marker = undefined;

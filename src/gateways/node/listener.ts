@@ -37,18 +37,7 @@ export function requestListener(
   maxBodySize?: number,
   websocket?: WebSocketGateway,
 ): (req: http.IncomingMessage, res: http.ServerResponse, next?: (error?: unknown) => void) => void {
-  const send = (res: http.ServerResponse, response: Response, request: Request): void => {
-    if (websocket?.take(res.req, res, request, response)) return;
-    // A response started once the server drains closes its connection (see drain.ts).
-    if (state.draining) res.shouldKeepAlive = false;
-    let written: Promise<void> | undefined;
-    try {
-      written = writeResponse(res, response, request, log);
-    } catch (error) {
-      written = Promise.reject(error);
-    }
-    if (written) settle(written, log, () => `the response to ${request.method} ${request.url}`);
-  };
+  const send = sender(log, state, websocket);
 
   return (req, res, next) => {
     if (state.draining) res.shouldKeepAlive = false;
@@ -87,6 +76,37 @@ export function requestListener(
         () => `the response to ${request.method} ${request.url}`,
       );
     } else send(res, response, request);
+  };
+}
+
+/**
+ * How the listener answers: an accepted WebSocket handshake is upgraded, any other response
+ * written (with `Connection: close` once the server drains).
+ */
+function sender(
+  log: (line: string) => void,
+  state: { draining: boolean },
+  websocket: WebSocketGateway | undefined,
+): (res: http.ServerResponse, response: Response, request: Request) => void {
+  return (res, response, request) => {
+    // Only a request that came by the `upgrade` event can be taken: one property read for
+    // the others.
+    if (
+      websocket !== undefined &&
+      res.req.headers.upgrade !== undefined &&
+      websocket.take(res.req, res, request, response)
+    ) {
+      return;
+    }
+    // A response started once the server drains closes its connection (see drain.ts).
+    if (state.draining) res.shouldKeepAlive = false;
+    let written: Promise<void> | undefined;
+    try {
+      written = writeResponse(res, response, request, log);
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    if (written) settle(written, log, () => `the response to ${request.method} ${request.url}`);
   };
 }
 

@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import nodeAdapter, { type NodeAdapter } from 'crossws/adapters/node';
 import { is, type OptionChecks, valueKind } from '../../_internal/options.js';
 import { PendingUpgrades, type Upgrade, UpgradeSlot } from '../../_internal/upgrade.js';
-import { isWebSocketRequest } from '../../websocket.js';
+import { hasToken, isWebSocketRequest } from '../../websocket.js';
 
 /** RFC 7692 permessage-deflate settings, as `ws` takes them (its docs have the details). */
 export interface WebSocketDeflateOptions {
@@ -100,9 +100,7 @@ export const WEBSOCKET_CHECKS: OptionChecks<WebSocketServeOptions> = {
  */
 export function isWebSocketHandshake(req: http.IncomingMessage): boolean {
   const upgrade = req.headers.upgrade;
-  return (
-    req.method === 'GET' && upgrade !== undefined && /(?:^|,)\s*websocket\s*(?:,|$)/i.test(upgrade)
-  );
+  return req.method === 'GET' && upgrade !== undefined && hasToken(upgrade, 'websocket');
 }
 
 /** Whether `req` declares a body (a Content-Length above 0, or a Transfer-Encoding). */
