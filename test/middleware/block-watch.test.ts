@@ -1,7 +1,7 @@
 /**
  * blockWatch(): a real `mortar serve` of test/fixtures/blocking.ts, real blocks of its event
- * loop (a busy loop, a catastrophic regular expression, a readFileSync of a large file), one
- * line each naming the request and the TypeScript line.
+ * loop (a busy loop, a catastrophic regular expression, readFileSync of a 16 MB file over and
+ * over for 300 ms), one line each naming the request and the TypeScript line.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,7 +24,7 @@ let bigFile: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'mortar-block-'));
   bigFile = path.join(dir, 'big');
-  writeFileSync(bigFile, Buffer.alloc(300 * 1024 * 1024, 1));
+  writeFileSync(bigFile, Buffer.alloc(16 * 1024 * 1024, 1));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
