@@ -14,7 +14,12 @@
  * `workerd` condition (see {@link load}), and such a bundle leaves `cloudflare:*` external, as
  * Wrangler does (the adapter imports `cloudflare:workers`).
  */
-import { PendingUpgrades, type Upgrade, UpgradeSlot } from './_internal/upgrade.js';
+import {
+  PendingUpgrades,
+  type SocketMends,
+  type Upgrade,
+  UpgradeSlot,
+} from './_internal/upgrade.js';
 import type { FetchRuntime } from './runtime.js';
 import { isWebSocketRequest } from './websocket.js';
 
@@ -52,7 +57,8 @@ const EVENTS: readonly BunEvent[] = ['open', 'message', 'close', 'drain', 'ping'
 
 /** One fetch handler's WebSocket side: which handshakes it can take, and the upgrade itself. */
 export class FetchUpgrades {
-  readonly #pending = new PendingUpgrades();
+  /** One per runtime (a process runs one), with what that runtime's peers need mended. */
+  readonly #pending = new Map<Runtime, PendingUpgrades>();
   readonly #loading = new Map<Runtime, Promise<Adapter>>();
   #bun: BunAdapter | undefined;
   /** Whether `Bun.serve` got this side's {@link bunWebSocket} handlers (only `toBunServe`'s). */
@@ -85,13 +91,7 @@ export class FetchUpgrades {
     const name = this.#runtime(runtime);
     if (name === undefined) throw new Error(`mortar: ${runtime.name} cannot upgrade here`);
     const adapter = await this.#adapter(name);
-    const mended =
-      name === 'workers'
-        ? onWorkersSocket(upgrade)
-        : name === 'deno'
-          ? onDenoSocket(upgrade)
-          : upgrade;
-    this.#pending.set(request, mended);
+    this.#pendingFor(name).set(request, upgrade);
     if (runtime.name === 'deno') {
       const response = await adapter.handleUpgrade(request, runtime.info);
       // Deno.upgradeWebSocket takes no headers: they go on the 101 it made (its headers are
@@ -144,13 +144,26 @@ export class FetchUpgrades {
     return undefined;
   }
 
+  /** The handshakes being handed to `name`'s adapter. */
+  #pendingFor(name: Runtime): PendingUpgrades {
+    let pending = this.#pending.get(name);
+    if (pending === undefined) {
+      pending = new PendingUpgrades(
+        name === 'workers' ? workersMends : name === 'deno' ? denoMends() : {},
+      );
+      this.#pending.set(name, pending);
+    }
+    return pending;
+  }
+
   /** crossws's adapter for `name`, loaded and made once. */
   #adapter(name: Runtime): Promise<Adapter> {
     let loading = this.#loading.get(name);
     if (loading === undefined) {
       loading = load(name).then((make) => {
         // On Workers the handshake stays in this worker: no Durable Object takes it over.
-        const adapter = make({ hooks: this.#pending.hooks, resolveDurableStub: () => undefined });
+        const { hooks } = this.#pendingFor(name);
+        const adapter = make({ hooks, resolveDurableStub: () => undefined });
         if (typeof adapter.handleUpgrade !== 'function') {
           throw new Error(
             "this Workers bundle has no crossws Workers adapter: bundle with the 'workerd' condition (esbuild --conditions=workerd,worker,browser --external:'cloudflare:*'; Wrangler does both)",
@@ -174,31 +187,19 @@ interface WorkersPeer {
 }
 
 /**
- * `upgrade` with an `open` hook that mends crossws's Workers peer before the application's
- * hooks see it: binary messages arrive as `ArrayBuffer` (workerd's default `binaryType` is now
- * `'blob'`, which crossws's `message.uint8Array()` and `text()` cannot read), and
- * `peer.close(code, reason)` closes the worker's end of the pair (crossws closes the end it
- * handed to the client, which does nothing).
+ * Mends crossws's Workers peer before the application's hooks see it: binary messages arrive
+ * as `ArrayBuffer` (workerd's default `binaryType` is now `'blob'`, which crossws's
+ * `message.uint8Array()` and `text()` cannot read), and `peer.close(code, reason)` closes the
+ * worker's end of the pair (crossws closes the end it handed to the client, which does nothing).
  */
-function onWorkersSocket(upgrade: Upgrade): Upgrade {
-  const { open } = upgrade.hooks;
-  const mend = (peer: WorkersPeer) => {
-    const server = peer._internal?.wsServer;
+const workersMends: SocketMends = {
+  beforeOpen(peer) {
+    const server = (peer as unknown as WorkersPeer)._internal?.wsServer;
     if (server === undefined) return;
     server.binaryType = 'arraybuffer';
-    peer.close = (code, reason) => server.close(code, reason);
-  };
-  return {
-    ...upgrade,
-    hooks: {
-      ...upgrade.hooks,
-      open(peer) {
-        mend(peer as unknown as WorkersPeer);
-        return open?.(peer);
-      },
-    },
-  };
-}
+    (peer as unknown as WorkersPeer).close = (code, reason) => server.close(code, reason);
+  },
+};
 
 /** The part of crossws's Deno peer that mortar reads: the runtime's WebSocket. */
 interface DenoPeer {
@@ -206,29 +207,24 @@ interface DenoPeer {
 }
 
 /**
- * `upgrade` whose `close` hook gets the code and reason the socket closed with: crossws's Deno
- * adapter calls it with `{}` (so every close read as 1005). `open` listens for the socket's
+ * Gives the `close` hook the code and reason the socket closed with: crossws's Deno adapter
+ * calls it with `{}` (so every close read as 1005). `beforeOpen` listens for the socket's
  * `close` event too; crossws's listener runs first, so the hook waits a microtask, by which
  * time the same event has reached this one.
  */
-function onDenoSocket(upgrade: Upgrade): Upgrade {
-  const { open, close } = upgrade.hooks;
+function denoMends(): SocketMends {
   const events = new WeakMap<object, { code: number; reason: string }>();
   return {
-    ...upgrade,
-    hooks: {
-      ...upgrade.hooks,
-      open(peer) {
-        (peer as unknown as DenoPeer)._internal?.ws?.addEventListener('close', (event) => {
-          const { code, reason } = event as CloseEvent;
-          events.set(peer, { code, reason });
-        });
-        return open?.(peer);
-      },
-      async close(peer, details) {
-        if (details.code === undefined) await undefined;
-        return close?.(peer, details.code === undefined ? (events.get(peer) ?? details) : details);
-      },
+    beforeOpen(peer) {
+      (peer as unknown as DenoPeer)._internal?.ws?.addEventListener('close', (event) => {
+        const { code, reason } = event as CloseEvent;
+        events.set(peer, { code, reason });
+      });
+    },
+    async closeDetails(peer, details) {
+      if (details.code !== undefined) return details;
+      await undefined;
+      return events.get(peer) ?? details;
     },
   };
 }

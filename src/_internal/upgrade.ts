@@ -8,8 +8,6 @@
 import { FastResponse } from '../response.js';
 import {
   type AcceptedWebSocket,
-  type WebSocketMessage as Message,
-  type WebSocketPeer as Peer,
   WEBSOCKET_MARKER_HEADER,
   type WebSocketAcceptOptions,
   type WebSocketClosed,
@@ -50,17 +48,26 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
   readonly protocols: readonly string[];
   /** Marks this handshake's accept response (see {@link isAccept}). */
   readonly #token: string = nextToken();
-  readonly closed: Promise<WebSocketClosed>;
   #accepted: { hooks: WebSocketHooks; options: WebSocketAcceptOptions } | undefined;
   /** The response {@link accept} returned, told apart from a copy a middleware made of it. */
   #marker: Response | undefined;
-  #settle!: (closed: WebSocketClosed) => void;
+  /** {@link closed}, made when first read (most sockets have no access log waiting on it). */
+  #closed: Promise<WebSocketClosed> | undefined;
+  #settle: ((closed: WebSocketClosed) => void) | undefined;
+  /** The socket's hooks once {@link take} upgraded: they settle {@link closed}. */
+  #counted: CountedHooks | undefined;
 
   constructor(request: Request) {
     this.protocols = offeredProtocols(request.headers.get('sec-websocket-protocol'));
-    this.closed = new Promise((resolve) => {
-      this.#settle = resolve;
-    });
+  }
+
+  get closed(): Promise<WebSocketClosed> {
+    this.#closed ??=
+      this.#counted?.closed() ??
+      new Promise((resolve) => {
+        this.#settle = resolve;
+      });
+    return this.#closed;
   }
 
   accept(hooks: WebSocketHooks, options: WebSocketAcceptOptions = {}): Response {
@@ -123,60 +130,116 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
     for (const [name, value] of response.headers) {
       if (!NOT_ON_101.has(name)) headers.append(name, value);
     }
+    // The socket keeps only its counted hooks, not this slot: they settle `closed`.
+    this.#counted = new CountedHooks(accepted.hooks, accepted.options.maxPayload, this.#settle);
+    this.#settle = undefined;
     return {
-      hooks: this.#counted(accepted.hooks, accepted.options.maxPayload),
+      hooks: this.#counted,
       headers,
       protocol: accepted.options.protocol,
     };
   }
+}
 
-  /** `hooks`, counting payload bytes for {@link closed} and closing 1009 past `maxPayload`. */
-  #counted(hooks: WebSocketHooks, maxPayload: number | undefined): WebSocketHooks {
-    let openedAt = 0;
-    let bytesReceived = 0;
-    let bytesSent = 0;
-    let settled = false;
-    const settle = (code: number, reason: string) => {
-      if (settled) return;
-      settled = true;
-      this.#settle({
-        code,
-        reason,
-        durationMs: openedAt === 0 ? 0 : performance.now() - openedAt,
-        bytesReceived,
-        bytesSent,
-      });
-    };
-    const counted: WebSocketHooks = {
-      ...hooks,
-      open(peer: WebSocketPeer) {
-        openedAt = performance.now();
-        const send = peer.send.bind(peer);
-        peer.send = (data: unknown, options?: { compress?: boolean }) => {
-          bytesSent += payloadSize(data);
-          return send(data, options);
-        };
-        return hooks.open?.(peer);
-      },
-      message(peer: WebSocketPeer, message: WebSocketMessage) {
-        const size = payloadSize(message.rawData);
-        bytesReceived += size;
-        if (maxPayload !== undefined && size > maxPayload) {
-          peer.close(1009, `message of ${size} bytes is over the limit of ${maxPayload}`);
-          return;
-        }
-        return hooks.message?.(peer, message);
-      },
-      close(peer: WebSocketPeer, details: { code?: number; reason?: string }) {
-        settle(details.code ?? 1005, details.reason ?? '');
-        return hooks.close?.(peer, details);
-      },
-      error(peer: WebSocketPeer, error) {
-        return hooks.error?.(peer, error);
-      },
-    };
-    return counted;
+/** Where a counted peer keeps its {@link CountedHooks} and `send` (see {@link countedSend}). */
+const COUNTED = Symbol('mortar.websocket.counted');
+
+type CountedPeer = WebSocketPeer & { [COUNTED]?: CountedHooks };
+
+/**
+ * One socket's accepted hooks, counting payload bytes for {@link UpgradeSlot.closed} and
+ * closing the socket with 1009 past `maxPayload`. One object per socket whose methods are
+ * shared: an idle socket holds no closures (10,000 open sockets are 10,000 of these).
+ */
+class CountedHooks implements WebSocketHooks {
+  openedAt = 0;
+  bytesReceived = 0;
+  bytesSent = 0;
+  /** The peer's own `send`, which {@link countedSend} calls. */
+  send: WebSocketPeer['send'] | undefined;
+  /** How the socket ended, once it did. */
+  result: WebSocketClosed | undefined;
+
+  constructor(
+    readonly hooks: WebSocketHooks,
+    readonly maxPayload: number | undefined,
+    /** Resolves the slot's `closed` when it was read before the upgrade. */
+    public settle: ((closed: WebSocketClosed) => void) | undefined,
+  ) {}
+
+  /** A promise of {@link result}: the slot's `closed` when first read after the upgrade. */
+  closed(): Promise<WebSocketClosed> {
+    if (this.result !== undefined) return Promise.resolve(this.result);
+    return new Promise((resolve) => {
+      this.settle = resolve;
+    });
   }
+
+  upgrade(request: Request): unknown {
+    return this.hooks.upgrade?.(request);
+  }
+
+  open(peer: WebSocketPeer): unknown {
+    this.openedAt = performance.now();
+    this.send = peer.send;
+    (peer as CountedPeer)[COUNTED] = this;
+    peer.send = countedSend;
+    return this.hooks.open?.(peer);
+  }
+
+  message(peer: WebSocketPeer, message: WebSocketMessage): unknown {
+    const size = payloadSize(message.rawData);
+    this.bytesReceived += size;
+    const { maxPayload } = this;
+    if (maxPayload !== undefined && size > maxPayload) {
+      peer.close(1009, `message of ${size} bytes is over the limit of ${maxPayload}`);
+      return undefined;
+    }
+    return this.hooks.message?.(peer, message);
+  }
+
+  close(peer: WebSocketPeer, details: { code?: number; reason?: string }): unknown {
+    if (this.result === undefined) {
+      const { openedAt } = this;
+      this.result = {
+        code: details.code ?? 1005,
+        reason: details.reason ?? '',
+        durationMs: openedAt === 0 ? 0 : performance.now() - openedAt,
+        bytesReceived: this.bytesReceived,
+        bytesSent: this.bytesSent,
+      };
+      this.settle?.(this.result);
+      this.settle = undefined;
+    }
+    return this.hooks.close?.(peer, details);
+  }
+
+  error(peer: WebSocketPeer, error: Error): unknown {
+    return this.hooks.error?.(peer, error);
+  }
+
+  drain(peer: WebSocketPeer): unknown {
+    return this.hooks.drain?.(peer);
+  }
+
+  ping(peer: WebSocketPeer, data: Uint8Array): unknown {
+    return this.hooks.ping?.(peer, data);
+  }
+
+  pong(peer: WebSocketPeer, data: Uint8Array): unknown {
+    return this.hooks.pong?.(peer, data);
+  }
+}
+
+/** A counted peer's `send`: one function for every socket, counting then sending. */
+function countedSend(
+  this: CountedPeer,
+  data: unknown,
+  options?: { compress?: boolean },
+): ReturnType<WebSocketPeer['send']> {
+  const counted = this[COUNTED]!;
+  counted.bytesSent += payloadSize(data);
+  return counted.send!.call(this, data, options);
 }
 
 /** What crossws's `upgrade` hook may answer: a refusal, or the handshake's settings. */
@@ -197,6 +260,22 @@ const ACCEPTED = Symbol('mortar.websocket.hooks');
 const acceptedOf = (peer: WebSocketPeer): WebSocketHooks | undefined =>
   (peer.context as { [ACCEPTED]?: WebSocketHooks })[ACCEPTED];
 
+/** The close details a hook gets. */
+type CloseDetails = { code?: number; reason?: string };
+
+/**
+ * What a runtime's crossws peers need mended, once per gateway rather than per socket: run
+ * around every socket's `open`, and on the details of its `close`.
+ */
+export interface SocketMends {
+  /** Before the application's `open` (a peer that needs mending before it is seen). */
+  beforeOpen?(peer: WebSocketPeer): void;
+  /** After the application's `open` returned (not awaited). */
+  afterOpen?(peer: WebSocketPeer): void;
+  /** The code and reason the socket really closed with, when the adapter's details lack them. */
+  closeDetails?(peer: WebSocketPeer, details: CloseDetails): CloseDetails | Promise<CloseDetails>;
+}
+
 /**
  * The accepted handshakes a gateway is handing to crossws, keyed by their request, and the
  * adapter's `hooks` that run them: crossws calls `upgrade` with the request once the gateway
@@ -206,6 +285,12 @@ const acceptedOf = (peer: WebSocketPeer): WebSocketHooks | undefined =>
  */
 export class PendingUpgrades {
   readonly #upgrades = new WeakMap<Request, Upgrade>();
+  readonly #mends: SocketMends;
+
+  /** @param mends - What the runtime's peers need mended (see {@link SocketMends}). */
+  constructor(mends: SocketMends = {}) {
+    this.#mends = mends;
+  }
 
   /** Keeps `upgrade` for `request` until crossws's `upgrade` hook takes it. */
   set(request: Request, upgrade: Upgrade): void {
@@ -229,9 +314,19 @@ export class PendingUpgrades {
       const context = { ...result?.context, [ACCEPTED]: hooks };
       return { ...result, headers, protocol: result?.protocol ?? protocol, context };
     },
-    open: (peer) => acceptedOf(peer)?.open?.(peer),
+    open: (peer) => {
+      const mends = this.#mends;
+      mends.beforeOpen?.(peer);
+      const opened = acceptedOf(peer)?.open?.(peer);
+      mends.afterOpen?.(peer);
+      return opened;
+    },
     message: (peer, message) => acceptedOf(peer)?.message?.(peer, message),
-    close: (peer, details) => acceptedOf(peer)?.close?.(peer, details),
+    close: (peer, details) => {
+      const real = this.#mends.closeDetails?.(peer, details) ?? details;
+      if (real instanceof Promise) return real.then((d) => acceptedOf(peer)?.close?.(peer, d));
+      return acceptedOf(peer)?.close?.(peer, real);
+    },
     error: (peer, error) => acceptedOf(peer)?.error?.(peer, error),
     drain: (peer) => acceptedOf(peer)?.drain?.(peer),
     ping: (peer, data) => acceptedOf(peer)?.ping?.(peer, data),

@@ -11,8 +11,8 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import nodeAdapter, { type NodeAdapter } from 'crossws/adapters/node';
 import { is, type OptionChecks, valueKind } from '../../_internal/options.js';
-import { PendingUpgrades, type Upgrade, UpgradeSlot } from '../../_internal/upgrade.js';
-import { hasToken, isWebSocketRequest } from '../../websocket.js';
+import { PendingUpgrades, UpgradeSlot } from '../../_internal/upgrade.js';
+import { hasToken, isWebSocketRequest, type WebSocketPeer } from '../../websocket.js';
 
 /** RFC 7692 permessage-deflate settings, as `ws` takes them (its docs have the details). */
 export interface WebSocketDeflateOptions {
@@ -148,7 +148,24 @@ interface Pending {
 export class WebSocketGateway {
   readonly #adapter: NodeAdapter | undefined;
   readonly #pending = new WeakMap<http.IncomingMessage, Pending>();
-  readonly #upgrades = new PendingUpgrades();
+  readonly #upgrades = new PendingUpgrades({
+    beforeOpen: (peer) => {
+      const internal = nodeInternals(peer);
+      if (internal?.ws) sendTextAsBytes(internal.ws);
+      // crossws keeps the handshake's request and 101 headers on Node's request for as long
+      // as the socket is open, though nothing reads them after the 101: a socket that idles
+      // for hours should not hold the chain's Request and its headers.
+      if (internal?.nodeReq) {
+        internal.nodeReq._request = undefined;
+        internal.nodeReq._upgradeHeaders = undefined;
+      }
+    },
+    // A handshake in flight in the application when the shutdown began: closed as it opens.
+    afterOpen: (peer) => {
+      const closing = this.#closing;
+      if (closing) peer.close(closing.code, closing.reason);
+    },
+  });
   /** The close code and reason once {@link close} was called. */
   #closing: { code: number; reason: string } | undefined;
 
@@ -179,7 +196,7 @@ export class WebSocketGateway {
     listener: (req: http.IncomingMessage, res: http.ServerResponse) => void,
   ): (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void {
     return (req, socket, head) => {
-      socket.on('error', () => socket.destroy());
+      socket.on('error', destroySocket);
       if (!isWebSocketHandshake(req) && hasBody(req)) {
         // Node < 22.21 sends every Upgrade here, and its parser has left the socket: a body
         // would never be read. (Newer Nodes serve such a request as an ordinary one.)
@@ -225,13 +242,22 @@ export class WebSocketGateway {
       return false;
     }
     this.#pending.delete(req);
-    this.#upgrades.set(request, this.#closedAtOpenWhenClosing(upgrade));
+    this.#upgrades.set(request, upgrade);
     res.detachSocket(pending.socket as never);
     // crossws keeps `request` as long as the socket is open (on the IncomingMessage): the
     // response it was made with answers nothing now, and would stay in memory with it.
     const node = (request as { runtime?: { node?: { res?: unknown } } }).runtime?.node;
     if (node?.res === res) node.res = undefined;
-    void this.#adapter.handleUpgrade(req, pending.socket, pending.head, request);
+    // crossws keeps the Node request it upgrades for as long as the socket is open (for the
+    // peer's context, remote address and `request`): it gets what it and `ws` read of one, so
+    // that the IncomingMessage (its stream state, raw header list) is not kept for hours.
+    const handshake = {
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      socket: req.socket,
+    };
+    void this.#adapter.handleUpgrade(handshake as never, pending.socket, pending.head, request);
     return true;
   }
 
@@ -253,30 +279,21 @@ export class WebSocketGateway {
     if (open() > 0) adapter.closeAll(1006, undefined, true);
     await adapter.close(code, reason).catch(() => {});
   }
-
-  /**
-   * `upgrade`, its `open` making the socket send text as bytes encoded once (see
-   * {@link sendTextAsBytes}) and closing it with the shutdown's code when the shutdown began
-   * before it opened (a handshake in flight in the application then).
-   */
-  #closedAtOpenWhenClosing(upgrade: Upgrade): Upgrade {
-    const { hooks } = upgrade;
-    const closing = () => this.#closing;
-    return {
-      ...upgrade,
-      hooks: {
-        ...hooks,
-        open(peer) {
-          sendTextAsBytes(peer.websocket as unknown as SendingSocket);
-          const opened = hooks.open?.(peer);
-          const stop = closing();
-          if (stop) peer.close(stop.code, stop.reason);
-          return opened;
-        },
-      },
-    };
-  }
 }
+
+/** An upgrade socket's `error` listener, shared: the socket is `this`. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
+/** What mortar reads of crossws's Node peer (`peer._internal`): its `ws` and Node request. */
+interface NodePeerInternals {
+  ws?: SendingSocket;
+  nodeReq?: { _request?: unknown; _upgradeHeaders?: unknown };
+}
+
+const nodeInternals = (peer: WebSocketPeer) =>
+  (peer as unknown as { _internal?: NodePeerInternals })._internal;
 
 /** What {@link sendTextAsBytes} needs of a `ws` WebSocket. */
 interface SendingSocket {

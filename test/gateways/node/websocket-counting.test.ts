@@ -109,6 +109,23 @@ describe('bytes a WebSocket reports when it closes', () => {
     expect(await code).toBe(1009);
     expect(await closed).toMatchObject({ code: 1009, bytesReceived: 10, bytesSent: 0 });
   });
+  for (const when of ['at the handshake', 'only once the socket is open'] as const) {
+    it(`settles \`closed\` read ${when}`, async () => {
+      let closed: Promise<WebSocketClosed> | undefined;
+      const app: Application = (_request, environ) => {
+        const response: Response = environ.websocket!.accept({
+          open() {
+            if (when !== 'at the handshake') closed = acceptedWebSocket(response, environ)?.closed;
+          },
+          message: (peer, message) => void peer.send(message.rawData),
+        });
+        if (when === 'at the handshake') closed = acceptedWebSocket(response, environ)?.closed;
+        return response;
+      };
+      expect(await exchange(await start(app), ['four'])).toBe(1000);
+      expect(await closed).toMatchObject({ code: 1000, bytesReceived: 4, bytesSent: 4 });
+    });
+  }
 });
 
 describe('text frames', () => {
@@ -177,13 +194,16 @@ describe('the accept response', () => {
     expect(head.toLowerCase()).not.toContain('content-type');
   });
 
-  it('is not kept in memory, with the node response it was written on, while the socket is open', async () => {
+  it('is not kept in memory, with its Request, node request and response, while the socket is open', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    let handshakeResponse: WeakRef<object> | undefined;
+    const kept: Record<string, WeakRef<object>> = {};
     const app: Application = (request, environ) => {
-      const node = (request as { runtime?: { node?: { res?: object } } }).runtime?.node;
-      handshakeResponse = new WeakRef(node!.res!);
+      const node = (request as { runtime?: { node?: { req?: object; res?: object } } }).runtime
+        ?.node;
+      kept.request = new WeakRef(request);
+      kept['node request'] = new WeakRef(node!.req!);
+      kept['node response'] = new WeakRef(node!.res!);
       return echo(request, environ);
     };
     const ws = new WebSocket(await start(app));
@@ -202,9 +222,10 @@ describe('the accept response', () => {
       await tick();
       gc();
       await tick();
-      if (handshakeResponse?.deref() === undefined) break;
+      if (Object.values(kept).every((ref) => ref.deref() === undefined)) break;
     }
-    expect(handshakeResponse?.deref()).toBeUndefined();
+    const alive = Object.entries(kept).filter(([, ref]) => ref.deref() !== undefined);
+    expect(alive.map(([name]) => name)).toEqual([]);
     ws.close();
   });
 });
