@@ -274,6 +274,8 @@ export interface SocketMends {
   afterOpen?(peer: WebSocketPeer): void;
   /** The code and reason the socket really closed with, when the adapter's details lack them. */
   closeDetails?(peer: WebSocketPeer, details: CloseDetails): CloseDetails | Promise<CloseDetails>;
+  /** After the application's `close` hook was called (not awaited). */
+  afterClose?(peer: WebSocketPeer): void;
 }
 
 /**
@@ -323,9 +325,14 @@ export class PendingUpgrades {
     },
     message: (peer, message) => acceptedOf(peer)?.message?.(peer, message),
     close: (peer, details) => {
-      const real = this.#mends.closeDetails?.(peer, details) ?? details;
-      if (real instanceof Promise) return real.then((d) => acceptedOf(peer)?.close?.(peer, d));
-      return acceptedOf(peer)?.close?.(peer, real);
+      const mends = this.#mends;
+      const close = (real: CloseDetails) => {
+        const closed = acceptedOf(peer)?.close?.(peer, real);
+        mends.afterClose?.(peer);
+        return closed;
+      };
+      const real = mends.closeDetails?.(peer, details) ?? details;
+      return real instanceof Promise ? real.then(close) : close(real);
     },
     error: (peer, error) => acceptedOf(peer)?.error?.(peer, error),
     drain: (peer) => acceptedOf(peer)?.drain?.(peer),

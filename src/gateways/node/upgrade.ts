@@ -150,6 +150,7 @@ export class WebSocketGateway {
   readonly #pending = new WeakMap<http.IncomingMessage, Pending>();
   readonly #upgrades = new PendingUpgrades({
     beforeOpen: (peer) => {
+      this.#open++;
       const internal = nodeInternals(peer);
       if (internal?.ws) sendTextAsBytes(internal.ws);
       // crossws keeps the handshake's request and 101 headers on Node's request for as long
@@ -165,7 +166,14 @@ export class WebSocketGateway {
       const closing = this.#closing;
       if (closing) peer.close(closing.code, closing.reason);
     },
+    afterClose: () => {
+      if (--this.#open === 0) this.#allClosed?.();
+    },
   });
+  /** Sockets open (their `open` ran, their `close` not yet). */
+  #open = 0;
+  /** Resolves {@link close}'s wait once the last open socket closed. */
+  #allClosed: (() => void) | undefined;
   /** The close code and reason once {@link close} was called. */
   #closing: { code: number; reason: string } | undefined;
 
@@ -271,12 +279,16 @@ export class WebSocketGateway {
     const adapter = this.#adapter;
     if (adapter === undefined) return;
     adapter.closeAll(code, reason);
-    const open = () => [...adapter.peers.values()].reduce((n, set) => n + set.size, 0);
-    const deadline = performance.now() + timeout;
-    while (open() > 0 && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    if (this.#open > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#allClosed = resolve;
+        timer = setTimeout(resolve, timeout);
+      });
+      clearTimeout(timer);
+      this.#allClosed = undefined;
     }
-    if (open() > 0) adapter.closeAll(1006, undefined, true);
+    if (this.#open > 0) adapter.closeAll(1006, undefined, true);
     await adapter.close(code, reason).catch(() => {});
   }
 }
