@@ -148,8 +148,9 @@ export interface WebSocketClosed {
   /** Message payload bytes received from the client. */
   bytesReceived: number;
   /**
-   * Message payload bytes sent to the client with `peer.send`. The publishes of other peers it
-   * received are counted by TestClient only: crossws's adapters deliver them past `send`.
+   * Message payload bytes sent to the client: its `peer.send`s and, on Node's `serve()` and in
+   * TestClient, the publishes of other peers it received (on Deno, Bun and Workers crossws
+   * delivers those past `peer.send`, uncounted).
    */
   bytesSent: number;
 }

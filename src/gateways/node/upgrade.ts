@@ -166,6 +166,8 @@ export class WebSocketGateway {
       const closing = this.#closing;
       if (closing) peer.close(closing.code, closing.reason);
     },
+    // crossws's publish writes to each subscriber's `ws` past its peer's `send`.
+    sendsThrough: (peer) => nodeInternals(peer)?.ws,
     afterClose: () => {
       if (--this.#open === 0) this.#allClosed?.();
     },

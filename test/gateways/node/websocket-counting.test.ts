@@ -109,6 +109,42 @@ describe('bytes a WebSocket reports when it closes', () => {
     expect(await code).toBe(1009);
     expect(await closed).toMatchObject({ code: 1009, bytesReceived: 10, bytesSent: 0 });
   });
+  it('counts in bytesSent the publishes of other peers a socket received', async () => {
+    const closed: Promise<WebSocketClosed>[] = [];
+    const url = await start(
+      watch((c) => closed.push(c))(
+        webSocket({
+          open: (peer) => peer.subscribe('room'),
+          message: (peer, message) => peer.publish('room', message.text()),
+        }),
+      ),
+    );
+    const open = async () => {
+      const ws = new WebSocket(url);
+      await new Promise((resolve) => {
+        ws.onopen = resolve;
+      });
+      return ws;
+    };
+    const sender = await open();
+    const receiver = await open();
+    const received = new Promise<{ data: unknown }>((resolve) => {
+      receiver.onmessage = resolve;
+    });
+    sender.send('héllo'); // 6 bytes, published to the receiver only
+    expect((await received).data).toBe('héllo');
+    for (const ws of [sender, receiver]) {
+      const done = new Promise((resolve) => {
+        ws.onclose = resolve;
+      });
+      ws.close(1000);
+      await done;
+    }
+    const [ofSender, ofReceiver] = await Promise.all(closed);
+    expect(ofSender).toMatchObject({ bytesReceived: 6, bytesSent: 0 });
+    expect(ofReceiver).toMatchObject({ bytesReceived: 0, bytesSent: 6 });
+  });
+
   for (const when of ['at the handshake', 'only once the socket is open'] as const) {
     it(`settles \`closed\` read ${when}`, async () => {
       let closed: Promise<WebSocketClosed> | undefined;
