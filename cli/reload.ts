@@ -75,7 +75,11 @@ export async function reloadLoop(childArgs: readonly string[]): Promise<number> 
     }
     if (restartWhenGone) return; // already draining: it starts once, when the old one is gone
     restartWhenGone = true;
-    child.kill('SIGTERM');
+    // The server drains as one being replaced: its open WebSockets get 1012 (service
+    // restart), which tells a client to reconnect, rather than SIGTERM's 1001 (going away).
+    const old = child;
+    if (!old.connected) old.kill('SIGTERM');
+    else old.send({ mortar: 'restart' }, (error) => error && old.kill('SIGTERM'));
   };
   const watcher = watchSources(chokidar, process.cwd(), (file) => {
     clearTimeout(timer);

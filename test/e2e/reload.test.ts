@@ -18,6 +18,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
 
@@ -137,6 +138,27 @@ describe('mortar serve --reload', { timeout: 120_000 }, () => {
     }
     write('lib/word.ts', lib('in place again'));
     await answers(started, '200 app 3 in place again');
+  });
+
+  it('closes open WebSockets with 1012 (service restart) when it restarts', async () => {
+    const websocket = fileURLToPath(
+      new URL('../../middleware/websocket/index.ts', import.meta.url),
+    );
+    const socketApp = (word: string) =>
+      `import { webSocket } from ${JSON.stringify(websocket)};\nexport default webSocket({ open: (peer) => peer.send('${word}') });\n`;
+    const started = await startReload({ 'app.ts': socketApp('one') });
+    const url = /serving app\.ts on (http:\/\/\S+)/.exec(started.output())![1]!;
+    const ws = new WebSocket(url.replace(/^http/, 'ws'));
+    const first = await new Promise((resolve, reject) => {
+      ws.onmessage = (event) => resolve(event.data);
+      ws.onerror = reject;
+    });
+    expect(first).toBe('one');
+    const closed = new Promise<number>((resolve) => {
+      ws.onclose = (event) => resolve(event.code);
+    });
+    renameOver('app.ts', socketApp('two'));
+    expect(await closed).toBe(1012);
   });
 
   it('restarts for a new file, in a new folder too, and for a deleted one', async () => {
