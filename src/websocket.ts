@@ -217,6 +217,8 @@ export function isWebSocketRequest(request: Request): boolean {
  * given in lower case (the list is compared case-insensitively).
  */
 export function hasToken(value: string, token: string): boolean {
+  // The usual field is the one token (`websocket`, `Upgrade`): no list to split.
+  if (value.length === token.length) return value.toLowerCase() === token;
   for (const part of value.split(',')) {
     if (part.trim().toLowerCase() === token) return true;
   }

@@ -12,10 +12,10 @@ import {
   type WebSocketAcceptOptions,
   type WebSocketClosed,
   type WebSocketHooks,
-  type WebSocketMessage,
   type WebSocketPeer,
   type WebSocketUpgrade,
 } from '../websocket.js';
+import { isFastResponse, responseParts } from './response-parts.js';
 import { CountedHooks, type SendTarget } from './websocket-count.js';
 
 /** What the gateway does after the chain answered with the accept marker. */
@@ -124,13 +124,23 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
   take(response: Response): Upgrade | undefined {
     const accepted = this.#accepted;
     if (accepted === undefined || !this.isAccept(response)) return undefined;
-    // A copy's body is a stream of the marker's; the marker's own was never made (FastResponse).
-    if (response !== this.#marker) response.body?.cancel().catch(() => {});
-    this.#marker = undefined;
     const headers = new Headers();
-    for (const [name, value] of response.headers) {
-      if (!NOT_ON_101.has(name)) headers.append(name, value);
+    const add = (name: string, value: string) => {
+      if (!NOT_ON_101.has(name.toLowerCase())) headers.append(name, value);
+    };
+    if (response !== this.#marker && isFastResponse(response)) {
+      // A middleware's FastResponse copy, read as parts: no body stream is made (its body is
+      // the marker's text), and no native Response behind it either.
+      const { headers: pairs, body } = responseParts(response);
+      for (let i = 0; i < pairs.length; i += 2) add(pairs[i]!, pairs[i + 1]!);
+      if (body instanceof ReadableStream) body.cancel().catch(() => {});
+    } else {
+      // The marker itself stays whole (acceptedWebSocket() still knows it), its body never
+      // made; another copy's body is a stream of the marker's.
+      for (const [name, value] of response.headers) add(name, value);
+      if (response !== this.#marker) response.body?.cancel().catch(() => {});
     }
+    this.#marker = undefined;
     // The socket keeps only its counted hooks, not this slot: they settle `closed`.
     this.#counted = new CountedHooks(accepted.hooks, accepted.options.maxPayload, this.#settle);
     this.#settle = undefined;
