@@ -39,6 +39,7 @@ import { responseParts } from '../../src/_internal/response-parts.js';
 import { isThenable } from '../../src/_internal/thenable.js';
 import { assertEnviron, defineEnvironKey, type EnvironKey } from '../../src/environ.js';
 import { requestHeader, searchOfRequest } from '../../src/request-header.js';
+import { withHeaders } from '../../src/response.js';
 import { fetchRuntime } from '../../src/runtime.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { waitUntil } from '../../src/wait-until.js';
@@ -245,14 +246,18 @@ class RequestLine implements DeferredLine {
    * opens and no line is written for it.)
    */
   #upgraded(response: Response, socket: AcceptedWebSocket): Response {
-    const parts = responseParts(response);
-    const idHeader = this.#settings.idHeader;
-    const headers = headerPairs(parts, idHeader);
-    if (idHeader !== undefined) headers.push([idHeader, this.requestId]);
     void socket.closed.then(({ code, reason, durationMs, bytesReceived, bytesSent }) =>
       this.finished(101, bytesSent, code === 1006, { code, reason, durationMs, bytesReceived }),
     );
-    return responseFromParts(parts, parts.body, headers);
+    const idHeader = this.#settings.idHeader;
+    if (idHeader === undefined) return response;
+    try {
+      // The accept's headers are mutable: the id is set in place, no copy made.
+      response.headers.set(idHeader, this.requestId);
+      return response;
+    } catch {
+      return withHeaders(response, [[idHeader, this.requestId]]); // a middleware's immutable copy
+    }
   }
 
   /** Logs what the application threw, and throws it on. */
