@@ -3,6 +3,7 @@
  * unsafe methods and every WebSocket handshake (csrf() and webSocket()'s `origins`).
  */
 import { ConfigError, shown } from '../../src/_internal/options.js';
+import { requestHeader } from '../../src/request-header.js';
 
 /**
  * Why the request is cross-origin, or `undefined` when it is not (or says nothing): the
@@ -12,9 +13,9 @@ import { ConfigError, shown } from '../../src/_internal/options.js';
  * in `trusted` always passes.
  */
 export function crossOrigin(request: Request, trusted: ReadonlySet<string>): string | undefined {
-  const origin = request.headers.get('origin');
+  const origin = requestHeader(request, 'origin');
   if (origin !== null && trusted.has(origin)) return undefined;
-  const site = request.headers.get('sec-fetch-site');
+  const site = requestHeader(request, 'sec-fetch-site');
   if (site !== null) {
     return site === 'same-origin' || site === 'none'
       ? undefined

@@ -35,6 +35,7 @@
  * @module mortar/websocket
  */
 import { is, optionChecker } from '../../src/_internal/options.js';
+import { requestHeader } from '../../src/request-header.js';
 import { FastResponse } from '../../src/response.js';
 import type { Application, Environ } from '../../src/types.js';
 import {
@@ -131,13 +132,14 @@ export function webSocket(
 
 /** The 426 for what cannot be accepted here, or `undefined` when the handshake can be. */
 function refusal(request: Request, environ: Environ): Response | undefined {
-  if (!isWebSocketRequest(request)) {
+  // A gateway gives environ.websocket only to a handshake it checked as isWebSocketRequest does.
+  if (environ.websocket === undefined && !isWebSocketRequest(request)) {
     return new FastResponse('426 Upgrade Required\n\nthis is a WebSocket endpoint\n', {
       status: 426,
       headers: { ...TEXT, upgrade: 'websocket', connection: 'Upgrade' },
     });
   }
-  if (request.headers.get('sec-websocket-version') !== '13') {
+  if (requestHeader(request, 'sec-websocket-version') !== '13') {
     return new FastResponse('426 Upgrade Required\n\nthis server speaks WebSocket version 13\n', {
       status: 426,
       headers: { ...TEXT, upgrade: 'websocket', 'sec-websocket-version': '13' },

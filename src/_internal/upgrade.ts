@@ -5,6 +5,7 @@
  * response, whether to upgrade and with which headers and hooks.
  */
 
+import { requestHeader } from '../request-header.js';
 import { FastResponse } from '../response.js';
 import {
   type AcceptedWebSocket,
@@ -59,7 +60,7 @@ export class UpgradeSlot implements WebSocketUpgrade, AcceptedWebSocket {
   #counted: CountedHooks | undefined;
 
   constructor(request: Request) {
-    this.protocols = offeredProtocols(request.headers.get('sec-websocket-protocol'));
+    this.protocols = offeredProtocols(requestHeader(request, 'sec-websocket-protocol'));
   }
 
   get closed(): Promise<WebSocketClosed> {

@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import nodeAdapter, { type NodeAdapter } from 'crossws/adapters/node';
 import { is, type OptionChecks, valueKind } from '../../_internal/options.js';
 import { PendingUpgrades, UpgradeSlot } from '../../_internal/upgrade.js';
-import { hasToken, isWebSocketRequest, type WebSocketPeer } from '../../websocket.js';
+import { hasToken, type WebSocketPeer } from '../../websocket.js';
 
 /** RFC 7692 permessage-deflate settings, as `ws` takes them (its docs have the details). */
 export interface WebSocketDeflateOptions {
@@ -96,11 +96,20 @@ export const WEBSOCKET_CHECKS: OptionChecks<WebSocketServeOptions> = {
 
 /**
  * Whether Node's `req` asks for a WebSocket (a GET with `Upgrade: websocket`): the requests
- * the `upgrade` listener takes. `isWebSocketRequest` then checks the `Request` in full.
+ * the `upgrade` listener takes.
  */
 export function isWebSocketHandshake(req: http.IncomingMessage): boolean {
   const upgrade = req.headers.upgrade;
   return req.method === 'GET' && upgrade !== undefined && hasToken(upgrade, 'websocket');
+}
+
+/**
+ * `isWebSocketRequest` (RFC 6455 §4.1) on Node's own header fields: no `Headers` object is
+ * made for the request to check it.
+ */
+function isFullHandshake(req: http.IncomingMessage): boolean {
+  const connection = req.headers.connection;
+  return isWebSocketHandshake(req) && connection !== undefined && hasToken(connection, 'upgrade');
 }
 
 /** Whether `req` declares a body (a Content-Length above 0, or a Transfer-Encoding). */
@@ -229,7 +238,7 @@ export class WebSocketGateway {
   /** The `environ.websocket` for `req`'s handshake, or `undefined` when it is not one. */
   slotFor(req: http.IncomingMessage, request: Request): UpgradeSlot | undefined {
     const pending = this.#pending.get(req);
-    if (this.#adapter === undefined || pending === undefined || !isWebSocketRequest(request)) {
+    if (this.#adapter === undefined || pending === undefined || !isFullHandshake(req)) {
       return undefined;
     }
     pending.slot = new UpgradeSlot(request);
