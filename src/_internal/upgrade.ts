@@ -229,7 +229,9 @@ export class PendingUpgrades {
       const { hooks, headers, protocol } = upgrade;
       const result = (await hooks.upgrade?.(request)) as UpgradeAnswer;
       if (result instanceof Response) return result;
-      for (const [name, value] of new Headers(result?.headers)) headers.append(name, value);
+      if (result?.headers !== undefined) {
+        for (const [name, value] of new Headers(result.headers)) headers.append(name, value);
+      }
       const context = { ...result?.context, [ACCEPTED]: hooks };
       return { ...result, headers, protocol: result?.protocol ?? protocol, context };
     },
