@@ -270,11 +270,16 @@ export class WebSocketGateway {
     // crossws keeps the Node request it upgrades for as long as the socket is open (for the
     // peer's context, remote address and `request`): it gets what it and `ws` read of one, so
     // that the IncomingMessage (its stream state, raw header list) is not kept for hours.
+    // The fields crossws sets on it are declared here, so that they live in the object itself.
     const handshake = {
       method: req.method,
       url: req.url,
       headers: req.headers,
       socket: req.socket,
+      _request: undefined,
+      _upgradeHeaders: undefined,
+      _context: undefined,
+      _namespace: undefined,
     };
     void this.#adapter.handleUpgrade(handshake as never, pending.socket, pending.head, request);
     return true;
