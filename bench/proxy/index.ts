@@ -11,6 +11,8 @@
  * The issue's targets at 1 KiB: ≥ 1.5× http-proxy-middleware, ≥ 0.8× @fastify/http-proxy,
  * ≥ 0.35× nginx; at 1 MiB ≥ 0.8× @fastify/http-proxy.
  *
+ * Each server runs bundled (as production runs: see `bundle` in bench/lib.ts), not under tsx.
+ *
  * Environment: BENCH_ROUNDS (default 6), BENCH_BURST seconds per load (default 2),
  * BENCH_CONNECTIONS (default 50).
  */
@@ -33,11 +35,11 @@ const dir = mkdtempSync(path.join(tmpdir(), 'mortar-bench-proxy-'));
 let nginx: FrontEnd | undefined;
 
 try {
-  const upstream = await startServer(script, 'upstream');
+  const upstream = await startServer(script, 'upstream', {}, [], true);
   children.push(upstream.child);
   const urls = new Map<string, string>();
   for (const name of ['mortar', ...anchors.filter((a) => a !== 'nginx')]) {
-    const running = await startServer(script, name, {}, [upstream.url]);
+    const running = await startServer(script, name, {}, [upstream.url], true);
     children.push(running.child);
     urls.set(name, running.url);
   }
