@@ -11,9 +11,14 @@
  * urlmap stack ≥ 0.85× bare, mounting ≤ 5 % of `serve(hello)`, the stack ≥ Hono's.
  *
  * Environment: BENCH_ROUNDS (default 12), BENCH_BURST seconds per load (default 1),
- * BENCH_CONNECTIONS (default 50), BENCH_LOADER=autocannon to ignore an installed wrk.
+ * BENCH_CONNECTIONS (default 50), BENCH_LOADER=autocannon to ignore an installed wrk,
+ * BENCH_NODES (the Node majors to run, `20,24`; default every Node found: this one and those
+ * `.ci/run` installs, see bench/cgi/nodes.ts — the whole run once under each, a table each).
  */
 
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { nodes } from './cgi/nodes.js';
 import { layerCosts } from './layers.js';
 import {
   loader,
@@ -23,6 +28,22 @@ import {
   type Running,
   startServer,
 } from './lib.js';
+
+// The first process runs the bench once under each Node, servers and load alike (they start
+// on the Node running the bench); each run prints its own table.
+if (process.env.BENCH_HTTP_NODE === undefined) {
+  const only = process.env.BENCH_NODES?.split(',').map(Number);
+  const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
+  let failed = 0;
+  for (const node of nodes().filter((n) => !only || only.includes(n.major))) {
+    const run = spawnSync(node.execPath, [tsx, fileURLToPath(import.meta.url)], {
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_HTTP_NODE: node.version },
+    });
+    if (run.status !== 0) failed++;
+  }
+  process.exit(failed === 0 ? 0 : 1);
+}
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 12);
 const burst = Number(process.env.BENCH_BURST ?? 1);
