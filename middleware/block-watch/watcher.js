@@ -21,8 +21,8 @@ const { heartbeat, threshold, interval, expression } = workerData;
 const beat = new Float64Array(heartbeat);
 
 /**
- * The block being watched: the beat it started after, its session, when its pause landed and
- * what it found, and `held`, the milliseconds the main thread spent on this worker's requests.
+ * The block being watched: the beat it started after, when its pause landed and what it found,
+ * and `held`, the milliseconds the main thread spent on this worker's requests.
  */
 let block;
 
