@@ -1,20 +1,16 @@
 /**
  * The main thread's half of the watchdog: the heartbeat (a timer writing the time into a
  * SharedArrayBuffer), the worker that watches it (watcher.js), the request each piece of code
- * runs for (AsyncLocalStorage), and the line written when the worker reports a block.
+ * runs for (track.ts), and the line written when the worker reports a block.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { terminalSafe } from '../../src/_internal/log.js';
-import type { Environ } from '../../src/types.js';
 import { type BlockFrame, type BlockRecord, rememberBlock } from '../_shared/blocks.js';
 import { originalPosition, safeFilePath, shownPath } from '../_shared/source-map.js';
 import { getRequestId } from '../access-log/index.js';
-
-/** The request a piece of code runs for, as blockWatch() placed it. */
-export const running = new AsyncLocalStorage<{ request: Request; environ: Environ }>();
+import type { Tracker } from './track.js';
 
 /** The global the worker evaluates on the paused main thread to learn the running request. */
 const CURRENT = Symbol.for('mortar.blockWatch.current');
@@ -32,6 +28,8 @@ type RequestInfo = NonNullable<BlockRecord['request']>;
 /** One watcher per process: one heartbeat, one worker. */
 export interface Watch {
   threshold: number;
+  /** Finds the request a piece of code runs for, in the pause. */
+  running: Tracker;
   stop(): Promise<void>;
 }
 
@@ -39,8 +37,13 @@ export interface Watch {
  * Starts the heartbeat and its worker.
  * @param threshold - Milliseconds of blocking worth a line.
  * @param log - Where each block's line goes.
+ * @param running - How the request of the code that blocks is found.
  */
-export function startWatch(threshold: number, log: (line: string) => void): Watch {
+export function startWatch(
+  threshold: number,
+  log: (line: string) => void,
+  running: Tracker,
+): Watch {
   const interval = Math.max(5, Math.min(50, Math.round(threshold / 4)));
   const heartbeat = new SharedArrayBuffer(8);
   const beat = new Float64Array(heartbeat);
@@ -49,7 +52,7 @@ export function startWatch(threshold: number, log: (line: string) => void): Watc
     beat[0] = Date.now();
   }, interval);
   timer.unref();
-  (globalThis as Record<symbol, unknown>)[CURRENT] = currentRequest;
+  (globalThis as Record<symbol, unknown>)[CURRENT] = () => currentRequest(running);
   const worker = new Worker(new URL('./watcher.js', import.meta.url), {
     workerData: {
       heartbeat,
@@ -63,10 +66,10 @@ export function startWatch(threshold: number, log: (line: string) => void): Watc
   const release = () => void worker.terminate();
   process.once('beforeExit', release);
   worker.on('message', (message: Report | { ready: true }) => {
-    if ('duration' in message) report(message, threshold, log);
+    if ('duration' in message) report(message, threshold, log, running.none);
     else
       log(
-        `mortar block-watch: watching the event loop (a line for each block over ${threshold} ms)`,
+        `mortar block-watch: watching the event loop (a line for each block over ${threshold} ms; ${running.how})`,
       );
   });
   worker.on('error', (error) => {
@@ -75,6 +78,7 @@ export function startWatch(threshold: number, log: (line: string) => void): Watc
   worker.unref(); // after the listeners: adding a 'message' listener refs the worker again
   return {
     threshold,
+    running,
     async stop() {
       process.off('beforeExit', release);
       clearInterval(timer);
@@ -84,8 +88,8 @@ export function startWatch(threshold: number, log: (line: string) => void): Watc
 }
 
 /** The running request as JSON (the worker reads it by value), or `undefined` outside one. */
-function currentRequest(): string | undefined {
-  const store = running.getStore();
+function currentRequest(running: Tracker): string | undefined {
+  const store = running.current();
   if (!store) return undefined;
   const { request, environ } = store;
   const info: RequestInfo = { method: request.method, path: environ.scriptName + environ.pathInfo };
@@ -98,7 +102,12 @@ function currentRequest(): string | undefined {
 }
 
 /** Writes one block's line and keeps it for debug()'s page. */
-function report(message: Report, threshold: number, log: (line: string) => void): void {
+function report(
+  message: Report,
+  threshold: number,
+  log: (line: string) => void,
+  none: string,
+): void {
   if (message.duration < threshold) return; // a late timer, not a block
   const marked = message.frames.map(mapFrame);
   const frames = marked.map(({ internal: _, ...frame }) => frame);
@@ -108,7 +117,7 @@ function report(message: Report, threshold: number, log: (line: string) => void)
   } catch {
     request = undefined;
   }
-  const line = blockLine(message.duration, request, marked);
+  const line = blockLine(message.duration, request, marked, none);
   const where = line.slice(line.indexOf(' at ') + 1);
   log(line);
   rememberBlock({
@@ -153,12 +162,13 @@ export function blockLine(
   duration: number,
   request: RequestInfo | undefined,
   frames: readonly (BlockFrame & { internal?: boolean })[],
+  none = 'no request (code outside any request)',
 ): string {
   const where = (frame: BlockFrame) =>
     `${frame.name} (${frame.file}:${frame.line}:${frame.column})`;
   const who = request
     ? `${request.method} ${request.path}${request.id ? ` (id ${request.id})` : ''}`
-    : 'no request (code outside any request)';
+    : none;
   let at = 'at an unknown place (the block ended before its stack was sampled)';
   const own = frames.findIndex((frame) => !internal(frame));
   if (own >= 0) {

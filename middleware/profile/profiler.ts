@@ -45,7 +45,7 @@ const KEEP_WARM_FOR = 60_000;
 export class Profiler {
   readonly #session = new inspector.Session();
   readonly #finished = new Map<string, CpuProfile>();
-  #queue: Promise<unknown> = Promise.resolve();
+  #queue: Promise<void> = Promise.resolve();
   #count = 0;
   #warm: string | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -73,16 +73,26 @@ export class Profiler {
   /**
    * Runs `work` under a profile of its own. With `serialize`, after every earlier serialized
    * run has finished (a V8 profile covers the whole process: another request running at the
-   * same time would show in it).
+   * same time would show in it). Each run awaits the one before it and nothing else waits on
+   * a run's promise but its caller: a chain of single awaits, which V8 walks for the async
+   * stack of code that blocks (blockWatch() finds the request on it on Node 20 and 22).
    */
   async run<T>(
     work: () => Promise<T>,
     serialize: boolean,
   ): Promise<{ result: T; profile: CpuProfile }> {
     if (!serialize) return this.#profiled(work);
-    const turn = this.#queue.then(() => this.#profiled(work));
-    this.#queue = turn.catch(() => {});
-    return turn;
+    const earlier = this.#queue;
+    let finished = () => {};
+    this.#queue = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    try {
+      await earlier;
+      return await this.#profiled(work);
+    } finally {
+      finished();
+    }
   }
 
   async #profiled<T>(work: () => Promise<T>): Promise<{ result: T; profile: CpuProfile }> {

@@ -3,6 +3,7 @@
  * loop (a busy loop, a catastrophic regular expression, readFileSync of a 16 MB file over and
  * over for 300 ms), one line each naming the request and the TypeScript line.
  */
+
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -12,12 +13,27 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PinGate } from '../../middleware/_shared/pin.js';
+import { blockWatch, stopBlockWatch } from '../../middleware/block-watch/index.js';
 import { root, run, served } from '../e2e/cli-run.js';
 
 const fixture = 'test/fixtures/blocking.ts';
 const source = readFileSync(path.join(root, fixture), 'utf8').split('\n');
 /** The 1-based line of the fixture that carries `// BLOCK: name`. */
 const lineOf = (name: string) => source.findIndex((l) => l.includes(`// BLOCK: ${name}`)) + 1;
+
+/**
+ * The two ways of following requests: the async stack of the blocking code (the default) and
+ * AsyncLocalStorage (`storage: true`), which follows timers too.
+ */
+const modes: { name: string; env: Record<string, string>; storage: boolean; how: string }[] = [
+  { name: 'the async stack', env: {}, storage: false, how: 'requests found on the async stack' },
+  {
+    name: 'storage: true',
+    env: { BLOCK_STORAGE: '1' },
+    storage: true,
+    how: 'requests followed by AsyncLocalStorage',
+  },
+];
 
 let dir: string;
 let bigFile: string;
@@ -70,19 +86,39 @@ describe('blockWatch()', () => {
     });
   }
 
-  it('writes nothing for a slow await, and names the right one of concurrent requests', async () => {
-    const { server, url } = await start();
-    const [waited, blocked] = await Promise.all([
-      fetch(new URL('/await', url)),
-      fetch(new URL('/later-busy', url)),
-    ]);
-    const lines = await linesWhen(server.output, 1);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(`by GET /later-busy (id ${blocked.headers.get('x-request-id')})`);
-    expect(lines[0]).not.toContain(waited.headers.get('x-request-id')!);
-    expect(lines[0]).toContain(`${fixture}:${lineOf('busy')}:`);
-    await fetch(new URL('/await', url));
-    expect(blockLines(server.output())).toHaveLength(1);
+  for (const mode of modes) {
+    it(`writes nothing for a slow await, and names the right one of concurrent requests (${mode.name})`, async () => {
+      const { server, url } = await start(mode.env);
+      expect(server.output()).toContain(mode.how);
+      const [waited, blocked] = await Promise.all([
+        fetch(new URL('/await', url)),
+        fetch(new URL('/later-busy', url)),
+      ]);
+      const lines = await linesWhen(server.output, 1);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`by GET /later-busy (id ${blocked.headers.get('x-request-id')})`);
+      expect(lines[0]).not.toContain(waited.headers.get('x-request-id')!);
+      expect(lines[0]).toContain(`${fixture}:${lineOf('busy')}:`);
+      await fetch(new URL('/await', url));
+      expect(blockLines(server.output())).toHaveLength(1);
+    });
+
+    it(`names code a request left running as its request only with AsyncLocalStorage (${mode.name})`, async () => {
+      const { server, url } = await start(mode.env);
+      const response = await fetch(new URL('/timer-busy', url));
+      const id = response.headers.get('x-request-id');
+      const lines = await linesWhen(server.output, 1);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(
+        mode.storage ? `by GET /timer-busy (id ${id})` : 'by no request on its async stack',
+      );
+      expect(lines[0]).toContain(`${fixture}:${lineOf('busy')}:`);
+    });
+  }
+
+  it('adds no promise hook to the process, the cost of AsyncLocalStorage on Node 20 and 22', async () => {
+    const { url } = await start();
+    expect(await (await fetch(new URL('/hooks', url))).text()).toBe('false');
   });
 
   it('works beside debug() capturing locals, which lists the recent blocks on its page', async () => {
@@ -106,6 +142,17 @@ describe('blockWatch()', () => {
     const html = await page.text();
     expect(html).toContain('Recent event-loop blocks');
     expect(html).toContain(`GET /busy (id ${id}) at busy (${fixture}:${lineOf('busy')}:`);
+  });
+
+  it('refuses a second blockWatch() that follows requests the other way (one watchdog a process)', async () => {
+    blockWatch({ log: () => {} });
+    try {
+      expect(() => blockWatch({ storage: true, log: () => {} })).toThrow(
+        /blockWatch: option "storage" must be the running watchdog's, false/,
+      );
+    } finally {
+      await stopBlockWatch();
+    }
   });
 
   it('lets a process whose work is done end (its worker does not hold it)', async () => {
