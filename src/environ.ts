@@ -110,6 +110,20 @@ class RebasedRequest {
   clone(): Request {
     return rebaseRequest(this[kWrappedRequest].clone(), this.#path, this[kOrigin]);
   }
+  // The members a handler reads on nearly every request, written out: the generic forwarders
+  // below share one property-load site among all their keys, which V8 leaves megamorphic.
+  get method(): string {
+    return this[kWrappedRequest].method;
+  }
+  get headers(): Headers {
+    return this[kWrappedRequest].headers;
+  }
+  get signal(): AbortSignal {
+    return this[kWrappedRequest].signal;
+  }
+  get body(): ReadableStream<Uint8Array> | null {
+    return this[kWrappedRequest].body;
+  }
   /**
    * srvx's `ip` and `waitUntil`, read through for handlers that use them. Its `runtime` (the
    * gateway's Node `req`/`res`) is not: a mounted handler that wrote to them (srvx's
