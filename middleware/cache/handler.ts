@@ -14,23 +14,26 @@ import type { Passes } from './pass.js';
 import {
   type CachePolicy,
   type CacheStatus,
+  cacheStatus,
   evaluate,
   fieldObject,
   type HeaderOf,
   hasDirective,
   hasValidator,
-  headersOf,
   type PolicyRequest,
   policies,
   policyHeaders,
   policyRequest,
   quickRefusal,
+  type RefusalFields,
   refusal,
+  refusalFields,
   staleIfError,
   ttlOf,
   updatedPolicy,
 } from './policy.js';
-import { discard, storedResponse, withStatus } from './respond.js';
+import { headersOf, passHost, passTarget } from './request.js';
+import { discard, storedResponse, withStatus, withStatusValue } from './respond.js';
 import type { CacheStore } from './store.js';
 
 /** The middleware's settings, checked. Durations as the options give them. */
@@ -58,6 +61,9 @@ interface Context {
   req?: PolicyRequest;
   /** A `GET` with `Range`: answered from a fresh stored 200, else forwarded as it is. */
   ranged: boolean;
+  /** Where this process's pass memory remembers the request (request.ts). */
+  passTarget: string;
+  passHost: string;
   s: Settings;
 }
 
@@ -68,8 +74,8 @@ function reqOf(ctx: Context): PolicyRequest {
 
 /**
  * Answers a `GET` or `HEAD` from the cache or through it. A URL this process saw answer
- * something not storable lately goes to the application at once (no store lookup, no
- * promise of this function's own).
+ * something not storable lately goes to the application at once (no store lookup, no URL
+ * built, no promise of this function's own).
  */
 export function cachedRequest(
   app: Application,
@@ -79,10 +85,21 @@ export function cachedRequest(
   s: Settings,
 ): Response | Promise<Response> {
   const ranged = request.method === 'GET' && header.get('range') !== null;
-  const ctx: Context = { app, request, environ, header, req: undefined, ranged, s };
+  const target = passTarget(request, header);
+  const host = passHost(header);
+  const ctx: Context = {
+    app,
+    request,
+    environ,
+    header,
+    req: undefined,
+    ranged,
+    passTarget: target,
+    passHost: host,
+    s,
+  };
+  if (s.passes.has(target, host)) return pass(ctx);
   const primary = s.prefix + request.url;
-  if (s.passes.has(primary))
-    return pass(ctx, { primary, key: primary, pass: 'here', miss: 'uri-miss' });
   const found = lookup(s.store, primary, header);
   if (found instanceof Promise) return found.then((later) => decide(ctx, later));
   return decide(ctx, found); // in memory: a fresh hit is answered without a promise
@@ -93,15 +110,27 @@ export function cachedRequest(
  * when it answers so (no promise of the cache's own on a `no-store` route), still stored
  * when it has become storable. No lock is held, no stored response stands in.
  */
-function pass(ctx: Context, found: Lookup): Response | Promise<Response> {
+function pass(ctx: Context): Response | Promise<Response> {
   const response = ctx.app(ctx.request, ctx.environ);
-  const unlock = new Held(ctx.s.store, found.key, undefined);
   if (isThenable<Response>(response)) {
-    return Promise.resolve(response).then((later) =>
-      answer(ctx, found, responseParts(later), false, unlock),
-    );
+    return Promise.resolve(response).then((later) => passed(ctx, later));
   }
-  return answer(ctx, found, responseParts(response), false, unlock);
+  return passed(ctx, response);
+}
+
+/**
+ * The application's answer on the pass path: a refusal read from its fields in one pass
+ * over them; only an answer that may be stored now has its URL read (for its key) and goes
+ * the whole way.
+ */
+function passed(ctx: Context, response: Response): Response | Promise<Response> {
+  const parts = responseParts(response);
+  const fields = refusalFields(parts.headers);
+  const why = notStored(ctx, parts, fields) ?? quickRefusal(fields);
+  if (why !== undefined) return withStatusValue(parts, passStatus(parts.status, why));
+  const primary = ctx.s.prefix + ctx.request.url;
+  const found: Lookup = { primary, key: primary, pass: 'here', miss: 'uri-miss' };
+  return answer(ctx, found, parts, false, new Held(ctx.s.store, primary, undefined));
 }
 
 /** What the lookup found decides: a hit, a pass, or the application (one caller per key). */
@@ -243,7 +272,7 @@ function store(
   );
   const why = refusal(policy, headers);
   if (why !== undefined) return refuse(ctx, found, parts, status, why, unlock);
-  s.passes.delete(found.primary);
+  s.passes.delete(ctx.passTarget, ctx.passHost);
   const ttl = storeTtl(s, policy, headers);
   const bytes = bytesOf(parts.body);
   if (bytes) {
@@ -278,7 +307,7 @@ function refuse(
   // A 206 to a Range request says nothing of the URL's full responses.
   const pass = RESPONSE_REASONS.has(why) && !(why === 'partial' && ctx.ranged) && !found.entry;
   if (pass && found.pass !== 'here') {
-    ctx.s.passes.add(found.primary);
+    ctx.s.passes.add(ctx.passTarget, ctx.passHost);
     if (!found.pass) markPass(ctx.s.store, found, ctx.s.passTtl).catch(() => {});
   }
   status.detail = why;
@@ -298,17 +327,35 @@ const RESPONSE_REASONS = new Set([
 ]);
 
 /** Why this exchange is not stored whatever the response's headers say, or `undefined`. */
-function notStored(
-  ctx: Context,
-  parts: ResponseParts,
-  headers: Record<string, string>,
-): string | undefined {
+function notStored(ctx: Context, parts: ResponseParts, headers: RefusalFields): string | undefined {
   if (ctx.request.method !== 'GET') return 'method';
   if (parts.status === 206) return 'partial';
-  if (/^\s*text\/event-stream/i.test(headers['content-type'] ?? '')) return 'event-stream';
+  const type = headers['content-type'];
+  if (type !== undefined && isEventStream(type)) return 'event-stream';
   const cc = ctx.header.get('cache-control');
   if (cc !== null && hasDirective(cc, 'no-store')) return 'request-no-store';
   return undefined;
+}
+
+/** Whether a `Content-Type` is `text/event-stream` (whitespace before it, any case). */
+function isEventStream(type: string): boolean {
+  let i = 0;
+  while (type.charCodeAt(i) === 32 || type.charCodeAt(i) === 9) i++;
+  return type.length - i >= 17 && type.slice(i, i + 17).toLowerCase() === 'text/event-stream';
+}
+
+let lastPass = { status: 0, why: '', value: '' };
+
+/** `Cache-Status` of a pass (the last one made is made again without a string built). */
+function passStatus(status: number, why: string): string {
+  if (lastPass.status !== status || lastPass.why !== why) {
+    lastPass = {
+      status,
+      why,
+      value: cacheStatus({ fwd: 'uri-miss', fwdStatus: status, detail: why }),
+    };
+  }
+  return lastPass.value;
 }
 
 /** Seconds to keep a response: its lifetime and stale windows, and `keepStale` when it has a validator. */

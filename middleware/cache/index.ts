@@ -57,7 +57,8 @@ import { acceptedWebSocket } from '../../src/websocket.js';
 import { cachedRequest, type Settings } from './handler.js';
 import { invalidate } from './invalidate.js';
 import { Passes } from './pass.js';
-import { headersOf, policies } from './policy.js';
+import { policies } from './policy.js';
+import { headersOf } from './request.js';
 import { withStatus } from './respond.js';
 import { type CacheStore, MemoryCacheStore } from './store.js';
 import { tolerant } from './tolerant.js';
@@ -99,7 +100,8 @@ export interface CacheOptions {
    * Seconds a URL that answered something not storable goes straight to the application,
    * without waiting on the lock (Varnish's hit-for-miss); a storable answer ends it. 0: never.
    * The process that saw the answer does not even look the URL up in the store meanwhile (a
-   * response another process stores for it then is served here once this ends).
+   * response another process stores for it then is served here once this ends): it remembers
+   * the request target and `Host` for between `passTtl / 2` and `passTtl` seconds.
    * @default 60
    */
   passTtl?: number;

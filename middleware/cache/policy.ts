@@ -9,7 +9,6 @@
  */
 import type CachePolicy from 'http-cache-semantics';
 import { requireOptional } from '../../src/_internal/optional.js';
-import { nodeRuntime, requestHeader } from '../../src/request-header.js';
 
 export type { CachePolicy };
 
@@ -60,16 +59,6 @@ export interface HeaderOf {
   get(name: string): string | null;
 }
 
-/**
- * The request's header fields: straight from Node's parsed headers when mortar's HTTP gateway
- * made the request (as `requestHeader` reads them: no `Headers` built for a hit or a pass),
- * else its `Headers`.
- */
-export function headersOf(request: Request): HeaderOf {
-  if (nodeRuntime(request)?.req?.headers === undefined) return request.headers;
-  return { get: (name) => requestHeader(request, name) };
-}
-
 /** The request's URL, method and headers for a policy. */
 export function policyRequest(request: Request, method = request.method): PolicyRequest {
   return { url: request.url, method, headers: headerObject(request.headers) };
@@ -115,11 +104,46 @@ export function refusal(policy: CachePolicy, headers: Record<string, string>): s
   return undefined;
 }
 
+/** The response's fields the refusals read before any policy is built. */
+export interface RefusalFields {
+  'set-cookie'?: string | undefined;
+  'cache-control'?: string | undefined;
+  vary?: string | undefined;
+  'content-type'?: string | undefined;
+}
+
+/**
+ * {@link RefusalFields} of a response's flat `[name, value, …]` list, its names in lower
+ * case as `responseParts` gives them (repeated fields joined by `, `): one pass, one object
+ * of one shape — what a pass reads of a response it does not store.
+ */
+export function refusalFields(list: readonly string[]): RefusalFields {
+  const fields: RefusalFields = {
+    'set-cookie': undefined,
+    'cache-control': undefined,
+    vary: undefined,
+    'content-type': undefined,
+  };
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i];
+    if (
+      name !== 'set-cookie' &&
+      name !== 'cache-control' &&
+      name !== 'vary' &&
+      name !== 'content-type'
+    )
+      continue;
+    const had = fields[name];
+    fields[name] = had === undefined ? list[i + 1] : `${had}, ${list[i + 1]}`;
+  }
+  return fields;
+}
+
 /**
  * The refusals the response's own fields decide, before any policy is built (the cheap path of
  * a `no-store` route): `set-cookie`, `no-store`, `private`, `vary-star`.
  */
-export function quickRefusal(headers: Record<string, string>): string | undefined {
+export function quickRefusal(headers: RefusalFields): string | undefined {
   if (headers['set-cookie'] !== undefined) return 'set-cookie';
   const cc = headers['cache-control'];
   if (cc !== undefined) {
@@ -139,6 +163,7 @@ const DIRECTIVES = new Map<string, RegExp>();
  * inside another's quoted value counts too — a refusal, never a wrongful store.
  */
 export function hasDirective(cacheControl: string, name: string): boolean {
+  if (cacheControl === name) return true; // `no-store` alone: no pattern run
   let pattern = DIRECTIVES.get(name);
   if (!pattern) {
     pattern = new RegExp(`(?:^|,)\\s*${name}\\s*(?:=|,|$)`, 'i');

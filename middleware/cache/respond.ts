@@ -4,7 +4,7 @@
  */
 import type { ResponseParts } from '../../src/_internal/response-parts.js';
 import { FastResponse } from '../../src/response.js';
-import { headerPairs, responseFromParts } from '../_shared/parts.js';
+import { partsResponse } from '../_shared/parts.js';
 import type { Entry } from './entries.js';
 import {
   type CacheStatus,
@@ -63,11 +63,21 @@ function notModified(request: HeaderOf, stored: Record<string, string>): boolean
   return Number.isFinite(sinceTime) && Number.isFinite(modifiedTime) && modifiedTime <= sinceTime;
 }
 
-/** The application's response rebuilt from its parts with `body` and `Cache-Status`. */
+/**
+ * The application's response from its parts with `body` and `Cache-Status` (replacing the
+ * application's own): on Node the gateway writes the parts as they are (`partsResponse`).
+ */
 export function withStatus(parts: ResponseParts, body: unknown, status: CacheStatus): Response {
-  const pairs = headerPairs(parts, 'cache-status');
-  pairs.push(['cache-status', cacheStatus(status)]);
-  return responseFromParts(parts, body, pairs);
+  parts.body = body as ResponseParts['body'];
+  return withStatusValue(parts, cacheStatus(status));
+}
+
+/** {@link withStatus} of the body in `parts`, with a `Cache-Status` value made already. */
+export function withStatusValue(parts: ResponseParts, value: string): Response {
+  const list = parts.headers;
+  for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === 'cache-status') list.splice(i, 2);
+  list.push('cache-status', value);
+  return partsResponse(parts);
 }
 
 /** Reads and drops a body nobody will read (a stream is cancelled). */
