@@ -84,7 +84,6 @@ export function cachedRequest(
   header: HeaderOf,
   s: Settings,
 ): Response | Promise<Response> {
-  const ranged = request.method === 'GET' && header.get('range') !== null;
   const target = passTarget(request, header);
   const host = passHost(header);
   const ctx: Context = {
@@ -93,12 +92,13 @@ export function cachedRequest(
     environ,
     header,
     req: undefined,
-    ranged,
+    ranged: false, // a pass reads the whole response, Range or not
     passTarget: target,
     passHost: host,
     s,
   };
   if (s.passes.has(target, host)) return pass(ctx);
+  ctx.ranged = request.method === 'GET' && header.get('range') !== null;
   const primary = s.prefix + request.url;
   const found = lookup(s.store, primary, header);
   if (found instanceof Promise) return found.then((later) => decide(ctx, later));
@@ -341,7 +341,9 @@ function notStored(ctx: Context, parts: ResponseParts, headers: RefusalFields): 
 function isEventStream(type: string): boolean {
   let i = 0;
   while (type.charCodeAt(i) === 32 || type.charCodeAt(i) === 9) i++;
-  return type.length - i >= 17 && type.slice(i, i + 17).toLowerCase() === 'text/event-stream';
+  // `text/` then an `e` (any case) before the slice is made: `text/plain`, `text/html` stop here.
+  if (type.length - i < 17 || (type.charCodeAt(i + 5) | 0x20) !== 0x65) return false;
+  return type.slice(i, i + 17).toLowerCase() === 'text/event-stream';
 }
 
 let lastPass = { status: 0, why: '', value: '' };

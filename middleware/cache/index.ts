@@ -58,7 +58,7 @@ import { cachedRequest, type Settings } from './handler.js';
 import { invalidate } from './invalidate.js';
 import { Passes } from './pass.js';
 import { policies } from './policy.js';
-import { headersOf } from './request.js';
+import { hasUpgrade, headersOf } from './request.js';
 import { withStatus } from './respond.js';
 import { type CacheStore, MemoryCacheStore } from './store.js';
 import { tolerant } from './tolerant.js';
@@ -169,7 +169,7 @@ export function cache(options: CacheOptions = {}): Middleware {
     return function cacheApp(request, environ) {
       const inner = cacheSlot.with(environ, new Purger(direct, request));
       const header = headersOf(request);
-      if (header.get('upgrade') !== null) return upgrade(app, request, inner, s);
+      if (hasUpgrade(header)) return upgrade(app, request, inner, s);
       const method = request.method;
       if (method === 'GET' || method === 'HEAD') {
         return cachedRequest(app, request, inner, header, s);

@@ -24,6 +24,15 @@ class NodeHeaders implements HeaderOf {
     if (value === undefined) return null;
     return typeof value === 'string' ? value : value.join(', ');
   }
+  /** `Upgrade`, read by name (a property load of its own, not a lookup by a variable key). */
+  upgrade(): boolean {
+    return this.raw.upgrade !== undefined;
+  }
+}
+
+/** Whether the request has an `Upgrade` field (a WebSocket handshake). */
+export function hasUpgrade(header: HeaderOf): boolean {
+  return header instanceof NodeHeaders ? header.upgrade() : header.get('upgrade') !== null;
 }
 
 /**
