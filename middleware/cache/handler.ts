@@ -20,6 +20,7 @@ import {
   type HeaderOf,
   hasDirective,
   hasValidator,
+  isEventStream,
   type PolicyRequest,
   policies,
   policyHeaders,
@@ -33,7 +34,8 @@ import {
   updatedPolicy,
 } from './policy.js';
 import { headersOf, passHost, passTarget } from './request.js';
-import { discard, storedResponse, withStatus, withStatusValue } from './respond.js';
+import { discard, passStatus, storedResponse, withStatus, withStatusValue } from './respond.js';
+import { ageOf, servedFor } from './served.js';
 import type { CacheStore } from './store.js';
 
 /** The middleware's settings, checked. Durations as the options give them. */
@@ -136,12 +138,15 @@ function passed(ctx: Context, response: Response): Response | Promise<Response> 
 /** What the lookup found decides: a hit, a pass, or the application (one caller per key). */
 function decide(ctx: Context, found: Lookup): Response | Promise<Response> {
   if (found.pass) return forward(ctx, found, undefined);
-  if (found.entry) {
-    const verdict = evaluate(found.entry.policy, ctx.header);
-    if (verdict === 'fresh') return hit(ctx, found.entry, {});
+  const entry = found.entry;
+  if (entry) {
+    const served = servedFor(entry);
+    const age = ageOf(served); // one clock read for the verdict and the response
+    const verdict = evaluate(entry.policy, ctx.header, age, served.lifetime);
+    if (verdict === 'fresh') return hit(ctx, entry, {}, age);
     if (verdict === 'stale-while-revalidate') {
       refreshInBackground(ctx, found);
-      return hit(ctx, found.entry, {});
+      return hit(ctx, entry, {}, age);
     }
   }
   // Neither a HEAD nor a Range request can fill the store: no one waits for them.
@@ -163,8 +168,8 @@ async function collapsed(ctx: Context, missed: Lookup): Promise<Response> {
   return forward(ctx, found, got.token);
 }
 
-function hit(ctx: Context, entry: Entry, status: CacheStatus): Response {
-  return storedResponse(ctx.request.method, ctx.header, entry, { hit: true, ...status });
+function hit(ctx: Context, entry: Entry, status: CacheStatus, age?: number): Response {
+  return storedResponse(ctx.request.method, ctx.header, entry, { hit: true, ...status }, age);
 }
 
 /**
@@ -335,29 +340,6 @@ function notStored(ctx: Context, parts: ResponseParts, headers: RefusalFields): 
   const cc = ctx.header.get('cache-control');
   if (cc !== null && hasDirective(cc, 'no-store')) return 'request-no-store';
   return undefined;
-}
-
-/** Whether a `Content-Type` is `text/event-stream` (whitespace before it, any case). */
-function isEventStream(type: string): boolean {
-  let i = 0;
-  while (type.charCodeAt(i) === 32 || type.charCodeAt(i) === 9) i++;
-  // `text/` then an `e` (any case) before the slice is made: `text/plain`, `text/html` stop here.
-  if (type.length - i < 17 || (type.charCodeAt(i + 5) | 0x20) !== 0x65) return false;
-  return type.slice(i, i + 17).toLowerCase() === 'text/event-stream';
-}
-
-let lastPass = { status: 0, why: '', value: '' };
-
-/** `Cache-Status` of a pass (the last one made is made again without a string built). */
-function passStatus(status: number, why: string): string {
-  if (lastPass.status !== status || lastPass.why !== why) {
-    lastPass = {
-      status,
-      why,
-      value: cacheStatus({ fwd: 'uri-miss', fwdStatus: status, detail: why }),
-    };
-  }
-  return lastPass.value;
 }
 
 /** Seconds to keep a response: its lifetime and stale windows, and `keepStale` when it has a validator. */

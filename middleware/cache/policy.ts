@@ -155,6 +155,15 @@ export function quickRefusal(headers: RefusalFields): string | undefined {
   return undefined;
 }
 
+/** Whether a `Content-Type` is `text/event-stream` (whitespace before it, any case). */
+export function isEventStream(type: string): boolean {
+  let i = 0;
+  while (type.charCodeAt(i) === 32 || type.charCodeAt(i) === 9) i++;
+  // `text/` then an `e` (any case) before the slice is made: `text/plain`, `text/html` stop here.
+  if (type.length - i < 17 || (type.charCodeAt(i + 5) | 0x20) !== 0x65) return false;
+  return type.slice(i, i + 17).toLowerCase() === 'text/event-stream';
+}
+
 const DIRECTIVES = new Map<string, RegExp>();
 
 /**
@@ -186,14 +195,20 @@ export type Verdict = 'fresh' | 'stale-while-revalidate' | 'revalidate';
  * application first). Request directives `no-cache`, `max-age`, `min-fresh` and `max-stale`
  * are honoured, the last only for a response that allows stale reuse ({@link staleAllowed}).
  */
-export function evaluate(policy: CachePolicy, header: HeaderOf): Verdict {
+export function evaluate(
+  policy: CachePolicy,
+  header: HeaderOf,
+  age = policy.age(),
+  lifetime = policy.maxAge(),
+): Verdict {
   const cacheControl = header.get('cache-control') ?? undefined;
-  const cc = parseCacheControl(cacheControl);
-  if (cc['no-cache'] || (!cacheControl && /no-cache/.test(header.get('pragma') ?? ''))) {
-    return 'revalidate';
+  if (!cacheControl) {
+    const pragma = header.get('pragma');
+    if (pragma !== null && /no-cache/.test(pragma)) return 'revalidate';
+    if (age < lifetime) return 'fresh'; // no request directive: the common hit
   }
-  const age = policy.age();
-  const lifetime = policy.maxAge();
+  const cc = parseCacheControl(cacheControl);
+  if (cc['no-cache']) return 'revalidate';
   const maxAge = seconds(cc['max-age']);
   if (maxAge !== undefined && age > maxAge) return 'revalidate';
   const minFresh = seconds(cc['min-fresh']);
@@ -313,7 +328,7 @@ export function cacheStatus(status: CacheStatus): string {
 }
 
 /** Hop-by-hop fields (RFC 9110 §7.6.1), never served from the store. */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
   'proxy-authenticate',

@@ -6,37 +6,47 @@ import type { ResponseParts } from '../../src/_internal/response-parts.js';
 import { FastResponse } from '../../src/response.js';
 import { partsResponse } from '../_shared/parts.js';
 import type { Entry } from './entries.js';
-import {
-  type CacheStatus,
-  cacheStatus,
-  type HeaderOf,
-  servedHeaders,
-  statusOf,
-  ttlOf,
-} from './policy.js';
+import { type CacheStatus, cacheStatus, type HeaderOf, servedHeaders } from './policy.js';
 import { rangeResponse } from './range.js';
+import { ageOf, servedFor } from './served.js';
 
 /**
- * The stored response for a `GET` or `HEAD` (no body), with `Age` and `Date` of now and
- * `Cache-Status`; a `304` when the request's `If-None-Match` (weak comparison) or, without
- * it, `If-Modified-Since` matches (RFC 9110 §13.1); else a `206` or `416` for a `GET`'s
- * `Range` on a stored `200` (range.ts).
+ * The stored response for a `GET` or `HEAD` (no body), with `Age` (of now, or `age` seconds)
+ * and `Cache-Status`, its `Date` kept; a `304` when the request's `If-None-Match` (weak
+ * comparison) or, without it, `If-Modified-Since` matches (RFC 9110 §13.1); else a `206` or
+ * `416` for a `GET`'s `Range` on a stored `200` (range.ts). A request with none of those
+ * fields is answered from the entry's field list as it is (served.ts).
  */
 export function storedResponse(
   method: string,
   request: HeaderOf,
   entry: Entry,
   status: CacheStatus,
+  age?: number,
 ): Response {
+  const served = servedFor(entry);
+  const now = age ?? ageOf(served);
+  const value = cacheStatus({ ttl: served.lifetime - now, ...status });
+  const code = served.status;
+  // Range handling is defined for GET only (RFC 9110 §14.2), here of a stored 200.
+  const range = method === 'GET' && code === 200 ? request.get('range') : null;
+  if (
+    range === null &&
+    request.get('if-none-match') === null &&
+    request.get('if-modified-since') === null
+  ) {
+    const fields = served.fields.slice();
+    fields.push('age', String(Math.floor(now)), 'cache-status', value);
+    const body = method === 'HEAD' ? null : entry.body;
+    return partsResponse({ status: code, statusText: '', headers: fields, body });
+  }
   const headers = servedHeaders(entry.policy);
-  headers['cache-status'] = cacheStatus({ ttl: ttlOf(entry.policy), ...status });
+  headers.age = String(Math.floor(now));
+  headers['cache-status'] = value;
   if (notModified(request, headers)) {
     delete headers['content-length'];
     return new FastResponse(null, { status: 304, headers });
   }
-  const code = statusOf(entry.policy);
-  // Range handling is defined for GET only (RFC 9110 §14.2), here of a stored 200.
-  const range = method === 'GET' && code === 200 ? request.get('range') : null;
   if (range !== null) {
     const partial = rangeResponse(range, request.get('if-range'), headers, entry.body);
     if (partial) return partial;
@@ -78,6 +88,20 @@ export function withStatusValue(parts: ResponseParts, value: string): Response {
   for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === 'cache-status') list.splice(i, 2);
   list.push('cache-status', value);
   return partsResponse(parts);
+}
+
+let lastPass = { status: 0, why: '', value: '' };
+
+/** `Cache-Status` of a pass (the last one made is made again without a string built). */
+export function passStatus(status: number, why: string): string {
+  if (lastPass.status !== status || lastPass.why !== why) {
+    lastPass = {
+      status,
+      why,
+      value: cacheStatus({ fwd: 'uri-miss', fwdStatus: status, detail: why }),
+    };
+  }
+  return lastPass.value;
 }
 
 /** Reads and drops a body nobody will read (a stream is cancelled). */
