@@ -14,7 +14,6 @@ import type { Passes } from './pass.js';
 import {
   type CachePolicy,
   type CacheStatus,
-  cacheStatus,
   evaluate,
   fieldObject,
   type HeaderOf,
