@@ -4,11 +4,12 @@
  */
 import type { ResponseParts } from '../../src/_internal/response-parts.js';
 import { FastResponse } from '../../src/response.js';
+import { evaluatePreconditions } from '../_shared/conditional.js';
 import { partsResponse } from '../_shared/parts.js';
 import type { Entry } from './entries.js';
 import { type CacheStatus, cacheStatus, type HeaderOf, servedHeaders } from './policy.js';
 import { rangeResponse } from './range.js';
-import { ageOf, servedFor } from './served.js';
+import { ageOf, type Served, servedFor } from './served.js';
 
 /**
  * The stored response for a `GET` or `HEAD` (no body), with `Age` (of now, or `age` seconds)
@@ -43,7 +44,7 @@ export function storedResponse(
   const headers = servedHeaders(entry.policy);
   headers.age = String(Math.floor(now));
   headers['cache-status'] = value;
-  if (notModified(request, headers)) {
+  if (notModified(method, request, headers, served)) {
     delete headers['content-length'];
     return new FastResponse(null, { status: 304, headers });
   }
@@ -55,22 +56,38 @@ export function storedResponse(
   return new FastResponse(body as BodyInit | null, { status: code, headers });
 }
 
-function notModified(request: HeaderOf, stored: Record<string, string>): boolean {
-  const ifNoneMatch = request.get('if-none-match');
-  if (ifNoneMatch !== null) {
-    const etag = stored.etag;
-    if (etag === undefined) return false;
-    const opaque = etag.replace(/^W\//, '');
-    return ifNoneMatch
-      .split(',')
-      .some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '') === opaque);
+/**
+ * Whether the client's own validators select the stored response (RFC 9111 §4.3.2): a cache
+ * answering from storage evaluates `If-None-Match` (weak comparison) and, without it,
+ * `If-Modified-Since` — against `Last-Modified`, or the stored `Date` when it has none, or the
+ * time it was received — and never `If-Match` or `If-Unmodified-Since` ("not applicable to a
+ * cache": they are the origin's), by the shared rules of RFC 9110 §13.2.2. A request's
+ * `no-cache` has been honoured already (the entry was revalidated), so it does not stop a 304.
+ */
+function notModified(
+  method: string,
+  request: HeaderOf,
+  stored: Record<string, string>,
+  served: Served,
+): boolean {
+  const conditions = {
+    ifMatch: null,
+    ifUnmodifiedSince: null,
+    ifNoneMatch: request.get('if-none-match'),
+    ifModifiedSince: request.get('if-modified-since'),
+    cacheControl: null,
+  };
+  const validators = { etag: stored.etag, lastModified: modifiedAt(stored, served) };
+  return evaluatePreconditions(method, conditions, validators) === 304;
+}
+
+/** `Last-Modified` in milliseconds, else the stored `Date`, else when it was received. */
+function modifiedAt(stored: Record<string, string>, served: Served): number {
+  for (const value of [stored['last-modified'], stored.date]) {
+    const time = value === undefined ? Number.NaN : Date.parse(value);
+    if (!Number.isNaN(time)) return time;
   }
-  const since = request.get('if-modified-since');
-  const modified = stored['last-modified'];
-  if (since === null || modified === undefined) return false;
-  const sinceTime = Date.parse(since);
-  const modifiedTime = Date.parse(modified);
-  return Number.isFinite(sinceTime) && Number.isFinite(modifiedTime) && modifiedTime <= sinceTime;
+  return served.responseTime;
 }
 
 /**
