@@ -11,8 +11,10 @@
  *
  * HTTP pairs are measured back to back (`measurePaired`: A then B, then B then A …) and their
  * ratio taken round by round; medians and quartiles reported. Every Node server runs in its own
- * process (NODE_ENV=production); nginx with one worker. Environment: BENCH_ROUNDS (default 8),
- * BENCH_BURST seconds per load (default 1).
+ * process (NODE_ENV=production), bundled as production runs it (`startServer`'s `built`: no
+ * tsx wrappers per closure); nginx with one worker. Environment: BENCH_ROUNDS (default 8),
+ * BENCH_BURST seconds per load (default 1), BENCH_PAIRS (a comma-separated list of `uncached`,
+ * `static`, `redis`, `nginx`, `no-store`, `data`: only those pairs; default all).
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -27,6 +29,11 @@ import { loader, measurePaired, quartiles, type Running, startServer } from '../
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 8);
 const burst = Number(process.env.BENCH_BURST ?? 1);
+const ALL = ['uncached', 'static', 'redis', 'nginx', 'no-store', 'data'];
+const wanted = new Set(process.env.BENCH_PAIRS?.split(',').map((p) => p.trim()) ?? ALL);
+for (const name of wanted) {
+  if (!ALL.includes(name)) throw new Error(`BENCH_PAIRS: unknown pair ${name} (${ALL.join(', ')})`);
+}
 const dir = mkdtempSync(path.join(tmpdir(), 'mortar-bench-cache-'));
 chmodSync(dir, 0o755);
 writeFileSync(path.join(dir, 'page.txt'), 'x'.repeat(1024));
@@ -53,29 +60,46 @@ async function pair(label: string, base: string, target: string, goal: string) {
   );
 }
 
+/** The servers the wanted pairs load. */
+function serverNames(): string[] {
+  const names = new Set<string>();
+  if (wanted.has('uncached') || wanted.has('nginx')) names.add('uncached');
+  if (['uncached', 'static', 'redis', 'nginx'].some((p) => wanted.has(p))) names.add('memory');
+  if (wanted.has('static')) names.add('static');
+  if (wanted.has('redis') && redis) names.add('redis');
+  if (wanted.has('no-store')) for (const name of ['no-store', 'no-store-cached']) names.add(name);
+  return [...names];
+}
+
 try {
-  if (redisAvailable) redis = await RedisServer.start();
-  const names = ['uncached', 'memory', 'static', 'no-store', 'no-store-cached'];
-  if (redis) names.push('redis');
-  for (const name of names) {
-    running.set(name, await startServer(script, name, {}, [dir, redis?.url ?? '']));
+  if (redisAvailable && wanted.has('redis')) redis = await RedisServer.start();
+  for (const name of serverNames()) {
+    running.set(name, await startServer(script, name, {}, [dir, redis?.url ?? ''], true));
   }
   const url = (name: string, file = '/page') => `${running.get(name)!.url}${file}`;
-  await pair(
-    'memory hit ÷ uncached (the app takes 1 ms of CPU)',
-    url('uncached'),
-    url('memory'),
-    '≥ 3×',
-  );
-  await pair(
-    'memory hit ÷ serveStatic 1 KiB file',
-    url('static', '/page.txt'),
-    url('memory'),
-    '≥ 0.9×',
-  );
-  if (redis) await pair('Redis hit ÷ memory hit', url('memory'), url('redis'), '≥ 0.5×');
+  if (wanted.has('uncached')) {
+    await pair(
+      'memory hit ÷ uncached (the app takes 1 ms of CPU)',
+      url('uncached'),
+      url('memory'),
+      '≥ 3×',
+    );
+  }
+  if (wanted.has('static')) {
+    await pair(
+      'memory hit ÷ serveStatic 1 KiB file',
+      url('static', '/page.txt'),
+      url('memory'),
+      '≥ 0.9×',
+    );
+  }
+  if (!wanted.has('redis')) {
+    // not asked for
+  } else if (redis) await pair('Redis hit ÷ memory hit', url('memory'), url('redis'), '≥ 0.5×');
   else rows.push('| Redis hit ÷ memory hit | – | redis-server not installed | ≥ 0.5× |');
-  if (nginxBinary) {
+  if (!wanted.has('nginx')) {
+    // not asked for
+  } else if (nginxBinary) {
     const origin = new URL(running.get('uncached')!.url);
     nginx = await startNginx(
       dir,
@@ -92,12 +116,14 @@ try {
     );
   } else
     rows.push('| mortar memory hit ÷ nginx proxy_cache hit | – | nginx not installed | ≥ 0.5× |');
-  await pair(
-    'cache() on a no-store route ÷ the route alone',
-    url('no-store'),
-    url('no-store-cached'),
-    '≥ 0.97× (cost ≤ 3 %)',
-  );
+  if (wanted.has('no-store')) {
+    await pair(
+      'cache() on a no-store route ÷ the route alone',
+      url('no-store'),
+      url('no-store-cached'),
+      '≥ 0.97× (cost ≤ 3 %)',
+    );
+  }
 } finally {
   for (const { child } of running.values()) child.kill();
   await nginx?.stop();
@@ -112,30 +138,34 @@ async function timeHits(hit: () => Promise<unknown>, n = 200_000): Promise<numbe
   return Number(process.hrtime.bigint() - start) / n;
 }
 
-const prices = region({ name: 'bench', ttl: 3600 });
-await prices.getOrCreate('k', () => 42);
-const bento = new BentoCache({
-  default: 'memory',
-  stores: { memory: bentostore().useL1Layer(memoryDriver({ maxSize: '10mb' })) },
-});
-await bento.getOrSet({ key: 'k', factory: () => 42, ttl: '1h' });
-const mortarNs = [];
-const bentoNs = [];
-for (let i = 0; i < 3; i++) {
-  mortarNs.push(await timeHits(() => prices.getOrCreate('k', () => 42)));
-  bentoNs.push(await timeHits(() => bento.getOrSet({ key: 'k', factory: () => 42, ttl: '1h' })));
-}
-const mortarHit = quartiles(mortarNs).median;
-const bentoHit = quartiles(bentoNs).median;
-rmSync(dir, { recursive: true, force: true });
-
 console.log(
   `\n${rounds} rounds × ${burst} s a side, ${loader}, Node ${process.version}: req/s ratios taken round by round\n`,
 );
 console.log('| pair | median | quartiles | target |\n|---|---:|---:|---:|');
 for (const row of rows) console.log(row);
-console.log(
-  `\ndata-cache hit: region.getOrCreate ${(mortarHit / 1000).toFixed(2)} µs, bentocache memory getOrSet ${(bentoHit / 1000).toFixed(2)} µs → mortar ${(bentoHit / mortarHit).toFixed(2)}× bentocache's rate (targets: ≤ 2 µs, ≥ 1×)`,
-);
-await bento.disconnect();
+if (wanted.has('data')) await dataCache();
+rmSync(dir, { recursive: true, force: true });
 process.exit(0);
+
+/** A data-cache hit (`region.getOrCreate`) against bentocache's memory `getOrSet`, in µs. */
+async function dataCache(): Promise<void> {
+  const prices = region({ name: 'bench', ttl: 3600 });
+  await prices.getOrCreate('k', () => 42);
+  const bento = new BentoCache({
+    default: 'memory',
+    stores: { memory: bentostore().useL1Layer(memoryDriver({ maxSize: '10mb' })) },
+  });
+  await bento.getOrSet({ key: 'k', factory: () => 42, ttl: '1h' });
+  const mortarNs = [];
+  const bentoNs = [];
+  for (let i = 0; i < 3; i++) {
+    mortarNs.push(await timeHits(() => prices.getOrCreate('k', () => 42)));
+    bentoNs.push(await timeHits(() => bento.getOrSet({ key: 'k', factory: () => 42, ttl: '1h' })));
+  }
+  const mortarHit = quartiles(mortarNs).median;
+  const bentoHit = quartiles(bentoNs).median;
+  console.log(
+    `\ndata-cache hit: region.getOrCreate ${(mortarHit / 1000).toFixed(2)} µs, bentocache memory getOrSet ${(bentoHit / 1000).toFixed(2)} µs → mortar ${(bentoHit / mortarHit).toFixed(2)}× bentocache's rate (targets: ≤ 2 µs, ≥ 1×)`,
+  );
+  await bento.disconnect();
+}

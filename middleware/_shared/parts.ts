@@ -98,3 +98,83 @@ export function countedStream(
     { highWaterMark: 0 },
   );
 }
+
+/** srvx's `FastResponse` internals on Node (`undefined` where FastResponse is the native class). */
+const srvx = FastResponse.prototype as unknown as { _toNodeResponse?: () => unknown };
+const toNodeResponse = srvx._toNodeResponse;
+const nativeOf = Object.getOwnPropertyDescriptor(FastResponse.prototype, '_response')?.get;
+
+/** A FastResponse's init whose header pairs are made only when a reader asks for them. */
+class PartsInit {
+  readonly status: number;
+  readonly statusText: string;
+  readonly #list: string[];
+  #pairs: [string, string][] | undefined;
+  constructor(parts: ResponseParts) {
+    this.status = parts.status;
+    this.statusText = parts.statusText;
+    this.#list = parts.headers;
+  }
+  get headers(): [string, string][] {
+    this.#pairs ??= headerPairs({ headers: this.#list } as ResponseParts);
+    return this.#pairs;
+  }
+}
+
+/**
+ * A FastResponse that hands the gateway the parts it was made from as they are (no second
+ * pass over its header fields); any other reader — `headers`, the body, `clone()` — gets a
+ * response made from them, and the gateway then reads that one. srvx's `_toNodeResponse` and
+ * `_response` are its private interface, read as response-parts.ts reads them.
+ */
+interface PartsResponse {
+  new (parts: ResponseParts): Response;
+}
+const PartsResponse: PartsResponse | undefined =
+  toNodeResponse && nativeOf
+    ? (() => {
+        const kParts = Symbol('mortar.parts');
+        type Self = Response & { [kParts]?: ResponseParts | undefined };
+        const headersOf = Object.getOwnPropertyDescriptor(FastResponse.prototype, 'headers')!.get!;
+        class Made extends FastResponse {
+          [kParts]: ResponseParts | undefined;
+          constructor(parts: ResponseParts) {
+            super(parts.body as BodyInit | null, new PartsInit(parts) as ResponseInit);
+            this[kParts] = parts;
+          }
+        }
+        Object.defineProperties(Made.prototype, {
+          headers: {
+            get(this: Self) {
+              this[kParts] = undefined;
+              return headersOf.call(this);
+            },
+          },
+          _response: {
+            get(this: Self) {
+              this[kParts] = undefined;
+              return nativeOf.call(this);
+            },
+          },
+          _toNodeResponse: {
+            value(this: Self) {
+              const parts = this[kParts];
+              if (parts === undefined) return toNodeResponse.call(this);
+              this[kParts] = undefined;
+              return parts;
+            },
+          },
+        });
+        return Made as unknown as PartsResponse;
+      })()
+    : undefined;
+
+/**
+ * A response of `parts` as they are (their flat header list, which the caller may have added
+ * to): on Node the gateway writes them without reading the response again; elsewhere a
+ * FastResponse made from them.
+ */
+export function partsResponse(parts: ResponseParts): Response {
+  if (PartsResponse) return new PartsResponse(parts);
+  return responseFromParts(parts, parts.body, headerPairs(parts));
+}

@@ -6,12 +6,15 @@
  * straight through without waiting on a lock (Varnish's hit-for-miss) until it expires.
  */
 import { type CachePolicy, type HeaderOf, policies, policyHeaders } from './policy.js';
+import type { Served } from './served.js';
 import { type CacheRecord, type CacheStore, MemoryCacheStore } from './store.js';
 
 /** A stored response. */
 export interface Entry {
   policy: CachePolicy;
   body: Uint8Array;
+  /** What its hits read, made on the first (served.ts). */
+  served?: Served | undefined;
 }
 
 type Meta =

@@ -19,18 +19,22 @@ import {
   type HeaderOf,
   hasDirective,
   hasValidator,
-  headersOf,
+  isEventStream,
   type PolicyRequest,
   policies,
   policyHeaders,
   policyRequest,
   quickRefusal,
+  type RefusalFields,
   refusal,
+  refusalFields,
   staleIfError,
   ttlOf,
   updatedPolicy,
 } from './policy.js';
-import { discard, storedResponse, withStatus } from './respond.js';
+import { headersOf, passHost, passTarget } from './request.js';
+import { discard, passStatus, storedResponse, withStatus, withStatusValue } from './respond.js';
+import { ageOf, servedFor } from './served.js';
 import type { CacheStore } from './store.js';
 
 /** The middleware's settings, checked. Durations as the options give them. */
@@ -58,6 +62,9 @@ interface Context {
   req?: PolicyRequest;
   /** A `GET` with `Range`: answered from a fresh stored 200, else forwarded as it is. */
   ranged: boolean;
+  /** Where this process's pass memory remembers the request (request.ts). */
+  passTarget: string;
+  passHost: string;
   s: Settings;
 }
 
@@ -68,8 +75,8 @@ function reqOf(ctx: Context): PolicyRequest {
 
 /**
  * Answers a `GET` or `HEAD` from the cache or through it. A URL this process saw answer
- * something not storable lately goes to the application at once (no store lookup, no
- * promise of this function's own).
+ * something not storable lately goes to the application at once (no store lookup, no URL
+ * built, no promise of this function's own).
  */
 export function cachedRequest(
   app: Application,
@@ -78,11 +85,22 @@ export function cachedRequest(
   header: HeaderOf,
   s: Settings,
 ): Response | Promise<Response> {
-  const ranged = request.method === 'GET' && header.get('range') !== null;
-  const ctx: Context = { app, request, environ, header, req: undefined, ranged, s };
+  const target = passTarget(request, header);
+  const host = passHost(header);
+  const ctx: Context = {
+    app,
+    request,
+    environ,
+    header,
+    req: undefined,
+    ranged: false, // a pass reads the whole response, Range or not
+    passTarget: target,
+    passHost: host,
+    s,
+  };
+  if (s.passes.has(target, host)) return pass(ctx);
+  ctx.ranged = request.method === 'GET' && header.get('range') !== null;
   const primary = s.prefix + request.url;
-  if (s.passes.has(primary))
-    return pass(ctx, { primary, key: primary, pass: 'here', miss: 'uri-miss' });
   const found = lookup(s.store, primary, header);
   if (found instanceof Promise) return found.then((later) => decide(ctx, later));
   return decide(ctx, found); // in memory: a fresh hit is answered without a promise
@@ -93,26 +111,41 @@ export function cachedRequest(
  * when it answers so (no promise of the cache's own on a `no-store` route), still stored
  * when it has become storable. No lock is held, no stored response stands in.
  */
-function pass(ctx: Context, found: Lookup): Response | Promise<Response> {
+function pass(ctx: Context): Response | Promise<Response> {
   const response = ctx.app(ctx.request, ctx.environ);
-  const unlock = new Held(ctx.s.store, found.key, undefined);
   if (isThenable<Response>(response)) {
-    return Promise.resolve(response).then((later) =>
-      answer(ctx, found, responseParts(later), false, unlock),
-    );
+    return Promise.resolve(response).then((later) => passed(ctx, later));
   }
-  return answer(ctx, found, responseParts(response), false, unlock);
+  return passed(ctx, response);
+}
+
+/**
+ * The application's answer on the pass path: a refusal read from its fields in one pass
+ * over them; only an answer that may be stored now has its URL read (for its key) and goes
+ * the whole way.
+ */
+function passed(ctx: Context, response: Response): Response | Promise<Response> {
+  const parts = responseParts(response);
+  const fields = refusalFields(parts.headers);
+  const why = notStored(ctx, parts, fields) ?? quickRefusal(fields);
+  if (why !== undefined) return withStatusValue(parts, passStatus(parts.status, why));
+  const primary = ctx.s.prefix + ctx.request.url;
+  const found: Lookup = { primary, key: primary, pass: 'here', miss: 'uri-miss' };
+  return answer(ctx, found, parts, false, new Held(ctx.s.store, primary, undefined));
 }
 
 /** What the lookup found decides: a hit, a pass, or the application (one caller per key). */
 function decide(ctx: Context, found: Lookup): Response | Promise<Response> {
   if (found.pass) return forward(ctx, found, undefined);
-  if (found.entry) {
-    const verdict = evaluate(found.entry.policy, ctx.header);
-    if (verdict === 'fresh') return hit(ctx, found.entry, {});
+  const entry = found.entry;
+  if (entry) {
+    const served = servedFor(entry);
+    const age = ageOf(served); // one clock read for the verdict and the response
+    const verdict = evaluate(entry.policy, ctx.header, age, served.lifetime);
+    if (verdict === 'fresh') return hit(ctx, entry, {}, age);
     if (verdict === 'stale-while-revalidate') {
       refreshInBackground(ctx, found);
-      return hit(ctx, found.entry, {});
+      return hit(ctx, entry, {}, age);
     }
   }
   // Neither a HEAD nor a Range request can fill the store: no one waits for them.
@@ -134,8 +167,8 @@ async function collapsed(ctx: Context, missed: Lookup): Promise<Response> {
   return forward(ctx, found, got.token);
 }
 
-function hit(ctx: Context, entry: Entry, status: CacheStatus): Response {
-  return storedResponse(ctx.request.method, ctx.header, entry, { hit: true, ...status });
+function hit(ctx: Context, entry: Entry, status: CacheStatus, age?: number): Response {
+  return storedResponse(ctx.request.method, ctx.header, entry, { hit: true, ...status }, age);
 }
 
 /**
@@ -243,7 +276,7 @@ function store(
   );
   const why = refusal(policy, headers);
   if (why !== undefined) return refuse(ctx, found, parts, status, why, unlock);
-  s.passes.delete(found.primary);
+  s.passes.delete(ctx.passTarget, ctx.passHost);
   const ttl = storeTtl(s, policy, headers);
   const bytes = bytesOf(parts.body);
   if (bytes) {
@@ -278,7 +311,7 @@ function refuse(
   // A 206 to a Range request says nothing of the URL's full responses.
   const pass = RESPONSE_REASONS.has(why) && !(why === 'partial' && ctx.ranged) && !found.entry;
   if (pass && found.pass !== 'here') {
-    ctx.s.passes.add(found.primary);
+    ctx.s.passes.add(ctx.passTarget, ctx.passHost);
     if (!found.pass) markPass(ctx.s.store, found, ctx.s.passTtl).catch(() => {});
   }
   status.detail = why;
@@ -298,14 +331,11 @@ const RESPONSE_REASONS = new Set([
 ]);
 
 /** Why this exchange is not stored whatever the response's headers say, or `undefined`. */
-function notStored(
-  ctx: Context,
-  parts: ResponseParts,
-  headers: Record<string, string>,
-): string | undefined {
+function notStored(ctx: Context, parts: ResponseParts, headers: RefusalFields): string | undefined {
   if (ctx.request.method !== 'GET') return 'method';
   if (parts.status === 206) return 'partial';
-  if (/^\s*text\/event-stream/i.test(headers['content-type'] ?? '')) return 'event-stream';
+  const type = headers['content-type'];
+  if (type !== undefined && isEventStream(type)) return 'event-stream';
   const cc = ctx.header.get('cache-control');
   if (cc !== null && hasDirective(cc, 'no-store')) return 'request-no-store';
   return undefined;

@@ -57,7 +57,8 @@ import { acceptedWebSocket } from '../../src/websocket.js';
 import { cachedRequest, type Settings } from './handler.js';
 import { invalidate } from './invalidate.js';
 import { Passes } from './pass.js';
-import { headersOf, policies } from './policy.js';
+import { policies } from './policy.js';
+import { hasUpgrade, headersOf } from './request.js';
 import { withStatus } from './respond.js';
 import { type CacheStore, MemoryCacheStore } from './store.js';
 import { tolerant } from './tolerant.js';
@@ -99,7 +100,8 @@ export interface CacheOptions {
    * Seconds a URL that answered something not storable goes straight to the application,
    * without waiting on the lock (Varnish's hit-for-miss); a storable answer ends it. 0: never.
    * The process that saw the answer does not even look the URL up in the store meanwhile (a
-   * response another process stores for it then is served here once this ends).
+   * response another process stores for it then is served here once this ends): it remembers
+   * the request target and `Host` for between `passTtl / 2` and `passTtl` seconds.
    * @default 60
    */
   passTtl?: number;
@@ -139,6 +141,29 @@ class Purger {
   }
 }
 const cacheSlot = defineEnvironKey<Purger>('cache', "cache() from 'mortar/cache'");
+/** The slot's own key, to set it in place ({@link withPurger}). */
+const purgerKey = Object.getOwnPropertySymbols(cacheSlot.with({} as Environ, {} as Purger))[0]!;
+
+/**
+ * `environ` carrying this request's Purger. Set on it in place when it carries none — the
+ * environ a gateway made for this request: no copy of it a request, which cost a no-store
+ * route about 2 µs of server CPU a request, most of what cache() still cost it — else (a cache
+ * outside this one set it, several requests share one environ, it is frozen) a copy with it,
+ * as every environ slot is made, so that each request's purge resolves against its own URL and
+ * the cache nearest the application is the one purged. What the caller sees of it: the
+ * environ it passed may afterwards carry the slot (purge() is its only reader).
+ */
+function withPurger(environ: Environ, purger: Purger): Environ {
+  if (cacheSlot.find(environ) === undefined) {
+    try {
+      (environ as unknown as Record<symbol, unknown>)[purgerKey] = purger;
+      return environ;
+    } catch {
+      // A frozen environ: copied below.
+    }
+  }
+  return cacheSlot.with(environ, purger);
+}
 
 /**
  * The HTTP response cache middleware (RFC 9111, a shared cache).
@@ -165,9 +190,9 @@ export function cache(options: CacheOptions = {}): Middleware {
   const direct = { store: options.store ?? s.store, prefix: s.prefix };
   return function cache(app) {
     return function cacheApp(request, environ) {
-      const inner = cacheSlot.with(environ, new Purger(direct, request));
+      const inner = withPurger(environ, new Purger(direct, request));
       const header = headersOf(request);
-      if (header.get('upgrade') !== null) return upgrade(app, request, inner, s);
+      if (hasUpgrade(header)) return upgrade(app, request, inner, s);
       const method = request.method;
       if (method === 'GET' || method === 'HEAD') {
         return cachedRequest(app, request, inner, header, s);

@@ -3,40 +3,75 @@
  * hit-for-miss, beside the `pass` record in the store that tells the other processes): a
  * request for one goes straight to the application, without a store lookup — on a `no-store`
  * route that lookup was most of what `cache()` cost, and a round trip on Redis. A storable
- * answer ends it; the oldest URL is forgotten past {@link MAX_PASSES}.
+ * answer ends it.
+ *
+ * A request is remembered by its request target as received and its `Host` (request.ts): two
+ * flat strings the gateway already made, compared rather than joined and hashed — a key
+ * built by concatenation costs a string flattened and hashed on every lookup. Asking costs no
+ * clock read either: the memory is two generations, the older dropped every `ttl / 2`
+ * seconds (by an unref'd timer while anything is remembered; where timers do not outlive a
+ * request, when a URL is added and on every 256th question), so a URL is remembered between
+ * `ttl / 2` and `ttl` seconds after it last answered.
  */
 
 /** The most URLs remembered (a few hundred KiB of keys at most). */
 export const MAX_PASSES = 10_000;
 
 export class Passes {
-  /** Key → milliseconds since the epoch until which it passes. */
-  readonly #until = new Map<string, number>();
-  readonly #ttl: number;
+  /** Request target → the `Host` (and forwarding fields) it was remembered with. */
+  #current = new Map<string, string>();
+  #previous = new Map<string, string>();
+  /** Milliseconds since the epoch when the older generation is dropped next. */
+  #rotateAt = 0;
+  #asked = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #half: number;
 
   /** `ttl` in seconds; 0 remembers nothing. */
   constructor(ttl: number) {
-    this.#ttl = ttl * 1000;
+    this.#half = ttl * 500;
   }
 
-  /** Whether `key` answered something not storable within the last `ttl` seconds. */
-  has(key: string): boolean {
-    const until = this.#until.get(key);
-    if (until === undefined) return false;
-    if (until > Date.now()) return true;
-    this.#until.delete(key);
-    return false;
+  /** Whether the request for `target` on `host` answered something not storable lately. */
+  has(target: string, host: string): boolean {
+    if ((++this.#asked & 255) === 0) this.#age();
+    return this.#current.get(target) === host || this.#previous.get(target) === host;
   }
 
-  /** Remembers `key` for `ttl` seconds from now. */
-  add(key: string): void {
-    if (this.#ttl <= 0) return;
-    this.#until.delete(key); // re-inserted last: the Map's order is the age
-    if (this.#until.size >= MAX_PASSES) this.#until.delete(this.#until.keys().next().value!);
-    this.#until.set(key, Date.now() + this.#ttl);
+  /** Remembers the request for `target` on `host` (for `ttl / 2` to `ttl` seconds). */
+  add(target: string, host: string): void {
+    if (this.#half <= 0) return;
+    this.#age();
+    if (this.#current.size >= MAX_PASSES / 2) this.#rotate();
+    this.#current.set(target, host);
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#age(), this.#half);
+      (this.#timer as { unref?: () => void }).unref?.();
+    }
   }
 
-  delete(key: string): void {
-    this.#until.delete(key);
+  delete(target: string, host: string): void {
+    if (this.#current.get(target) === host) this.#current.delete(target);
+    if (this.#previous.get(target) === host) this.#previous.delete(target);
+  }
+
+  /** Drops what is older than `ttl` (one generation every `ttl / 2`, both after `ttl`). */
+  #age(): void {
+    const now = Date.now();
+    if (now < this.#rotateAt) return;
+    if (now >= this.#rotateAt + this.#half) this.#current.clear();
+    this.#rotate();
+    this.#rotateAt = now + this.#half;
+    if (this.#current.size === 0 && this.#previous.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer); // nothing left to forget: no timer until the next add
+      this.#timer = undefined;
+    }
+  }
+
+  #rotate(): void {
+    const dropped = this.#previous;
+    this.#previous = this.#current;
+    dropped.clear();
+    this.#current = dropped;
   }
 }

@@ -9,7 +9,6 @@
  */
 import type CachePolicy from 'http-cache-semantics';
 import { requireOptional } from '../../src/_internal/optional.js';
-import { nodeRuntime, requestHeader } from '../../src/request-header.js';
 
 export type { CachePolicy };
 
@@ -60,16 +59,6 @@ export interface HeaderOf {
   get(name: string): string | null;
 }
 
-/**
- * The request's header fields: straight from Node's parsed headers when mortar's HTTP gateway
- * made the request (as `requestHeader` reads them: no `Headers` built for a hit or a pass),
- * else its `Headers`.
- */
-export function headersOf(request: Request): HeaderOf {
-  if (nodeRuntime(request)?.req?.headers === undefined) return request.headers;
-  return { get: (name) => requestHeader(request, name) };
-}
-
 /** The request's URL, method and headers for a policy. */
 export function policyRequest(request: Request, method = request.method): PolicyRequest {
   return { url: request.url, method, headers: headerObject(request.headers) };
@@ -115,11 +104,46 @@ export function refusal(policy: CachePolicy, headers: Record<string, string>): s
   return undefined;
 }
 
+/** The response's fields the refusals read before any policy is built. */
+export interface RefusalFields {
+  'set-cookie'?: string | undefined;
+  'cache-control'?: string | undefined;
+  vary?: string | undefined;
+  'content-type'?: string | undefined;
+}
+
+/**
+ * {@link RefusalFields} of a response's flat `[name, value, …]` list, its names in lower
+ * case as `responseParts` gives them (repeated fields joined by `, `): one pass, one object
+ * of one shape — what a pass reads of a response it does not store.
+ */
+export function refusalFields(list: readonly string[]): RefusalFields {
+  const fields: RefusalFields = {
+    'set-cookie': undefined,
+    'cache-control': undefined,
+    vary: undefined,
+    'content-type': undefined,
+  };
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i];
+    if (
+      name !== 'set-cookie' &&
+      name !== 'cache-control' &&
+      name !== 'vary' &&
+      name !== 'content-type'
+    )
+      continue;
+    const had = fields[name];
+    fields[name] = had === undefined ? list[i + 1] : `${had}, ${list[i + 1]}`;
+  }
+  return fields;
+}
+
 /**
  * The refusals the response's own fields decide, before any policy is built (the cheap path of
  * a `no-store` route): `set-cookie`, `no-store`, `private`, `vary-star`.
  */
-export function quickRefusal(headers: Record<string, string>): string | undefined {
+export function quickRefusal(headers: RefusalFields): string | undefined {
   if (headers['set-cookie'] !== undefined) return 'set-cookie';
   const cc = headers['cache-control'];
   if (cc !== undefined) {
@@ -131,6 +155,15 @@ export function quickRefusal(headers: Record<string, string>): string | undefine
   return undefined;
 }
 
+/** Whether a `Content-Type` is `text/event-stream` (whitespace before it, any case). */
+export function isEventStream(type: string): boolean {
+  let i = 0;
+  while (type.charCodeAt(i) === 32 || type.charCodeAt(i) === 9) i++;
+  // `text/` then an `e` (any case) before the slice is made: `text/plain`, `text/html` stop here.
+  if (type.length - i < 17 || (type.charCodeAt(i + 5) | 0x20) !== 0x65) return false;
+  return type.slice(i, i + 17).toLowerCase() === 'text/event-stream';
+}
+
 const DIRECTIVES = new Map<string, RegExp>();
 
 /**
@@ -139,6 +172,7 @@ const DIRECTIVES = new Map<string, RegExp>();
  * inside another's quoted value counts too — a refusal, never a wrongful store.
  */
 export function hasDirective(cacheControl: string, name: string): boolean {
+  if (cacheControl === name) return true; // `no-store` alone: no pattern run
   let pattern = DIRECTIVES.get(name);
   if (!pattern) {
     pattern = new RegExp(`(?:^|,)\\s*${name}\\s*(?:=|,|$)`, 'i');
@@ -161,14 +195,20 @@ export type Verdict = 'fresh' | 'stale-while-revalidate' | 'revalidate';
  * application first). Request directives `no-cache`, `max-age`, `min-fresh` and `max-stale`
  * are honoured, the last only for a response that allows stale reuse ({@link staleAllowed}).
  */
-export function evaluate(policy: CachePolicy, header: HeaderOf): Verdict {
+export function evaluate(
+  policy: CachePolicy,
+  header: HeaderOf,
+  age = policy.age(),
+  lifetime = policy.maxAge(),
+): Verdict {
   const cacheControl = header.get('cache-control') ?? undefined;
-  const cc = parseCacheControl(cacheControl);
-  if (cc['no-cache'] || (!cacheControl && /no-cache/.test(header.get('pragma') ?? ''))) {
-    return 'revalidate';
+  if (!cacheControl) {
+    const pragma = header.get('pragma');
+    if (pragma !== null && /no-cache/.test(pragma)) return 'revalidate';
+    if (age < lifetime) return 'fresh'; // no request directive: the common hit
   }
-  const age = policy.age();
-  const lifetime = policy.maxAge();
+  const cc = parseCacheControl(cacheControl);
+  if (cc['no-cache']) return 'revalidate';
   const maxAge = seconds(cc['max-age']);
   if (maxAge !== undefined && age > maxAge) return 'revalidate';
   const minFresh = seconds(cc['min-fresh']);
@@ -288,7 +328,7 @@ export function cacheStatus(status: CacheStatus): string {
 }
 
 /** Hop-by-hop fields (RFC 9110 §7.6.1), never served from the store. */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
   'proxy-authenticate',

@@ -4,39 +4,50 @@
  */
 import type { ResponseParts } from '../../src/_internal/response-parts.js';
 import { FastResponse } from '../../src/response.js';
-import { headerPairs, responseFromParts } from '../_shared/parts.js';
+import { evaluatePreconditions } from '../_shared/conditional.js';
+import { partsResponse } from '../_shared/parts.js';
 import type { Entry } from './entries.js';
-import {
-  type CacheStatus,
-  cacheStatus,
-  type HeaderOf,
-  servedHeaders,
-  statusOf,
-  ttlOf,
-} from './policy.js';
+import { type CacheStatus, cacheStatus, type HeaderOf, servedHeaders } from './policy.js';
 import { rangeResponse } from './range.js';
+import { ageOf, type Served, servedFor } from './served.js';
 
 /**
- * The stored response for a `GET` or `HEAD` (no body), with `Age` and `Date` of now and
- * `Cache-Status`; a `304` when the request's `If-None-Match` (weak comparison) or, without
- * it, `If-Modified-Since` matches (RFC 9110 §13.1); else a `206` or `416` for a `GET`'s
- * `Range` on a stored `200` (range.ts).
+ * The stored response for a `GET` or `HEAD` (no body), with `Age` (of now, or `age` seconds)
+ * and `Cache-Status`, its `Date` kept; a `304` when the request's `If-None-Match` (weak
+ * comparison) or, without it, `If-Modified-Since` matches (RFC 9110 §13.1); else a `206` or
+ * `416` for a `GET`'s `Range` on a stored `200` (range.ts). A request with none of those
+ * fields is answered from the entry's field list as it is (served.ts).
  */
 export function storedResponse(
   method: string,
   request: HeaderOf,
   entry: Entry,
   status: CacheStatus,
+  age?: number,
 ): Response {
+  const served = servedFor(entry);
+  const now = age ?? ageOf(served);
+  const value = cacheStatus({ ttl: served.lifetime - now, ...status });
+  const code = served.status;
+  // Range handling is defined for GET only (RFC 9110 §14.2), here of a stored 200.
+  const range = method === 'GET' && code === 200 ? request.get('range') : null;
+  if (
+    range === null &&
+    request.get('if-none-match') === null &&
+    request.get('if-modified-since') === null
+  ) {
+    const fields = served.fields.slice();
+    fields.push('age', String(Math.floor(now)), 'cache-status', value);
+    const body = method === 'HEAD' ? null : entry.body;
+    return partsResponse({ status: code, statusText: '', headers: fields, body });
+  }
   const headers = servedHeaders(entry.policy);
-  headers['cache-status'] = cacheStatus({ ttl: ttlOf(entry.policy), ...status });
-  if (notModified(request, headers)) {
+  headers.age = String(Math.floor(now));
+  headers['cache-status'] = value;
+  if (notModified(method, request, headers, served)) {
     delete headers['content-length'];
     return new FastResponse(null, { status: 304, headers });
   }
-  const code = statusOf(entry.policy);
-  // Range handling is defined for GET only (RFC 9110 §14.2), here of a stored 200.
-  const range = method === 'GET' && code === 200 ? request.get('range') : null;
   if (range !== null) {
     const partial = rangeResponse(range, request.get('if-range'), headers, entry.body);
     if (partial) return partial;
@@ -45,29 +56,69 @@ export function storedResponse(
   return new FastResponse(body as BodyInit | null, { status: code, headers });
 }
 
-function notModified(request: HeaderOf, stored: Record<string, string>): boolean {
-  const ifNoneMatch = request.get('if-none-match');
-  if (ifNoneMatch !== null) {
-    const etag = stored.etag;
-    if (etag === undefined) return false;
-    const opaque = etag.replace(/^W\//, '');
-    return ifNoneMatch
-      .split(',')
-      .some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '') === opaque);
-  }
-  const since = request.get('if-modified-since');
-  const modified = stored['last-modified'];
-  if (since === null || modified === undefined) return false;
-  const sinceTime = Date.parse(since);
-  const modifiedTime = Date.parse(modified);
-  return Number.isFinite(sinceTime) && Number.isFinite(modifiedTime) && modifiedTime <= sinceTime;
+/**
+ * Whether the client's own validators select the stored response (RFC 9111 §4.3.2): a cache
+ * answering from storage evaluates `If-None-Match` (weak comparison) and, without it,
+ * `If-Modified-Since` — against `Last-Modified`, or the stored `Date` when it has none, or the
+ * time it was received — and never `If-Match` or `If-Unmodified-Since` ("not applicable to a
+ * cache": they are the origin's), by the shared rules of RFC 9110 §13.2.2. A request's
+ * `no-cache` has been honoured already (the entry was revalidated), so it does not stop a 304.
+ */
+function notModified(
+  method: string,
+  request: HeaderOf,
+  stored: Record<string, string>,
+  served: Served,
+): boolean {
+  const conditions = {
+    ifMatch: null,
+    ifUnmodifiedSince: null,
+    ifNoneMatch: request.get('if-none-match'),
+    ifModifiedSince: request.get('if-modified-since'),
+    cacheControl: null,
+  };
+  const validators = { etag: stored.etag, lastModified: modifiedAt(stored, served) };
+  return evaluatePreconditions(method, conditions, validators) === 304;
 }
 
-/** The application's response rebuilt from its parts with `body` and `Cache-Status`. */
+/** `Last-Modified` in milliseconds, else the stored `Date`, else when it was received. */
+function modifiedAt(stored: Record<string, string>, served: Served): number {
+  for (const value of [stored['last-modified'], stored.date]) {
+    const time = value === undefined ? Number.NaN : Date.parse(value);
+    if (!Number.isNaN(time)) return time;
+  }
+  return served.responseTime;
+}
+
+/**
+ * The application's response from its parts with `body` and `Cache-Status` (replacing the
+ * application's own): on Node the gateway writes the parts as they are (`partsResponse`).
+ */
 export function withStatus(parts: ResponseParts, body: unknown, status: CacheStatus): Response {
-  const pairs = headerPairs(parts, 'cache-status');
-  pairs.push(['cache-status', cacheStatus(status)]);
-  return responseFromParts(parts, body, pairs);
+  parts.body = body as ResponseParts['body'];
+  return withStatusValue(parts, cacheStatus(status));
+}
+
+/** {@link withStatus} of the body in `parts`, with a `Cache-Status` value made already. */
+export function withStatusValue(parts: ResponseParts, value: string): Response {
+  const list = parts.headers;
+  for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === 'cache-status') list.splice(i, 2);
+  list.push('cache-status', value);
+  return partsResponse(parts);
+}
+
+let lastPass = { status: 0, why: '', value: '' };
+
+/** `Cache-Status` of a pass (the last one made is made again without a string built). */
+export function passStatus(status: number, why: string): string {
+  if (lastPass.status !== status || lastPass.why !== why) {
+    lastPass = {
+      status,
+      why,
+      value: cacheStatus({ fwd: 'uri-miss', fwdStatus: status, detail: why }),
+    };
+  }
+  return lastPass.value;
 }
 
 /** Reads and drops a body nobody will read (a stream is cancelled). */

@@ -9,7 +9,7 @@ import { cache, MemoryCacheStore, purge } from '../../../middleware/cache/index.
 import { webSocket } from '../../../middleware/websocket/index.js';
 import { type Application, FastResponse, type Middleware } from '../../../src/index.js';
 import { TestClient } from '../../../src/testing/index.js';
-import { listen, request, until } from './helpers.js';
+import { countingStore, listen, request, until } from './helpers.js';
 
 /** Counts the requests that reached the cache (an outer middleware). */
 function arrivals(): { count: number; middleware: Middleware } {
@@ -350,18 +350,7 @@ describe('cache(): a URL that answers something not storable', () => {
   });
 
   it('is not looked up in the store again within passTtl in this process, until it answers storable', async () => {
-    const store = new MemoryCacheStore();
-    const gets: string[] = []; // every read, with or without a promise
-    const get = store.get.bind(store);
-    const peek = store.peek.bind(store);
-    store.get = (key) => {
-      gets.push(key);
-      return get(key);
-    };
-    store.peek = (key) => {
-      gets.push(key);
-      return peek(key);
-    };
+    const { store, reads: gets } = countingStore();
     let storable = false;
     const app: Application = () =>
       new FastResponse('x', { headers: { 'cache-control': storable ? 'max-age=60' : 'no-store' } });

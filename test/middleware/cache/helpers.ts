@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import { afterEach } from 'vitest';
+import { MemoryCacheStore } from '../../../middleware/cache/index.js';
 import { type Server, serve } from '../../../src/gateways/node/index.js';
 import type { Application } from '../../../src/index.js';
 import { closeNow } from '../../helpers/net.js';
@@ -60,4 +61,21 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
     if (Date.now() > end) throw new Error('until: the condition did not hold in time');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A memory store that counts its reads (with or without a promise), by key. */
+export function countingStore(): { store: MemoryCacheStore; reads: string[] } {
+  const store = new MemoryCacheStore();
+  const reads: string[] = [];
+  const get = store.get.bind(store);
+  const peek = store.peek.bind(store);
+  store.get = (key) => {
+    reads.push(key);
+    return get(key);
+  };
+  store.peek = (key) => {
+    reads.push(key);
+    return peek(key);
+  };
+  return { store, reads };
 }

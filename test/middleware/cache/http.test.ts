@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { type CacheOptions, cache, region } from '../../../middleware/cache/index.js';
 import { type Application, FastResponse } from '../../../src/index.js';
-import { listen, request } from './helpers.js';
+import { listen, request, until } from './helpers.js';
 
 /** An application answering `reply(request, n)` (n counts its calls from 1), and its call count. */
 function counted(reply: (request: Request, n: number) => Response | Promise<Response>) {
@@ -57,6 +57,24 @@ describe('cache(): fresh responses', () => {
     expect(head.headers['content-length']).toBe('10');
     expect(head.headers['cache-status']).toMatch(/^mortar; hit/);
     expect(calls.n).toBe(1);
+  });
+
+  it('gives a hit of a body stored from a stream its Content-Length, on GET and HEAD', async () => {
+    const { url } = await cachedServer(
+      () =>
+        new FastResponse(new Blob(['0123456789']).stream(), {
+          headers: { 'cache-control': 'max-age=60' },
+        }),
+    );
+    await request(`${url}/s`); // streamed: no Content-Length; stored once read to its end
+    await until(async () =>
+      /hit/.test(String((await request(`${url}/s`)).headers['cache-status'])),
+    );
+    for (const method of ['GET', 'HEAD']) {
+      const reply = await request(`${url}/s`, {}, method);
+      expect(reply.headers['cache-status']).toMatch(/^mortar; hit/);
+      expect(reply.headers['content-length']).toBe('10');
+    }
   });
 
   it('keeps the query apart: /p?a=1 and /p?a=2 are two entries', async () => {
