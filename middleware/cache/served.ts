@@ -5,7 +5,6 @@
  * short list, where http-cache-semantics would rebuild its headers object and re-read its
  * `Age` on every call.
  */
-import type { Entry } from './entries.js';
 import { type CachePolicy, HOP_BY_HOP, policyHeaders, statusOf } from './policy.js';
 
 export interface Served {
@@ -47,7 +46,11 @@ export function servedOf(policy: CachePolicy, length: number): Served {
 }
 
 /** The entry's {@link Served}, made on its first hit. */
-export function servedFor(entry: Entry): Served {
+export function servedFor(entry: {
+  policy: CachePolicy;
+  body: Uint8Array;
+  served?: Served | undefined;
+}): Served {
   entry.served ??= servedOf(entry.policy, entry.body.byteLength);
   return entry.served;
 }
