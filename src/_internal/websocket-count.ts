@@ -115,13 +115,26 @@ function countedSend(this: CountedTarget, data: unknown, ...rest: unknown[]): ne
 
 /** The bytes a message payload takes on the wire (UTF-8 for text). */
 function payloadSize(data: unknown): number {
-  if (typeof data === 'string') return utf8Length(data);
+  if (typeof data === 'string') {
+    // A publish sends one string to every subscriber: measured once, not once per socket
+    // (longer text is measured each time, so that it is not kept in memory).
+    if (data.length > 65_536) return utf8Length(data);
+    if (data !== lastText) {
+      lastText = data;
+      lastLength = utf8Length(data);
+    }
+    return lastLength;
+  }
   if (data instanceof ArrayBuffer) return data.byteLength;
   if (ArrayBuffer.isView(data)) return data.byteLength;
   if (data instanceof Blob) return data.size;
   if (Array.isArray(data)) return data.reduce((sum: number, part) => sum + payloadSize(part), 0);
   return typeof data === 'object' && data !== null ? utf8Length(JSON.stringify(data)) : 0;
 }
+
+/** The last text {@link payloadSize} measured, and its UTF-8 length. */
+let lastText = '';
+let lastLength = 0;
 
 /** Scratch space {@link utf8Length} encodes into; never read. */
 let scratch: Uint8Array | undefined;
