@@ -205,11 +205,22 @@ export function acceptedWebSocket(
  * lists `websocket` and whose `Connection` lists `upgrade`, case-insensitively.
  */
 export function isWebSocketRequest(request: Request): boolean {
-  if (request.method !== 'GET') return false;
-  const upgrade = request.headers.get('upgrade');
-  if (upgrade === null || !hasToken(upgrade, 'websocket')) return false;
-  const connection = request.headers.get('connection');
-  return connection !== null && hasToken(connection, 'upgrade');
+  return isWebSocketHandshakeOf(request.method, (name) => request.headers.get(name));
+}
+
+/**
+ * {@link isWebSocketRequest}'s test on a method and a field reader (a gateway reads its own
+ * fields with it, making no `Headers` object); fields are read only as far as needed.
+ */
+export function isWebSocketHandshakeOf(
+  method: string | undefined,
+  field: (name: 'upgrade' | 'connection') => string | null | undefined,
+): boolean {
+  if (method !== 'GET') return false;
+  const upgrade = field('upgrade');
+  if (upgrade == null || !hasToken(upgrade, 'websocket')) return false;
+  const connection = field('connection');
+  return connection != null && hasToken(connection, 'upgrade');
 }
 
 /**

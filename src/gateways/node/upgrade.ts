@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import nodeAdapter, { type NodeAdapter } from 'crossws/adapters/node';
 import { is, type OptionChecks, valueKind } from '../../_internal/options.js';
 import { PendingUpgrades, UpgradeSlot } from '../../_internal/upgrade.js';
-import { hasToken, type WebSocketPeer } from '../../websocket.js';
+import { hasToken, isWebSocketHandshakeOf, type WebSocketPeer } from '../../websocket.js';
 
 /** RFC 7692 permessage-deflate settings, as `ws` takes them (its docs have the details). */
 export interface WebSocketDeflateOptions {
@@ -103,14 +103,9 @@ export function isWebSocketHandshake(req: http.IncomingMessage): boolean {
   return req.method === 'GET' && upgrade !== undefined && hasToken(upgrade, 'websocket');
 }
 
-/**
- * `isWebSocketRequest` (RFC 6455 §4.1) on Node's own header fields: no `Headers` object is
- * made for the request to check it.
- */
-function isFullHandshake(req: http.IncomingMessage): boolean {
-  const connection = req.headers.connection;
-  return isWebSocketHandshake(req) && connection !== undefined && hasToken(connection, 'upgrade');
-}
+/** `isWebSocketRequest` on Node's own fields: no `Headers` object is made for the request. */
+const isFullHandshake = (req: http.IncomingMessage) =>
+  isWebSocketHandshakeOf(req.method, (name) => req.headers[name]);
 
 /** Whether `req` declares a body (a Content-Length above 0, or a Transfer-Encoding). */
 function hasBody(req: http.IncomingMessage): boolean {
@@ -263,10 +258,6 @@ export class WebSocketGateway {
     this.#pending.delete(req);
     this.#upgrades.set(request, upgrade);
     res.detachSocket(pending.socket as never);
-    // crossws keeps `request` as long as the socket is open (on the IncomingMessage): the
-    // response it was made with answers nothing now, and would stay in memory with it.
-    const node = (request as { runtime?: { node?: { res?: unknown } } }).runtime?.node;
-    if (node?.res === res) node.res = undefined;
     // crossws keeps the Node request it upgrades for as long as the socket is open (for the
     // peer's context, remote address and `request`): it gets what it and `ws` read of one, so
     // that the IncomingMessage (its stream state, raw header list) is not kept for hours.
