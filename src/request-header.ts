@@ -29,7 +29,17 @@ export function nodeRuntime(request: Request): NodeRuntime | undefined {
  */
 export function requestHeader(request: Request, name: string): string | null {
   const raw = nodeRuntime(request)?.req?.headers;
-  if (raw === undefined) return request.headers.get(name);
+  return raw === undefined ? request.headers.get(name) : nodeHeader(raw, name);
+}
+
+/**
+ * Field `name` (lower case) of Node's parsed headers as `Headers.get` gives it: repeated
+ * fields joined with `, `, `null` when absent.
+ */
+export function nodeHeader(
+  raw: Record<string, string | string[] | undefined>,
+  name: string,
+): string | null {
   const value = raw[name];
   if (value === undefined) return null;
   return typeof value === 'string' ? value : value.join(', ');

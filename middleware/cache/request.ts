@@ -5,7 +5,7 @@
  * request target as received — not from `request.url`, which srvx builds (a URL parse) on
  * first read.
  */
-import { nodeRuntime } from '../../src/request-header.js';
+import { nodeHeader, nodeRuntime } from '../../src/request-header.js';
 import type { HeaderOf } from './policy.js';
 
 type RawHeaders = Record<string, string | string[] | undefined>;
@@ -20,9 +20,7 @@ class NodeHeaders implements HeaderOf {
     this.target = target;
   }
   get(name: string): string | null {
-    const value = this.raw[name];
-    if (value === undefined) return null;
-    return typeof value === 'string' ? value : value.join(', ');
+    return nodeHeader(this.raw, name);
   }
   /** `Upgrade`, read by name (a property load of its own, not a lookup by a variable key). */
   upgrade(): boolean {
