@@ -93,13 +93,12 @@ try {
       '≥ 0.9×',
     );
   }
-  if (!wanted.has('redis')) {
-    // not asked for
-  } else if (redis) await pair('Redis hit ÷ memory hit', url('memory'), url('redis'), '≥ 0.5×');
-  else rows.push('| Redis hit ÷ memory hit | – | redis-server not installed | ≥ 0.5× |');
-  if (!wanted.has('nginx')) {
-    // not asked for
-  } else if (nginxBinary) {
+  if (wanted.has('redis') && redis) {
+    await pair('Redis hit ÷ memory hit', url('memory'), url('redis'), '≥ 0.5×');
+  } else if (wanted.has('redis')) {
+    rows.push('| Redis hit ÷ memory hit | – | redis-server not installed | ≥ 0.5× |');
+  }
+  if (wanted.has('nginx') && nginxBinary) {
     const origin = new URL(running.get('uncached')!.url);
     nginx = await startNginx(
       dir,
@@ -114,8 +113,9 @@ try {
       url('memory'),
       '≥ 0.5×',
     );
-  } else
+  } else if (wanted.has('nginx')) {
     rows.push('| mortar memory hit ÷ nginx proxy_cache hit | – | nginx not installed | ≥ 0.5× |');
+  }
   if (wanted.has('no-store')) {
     await pair(
       'cache() on a no-store route ÷ the route alone',
