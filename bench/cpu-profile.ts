@@ -5,6 +5,9 @@
  * function and printed (the top BENCH_TOP, default 25, and the share of mortar's own files).
  * The .cpuprofile stays in the printed folder for Chrome DevTools or speedscope.
  *
+ * BENCH_SERVERS names another servers script under bench/ (`cache/servers.ts`), with
+ * BENCH_SERVER_ARGS the arguments after the name (space-separated).
+ *
  * Use it to find where per-request time goes before changing the hot path; compare two
  * versions by the share of a function, not by req/s (the machine's speed drifts).
  */
@@ -14,7 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundle, load } from './lib.js';
+import { bundle, load, loader } from './lib.js';
 
 interface ProfileNode {
   id: number;
@@ -40,8 +43,9 @@ const child = spawn(
   [
     '--cpu-prof',
     `--cpu-prof-dir=${dir}`,
-    await bundle(new URL('./servers.ts', import.meta.url)),
+    await bundle(new URL(process.env.BENCH_SERVERS ?? './servers.ts', import.meta.url)),
     name,
+    ...(process.env.BENCH_SERVER_ARGS?.split(' ') ?? []),
   ],
   { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } },
 );
@@ -72,7 +76,7 @@ for (const [index, id] of profile.samples.entries()) {
 const idle = [...self].filter(([key]) => key.startsWith('(idle)')).reduce((s, [, t]) => s + t, 0);
 const busy = total - idle;
 console.log(
-  `\n${name} ${route}: ${Math.round(requests)} req/s (autocannon, ${duration} s, the profiler on); busy ${(busy / 1e3).toFixed(0)} ms`,
+  `\n${name} ${route}: ${Math.round(requests)} req/s (${loader}, ${duration} s, the profiler on); busy ${(busy / 1e3).toFixed(0)} ms`,
 );
 console.log(
   `the bundle (mortar and bench/servers.ts): ${((mortar / busy) * 100).toFixed(1)} % of busy time\n`,

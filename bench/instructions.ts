@@ -40,6 +40,16 @@ const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const cases = [
   { label: 'mortar serve(hello)', app: 'hello' },
   {
+    label: "urlmap({ '/app': hello }) at /app/x (mounting)",
+    app: "urlmap({ '/app': hello })",
+    path: '/app/x',
+  },
+  {
+    label: '3 pass-through + helloWorld + urlmap at /app/x',
+    app: "compose(pass, pass, pass, helloWorld())(urlmap({ '/app': hello }))",
+    path: '/app/x',
+  },
+  {
     label: 'accessLog(hello), no line formatted (the mechanism alone)',
     app: "accessLog({ format: () => '', write: () => {} })(hello)",
   },
@@ -53,8 +63,11 @@ const cases = [
 const serverSource = (app: string) => `
 import { createWriteStream } from 'node:fs';
 import { accessLog, batchedWriter } from ${JSON.stringify(`${dist}middleware/access-log/index.js`)};
-import { hello } from ${JSON.stringify(`${dist}middleware/hello/index.js`)};
+import { hello, helloWorld } from ${JSON.stringify(`${dist}middleware/hello/index.js`)};
+import { urlmap } from ${JSON.stringify(`${dist}middleware/urlmap/index.js`)};
+import { compose } from ${JSON.stringify(`${dist}src/index.js`)};
 import { serve } from ${JSON.stringify(`${dist}src/gateways/node/index.js`)};
+const pass = (app) => (request, environ) => app(request, environ);
 const server = await serve(${app}, { port: 0, announce: false });
 console.log(server.url);
 `;
@@ -81,7 +94,7 @@ async function get(url: string, count: number): Promise<void> {
 }
 
 /** The instructions per request of one server, after its warm-up. */
-async function instructionsPerRequest(app: string): Promise<number> {
+async function instructionsPerRequest(app: string, at = '/'): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'mortar-callgrind-'));
   const server = path.join(dir, 'server.mjs');
   writeFileSync(server, serverSource(app));
@@ -92,7 +105,7 @@ async function instructionsPerRequest(app: string): Promise<number> {
   );
   try {
     const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-    const url = chunk.toString().trim();
+    const url = chunk.toString().trim().replace(/\/$/, '') + at;
     await get(url, warmup);
     execFileSync(control!, ['-z', String(child.pid)], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 1000));
@@ -112,7 +125,7 @@ async function instructionsPerRequest(app: string): Promise<number> {
 }
 
 const counts: number[] = [];
-for (const c of cases) counts.push(await instructionsPerRequest(c.app));
+for (const c of cases) counts.push(await instructionsPerRequest(c.app, 'path' in c ? c.path : '/'));
 const base = counts[0]!;
 console.log(
   `\ncallgrind, the built package, ${requests} requests after ${warmup} to warm up, Node ${process.version}\n`,
