@@ -94,28 +94,48 @@ export function asResponse(
  * status line are valid (see {@link invalidPart}); else the parts of a plain 500, after one log
  * line naming what was wrong — an application's response never crashes a gateway or injects a
  * header into the wire. The invalid response's body is cancelled unread.
+ *
+ * @param fields - `false` checks the status line only, for a writer whose own head writer
+ *   refuses an invalid field by the same rules (Node's `writeHead`): it calls
+ *   {@link refusedParts} when that throws, and no field is read twice per response.
  */
 export function sendableParts(
   response: Response,
   request: Request | undefined,
   log: (line: string) => void,
+  fields = true,
 ): ResponseParts {
-  // Only a failure reads request.url (srvx builds it on first read): not on the hot path.
-  const what = (): string => (request ? `${request.method} ${request.url}` : 'a malformed request');
   let parts: ResponseParts;
   try {
     parts = responseParts(response);
   } catch (error) {
     log(
-      `mortar: the response to ${what()} cannot be read (${describeError(error)}); answering 500`,
+      `mortar: the response to ${requestLine(request)} cannot be read (${describeError(error)}); answering 500`,
     );
     return responseParts(errorResponse(500, request));
   }
-  const problem = invalidPart(parts);
-  if (problem === undefined) return parts;
+  const problem = invalidPart(parts, fields);
+  return problem === undefined ? parts : refusedParts(parts, problem, request, log);
+}
+
+/**
+ * The parts of the plain 500 that stands in for a response whose `problem` (what
+ * {@link invalidPart} said) makes it unsendable, after one log line; its body is cancelled.
+ */
+export function refusedParts(
+  parts: ResponseParts,
+  problem: string,
+  request: Request | undefined,
+  log: (line: string) => void,
+): ResponseParts {
   discardBody(parts.body);
-  log(`mortar: the response to ${what()} is invalid: ${problem}; answering 500`);
+  log(`mortar: the response to ${requestLine(request)} is invalid: ${problem}; answering 500`);
   return responseParts(errorResponse(500, request));
+}
+
+/** Only a failure reads request.url (srvx builds it on first read): not on the hot path. */
+function requestLine(request: Request | undefined): string {
+  return request ? `${request.method} ${request.url}` : 'a malformed request';
 }
 
 /** Never pumps: an endless stream must not keep a HEAD request (or a gone client) alive. */

@@ -90,13 +90,15 @@ function isFieldText(value: string): boolean {
  * phrase or header value with a control character (CR/LF would split the head — header
  * injection), a header name that is not a token. srvx's FastResponse takes a plain-object
  * `headers` init without the checks `Headers` makes, so the gateways check here, once.
+ * `fields: false` checks the status line only.
  */
-export function invalidPart(parts: ResponseParts): string | undefined {
+export function invalidPart(parts: ResponseParts, fields = true): string | undefined {
   const { status, statusText, headers } = parts;
   if (!Number.isInteger(status) || status < 200 || status > 599) {
     return `status ${String(status)} is not an integer from 200 to 599`;
   }
   if (!isFieldText(String(statusText))) return 'the status text has a control character';
+  if (!fields) return undefined;
   for (let i = 0; i < headers.length; i += 2) {
     const name = String(headers[i]);
     if (!isToken(name)) return `the header name ${JSON.stringify(name)} is not a token`;

@@ -43,6 +43,9 @@ const hostile: Application = async (request) => {
       return new FastResponse('x', { headers: { 'bad name': 'v' } });
     case 'status':
       return new FastResponse('x', { status: 1000 });
+    case 'no-string':
+      // Passes a check of String(value); Node's writeHead refuses it.
+      return new FastResponse('x', { headers: { 'x-count': undefined as unknown as string } });
     case 'constructor':
       throw {
         get constructor() {
@@ -106,6 +109,14 @@ describe('HTTP gateway: invalid responses and hostile throws', () => {
     closers.push(() => closeNow(server));
     expect((await get(`${server.url}?sync=1`)).status).toBe(500);
     expect(logs.join('\n')).toMatch(/location header has a control character/);
+    expect((await get(server.url)).status).toBe(200);
+  });
+
+  it("a header Node's writeHead refuses (a value that is no string) is a 500, not a dropped connection", async () => {
+    const server = await serve(syncHostile, options);
+    closers.push(() => closeNow(server));
+    expect((await get(`${server.url}?case=no-string`)).status).toBe(500);
+    expect(logs.join('\n')).toMatch(/is invalid: Node refused its head \(.*x-count/);
     expect((await get(server.url)).status).toBe(200);
   });
 });

@@ -7,7 +7,9 @@ import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { discardBody, sendableParts } from '../../_internal/outcome.js';
+import { describeError } from '../../_internal/log.js';
+import { discardBody, refusedParts, sendableParts } from '../../_internal/outcome.js';
+import { invalidPart, type ResponseParts } from '../../_internal/response-parts.js';
 import { drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
 
 /**
@@ -16,8 +18,9 @@ import { drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
  * resolves when the response is finished or the client is gone, and rejects when the response
  * body errors (the connection is destroyed first, so the client sees a truncated response
  * rather than a complete-looking one). A response with an
- * invalid status line or header becomes a plain 500 and one log line (see `sendableParts`);
- * should Node refuse the head anyway, the connection is destroyed. A HEAD request gets the
+ * invalid status line or header becomes a plain 500 and one log line (see `sendableParts`: the
+ * fields are checked by Node's `writeHead`, which refuses what `invalidPart` would, and more —
+ * a value that is no string). A HEAD request gets the
  * headers only: the body is never read.
  */
 export function writeResponse(
@@ -26,8 +29,19 @@ export function writeResponse(
   request: Request,
   log: (line: string) => void,
 ): Promise<void> | undefined {
+  // The fields are checked by writeHead, by the same rules as invalidPart's: once per response.
+  return writeParts(res, sendableParts(response, request, log, false), request, log, true);
+}
+
+/** `refusable`: a head Node refuses becomes a plain 500 (once; the 500's own is not). */
+function writeParts(
+  res: ServerResponse,
+  parts: ResponseParts,
+  request: Request,
+  log: (line: string) => void,
+  refusable: boolean,
+): Promise<void> | undefined {
   const head = request.method === 'HEAD';
-  const parts = sendableParts(response, request, log);
   const { status, headers } = parts;
   let body = parts.body;
   // An empty body is `Content-Length: 0` — but not on HEAD, where it would claim GET's body is
@@ -47,6 +61,12 @@ export function writeResponse(
   try {
     res.writeHead(status, parts.statusText || STATUS_CODES[status] || '', headers);
   } catch (error) {
+    if (refusable && !res.headersSent) {
+      // Node refused a field name or value (a control character, a name that is no token, a
+      // value that is no string): a plain 500 and one line saying which, as invalidPart says it.
+      const problem = invalidPart(parts) ?? `Node refused its head (${describeError(error)})`;
+      return writeParts(res, refusedParts(parts, problem, request, log), request, log, false);
+    }
     discardBody(body);
     res.destroy();
     return Promise.reject(error);
