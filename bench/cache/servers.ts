@@ -32,6 +32,14 @@ const apps: Record<string, () => Application> = {
   static: () => serveStatic(dir)(notFound),
   'no-store': () => noStore,
   'no-store-cached': () => cache()(noStore),
+  'no-store-quiet': () => cache({ cacheStatus: false })(noStore),
+  'no-store-status': () => () =>
+    new FastResponse(KIB, {
+      headers: {
+        'cache-control': 'no-store',
+        'cache-status': 'mortar; fwd=uri-miss; fwd-status=200; detail=no-store',
+      },
+    }),
 };
 
 const make = apps[name];

@@ -46,6 +46,8 @@ export interface Settings {
   keepStale: number;
   passTtl: number;
   heuristic: number;
+  /** Whether responses carry `Cache-Status` (the `cacheStatus` option). */
+  cacheStatus: boolean;
   /** Keys being refreshed in the background by this process. */
   refreshing: Set<string>;
   /** URLs that answered something not storable lately, in this process. */
@@ -128,7 +130,9 @@ function passed(ctx: Context, response: Response): Response | Promise<Response> 
   const parts = responseParts(response);
   const fields = refusalFields(parts.headers);
   const why = notStored(ctx, parts, fields) ?? quickRefusal(fields);
-  if (why !== undefined) return withStatusValue(parts, passStatus(parts.status, why));
+  if (why !== undefined) {
+    return withStatusValue(parts, ctx.s.cacheStatus ? passStatus(parts.status, why) : undefined);
+  }
   const primary = ctx.s.prefix + ctx.request.url;
   const found: Lookup = { primary, key: primary, pass: 'here', miss: 'uri-miss' };
   return answer(ctx, found, parts, false, new Held(ctx.s.store, primary, undefined));
@@ -168,7 +172,8 @@ async function collapsed(ctx: Context, missed: Lookup): Promise<Response> {
 }
 
 function hit(ctx: Context, entry: Entry, status: CacheStatus, age?: number): Response {
-  return storedResponse(ctx.request.method, ctx.header, entry, { hit: true, ...status }, age);
+  const shown = shownStatus(ctx.s, { hit: true, ...status });
+  return storedResponse(ctx.request.method, ctx.header, entry, shown, age);
 }
 
 /**
@@ -283,7 +288,11 @@ function store(
     const fits = bytes.byteLength <= s.maxEntrySize;
     const answer = () => {
       unlock.release();
-      return withStatus(parts, bytes, { ...status, ttl: ttlOf(policy), stored: fits });
+      return withStatus(
+        parts,
+        bytes,
+        shownStatus(s, { ...status, ttl: ttlOf(policy), stored: fits }),
+      );
     };
     return fits
       ? save(s.store, found, ctx.header, { policy, body: bytes }, ttl).then(answer)
@@ -295,7 +304,7 @@ function store(
       .catch(() => {})
       .finally(() => unlock.release());
   });
-  return withStatus(parts, body, { ...status, ttl: ttlOf(policy) });
+  return withStatus(parts, body, shownStatus(s, { ...status, ttl: ttlOf(policy) }));
 }
 
 /** Answers with the application's response, not stored (`why` in `Cache-Status`). */
@@ -315,7 +324,12 @@ function refuse(
     if (!found.pass) markPass(ctx.s.store, found, ctx.s.passTtl).catch(() => {});
   }
   status.detail = why;
-  return withStatus(parts, parts.body, status);
+  return withStatus(parts, parts.body, shownStatus(ctx.s, status));
+}
+
+/** `status` when the cache sends `Cache-Status` (its `cacheStatus` option), else undefined. */
+export function shownStatus(s: Settings, status: CacheStatus): CacheStatus | undefined {
+  return s.cacheStatus ? status : undefined;
 }
 
 /** Refusals that come from the response (a `pass` record skips the lock next time). */

@@ -36,8 +36,8 @@
  * - a successful unsafe method (`POST`, `PUT`, `DELETE` …) invalidates its URL and the URLs of
  *   its `Location` and `Content-Location` on the same origin (§4.4); {@link purge} does it from
  *   the application;
- * - `Cache-Status` (RFC 9211) on every response it passes: `mortar; hit; ttl=57`,
- *   `mortar; fwd=uri-miss; fwd-status=200; ttl=60; stored`, `mortar; fwd=stale; fwd-status=304`,
+ * - `Cache-Status` (RFC 9211) on every response it passes, unless `cacheStatus: false`:
+ *   `mortar; hit; ttl=57`, `mortar; fwd=uri-miss; fwd-status=200; ttl=60; stored`, `mortar; fwd=stale; fwd-status=304`,
  *   `mortar; fwd=uri-miss; fwd-status=200; detail=set-cookie`; `mortar; fwd=method;
  *   fwd-status=201` for a method it does not cache (`POST` …); `mortar; fwd=bypass` on an
  *   `Upgrade` request's response, set on the application's own Response object (never
@@ -54,7 +54,7 @@ import { responseParts } from '../../src/_internal/response-parts.js';
 import { defineEnvironKey } from '../../src/environ.js';
 import type { Application, Environ, Middleware } from '../../src/types.js';
 import { acceptedWebSocket } from '../../src/websocket.js';
-import { cachedRequest, type Settings } from './handler.js';
+import { cachedRequest, type Settings, shownStatus } from './handler.js';
 import { invalidate } from './invalidate.js';
 import { Passes } from './pass.js';
 import { policies } from './policy.js';
@@ -110,6 +110,14 @@ export interface CacheOptions {
    * response without an explicit lifetime counts as fresh. @default 0 (none)
    */
   heuristic?: number;
+  /**
+   * Whether responses carry `Cache-Status` (RFC 9211): how the cache handled each request —
+   * hit or forwarded and why, stored or not, the time to live left. It tells any client what
+   * is cached and for how long; RFC 9211 §5 asks a cache to weigh that exposure, and `false`
+   * sends none (an application's own `Cache-Status` is then left as it is).
+   * @default true
+   */
+  cacheStatus?: boolean;
 }
 
 const checkOptions = optionChecker<CacheOptions>('cache', {
@@ -123,6 +131,7 @@ const checkOptions = optionChecker<CacheOptions>('cache', {
   keepStale: is.seconds(0),
   passTtl: is.seconds(0),
   heuristic: valueKind('a fraction from 0 to 1', (v) => typeof v === 'number' && v >= 0 && v <= 1),
+  cacheStatus: is.boolean,
 });
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -184,6 +193,7 @@ export function cache(options: CacheOptions = {}): Middleware {
     keepStale: options.keepStale ?? 300,
     passTtl: options.passTtl ?? 60,
     heuristic: options.heuristic ?? 0,
+    cacheStatus: options.cacheStatus ?? true,
     refreshing: new Set(),
     passes: new Passes(options.passTtl ?? 60),
   };
@@ -227,7 +237,7 @@ async function otherMethod(
   s: Settings,
 ): Promise<Response> {
   const parts = responseParts(await forwarded(app, request, environ, s));
-  return withStatus(parts, parts.body, { fwd: 'method', fwdStatus: parts.status });
+  return withStatus(parts, parts.body, shownStatus(s, { fwd: 'method', fwdStatus: parts.status }));
 }
 
 /**
@@ -245,7 +255,7 @@ async function upgrade(
 ): Promise<Response> {
   const response = await forwarded(app, request, environ, s);
   // A WebSocket the chain accepted: nothing of a cache belongs on its 101.
-  if (acceptedWebSocket(response, environ)) return response;
+  if (!s.cacheStatus || acceptedWebSocket(response, environ)) return response;
   try {
     response.headers.set('cache-status', 'mortar; fwd=bypass');
   } catch {

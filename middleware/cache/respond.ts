@@ -13,7 +13,7 @@ import { ageOf, type Served, servedFor } from './served.js';
 
 /**
  * The stored response for a `GET` or `HEAD` (no body), with `Age` (of now, or `age` seconds)
- * and `Cache-Status`, its `Date` kept; a `304` when the request's `If-None-Match` (weak
+ * and `Cache-Status` (none for `status` undefined), its `Date` kept; a `304` when the request's `If-None-Match` (weak
  * comparison) or, without it, `If-Modified-Since` matches (RFC 9110 §13.1); else a `206` or
  * `416` for a `GET`'s `Range` on a stored `200` (range.ts). A request with none of those
  * fields is answered from the entry's field list as it is (served.ts).
@@ -22,12 +22,12 @@ export function storedResponse(
   method: string,
   request: HeaderOf,
   entry: Entry,
-  status: CacheStatus,
+  status: CacheStatus | undefined,
   age?: number,
 ): Response {
   const served = servedFor(entry);
   const now = age ?? ageOf(served);
-  const value = cacheStatus({ ttl: served.lifetime - now, ...status });
+  const value = status && cacheStatus({ ttl: served.lifetime - now, ...status });
   const code = served.status;
   // Range handling is defined for GET only (RFC 9110 §14.2), here of a stored 200.
   const range = method === 'GET' && code === 200 ? request.get('range') : null;
@@ -37,13 +37,14 @@ export function storedResponse(
     request.get('if-modified-since') === null
   ) {
     const fields = served.fields.slice();
-    fields.push('age', String(Math.floor(now)), 'cache-status', value);
+    fields.push('age', String(Math.floor(now)));
+    if (value !== undefined) fields.push('cache-status', value);
     const body = method === 'HEAD' ? null : entry.body;
     return partsResponse({ status: code, statusText: '', headers: fields, body });
   }
   const headers = servedHeaders(entry.policy);
   headers.age = String(Math.floor(now));
-  headers['cache-status'] = value;
+  if (value !== undefined) headers['cache-status'] = value;
   if (notModified(method, request, headers, served)) {
     delete headers['content-length'];
     return new FastResponse(null, { status: 304, headers });
@@ -92,15 +93,21 @@ function modifiedAt(stored: Record<string, string>, served: Served): number {
 
 /**
  * The application's response from its parts with `body` and `Cache-Status` (replacing the
- * application's own): on Node the gateway writes the parts as they are (`partsResponse`).
+ * application's own; `undefined`, the cache sends none: its field list is left as it is): on
+ * Node the gateway writes the parts as they are (`partsResponse`).
  */
-export function withStatus(parts: ResponseParts, body: unknown, status: CacheStatus): Response {
+export function withStatus(
+  parts: ResponseParts,
+  body: unknown,
+  status: CacheStatus | undefined,
+): Response {
   parts.body = body as ResponseParts['body'];
-  return withStatusValue(parts, cacheStatus(status));
+  return withStatusValue(parts, status && cacheStatus(status));
 }
 
 /** {@link withStatus} of the body in `parts`, with a `Cache-Status` value made already. */
-export function withStatusValue(parts: ResponseParts, value: string): Response {
+export function withStatusValue(parts: ResponseParts, value: string | undefined): Response {
+  if (value === undefined) return partsResponse(parts);
   const list = parts.headers;
   for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === 'cache-status') list.splice(i, 2);
   list.push('cache-status', value);

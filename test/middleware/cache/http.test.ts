@@ -379,3 +379,36 @@ describe('cache() and region(): options', () => {
     );
   });
 });
+
+describe('cache({ cacheStatus: false }) (RFC 9211 §5: a cache may keep its workings to itself)', () => {
+  it('sends no Cache-Status on a miss, a hit, a pass or another method, and leaves the application’s own', async () => {
+    const { url, calls } = await cachedServer(
+      (request, n) => {
+        const path = new URL(request.url).pathname;
+        if (path === '/own') {
+          return new FastResponse('own', {
+            headers: { 'cache-control': 'no-store', 'cache-status': 'inner; fwd=uri-miss' },
+          });
+        }
+        const cacheControl = path === '/page' ? 'max-age=60' : 'no-store';
+        return new FastResponse(`${path} ${n}`, { headers: { 'cache-control': cacheControl } });
+      },
+      { cacheStatus: false },
+    );
+    const miss = await request(`${url}/page`);
+    const hit = await request(`${url}/page`);
+    expect(hit.body).toBe(miss.body);
+    expect(hit.headers.age).toBeDefined();
+    // A no-store URL, then again once it is remembered as one (the pass path).
+    const pass = [await request(`${url}/private`), await request(`${url}/private`)];
+    const posted = await request(`${url}/page`, {}, 'POST');
+    for (const reply of [miss, hit, ...pass, posted]) {
+      expect(reply.headers['cache-status']).toBeUndefined();
+    }
+    expect((await request(`${url}/own`)).headers['cache-status']).toBe('inner; fwd=uri-miss');
+    expect(calls.n).toBe(5);
+    expect(() => cache({ cacheStatus: 'no' as unknown as boolean })).toThrow(
+      /cache: option "cacheStatus" must be true or false/,
+    );
+  });
+});
