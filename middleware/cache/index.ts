@@ -37,8 +37,9 @@
  *   its `Location` and `Content-Location` on the same origin (§4.4); {@link purge} does it from
  *   the application;
  * - `Cache-Status` (RFC 9211) on every response it passes, unless `cacheStatus: false`:
- *   `mortar; hit; ttl=57`, `mortar; fwd=uri-miss; fwd-status=200; ttl=60; stored`, `mortar; fwd=stale; fwd-status=304`,
- *   `mortar; fwd=uri-miss; fwd-status=200; detail=set-cookie`; `mortar; fwd=method;
+ *   `mortar; hit; ttl=57`, `mortar; fwd=uri-miss; fwd-status=200; ttl=60; stored`,
+ *   `mortar; fwd=stale; fwd-status=304`, `mortar; fwd=uri-miss; fwd-status=200;
+ *   detail=set-cookie`; `mortar; fwd=method;
  *   fwd-status=201` for a method it does not cache (`POST` …); `mortar; fwd=bypass` on an
  *   `Upgrade` request's response, set on the application's own Response object (never
  *   rebuilt: a gateway may know the upgrade by it) when its header fields can change.
