@@ -15,8 +15,9 @@ import { ageOf, type Served, servedFor } from './served.js';
  * The stored response for a `GET` or `HEAD` (no body), with `Age` (of now, or `age` seconds)
  * and `Cache-Status` (none for `status` undefined), its `Date` kept; a `304` when the
  * request's `If-None-Match` (weak comparison) or, without it, `If-Modified-Since` matches
- * (RFC 9110 §13.1); else a `206` or `416` for a `GET`'s `Range` on a stored `200` (range.ts). A request with none of those
- * fields is answered from the entry's field list as it is (served.ts).
+ * (RFC 9110 §13.1); else a `206` or `416` for a `GET`'s `Range` on a stored `200`
+ * (range.ts). A request with none of those fields is answered from the entry's field list as
+ * it is (served.ts).
  */
 export function storedResponse(
   method: string,

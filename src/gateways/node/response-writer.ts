@@ -17,11 +17,10 @@ import { drained, NO_BODY_STATUS, pumpBody } from '../_shared/body.js';
  * body of bytes or text, or none: the hot path makes no promise); else a promise that
  * resolves when the response is finished or the client is gone, and rejects when the response
  * body errors (the connection is destroyed first, so the client sees a truncated response
- * rather than a complete-looking one). A response with an
- * invalid status line or header becomes a plain 500 and one log line (see `sendableParts`: the
- * fields are checked by Node's `writeHead`, which refuses what `invalidPart` would, and more —
- * a value that is no string). A HEAD request gets the
- * headers only: the body is never read.
+ * rather than a complete-looking one). A response with an invalid status line or header
+ * becomes a plain 500 and one log line (see `sendableParts`; the fields are checked by Node's
+ * `writeHead`, which refuses what `invalidPart` would, and also a value that is no string). A
+ * HEAD request gets the headers only: the body is never read.
  */
 export function writeResponse(
   res: ServerResponse,
