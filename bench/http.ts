@@ -12,6 +12,7 @@
  *
  * Environment: BENCH_ROUNDS (default 12), BENCH_TRIALS (fresh server processes, default 6: the
  * rounds are shared among them), BENCH_BURST seconds per load (default 1),
+ * BENCH_WARMUP (seconds each server is loaded after it starts, default 2),
  * BENCH_PAIRS (a comma-separated list of `hello`, `stack`, `mount`, `hono`: only those),
  * BENCH_CONNECTIONS (default 50), BENCH_LOADER=autocannon to ignore an installed wrk,
  * BENCH_NODES (the Node majors to run, `20,24`; default every Node found: this one and those
@@ -23,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { nodes } from './cgi/nodes.js';
 import { layerCosts } from './layers.js';
 import {
+  load,
   loader,
   measurePaired,
   type PairedSample,
@@ -50,6 +52,7 @@ if (process.env.BENCH_HTTP_NODE === undefined) {
 const rounds = Number(process.env.BENCH_ROUNDS ?? 12);
 const burst = Number(process.env.BENCH_BURST ?? 1);
 const trials = Math.min(rounds, Number(process.env.BENCH_TRIALS ?? 6));
+const warmup = Number(process.env.BENCH_WARMUP ?? 2);
 
 /** Each pair: the base server and path, the case against it, and the target ratio. */
 const allPairs = [
@@ -105,6 +108,12 @@ for (let trial = 0; trial < trials; trial++) {
   );
   const url = ([name, path]: readonly [string, string]) => `${running.get(name)!.url}${path}`;
   try {
+    // Every server warmed as long as any other before the first pair: a server measured in two
+    // pairs would otherwise have run (and been optimised by V8) longer than one measured once.
+    for (const side of new Map(
+      pairs.flatMap((p) => [p.base, p.target]).map((s) => [s[0], s]),
+    ).values())
+      await load(url(side), warmup);
     const each = Math.ceil(rounds / trials);
     for (const [index, p] of pairs.entries())
       results[index]!.push(...(await measurePaired(url(p.base), url(p.target), each, burst)));
