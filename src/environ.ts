@@ -36,7 +36,7 @@ export interface EnvironKey<T> {
  */
 export function defineEnvironKey<T>(name: string, provider: string): EnvironKey<T> {
   const symbol = Symbol(`mortar.${name}`);
-  return {
+  const key: EnvironKey<T> = {
     name,
     get(environ) {
       if (!(symbol in environ)) {
@@ -55,6 +55,32 @@ export function defineEnvironKey<T>(name: string, provider: string): EnvironKey<
       return next as unknown as Environ;
     },
   };
+  slotSymbols.set(key, symbol);
+  return key;
+}
+
+/** Each slot's symbol, for {@link withInPlace}. */
+const slotSymbols = new WeakMap<object, symbol>();
+
+/**
+ * `environ` carrying `value` in `key`'s slot, placed on `environ` itself when that slot is
+ * empty — no copy of the environ a request — else (a middleware outside set it already, or the
+ * environ is frozen) on a copy, as {@link EnvironKey.with} makes. For a middleware that places
+ * a value on every request on the environ a gateway made for that request (cache()'s purger):
+ * the environ its caller passed may afterwards carry the slot, so its only readers must be the
+ * application inside.
+ */
+export function withInPlace<T>(key: EnvironKey<T>, environ: Environ, value: T): Environ {
+  const symbol = slotSymbols.get(key);
+  if (symbol !== undefined && key.find(environ) === undefined) {
+    try {
+      (environ as unknown as Record<symbol, unknown>)[symbol] = value;
+      return environ;
+    } catch {
+      // A frozen environ: copied below.
+    }
+  }
+  return key.with(environ, value);
 }
 
 /**

@@ -52,7 +52,7 @@
 
 import { is, optionChecker, valueKind } from '../../src/_internal/options.js';
 import { responseParts } from '../../src/_internal/response-parts.js';
-import { defineEnvironKey } from '../../src/environ.js';
+import { defineEnvironKey, withInPlace } from '../../src/environ.js';
 import type { Application, Environ, Middleware } from '../../src/types.js';
 import { acceptedWebSocket } from '../../src/websocket.js';
 import { cachedRequest, type Settings, shownStatus } from './handler.js';
@@ -151,30 +151,6 @@ class Purger {
   }
 }
 const cacheSlot = defineEnvironKey<Purger>('cache', "cache() from 'mortar/cache'");
-/** The slot's own key, to set it in place ({@link withPurger}). */
-const purgerKey = Object.getOwnPropertySymbols(cacheSlot.with({} as Environ, {} as Purger))[0]!;
-
-/**
- * `environ` carrying this request's Purger. Set on it in place when it carries none — the
- * environ a gateway made for this request: no copy of it a request, which cost a no-store
- * route about 2 µs of server CPU a request, most of what cache() still cost it — else (a cache
- * outside this one set it, several requests share one environ, it is frozen) a copy with it,
- * as every environ slot is made, so that each request's purge resolves against its own URL and
- * the cache nearest the application is the one purged. What the caller sees of it: the
- * environ it passed may afterwards carry the slot (purge() is its only reader).
- */
-function withPurger(environ: Environ, purger: Purger): Environ {
-  if (cacheSlot.find(environ) === undefined) {
-    try {
-      (environ as unknown as Record<symbol, unknown>)[purgerKey] = purger;
-      return environ;
-    } catch {
-      // A frozen environ: copied below.
-    }
-  }
-  return cacheSlot.with(environ, purger);
-}
-
 /**
  * The HTTP response cache middleware (RFC 9111, a shared cache).
  * @throws ConfigError (a TypeError) for an unknown option, or a size, duration or fraction
@@ -201,7 +177,10 @@ export function cache(options: CacheOptions = {}): Middleware {
   const direct = { store: options.store ?? s.store, prefix: s.prefix };
   return function cache(app) {
     return function cacheApp(request, environ) {
-      const inner = withPurger(environ, new Purger(direct, request));
+      // Placed on the environ itself when it has no purger yet (the gateway's, for this request):
+      // a copy of the environ a request cost a no-store route about 2 µs of server CPU. Each
+      // request's purge resolves against its own URL; the cache nearest the application wins.
+      const inner = withInPlace(cacheSlot, environ, new Purger(direct, request));
       const header = headersOf(request);
       if (hasUpgrade(header)) return upgrade(app, request, inner, s);
       const method = request.method;
