@@ -94,8 +94,11 @@ for (const key of onlyPairs ?? []) {
 const pairs = allPairs.filter((p) => !onlyPairs || onlyPairs.includes(p.key));
 
 const servers = new URL('./servers.ts', import.meta.url);
-const names: string[] = [...new Set(pairs.flatMap((p) => [p.base[0], p.target[0]]))];
 const results: PairedSample[][] = pairs.map(() => []);
+/** Each server once, with the path it is loaded at. */
+const eachServer = [
+  ...new Map(pairs.flatMap((p) => [p.base, p.target]).map((side) => [side[0], side])).values(),
+];
 // Fresh server processes per trial: one process of the same code runs a few per cent faster or
 // slower than another for its whole life (where V8 placed and inlined what), which no number of
 // rounds against that one process averages out. Measured here with wrk, two processes of
@@ -103,17 +106,16 @@ const results: PairedSample[][] = pairs.map(() => []);
 for (let trial = 0; trial < trials; trial++) {
   const running = new Map<string, Running>(
     await Promise.all(
-      names.map(async (name) => [name, await startServer(servers, name, {}, [], true)] as const),
+      eachServer.map(
+        async ([name]) => [name, await startServer(servers, name, {}, [], true)] as const,
+      ),
     ),
   );
   const url = ([name, path]: readonly [string, string]) => `${running.get(name)!.url}${path}`;
   try {
     // Every server warmed as long as any other before the first pair: a server measured in two
     // pairs would otherwise have run (and been optimised by V8) longer than one measured once.
-    for (const side of new Map(
-      pairs.flatMap((p) => [p.base, p.target]).map((s) => [s[0], s]),
-    ).values())
-      await load(url(side), warmup);
+    for (const side of eachServer) await load(url(side), warmup);
     const each = Math.ceil(rounds / trials);
     for (const [index, p] of pairs.entries())
       results[index]!.push(...(await measurePaired(url(p.base), url(p.target), each, burst)));
