@@ -59,28 +59,32 @@ export function defineEnvironKey<T>(name: string, provider: string): EnvironKey<
   return key;
 }
 
-/** Each slot's symbol, for {@link withInPlace}. */
+/** Each slot's symbol, for {@link inPlace}. */
 const slotSymbols = new WeakMap<object, symbol>();
 
 /**
- * `environ` carrying `value` in `key`'s slot, placed on `environ` itself when that slot is
- * empty — no copy of the environ a request — else (a middleware outside set it already, or the
- * environ is frozen) on a copy, as {@link EnvironKey.with} makes. For a middleware that places
- * a value on every request on the environ a gateway made for that request (cache()'s purger):
- * the environ its caller passed may afterwards carry the slot, so its only readers must be the
- * application inside.
+ * A function placing a value in `key`'s slot of an environ, on that environ itself when the
+ * slot is empty — no copy of the environ a request — else (a middleware outside set it already,
+ * or the environ is frozen) on a copy, as {@link EnvironKey.with} makes. For a middleware that
+ * places a value on every request on the environ a gateway made for that request (cache()'s
+ * purger): the environ its caller passed may afterwards carry the slot, so its only readers
+ * must be the application inside. The slot is looked up once, here, not per request.
  */
-export function withInPlace<T>(key: EnvironKey<T>, environ: Environ, value: T): Environ {
+export function inPlace<T>(key: EnvironKey<T>): (environ: Environ, value: T) => Environ {
   const symbol = slotSymbols.get(key);
-  if (symbol !== undefined && key.find(environ) === undefined) {
-    try {
-      (environ as unknown as Record<symbol, unknown>)[symbol] = value;
-      return environ;
-    } catch {
-      // A frozen environ: copied below.
+  if (symbol === undefined) return (environ, value) => key.with(environ, value);
+  return (environ, value) => {
+    const slots = environ as unknown as Record<symbol, unknown>;
+    if (slots[symbol] === undefined) {
+      try {
+        slots[symbol] = value;
+        return environ;
+      } catch {
+        // A frozen environ: copied below.
+      }
     }
-  }
-  return key.with(environ, value);
+    return key.with(environ, value);
+  };
 }
 
 /**

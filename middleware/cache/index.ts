@@ -52,7 +52,7 @@
 
 import { is, optionChecker, valueKind } from '../../src/_internal/options.js';
 import { responseParts } from '../../src/_internal/response-parts.js';
-import { defineEnvironKey, withInPlace } from '../../src/environ.js';
+import { defineEnvironKey, inPlace } from '../../src/environ.js';
 import type { Application, Environ, Middleware } from '../../src/types.js';
 import { acceptedWebSocket } from '../../src/websocket.js';
 import { cachedRequest, type Settings, shownStatus } from './handler.js';
@@ -151,6 +151,7 @@ class Purger {
   }
 }
 const cacheSlot = defineEnvironKey<Purger>('cache', "cache() from 'mortar/cache'");
+const withPurger = inPlace(cacheSlot);
 /**
  * The HTTP response cache middleware (RFC 9111, a shared cache).
  * @throws ConfigError (a TypeError) for an unknown option, or a size, duration or fraction
@@ -180,7 +181,7 @@ export function cache(options: CacheOptions = {}): Middleware {
       // Placed on the environ itself when it has no purger yet (the gateway's, for this request):
       // a copy of the environ a request cost a no-store route about 2 µs of server CPU. Each
       // request's purge resolves against its own URL; the cache nearest the application wins.
-      const inner = withInPlace(cacheSlot, environ, new Purger(direct, request));
+      const inner = withPurger(environ, new Purger(direct, request));
       const header = headersOf(request);
       if (hasUpgrade(header)) return upgrade(app, request, inner, s);
       const method = request.method;

@@ -124,20 +124,30 @@ export function refusalFields(list: readonly string[]): RefusalFields {
     vary: undefined,
     'content-type': undefined,
   };
+  // A switch of constant names: each store a named one (a store by a variable name is a keyed
+  // store, which V8 does not make fast here: it was a tenth of a pass's time).
   for (let i = 0; i < list.length; i += 2) {
-    const name = list[i];
-    if (
-      name !== 'set-cookie' &&
-      name !== 'cache-control' &&
-      name !== 'vary' &&
-      name !== 'content-type'
-    )
-      continue;
-    const had = fields[name];
-    fields[name] = had === undefined ? list[i + 1] : `${had}, ${list[i + 1]}`;
+    switch (list[i]) {
+      case 'set-cookie':
+        fields['set-cookie'] = joined(fields['set-cookie'], list[i + 1]!);
+        break;
+      case 'cache-control':
+        fields['cache-control'] = joined(fields['cache-control'], list[i + 1]!);
+        break;
+      case 'vary':
+        fields.vary = joined(fields.vary, list[i + 1]!);
+        break;
+      case 'content-type':
+        fields['content-type'] = joined(fields['content-type'], list[i + 1]!);
+        break;
+    }
   }
   return fields;
 }
+
+/** A repeated field's values as `Headers.get` joins them. */
+const joined = (had: string | undefined, value: string): string =>
+  had === undefined ? value : `${had}, ${value}`;
 
 /**
  * The refusals the response's own fields decide, before any policy is built (the cheap path of
