@@ -89,18 +89,16 @@ export function cachedRequest(
 ): Response | Promise<Response> {
   const target = passTarget(request, header);
   const host = passHost(header);
-  const ctx: Context = {
-    app,
-    request,
-    environ,
-    header,
-    req: undefined,
-    ranged: false, // a pass reads the whole response, Range or not
-    passTarget: target,
-    passHost: host,
-    s,
-  };
-  if (s.passes.has(target, host)) return pass(ctx);
+  if (s.passes.has(target, host)) {
+    const response = app(request, environ);
+    if (isThenable<Response>(response)) {
+      return Promise.resolve(response).then((later) =>
+        passed(app, request, environ, header, s, later),
+      );
+    }
+    return passed(app, request, environ, header, s, response);
+  }
+  const ctx = context(app, request, environ, header, s, target, host);
   ctx.ranged = request.method === 'GET' && header.get('range') !== null;
   const primary = s.prefix + request.url;
   const found = lookup(s.store, primary, header);
@@ -108,34 +106,52 @@ export function cachedRequest(
   return decide(ctx, found); // in memory: a fresh hit is answered without a promise
 }
 
-/**
- * A URL this process remembers as not storable: the application's answer, synchronously
- * when it answers so (no promise of the cache's own on a `no-store` route), still stored
- * when it has become storable. No lock is held, no stored response stands in.
- */
-function pass(ctx: Context): Response | Promise<Response> {
-  const response = ctx.app(ctx.request, ctx.environ);
-  if (isThenable<Response>(response)) {
-    return Promise.resolve(response).then((later) => passed(ctx, later));
-  }
-  return passed(ctx, response);
+function context(
+  app: Application,
+  request: Request,
+  environ: Environ,
+  header: HeaderOf,
+  s: Settings,
+  passTarget: string,
+  passHost: string,
+): Context {
+  return { app, request, environ, header, req: undefined, ranged: false, passTarget, passHost, s };
 }
 
 /**
- * The application's answer on the pass path: a refusal read from its fields in one pass
- * over them; only an answer that may be stored now has its URL read (for its key) and goes
- * the whole way.
+ * The application's answer to a URL this process remembers as not storable (no lock held, no
+ * stored response stands in, no promise of the cache's own when the application answers at
+ * once): a refusal read from its fields in one pass over them; only an answer that may be
+ * stored now has its URL read (for its key) and goes the whole way. Nothing else is made on
+ * the way — a no-store route pays for what it reads.
  */
-function passed(ctx: Context, response: Response): Response | Promise<Response> {
+function passed(
+  app: Application,
+  request: Request,
+  environ: Environ,
+  header: HeaderOf,
+  s: Settings,
+  response: Response,
+): Response | Promise<Response> {
   const parts = responseParts(response);
   const fields = refusalFields(parts.headers);
-  const why = notStored(ctx, parts, fields) ?? quickRefusal(fields);
+  const why = notStored(request.method, header, parts, fields) ?? quickRefusal(fields);
   if (why !== undefined) {
-    return withStatusValue(parts, ctx.s.cacheStatus ? passStatus(parts.status, why) : undefined);
+    return withStatusValue(parts, s.cacheStatus ? passStatus(parts.status, why) : undefined);
   }
-  const primary = ctx.s.prefix + ctx.request.url;
+  // ranged: false — a pass read the whole response, Range or not.
+  const ctx = context(
+    app,
+    request,
+    environ,
+    header,
+    s,
+    passTarget(request, header),
+    passHost(header),
+  );
+  const primary = s.prefix + request.url;
   const found: Lookup = { primary, key: primary, pass: 'here', miss: 'uri-miss' };
-  return answer(ctx, found, parts, false, new Held(ctx.s.store, primary, undefined));
+  return answer(ctx, found, parts, false, new Held(s.store, primary, undefined));
 }
 
 /** What the lookup found decides: a hit, a pass, or the application (one caller per key). */
@@ -272,7 +288,7 @@ function store(
 ): Response | Promise<Response> {
   const { s } = ctx;
   const status: CacheStatus = { fwd: found.entry ? 'stale' : found.miss, fwdStatus: parts.status };
-  const early = notStored(ctx, parts, headers) ?? quickRefusal(headers);
+  const early = notStored(ctx.request.method, ctx.header, parts, headers) ?? quickRefusal(headers);
   if (early !== undefined) return refuse(ctx, found, parts, status, early, unlock);
   const policy = new (policies())(
     { ...reqOf(ctx), method: 'GET' },
@@ -345,12 +361,17 @@ const RESPONSE_REASONS = new Set([
 ]);
 
 /** Why this exchange is not stored whatever the response's headers say, or `undefined`. */
-function notStored(ctx: Context, parts: ResponseParts, headers: RefusalFields): string | undefined {
-  if (ctx.request.method !== 'GET') return 'method';
+function notStored(
+  method: string,
+  header: HeaderOf,
+  parts: ResponseParts,
+  headers: RefusalFields,
+): string | undefined {
+  if (method !== 'GET') return 'method';
   if (parts.status === 206) return 'partial';
   const type = headers['content-type'];
   if (type !== undefined && isEventStream(type)) return 'event-stream';
-  const cc = ctx.header.get('cache-control');
+  const cc = header.get('cache-control');
   if (cc !== null && hasDirective(cc, 'no-store')) return 'request-no-store';
   return undefined;
 }
