@@ -17,15 +17,13 @@ import {
   evaluate,
   fieldObject,
   type HeaderOf,
-  hasDirective,
   hasValidator,
-  isEventStream,
+  notStored,
   type PolicyRequest,
   policies,
   policyHeaders,
   policyRequest,
   quickRefusal,
-  type RefusalFields,
   refusal,
   refusalFields,
   staleIfError,
@@ -135,7 +133,7 @@ function passed(
 ): Response | Promise<Response> {
   const parts = responseParts(response);
   const fields = refusalFields(parts.headers);
-  const why = notStored(request.method, header, parts, fields) ?? quickRefusal(fields);
+  const why = notStored(request.method, header, parts.status, fields) ?? quickRefusal(fields);
   if (why !== undefined) {
     return withStatusValue(parts, s.cacheStatus ? passStatus(parts.status, why) : undefined);
   }
@@ -288,7 +286,8 @@ function store(
 ): Response | Promise<Response> {
   const { s } = ctx;
   const status: CacheStatus = { fwd: found.entry ? 'stale' : found.miss, fwdStatus: parts.status };
-  const early = notStored(ctx.request.method, ctx.header, parts, headers) ?? quickRefusal(headers);
+  const early =
+    notStored(ctx.request.method, ctx.header, parts.status, headers) ?? quickRefusal(headers);
   if (early !== undefined) return refuse(ctx, found, parts, status, early, unlock);
   const policy = new (policies())(
     { ...reqOf(ctx), method: 'GET' },
@@ -359,22 +358,6 @@ const RESPONSE_REASONS = new Set([
   'partial',
   'event-stream',
 ]);
-
-/** Why this exchange is not stored whatever the response's headers say, or `undefined`. */
-function notStored(
-  method: string,
-  header: HeaderOf,
-  parts: ResponseParts,
-  headers: RefusalFields,
-): string | undefined {
-  if (method !== 'GET') return 'method';
-  if (parts.status === 206) return 'partial';
-  const type = headers['content-type'];
-  if (type !== undefined && isEventStream(type)) return 'event-stream';
-  const cc = header.get('cache-control');
-  if (cc !== null && hasDirective(cc, 'no-store')) return 'request-no-store';
-  return undefined;
-}
 
 /** Seconds to keep a response: its lifetime and stale windows, and `keepStale` when it has a validator. */
 function storeTtl(s: Settings, policy: CachePolicy, headers: Record<string, string>): number {

@@ -150,6 +150,26 @@ const joined = (had: string | undefined, value: string): string =>
   had === undefined ? value : `${had}, ${value}`;
 
 /**
+ * Why this exchange is not stored whatever the response's fields say, or `undefined`: not a
+ * GET, a 206, an event stream, or a request that says `no-store`.
+ * @param header - The request's fields; `headers`, the response's refusal fields.
+ */
+export function notStored(
+  method: string,
+  header: HeaderOf,
+  status: number,
+  headers: RefusalFields,
+): string | undefined {
+  if (method !== 'GET') return 'method';
+  if (status === 206) return 'partial';
+  const type = headers['content-type'];
+  if (type !== undefined && isEventStream(type)) return 'event-stream';
+  const cc = header.get('cache-control');
+  if (cc !== null && hasDirective(cc, 'no-store')) return 'request-no-store';
+  return undefined;
+}
+
+/**
  * The refusals the response's own fields decide, before any policy is built (the cheap path of
  * a `no-store` route): `set-cookie`, `no-store`, `private`, `vary-star`.
  */
