@@ -7,13 +7,17 @@
  * - nginx `proxy_cache` in front of the same uncached app, its hit against mortar's memory hit
  *   (mortar ≥ 0.5× nginx; skipped with a message without nginx);
  * - `cache()` on a `no-store` route against the route alone (cost ≤ 3 % req/s), with and without
- *   the `Cache-Status` field, and that field alone (the route adding it itself);
+ *   the `Cache-Status` field, that field alone (the route adding it itself), and the bench's
+ *   scale: the route after ~0.5 µs of busy CPU (a cost in process reads about three times
+ *   larger in these req/s ratios: on two cores the server's core also carries the kernel's
+ *   work for both ends of the loopback);
+ * - bare node:http serving the same 1 KiB against nginx's hit: the ceiling any Node cache meets;
  * - a data-cache hit (`region.getOrCreate`) in ns, against bentocache's memory `getOrSet`.
  *
  * HTTP pairs are measured back to back (`measurePaired`: A then B, then B then A …) and their
  * ratio taken round by round; medians and quartiles reported. Every Node server runs in its own
  * process (NODE_ENV=production), bundled as production runs it (`startServer`'s `built`: no
- * tsx wrappers per closure); nginx with one worker. Environment: BENCH_ROUNDS (default 8),
+ * tsx wrappers per closure); nginx with one worker, moved to core 0 with them. Environment: BENCH_ROUNDS (default 8),
  * BENCH_BURST seconds per load (default 1), BENCH_TRIALS (fresh server processes per pair, default
  * 4: the rounds are shared among them), BENCH_PAIRS (a comma-separated list of `uncached`,
  * `static`, `redis`, `nginx`, `no-store`, `data`: only those pairs; default all).
@@ -31,6 +35,7 @@ import {
   loader,
   measurePaired,
   type PairedSample,
+  pinProcesses,
   quartiles,
   type Running,
   startServer,
@@ -128,11 +133,20 @@ try {
       ],
       `proxy_cache_path ${dir}/nginx-cache keys_zone=one:10m; keepalive_requests 100000;`,
     );
+    // On core 0 with the Node servers (wrk has core 1): unpinned, nginx had the other core too.
+    pinProcesses(`nginx -p ${dir}/nginx`, 0);
     await pair(
       'mortar memory hit ÷ nginx proxy_cache hit',
       `${nginx.urls[0]}/page`,
       { name: 'memory' },
       '≥ 0.5×',
+    );
+    // What Node's HTTP server itself reaches against nginx: no cache in Node can pass it.
+    await pair(
+      '(ceiling) bare node:http, the same 1 KiB ÷ nginx proxy_cache hit',
+      `${nginx.urls[0]}/page`,
+      { name: 'bare' },
+      '–',
     );
   } else if (wanted.has('nginx')) {
     rows.push('| mortar memory hit ÷ nginx proxy_cache hit | – | nginx not installed | ≥ 0.5× |');
@@ -156,6 +170,13 @@ try {
       '(control) the route adding the same Cache-Status itself ÷ the route alone',
       { name: 'no-store' },
       { name: 'no-store-status' },
+      '–',
+    );
+    // The bench's own scale: ~0.5 µs of busy CPU in the route, with no cache() at all.
+    await pair(
+      '(scale) the route after ~0.5 µs of busy CPU ÷ the route alone',
+      { name: 'no-store' },
+      { name: 'no-store-busy' },
       '–',
     );
   }

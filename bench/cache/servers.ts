@@ -2,6 +2,7 @@
  * The servers `bench/cache/index.ts` measures, one per process: `tsx bench/cache/servers.ts
  * <name> <dir> [redis-url]` prints its URL on stdout and serves until killed.
  */
+import http from 'node:http';
 import { cache } from '../../middleware/cache/index.js';
 import { RedisCacheStore } from '../../middleware/cache/redis.js';
 import { serveStatic } from '../../middleware/static/index.js';
@@ -33,6 +34,11 @@ const apps: Record<string, () => Application> = {
   'no-store': () => noStore,
   'no-store-cached': () => cache()(noStore),
   'no-store-quiet': () => cache({ cacheStatus: false })(noStore),
+  'no-store-busy': () => (request, environ) => {
+    const end = performance.now() + 0.0003; // ~0.5 µs with the clock reads
+    while (performance.now() < end) {}
+    return noStore(request, environ);
+  },
   'no-store-status': () => () =>
     new FastResponse(KIB, {
       headers: {
@@ -42,7 +48,23 @@ const apps: Record<string, () => Application> = {
     }),
 };
 
-const make = apps[name];
-if (!make) throw new Error(`unknown server ${name}`);
-const server = await serve(make(), { port: 0, announce: false });
-process.stdout.write(`${server.url.replace(/\/$/, '')}\n`);
+if (name === 'bare') {
+  // The ceiling: node:http itself answering the same 1 KiB, no mortar, no cache.
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, {
+      'cache-control': 'max-age=3600',
+      'content-type': 'text/plain; charset=UTF-8',
+      'content-length': '1024',
+    });
+    res.end(KIB);
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as { port: number };
+    process.stdout.write(`http://127.0.0.1:${port}\n`);
+  });
+} else {
+  const make = apps[name];
+  if (!make) throw new Error(`unknown server ${name}`);
+  const server = await serve(make(), { port: 0, announce: false });
+  process.stdout.write(`${server.url.replace(/\/$/, '')}\n`);
+}
