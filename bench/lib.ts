@@ -3,7 +3,7 @@
  * core of its own) when it is installed, else from autocannon in this process; interleaved
  * runs, medians, and ratios taken pair by pair (`measurePaired`).
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -17,37 +17,15 @@ export const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 
 const taskset = which('taskset');
 
+/** Whether the benches pin servers and load generator to cores of their own. */
+export const pinning = taskset !== undefined && availableParallelism() > 1;
+
 /**
  * `command` run on CPU `core` with taskset, when there is one and more than one core: servers
  * on core 0, wrk on core 1, so the load generator does not take the server's time (DESIGN §4).
  */
 export function pinned(core: number, command: string[]): string[] {
-  return taskset && availableParallelism() > 1
-    ? [taskset, '-c', String(core), ...command]
-    : command;
-}
-
-/**
- * Moves the running processes whose command line names `pattern` (pgrep -f), every thread of
- * each and the processes they started, to CPU `core` — for a server the bench did not start itself (nginx's master and
- * worker), so it shares core 0 as the Node servers do. Does nothing without taskset.
- * @returns How many processes were moved.
- */
-export function pinProcesses(pattern: string, core: number): number {
-  if (!taskset || availableParallelism() < 2) return 0;
-  const list = (args: string[]) => {
-    try {
-      return execFileSync('pgrep', args, { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
-    } catch {
-      return []; // pgrep exits 1 when nothing matches
-    }
-  };
-  const pids = list(['-f', pattern]);
-  pids.push(...pids.flatMap((pid) => list(['-P', pid]))); // the processes they started (workers)
-  for (const pid of pids) {
-    execFileSync(taskset, ['-a', '-p', '-c', String(core), pid], { stdio: 'ignore' });
-  }
-  return pids.length;
+  return pinning ? [taskset!, '-c', String(core), ...command] : command;
 }
 
 export interface Running {

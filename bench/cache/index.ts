@@ -8,7 +8,7 @@
  *   (mortar ≥ 0.5× nginx; skipped with a message without nginx);
  * - `cache()` on a `no-store` route against the route alone (cost ≤ 3 % req/s), with and without
  *   the `Cache-Status` field, that field alone (the route adding it itself), and the bench's
- *   scale: the route after ~0.5 µs of busy CPU (a cost in process reads about three times
+ *   scale: the route after ~0.5 µs of busy CPU (a cost in process has read up to three times
  *   larger in these req/s ratios: on two cores the server's core also carries the kernel's
  *   work for both ends of the loopback);
  * - bare node:http serving the same 1 KiB against nginx's hit: the ceiling any Node cache meets;
@@ -17,10 +17,11 @@
  * HTTP pairs are measured back to back (`measurePaired`: A then B, then B then A …) and their
  * ratio taken round by round; medians and quartiles reported. Every Node server runs in its own
  * process (NODE_ENV=production), bundled as production runs it (`startServer`'s `built`: no
- * tsx wrappers per closure); nginx with one worker, moved to core 0 with them. Environment: BENCH_ROUNDS (default 8),
- * BENCH_BURST seconds per load (default 1), BENCH_TRIALS (fresh server processes per pair, default
- * 4: the rounds are shared among them), BENCH_PAIRS (a comma-separated list of `uncached`,
- * `static`, `redis`, `nginx`, `no-store`, `data`: only those pairs; default all).
+ * tsx wrappers per closure); nginx with one worker, on core 0 with them. Environment:
+ * BENCH_ROUNDS (default 8), BENCH_BURST seconds per load (default 1), BENCH_TRIALS (fresh
+ * server processes per pair, default 4: the rounds are shared among them), BENCH_PAIRS (a
+ * comma-separated list of `uncached`, `static`, `redis`, `nginx`, `no-store`, `data`: only
+ * those pairs; default all).
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -35,7 +36,7 @@ import {
   loader,
   measurePaired,
   type PairedSample,
-  pinProcesses,
+  pinning,
   quartiles,
   type Running,
   startServer,
@@ -132,9 +133,9 @@ try {
         `LISTEN location / { proxy_pass http://127.0.0.1:${origin.port}; proxy_cache one; proxy_http_version 1.1; proxy_set_header Connection ""; }`,
       ],
       `proxy_cache_path ${dir}/nginx-cache keys_zone=one:10m; keepalive_requests 100000;`,
+      // On core 0 with the Node servers (wrk has core 1): unpinned, it had wrk's core too.
+      pinning ? 'worker_cpu_affinity 01;' : '',
     );
-    // On core 0 with the Node servers (wrk has core 1): unpinned, nginx had the other core too.
-    pinProcesses(`nginx -p ${dir}/nginx`, 0);
     await pair(
       'mortar memory hit ÷ nginx proxy_cache hit',
       `${nginx.urls[0]}/page`,

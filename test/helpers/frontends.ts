@@ -62,9 +62,15 @@ function stopper(child: ChildProcess): () => Promise<void> {
 /**
  * Starts nginx with one `server` block per entry of `servers` (each the inside of a block,
  * where `LISTEN` is replaced by its `listen` directive), and `http` added to the http block
- * (its `PORT0`, `PORT1`, … replaced by free ports: `http` may hold whole server blocks).
+ * (its `PORT0`, `PORT1`, … replaced by free ports: `http` may hold whole server blocks), and
+ * `main` to the main context (a bench's `worker_cpu_affinity`).
  */
-export async function startNginx(dir: string, servers: string[], http = ''): Promise<FrontEnd> {
+export async function startNginx(
+  dir: string,
+  servers: string[],
+  http = '',
+  main = '',
+): Promise<FrontEnd> {
   if (!nginxBinary) throw new Error(`CI=true but ${frontEndsSkipReason}`);
   const prefix = path.join(dir, 'nginx');
   mkdirSync(path.join(prefix, 'logs'), { recursive: true });
@@ -79,6 +85,7 @@ export async function startNginx(dir: string, servers: string[], http = ''): Pro
     conf,
     `daemon off;
 worker_processes 1;
+${main}
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/logs/error.log;
 events { worker_connections 256; }
