@@ -10,7 +10,6 @@ import type { Application, Environ } from '../../src/types.js';
 import { bytesOf, teeToStore, webStream } from './body.js';
 import { type Entry, type Lookup, lookup, markPass, save } from './entries.js';
 import { acquire, Held } from './lock.js';
-import type { Passes } from './pass.js';
 import {
   type CachePolicy,
   type CacheStatus,
@@ -30,27 +29,19 @@ import {
   ttlOf,
   updatedPolicy,
 } from './policy.js';
-import { headersOf, passHost, passTarget } from './request.js';
-import { discard, passStatus, storedResponse, withStatus, withStatusValue } from './respond.js';
+import { headersOf, passHost, passTarget, plainRequest } from './request.js';
+import {
+  discard,
+  freshHit,
+  HIT,
+  passStatus,
+  shownStatus,
+  storedResponse,
+  withStatus,
+  withStatusValue,
+} from './respond.js';
 import { ageOf, servedFor } from './served.js';
-import type { CacheStore } from './store.js';
-
-/** The middleware's settings, checked. Durations as the options give them. */
-export interface Settings {
-  store: CacheStore;
-  prefix: string;
-  maxEntrySize: number;
-  lockTimeout: number;
-  keepStale: number;
-  passTtl: number;
-  heuristic: number;
-  /** Whether responses carry `Cache-Status` (the `cacheStatus` option). */
-  cacheStatus: boolean;
-  /** Keys being refreshed in the background by this process. */
-  refreshing: Set<string>;
-  /** URLs that answered something not storable lately, in this process. */
-  passes: Passes;
-}
+import type { Settings } from './settings.js';
 
 interface Context {
   app: Application;
@@ -62,6 +53,8 @@ interface Context {
   req?: PolicyRequest;
   /** A `GET` with `Range`: answered from a fresh stored 200, else forwarded as it is. */
   ranged: boolean;
+  /** Whether the request has none of the fields a hit reads ({@link plainRequest}). */
+  plain: boolean;
   /** Where this process's pass memory remembers the request (request.ts). */
   passTarget: string;
   passHost: string;
@@ -96,12 +89,18 @@ export function cachedRequest(
     }
     return passed(app, request, environ, header, s, response);
   }
+  const plain = plainRequest(header);
+  const found = lookup(s.store, s.keys.of(request, header, target, host), header);
+  if (plain && !(found instanceof Promise)) {
+    // In memory, a fresh hit to a request without directives or conditions: nothing more to ask.
+    const fresh = freshHit(request.method, header, found, s);
+    if (fresh !== undefined) return fresh;
+  }
   const ctx = context(app, request, environ, header, s, target, host);
-  ctx.ranged = request.method === 'GET' && header.get('range') !== null;
-  const primary = s.prefix + request.url;
-  const found = lookup(s.store, primary, header);
+  ctx.plain = plain;
+  ctx.ranged = !plain && request.method === 'GET' && header.get('range') !== null;
   if (found instanceof Promise) return found.then((later) => decide(ctx, later));
-  return decide(ctx, found); // in memory: a fresh hit is answered without a promise
+  return decide(ctx, found);
 }
 
 function context(
@@ -113,7 +112,18 @@ function context(
   passTarget: string,
   passHost: string,
 ): Context {
-  return { app, request, environ, header, req: undefined, ranged: false, passTarget, passHost, s };
+  return {
+    app,
+    request,
+    environ,
+    header,
+    req: undefined,
+    ranged: false,
+    plain: false,
+    passTarget,
+    passHost,
+    s,
+  };
 }
 
 /**
@@ -138,16 +148,10 @@ function passed(
     return withStatusValue(parts, s.cacheStatus ? passStatus(parts.status, why) : undefined);
   }
   // ranged: false — a pass read the whole response, Range or not.
-  const ctx = context(
-    app,
-    request,
-    environ,
-    header,
-    s,
-    passTarget(request, header),
-    passHost(header),
-  );
-  const primary = s.prefix + request.url;
+  const target = passTarget(request, header);
+  const host = passHost(header);
+  const ctx = context(app, request, environ, header, s, target, host);
+  const primary = s.keys.of(request, header, target, host);
   const found: Lookup = { primary, key: primary, pass: 'here', miss: 'uri-miss' };
   return answer(ctx, found, parts, false, new Held(s.store, primary, undefined));
 }
@@ -160,10 +164,10 @@ function decide(ctx: Context, found: Lookup): Response | Promise<Response> {
     const served = servedFor(entry);
     const age = ageOf(served); // one clock read for the verdict and the response
     const verdict = evaluate(entry.policy, ctx.header, age, served.lifetime);
-    if (verdict === 'fresh') return hit(ctx, entry, {}, age);
+    if (verdict === 'fresh') return hit(ctx, entry, HIT, age);
     if (verdict === 'stale-while-revalidate') {
       refreshInBackground(ctx, found);
-      return hit(ctx, entry, {}, age);
+      return hit(ctx, entry, HIT, age);
     }
   }
   // Neither a HEAD nor a Range request can fill the store: no one waits for them.
@@ -179,15 +183,16 @@ async function collapsed(ctx: Context, missed: Lookup): Promise<Response> {
   if (got.released) {
     found = await lookup(s.store, found.primary, ctx.header);
     if (found.entry && evaluate(found.entry.policy, ctx.header) === 'fresh') {
-      return hit(ctx, found.entry, { collapsed: true });
+      return hit(ctx, found.entry, { hit: true, collapsed: true });
     }
   }
   return forward(ctx, found, got.token);
 }
 
+/** The stored response, with `status` (`hit`, or `hit: false` and why) in `Cache-Status`. */
 function hit(ctx: Context, entry: Entry, status: CacheStatus, age?: number): Response {
-  const shown = shownStatus(ctx.s, { hit: true, ...status });
-  return storedResponse(ctx.request.method, ctx.header, entry, shown, age);
+  const shown = shownStatus(ctx.s, status);
+  return storedResponse(ctx.request.method, ctx.header, entry, shown, age, ctx.plain);
 }
 
 /**
@@ -340,11 +345,6 @@ function refuse(
   }
   status.detail = why;
   return withStatus(parts, parts.body, shownStatus(ctx.s, status));
-}
-
-/** `status` when the cache sends `Cache-Status` (its `cacheStatus` option), else undefined. */
-export function shownStatus(s: Settings, status: CacheStatus): CacheStatus | undefined {
-  return s.cacheStatus ? status : undefined;
 }
 
 /** Refusals that come from the response (a `pass` record skips the lock next time). */

@@ -55,12 +55,13 @@ import { responseParts } from '../../src/_internal/response-parts.js';
 import { defineEnvironKey, inPlace } from '../../src/environ.js';
 import type { Application, Environ, Middleware } from '../../src/types.js';
 import { acceptedWebSocket } from '../../src/websocket.js';
-import { cachedRequest, type Settings, shownStatus } from './handler.js';
+import { cachedRequest } from './handler.js';
 import { invalidate } from './invalidate.js';
 import { Passes } from './pass.js';
 import { policies } from './policy.js';
-import { hasUpgrade, headersOf } from './request.js';
-import { withStatus } from './respond.js';
+import { hasUpgrade, headersOf, UrlKeys } from './request.js';
+import { shownStatus, withStatus } from './respond.js';
+import type { Settings } from './settings.js';
 import { type CacheStore, MemoryCacheStore } from './store.js';
 import { tolerant } from './tolerant.js';
 
@@ -174,6 +175,7 @@ export function cache(options: CacheOptions = {}): Middleware {
     cacheStatus: options.cacheStatus ?? true,
     refreshing: new Set(),
     passes: new Passes(options.passTtl ?? 60),
+    keys: new UrlKeys(options.prefix ?? 'mortar:http:'),
   };
   const direct = { store: options.store ?? s.store, prefix: s.prefix };
   return function cache(app) {

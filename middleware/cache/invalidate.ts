@@ -1,5 +1,5 @@
 /** Forgets a URL's stored responses: its key, and with it every variant (entries.ts). */
-import type { Settings } from './handler.js';
+import type { Settings } from './settings.js';
 
 /** Deletes the stored responses of the absolute `url`. */
 export function invalidate(s: Pick<Settings, 'store' | 'prefix'>, url: string): Promise<void> {

@@ -6,7 +6,7 @@ import type { ResponseParts } from '../../src/_internal/response-parts.js';
 import { FastResponse } from '../../src/response.js';
 import { evaluatePreconditions } from '../_shared/conditional.js';
 import { partsResponse } from '../_shared/parts.js';
-import type { Entry } from './entries.js';
+import type { Entry, Lookup } from './entries.js';
 import { type CacheStatus, cacheStatus, type HeaderOf, servedHeaders } from './policy.js';
 import { rangeResponse } from './range.js';
 import { ageOf, type Served, servedFor } from './served.js';
@@ -25,24 +25,28 @@ export function storedResponse(
   entry: Entry,
   status: CacheStatus | undefined,
   age?: number,
+  plain = false,
 ): Response {
   const served = servedFor(entry);
   const now = age ?? ageOf(served);
-  const value = status && cacheStatus({ ttl: served.lifetime - now, ...status });
   const code = served.status;
   // Range handling is defined for GET only (RFC 9110 §14.2), here of a stored 200.
-  const range = method === 'GET' && code === 200 ? request.get('range') : null;
+  const range = plain || method !== 'GET' || code !== 200 ? null : request.get('range');
   if (
-    range === null &&
-    request.get('if-none-match') === null &&
-    request.get('if-modified-since') === null
+    plain ||
+    (range === null &&
+      request.get('if-none-match') === null &&
+      request.get('if-modified-since') === null)
   ) {
-    const fields = served.fields.slice();
-    fields.push('age', String(Math.floor(now)));
-    if (value !== undefined) fields.push('cache-status', value);
     const body = method === 'HEAD' ? null : entry.body;
-    return partsResponse({ status: code, statusText: '', headers: fields, body });
+    return partsResponse({
+      status: code,
+      statusText: '',
+      headers: shownFields(served, status, now),
+      body,
+    });
   }
+  const value = status && cacheStatus({ ttl: served.lifetime - now, ...status });
   const headers = servedHeaders(entry.policy);
   headers.age = String(Math.floor(now));
   if (value !== undefined) headers['cache-status'] = value;
@@ -56,6 +60,54 @@ export function storedResponse(
   }
   const body = method === 'HEAD' ? null : entry.body;
   return new FastResponse(body as BodyInit | null, { status: code, headers });
+}
+
+/**
+ * The fields a hit is served with: the entry's own, `Age` (whole seconds of `now`) and
+ * `Cache-Status` of `status` (none when undefined) — a copy of the list its last hit was
+ * served with while the status and both numbers are the same (they change once a second).
+ */
+function shownFields(served: Served, status: CacheStatus | undefined, now: number): string[] {
+  const age = Math.floor(now);
+  const ttl = Math.round(served.lifetime - now);
+  const last = served.shown;
+  if (last !== undefined && last.status === status && last.age === age && last.ttl === ttl) {
+    return last.fields.slice();
+  }
+  const fields = served.fields.slice();
+  fields.push('age', String(age));
+  if (status !== undefined) fields.push('cache-status', cacheStatus({ ttl, ...status }));
+  served.shown = { status, age, ttl, fields };
+  return fields.slice();
+}
+
+/** `Cache-Status` of a plain hit (one object: what a hit shows is made once per entry and second). */
+export const HIT: CacheStatus = Object.freeze({ hit: true });
+
+/** `status` when the cache sends `Cache-Status` (its `cacheStatus` option), else undefined. */
+export function shownStatus(
+  s: { cacheStatus: boolean },
+  status: CacheStatus,
+): CacheStatus | undefined {
+  return s.cacheStatus ? status : undefined;
+}
+
+/**
+ * The stored response when `found` is fresh, for a request with none of the fields a hit reads
+ * (`plainRequest` in request.ts); else undefined.
+ */
+export function freshHit(
+  method: string,
+  header: HeaderOf,
+  found: Lookup,
+  s: { cacheStatus: boolean },
+): Response | undefined {
+  const entry = found.entry;
+  if (entry === undefined || found.pass) return undefined;
+  const served = servedFor(entry);
+  const age = ageOf(served);
+  if (age >= served.lifetime) return undefined;
+  return storedResponse(method, header, entry, shownStatus(s, HIT), age, true);
 }
 
 /**

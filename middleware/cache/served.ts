@@ -20,6 +20,8 @@ export interface Served {
   ageBase: number;
   /** Milliseconds since the epoch when it was received. */
   responseTime: number;
+  /** The fields its last hit was served with, for that status, `Age` and `ttl` (respond.ts). */
+  shown?: { status: object | undefined; age: number; ttl: number; fields: string[] } | undefined;
 }
 
 /** The {@link Served} of a stored response whose body is `length` bytes. */
@@ -42,6 +44,7 @@ export function servedOf(policy: CachePolicy, length: number): Served {
     lifetime: policy.maxAge(),
     ageBase: Number.isFinite(age) ? age : 0,
     responseTime: object.t,
+    shown: undefined,
   };
 }
 

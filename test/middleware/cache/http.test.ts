@@ -87,6 +87,26 @@ describe('cache(): fresh responses', () => {
     expect((await request(`${url}/p?a=1`)).body).toBe('?a=1');
     expect(calls.n).toBe(2);
   });
+
+  it.each([
+    ['cache-control', 'no-cache'],
+    ['cache-control', 'max-age=0'],
+    ['cache-control', 'min-fresh=120'],
+    ['pragma', 'no-cache'],
+  ])(
+    'does not answer a request with %s: %s from a fresh entry: it asks the application',
+    async (name, value) => {
+      const { url, calls } = await cachedServer(
+        (_r, n) => new FastResponse(`page ${n}`, { headers: { 'cache-control': 'max-age=60' } }),
+      );
+      await request(`${url}/page`);
+      expect((await request(`${url}/page`)).body).toBe('page 1');
+      const asked = await request(`${url}/page`, { [name]: value });
+      expect(asked.body).toBe('page 2');
+      expect(asked.headers['cache-status']).not.toMatch(/; hit/);
+      expect(calls.n).toBe(2);
+    },
+  );
 });
 
 describe('cache(): what is never stored', () => {
