@@ -69,7 +69,7 @@ function reqOf(ctx: Context): PolicyRequest {
 /**
  * Answers a `GET` or `HEAD` from the cache or through it. A URL this process saw answer
  * something not storable lately goes to the application at once (no store lookup, no URL
- * built, no promise of this function's own).
+ * built, no promise of this function's own). The purger goes on `environ` only with a call.
  */
 export function cachedRequest(
   app: Application,
@@ -81,13 +81,14 @@ export function cachedRequest(
   const target = passTarget(request, header);
   const host = passHost(header);
   if (s.passes.has(target, host)) {
-    const response = app(request, environ);
+    const inner = s.environFor(environ, request);
+    const response = app(request, inner);
     if (isThenable<Response>(response)) {
       return Promise.resolve(response).then((later) =>
-        passed(app, request, environ, header, s, later),
+        passed(app, request, inner, header, s, later),
       );
     }
-    return passed(app, request, environ, header, s, response);
+    return passed(app, request, inner, header, s, response);
   }
   const plain = plainRequest(header);
   const found = lookup(s.store, s.keys.of(request, header, target, host), header);
@@ -96,7 +97,7 @@ export function cachedRequest(
     const fresh = freshHit(request.method, header, found, s);
     if (fresh !== undefined) return fresh;
   }
-  const ctx = context(app, request, environ, header, s, target, host);
+  const ctx = context(app, request, s.environFor(environ, request), header, s, target, host);
   ctx.plain = plain;
   ctx.ranged = !plain && request.method === 'GET' && header.get('range') !== null;
   if (found instanceof Promise) return found.then((later) => decide(ctx, later));

@@ -176,21 +176,22 @@ export function cache(options: CacheOptions = {}): Middleware {
     refreshing: new Set(),
     passes: new Passes(options.passTtl ?? 60),
     keys: new UrlKeys(options.prefix ?? 'mortar:http:'),
+    // Placed on the environ itself when it has no purger yet (the gateway's, for this request):
+    // a copy of the environ a request cost a no-store route about 2 µs of server CPU. Each
+    // request's purge resolves against its own URL; the cache nearest the application wins.
+    // Placed only when the application is called: a hit has no one to purge.
+    environFor: (environ, request) => withPurger(environ, new Purger(direct, request)),
   };
   const direct = { store: options.store ?? s.store, prefix: s.prefix };
   return function cache(app) {
     return function cacheApp(request, environ) {
-      // Placed on the environ itself when it has no purger yet (the gateway's, for this request):
-      // a copy of the environ a request cost a no-store route about 2 µs of server CPU. Each
-      // request's purge resolves against its own URL; the cache nearest the application wins.
-      const inner = withPurger(environ, new Purger(direct, request));
       const header = headersOf(request);
-      if (hasUpgrade(header)) return upgrade(app, request, inner, s);
+      if (hasUpgrade(header)) return upgrade(app, request, s.environFor(environ, request), s);
       const method = request.method;
       if (method === 'GET' || method === 'HEAD') {
-        return cachedRequest(app, request, inner, header, s);
+        return cachedRequest(app, request, environ, header, s);
       }
-      return otherMethod(app, request, inner, s);
+      return otherMethod(app, request, s.environFor(environ, request), s);
     };
   };
 }

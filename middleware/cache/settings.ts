@@ -1,4 +1,5 @@
 /** What one `cache()` middleware works with: its options, checked, and this process's memories. */
+import type { Environ } from '../../src/types.js';
 import type { Passes } from './pass.js';
 import type { UrlKeys } from './request.js';
 import type { CacheStore } from './store.js';
@@ -20,4 +21,6 @@ export interface Settings {
   passes: Passes;
   /** The store keys of the URLs requested lately, in this process (`prefix + request.url`). */
   keys: UrlKeys;
+  /** The environ the application is called with: this cache's purger placed on `environ`. */
+  environFor(environ: Environ, request: Request): Environ;
 }
