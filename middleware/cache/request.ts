@@ -1,9 +1,9 @@
 /**
  * The request as the cache reads it before deciding anything: its header fields one by one,
  * straight from Node's parsed headers when mortar's HTTP gateway made it (no `Headers` built,
- * no closure a request), and the key of this process's pass memory (pass.ts), made from the
+ * no closure a request), the key of this process's pass memory (pass.ts), made from the
  * request target as received — not from `request.url`, which srvx builds (a URL parse) on
- * first read.
+ * first read — and the store key of its URL, remembered per target ({@link UrlKeys}).
  */
 import { originalRequest } from '../../src/environ.js';
 import { nodeHeader, nodeRuntime } from '../../src/request-header.js';
