@@ -15,8 +15,7 @@ import { cache } from '../../../middleware/cache/index.js';
 import { proxyFix } from '../../../middleware/proxy-fix/index.js';
 import { toNodeHandler } from '../../../src/gateways/node/index.js';
 import { type Application, compose, FastResponse } from '../../../src/index.js';
-import { which } from '../../helpers/net.js';
-import { selfSignedCertificate } from '../../helpers/tls.js';
+import { describeWithOpenssl, selfSignedCertificate } from '../../helpers/tls.js';
 import { countingStore, listen, request } from './helpers.js';
 
 /** Answers its own URL, storable for a minute. */
@@ -54,12 +53,7 @@ describe('cache(): the store key of a request', () => {
   });
 });
 
-const openssl = which('openssl');
-const runTls = openssl || process.env.CI ? describe : describe.skip;
-if (!openssl && !process.env.CI)
-  console.warn(
-    'skipping the TLS cache-key test: openssl is not installed (apt-get install -y openssl)',
-  );
+const runTls = describeWithOpenssl('the TLS cache-key test');
 
 runTls('cache(): the store key on TLS', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'mortar-cache-tls-'));

@@ -8,16 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { proxy as fetchProxy, fetchTransport } from '../../../middleware/proxy/index.js';
 import { proxy } from '../../../middleware/proxy/node.js';
 import { urlmap } from '../../../middleware/urlmap/index.js';
-import { which } from '../../helpers/net.js';
-import { selfSignedCertificate } from '../../helpers/tls.js';
+import { describeWithOpenssl, selfSignedCertificate } from '../../helpers/tls.js';
 import { front, get, lines, upstream } from './fixture.js';
 
-const openssl = which('openssl');
-const runTls = openssl || process.env.CI ? describe : describe.skip;
-if (!openssl && !process.env.CI)
-  console.warn(
-    'skipping the TLS proxy tests: openssl is not installed (apt-get install -y openssl)',
-  );
+const runTls = describeWithOpenssl('the TLS proxy tests');
 
 runTls('an https upstream', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'mortar-proxy-tls-'));
