@@ -12,6 +12,8 @@
  *   larger in these req/s ratios: on two cores the server's core also carries the kernel's
  *   work for both ends of the loopback);
  * - bare node:http serving the same 1 KiB against nginx's hit: the ceiling any Node cache meets;
+ *   and a route answering a hit's bytes and fields through the gateway, no cache: the hit's
+ *   distance from it is what the cache itself costs;
  * - a data-cache hit (`region.getOrCreate`) in ns, against bentocache's memory `getOrSet`.
  *
  * HTTP pairs are measured back to back (`measurePaired`: A then B, then B then A …) and their
@@ -147,6 +149,13 @@ try {
       '(ceiling) bare node:http, the same 1 KiB ÷ nginx proxy_cache hit',
       `${nginx.urls[0]}/page`,
       { name: 'bare' },
+      '–',
+    );
+    // The same 1 KiB and fields as a hit, from a route through the gateway, no cache.
+    await pair(
+      '(reference) a route answering a hit’s bytes and fields ÷ nginx proxy_cache hit',
+      `${nginx.urls[0]}/page`,
+      { name: 'hit-fields' },
       '–',
     );
   } else if (wanted.has('nginx')) {

@@ -26,9 +26,21 @@ const noStore: Application = () =>
   new FastResponse(KIB, { headers: { 'cache-control': 'no-store' } });
 const notFound: Application = () => new FastResponse('not found', { status: 404 });
 
+/** The bytes and fields a memory hit of `slow` answers with (its `Age` at 0). */
+const HIT_BODY = new TextEncoder().encode(KIB);
+const HIT_FIELDS = {
+  'cache-control': 'max-age=3600',
+  'content-type': 'text/plain; charset=UTF-8',
+  'content-length': '1024',
+  age: '0',
+  'cache-status': 'mortar; hit; ttl=3600',
+};
+
 const apps: Record<string, () => Application> = {
   uncached: () => slow,
   memory: () => cache()(slow),
+  // What a hit answers, answered by a route: the hit's cost is what the cache itself adds to it.
+  'hit-fields': () => () => new FastResponse(HIT_BODY, { headers: HIT_FIELDS }),
   redis: () => cache({ store: new RedisCacheStore({ url: redisUrl, prefix: 'bench:' }) })(slow),
   static: () => serveStatic(dir)(notFound),
   'no-store': () => noStore,
