@@ -43,12 +43,13 @@ class NodeHeaders implements HeaderOf {
   /**
    * Whether `request.url` is made from the target, `host` (as {@link passHost} gives it) and
    * the connection's TLS alone: `request` is the gateway's own (no mount or proxy rebased it),
-   * with a `Host` and without forwarding fields or HTTP/2's `:scheme`.
+   * with a `Host` and without forwarding fields (`host` is then the `Host` field itself) or
+   * HTTP/2's `:scheme`.
    */
   urlFromTarget(request: Request, host: string): boolean {
     return (
       host !== '' &&
-      !host.includes('\n') &&
+      host === this.raw.host &&
       this.raw[':scheme'] === undefined &&
       originalRequest(request) === request
     );
