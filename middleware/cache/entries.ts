@@ -5,7 +5,13 @@
  * at once — or a `pass` record: the URL answered something not storable, and requests go
  * straight through without waiting on a lock (Varnish's hit-for-miss) until it expires.
  */
-import { type CachePolicy, type HeaderOf, policies, policyHeaders } from './policy.js';
+import {
+  type CachePolicy,
+  type HeaderOf,
+  hasValidator,
+  policies,
+  policyHeaders,
+} from './policy.js';
 import type { Served } from './served.js';
 import { type CacheRecord, type CacheStore, MemoryCacheStore } from './store.js';
 
@@ -117,6 +123,19 @@ function variantKey(
 }
 
 let generations = 0;
+
+/**
+ * Seconds to keep a response: its lifetime and stale windows, and `keepStale` seconds more when
+ * it has a validator (it can then be revalidated rather than fetched again).
+ */
+export function storeTtl(
+  keepStale: number,
+  policy: CachePolicy,
+  headers: Record<string, string>,
+): number {
+  const ttl = policy.timeToLive() / 1000 + (hasValidator(headers) ? keepStale : 0);
+  return Math.max(1, Math.ceil(ttl));
+}
 
 /**
  * Stores a response for `ttl` seconds under the key its `Vary` and the request's

@@ -8,10 +8,9 @@ import { type ResponseParts, responseParts } from '../../src/_internal/response-
 import { isThenable } from '../../src/_internal/thenable.js';
 import type { Application, Environ } from '../../src/types.js';
 import { bytesOf, teeToStore, webStream } from './body.js';
-import { type Entry, type Lookup, lookup, markPass, save } from './entries.js';
+import { type Entry, type Lookup, lookup, markPass, save, storeTtl } from './entries.js';
 import { acquire, Held } from './lock.js';
 import {
-  type CachePolicy,
   type CacheStatus,
   evaluate,
   fieldObject,
@@ -29,11 +28,12 @@ import {
   ttlOf,
   updatedPolicy,
 } from './policy.js';
-import { headersOf, passHost, passTarget, plainRequest } from './request.js';
+import { headersOf, onlyIfCached, passHost, passTarget, plainRequest } from './request.js';
 import {
   discard,
   freshHit,
   HIT,
+  notCached,
   passStatus,
   shownStatus,
   storedResponse,
@@ -81,6 +81,7 @@ export function cachedRequest(
   const target = passTarget(request, header);
   const host = passHost(header);
   if (s.passes.has(target, host)) {
+    if (onlyIfCached(header)) return notCached(s);
     const inner = s.environFor(environ, request);
     const response = app(request, inner);
     if (isThenable<Response>(response)) {
@@ -159,8 +160,7 @@ function passed(
 
 /** What the lookup found decides: a hit, a pass, or the application (one caller per key). */
 function decide(ctx: Context, found: Lookup): Response | Promise<Response> {
-  if (found.pass) return forward(ctx, found, undefined);
-  const entry = found.entry;
+  const entry = found.pass ? undefined : found.entry;
   if (entry) {
     const served = servedFor(entry);
     const age = ageOf(served); // one clock read for the verdict and the response
@@ -171,8 +171,11 @@ function decide(ctx: Context, found: Lookup): Response | Promise<Response> {
       return hit(ctx, entry, HIT, age);
     }
   }
+  if (!ctx.plain && onlyIfCached(ctx.header)) return notCached(ctx.s);
   // Neither a HEAD nor a Range request can fill the store: no one waits for them.
-  if (ctx.request.method === 'HEAD' || ctx.ranged) return forward(ctx, found, undefined);
+  if (found.pass || ctx.request.method === 'HEAD' || ctx.ranged) {
+    return forward(ctx, found, undefined);
+  }
   return collapsed(ctx, found);
 }
 
@@ -267,7 +270,7 @@ async function revalidated(
   const policy = updatedPolicy(entry.policy, reqOf(ctx), headers);
   if (policy) {
     const updated = { policy, body: entry.body };
-    await save(ctx.s.store, found, ctx.header, updated, storeTtl(ctx.s, policy, headers));
+    await save(ctx.s.store, found, ctx.header, updated, storeTtl(ctx.s.keepStale, policy, headers));
     unlock.release();
     return hit(ctx, updated, { hit: false, fwd: 'stale', fwdStatus: 304 });
   }
@@ -303,7 +306,7 @@ function store(
   const why = refusal(policy, headers);
   if (why !== undefined) return refuse(ctx, found, parts, status, why, unlock);
   s.passes.delete(ctx.passTarget, ctx.passHost);
-  const ttl = storeTtl(s, policy, headers);
+  const ttl = storeTtl(s.keepStale, policy, headers);
   const bytes = bytesOf(parts.body);
   if (bytes) {
     const fits = bytes.byteLength <= s.maxEntrySize;
@@ -359,12 +362,6 @@ const RESPONSE_REASONS = new Set([
   'partial',
   'event-stream',
 ]);
-
-/** Seconds to keep a response: its lifetime and stale windows, and `keepStale` when it has a validator. */
-function storeTtl(s: Settings, policy: CachePolicy, headers: Record<string, string>): number {
-  const ttl = policy.timeToLive() / 1000 + (hasValidator(headers) ? s.keepStale : 0);
-  return Math.max(1, Math.ceil(ttl));
-}
 
 /**
  * `stale-while-revalidate`: one refresh per key at a time in this process (and, on a shared

@@ -33,6 +33,9 @@
  *   range, `multipart/byteranges` for several, `416` with `Content-Range: bytes *​/length`
  *   when none overlaps, the full `200` when `If-Range` does not match; a `Range` request it
  *   cannot answer so goes to the application as it came (not collapsed, its `206` not stored);
+ * - honours the request's `no-cache`, `max-age`, `min-fresh`, `max-stale` (never for a
+ *   response that forbids stale reuse) and `only-if-cached`: a stored response those accept,
+ *   else a `504` (`Cache-Status: mortar; detail=only-if-cached`) and no application call;
  * - a successful unsafe method (`POST`, `PUT`, `DELETE` …) invalidates its URL and the URLs of
  *   its `Location` and `Content-Location` on the same origin (§4.4); {@link purge} does it from
  *   the application;

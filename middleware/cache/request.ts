@@ -7,7 +7,7 @@
  */
 import { originalRequest } from '../../src/environ.js';
 import { nodeHeader, nodeRuntime } from '../../src/request-header.js';
-import type { HeaderOf } from './policy.js';
+import { type HeaderOf, hasDirective } from './policy.js';
 
 type RawHeaders = Record<string, string | string[] | undefined>;
 
@@ -54,6 +54,12 @@ class NodeHeaders implements HeaderOf {
       originalRequest(request) === request
     );
   }
+  /** `Cache-Control`, read by name (as {@link upgrade}): the pass path asks it on every request. */
+  cacheControl(): string | null {
+    const value = this.raw['cache-control'];
+    if (value === undefined) return null;
+    return typeof value === 'string' ? value : value.join(', ');
+  }
   /** `Upgrade`, read by name (a property load of its own, not a lookup by a variable key). */
   upgrade(): boolean {
     return this.raw.upgrade !== undefined;
@@ -76,6 +82,15 @@ export function plainRequest(header: HeaderOf): boolean {
 }
 
 const PLAIN = ['cache-control', 'pragma', 'range', 'if-none-match', 'if-modified-since'];
+
+/**
+ * Whether the request says `only-if-cached` (RFC 9111 §5.2.1.7): the client wants a stored
+ * response or a 504, never the origin's.
+ */
+export function onlyIfCached(header: HeaderOf): boolean {
+  const cc = header instanceof NodeHeaders ? header.cacheControl() : header.get('cache-control');
+  return cc !== null && hasDirective(cc, 'only-if-cached');
+}
 
 /**
  * The request's header fields: Node's parsed headers when mortar's HTTP gateway made the

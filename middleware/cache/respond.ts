@@ -181,6 +181,18 @@ export function passStatus(status: number, why: string): string {
   return lastPass.value;
 }
 
+/**
+ * The answer to `only-if-cached` when nothing stored may answer it (RFC 9111 §5.2.1.7): a 504,
+ * the application never asked; `Cache-Status` says why (`cacheStatus: false`, none).
+ */
+export function notCached(s: { cacheStatus: boolean }): Response {
+  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+  if (s.cacheStatus) headers['cache-status'] = cacheStatus({ detail: 'only-if-cached' });
+  const body =
+    '504 Gateway Timeout\n\nThe request said only-if-cached, and no stored response may answer it.\n';
+  return new FastResponse(body, { status: 504, headers });
+}
+
 /** Reads and drops a body nobody will read (a stream is cancelled). */
 export function discard(body: ResponseParts['body']): void {
   if (body instanceof ReadableStream) body.cancel().catch(() => {});
