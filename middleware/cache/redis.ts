@@ -59,7 +59,55 @@ const checkOptions = optionChecker<RedisCacheStoreOptions>('RedisCacheStore', {
   commandTimeout: is.milliseconds(1),
 });
 
-/** Records in Redis: one string a key, `[4-byte metadata length][metadata JSON][body]`. */
+/** Bytes of stored records {@link Decoded} keeps (twice that with their decoded copies). */
+const DECODED_BYTES = 4 * 1024 * 1024;
+/** The largest record it keeps, in bytes. */
+const DECODED_RECORD = 256 * 1024;
+
+/**
+ * The records this process last read, decoded, beside their bytes: a `get` whose
+ * bytes are the same as the ones kept returns the same record (as the memory store does) —
+ * no JSON parsed, no body copied, and the cache's policy and hit fields built once per entry,
+ * not on every hit. Every `get` still asks Redis, so nothing here outlives what Redis holds.
+ * Bounded: past {@link DECODED_BYTES} it starts again.
+ */
+class Decoded {
+  #records = new Map<string, { stored: Buffer; record: CacheRecord }>();
+  #bytes = 0;
+
+  /** The record of `stored` under `key`: the one kept when its bytes are the same, else decoded. */
+  of(key: string, stored: Buffer): CacheRecord {
+    const known = this.#records.get(key);
+    if (known !== undefined && known.stored.equals(stored)) return known.record;
+    const record = decode(stored);
+    this.keep(key, stored, record);
+    return record;
+  }
+
+  keep(key: string, stored: Buffer, record: CacheRecord): void {
+    this.forget(key);
+    if (stored.length > DECODED_RECORD) return;
+    this.#bytes += stored.length;
+    if (this.#bytes > DECODED_BYTES) {
+      this.#records.clear();
+      this.#bytes = stored.length;
+    }
+    this.#records.set(key, { stored, record });
+  }
+
+  forget(key: string): void {
+    const known = this.#records.get(key);
+    if (known === undefined) return;
+    this.#bytes -= known.stored.length;
+    this.#records.delete(key);
+  }
+}
+
+/**
+ * Records in Redis: one string a key, `[4-byte metadata length][metadata JSON][body]`. Like the
+ * memory store's, a record `get` returns may be the same object another caller got (see
+ * {@link Decoded}): read it, never change it.
+ */
 export class RedisCacheStore implements CacheStore {
   readonly client: Redis;
   readonly prefix: string;
@@ -68,6 +116,7 @@ export class RedisCacheStore implements CacheStore {
   readonly #waiters = new Map<string, Set<() => void>>();
   #subscriber: Promise<Redis> | undefined;
   readonly #owned: boolean;
+  readonly #decoded = new Decoded();
 
   /**
    * @throws ConfigError (a TypeError) for an unknown option or a value of the wrong kind;
@@ -93,15 +142,20 @@ export class RedisCacheStore implements CacheStore {
 
   async get(key: string): Promise<CacheRecord | undefined> {
     const stored = await this.client.getBuffer(this.prefix + key);
-    return stored === null ? undefined : decode(stored);
+    if (stored !== null) return this.#decoded.of(key, stored);
+    this.#decoded.forget(key);
+    return undefined;
   }
 
   async set(key: string, record: CacheRecord, ttl: number): Promise<void> {
     const ms = Math.max(1, Math.ceil(ttl * 1000));
+    // Kept again when read back: a record as JSON gives it, as every other process reads it.
+    this.#decoded.forget(key);
     await this.client.set(this.prefix + key, encode(record), 'PX', ms);
   }
 
   async delete(key: string): Promise<void> {
+    this.#decoded.forget(key);
     await this.client.del(this.prefix + key);
   }
 

@@ -197,3 +197,31 @@ describe('RedisCacheStore: Redis down', () => {
     },
   );
 });
+
+describe('RedisCacheStore: records read again', () => {
+  it.skipIf(!redisAvailable)(
+    'decodes a record once while its bytes stay the same, and sees every other write',
+    async () => {
+      const prefix = `test:${counter++}:`;
+      const [here, there] = [0, 1].map(() => {
+        const store = new RedisCacheStore({ url: redis!.url, prefix });
+        redisStores.push(store);
+        return store;
+      }) as [RedisCacheStore, RedisCacheStore];
+      await here.set('k', { meta: { v: 1 }, body: bytes('one') }, 60);
+      const first = await here.get('k');
+      expect(await here.get('k')).toBe(first); // the same record, as the memory store gives
+      // Another process (another client on the same Redis) writes: read at once, never the old.
+      await there.set('k', { meta: { v: 2 }, body: bytes('two') }, 60);
+      const second = await here.get('k');
+      expect(second?.meta).toEqual({ v: 2 });
+      expect(new TextDecoder().decode(second?.body)).toBe('two');
+      await there.set('k', { meta: { v: 2 }, body: bytes('TWO') }, 60); // only the body differs
+      expect(new TextDecoder().decode((await here.get('k'))?.body)).toBe('TWO');
+      await there.delete('k');
+      expect(await here.get('k')).toBeUndefined();
+      await here.set('k', { meta: { v: 3 } }, 60);
+      expect(await here.get('k')).toEqual({ meta: { v: 3 } });
+    },
+  );
+});
