@@ -193,7 +193,9 @@ export class Region {
   }
 
   /**
-   * The value of `key`, made by `create` when missing or expired, by the dogpile rule.
+   * The value of `key`, made by `create` when missing or expired, by the dogpile rule. Callers
+   * in one process may get the same object (from memory, or decoded once from Redis): read it,
+   * never change it.
    * @throws what `create` throws (nothing is stored then).
    */
   async getOrCreate<T>(
