@@ -118,7 +118,11 @@ function variantKey(
   header: HeaderOf,
 ): string {
   let key = `${primary}\n${vary.generation}`;
-  for (const name of vary.names) key += `\n${name}:${(header.get(name) ?? '').trim()}`;
+  for (const name of vary.names) {
+    // An absent field matches only an absent one, never an empty value (RFC 9111 §4.1).
+    const value = header.get(name);
+    key += value === null ? `\n${name}` : `\n${name}:${value.trim()}`;
+  }
   return key;
 }
 

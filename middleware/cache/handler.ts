@@ -10,6 +10,7 @@ import type { Application, Environ } from '../../src/types.js';
 import { bytesOf, teeToStore, webStream } from './body.js';
 import { type Entry, type Lookup, lookup, markPass, save, storeTtl } from './entries.js';
 import { acquire, Held } from './lock.js';
+import { PASS_REASONS } from './pass.js';
 import {
   type CacheStatus,
   evaluate,
@@ -42,6 +43,7 @@ import {
 } from './respond.js';
 import { ageOf, servedFor } from './served.js';
 import type { Settings } from './settings.js';
+import { storedFields } from './stored-fields.js';
 
 interface Context {
   app: Application;
@@ -55,6 +57,8 @@ interface Context {
   ranged: boolean;
   /** Whether the request has none of the fields a hit reads ({@link plainRequest}). */
   plain: boolean;
+  /** Milliseconds since the epoch when the request last went to the application (its response's age). */
+  sentAt?: number;
   /** Where this process's pass memory remembers the request (request.ts). */
   passTarget: string;
   passHost: string;
@@ -220,6 +224,7 @@ async function forward(ctx: Context, found: Lookup, token: string | undefined): 
     : ctx.request;
   let response: Response;
   try {
+    ctx.sentAt = Date.now();
     response = await ctx.app(inner, ctx.environ);
   } catch (error) {
     unlock.release();
@@ -267,10 +272,11 @@ async function revalidated(
   unlock: Held,
 ): Promise<Response> {
   const entry = found.entry!;
-  const policy = updatedPolicy(entry.policy, reqOf(ctx), headers);
+  const fields = storedFields(headers, ctx.sentAt, Date.now());
+  const policy = updatedPolicy(entry.policy, reqOf(ctx), fields);
   if (policy) {
     const updated = { policy, body: entry.body };
-    await save(ctx.s.store, found, ctx.header, updated, storeTtl(ctx.s.keepStale, policy, headers));
+    await save(ctx.s.store, found, ctx.header, updated, storeTtl(ctx.s.keepStale, policy, fields));
     unlock.release();
     return hit(ctx, updated, { hit: false, fwd: 'stale', fwdStatus: 304 });
   }
@@ -278,6 +284,7 @@ async function revalidated(
   // validators stands; otherwise ask again, unconditionally.
   await ctx.s.store.delete(found.key);
   if (ctx.header.get('if-none-match') === null && ctx.header.get('if-modified-since') === null) {
+    ctx.sentAt = Date.now();
     const again = responseParts(await ctx.app(ctx.request, ctx.environ));
     const missed: Lookup = { ...found, entry: undefined };
     return store(ctx, missed, again, fieldObject(again.headers), unlock);
@@ -298,15 +305,16 @@ function store(
   const early =
     notStored(ctx.request.method, ctx.header, parts.status, headers) ?? quickRefusal(headers);
   if (early !== undefined) return refuse(ctx, found, parts, status, early, unlock);
+  const fields = storedFields(headers, ctx.sentAt, Date.now());
   const policy = new (policies())(
     { ...reqOf(ctx), method: 'GET' },
-    { status: parts.status, headers },
+    { status: parts.status, headers: fields },
     { shared: true, cacheHeuristic: s.heuristic, immutableMinTimeToLive: 0 },
   );
-  const why = refusal(policy, headers);
+  const why = refusal(policy, fields);
   if (why !== undefined) return refuse(ctx, found, parts, status, why, unlock);
   s.passes.delete(ctx.passTarget, ctx.passHost);
-  const ttl = storeTtl(s.keepStale, policy, headers);
+  const ttl = storeTtl(s.keepStale, policy, fields);
   const bytes = bytesOf(parts.body);
   if (bytes) {
     const fits = bytes.byteLength <= s.maxEntrySize;
@@ -342,7 +350,7 @@ function refuse(
 ): Response {
   unlock.release();
   // A 206 to a Range request says nothing of the URL's full responses.
-  const pass = RESPONSE_REASONS.has(why) && !(why === 'partial' && ctx.ranged) && !found.entry;
+  const pass = PASS_REASONS.has(why) && !(why === 'partial' && ctx.ranged) && !found.entry;
   if (pass && found.pass !== 'here') {
     ctx.s.passes.add(ctx.passTarget, ctx.passHost);
     if (!found.pass) markPass(ctx.s.store, found, ctx.s.passTtl).catch(() => {});
@@ -350,18 +358,6 @@ function refuse(
   status.detail = why;
   return withStatus(parts, parts.body, shownStatus(ctx.s, status));
 }
-
-/** Refusals that come from the response (a `pass` record skips the lock next time). */
-const RESPONSE_REASONS = new Set([
-  'set-cookie',
-  'no-store',
-  'private',
-  'vary-star',
-  'not-storable',
-  'no-lifetime',
-  'partial',
-  'event-stream',
-]);
 
 /**
  * `stale-while-revalidate`: one refresh per key at a time in this process (and, on a shared

@@ -14,6 +14,21 @@
  * `ttl / 2` and `ttl` seconds after it last answered.
  */
 
+/**
+ * The refusals that come from the response itself, not from the request: a URL that answered
+ * one is remembered here and by a `pass` record in the store (which skips the lock next time).
+ */
+export const PASS_REASONS: ReadonlySet<string> = new Set([
+  'set-cookie',
+  'no-store',
+  'private',
+  'vary-star',
+  'not-storable',
+  'no-lifetime',
+  'partial',
+  'event-stream',
+]);
+
 /** The most URLs remembered (a few hundred KiB of keys at most). */
 export const MAX_PASSES = 10_000;
 

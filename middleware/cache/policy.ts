@@ -7,8 +7,10 @@
  * response marked `must-revalidate`, `proxy-revalidate`, `no-cache` or `s-maxage`, nor one that
  * carried `Set-Cookie`.
  */
+
 import type CachePolicy from 'http-cache-semantics';
 import { requireOptional } from '../../src/_internal/optional.js';
+import { HOP_BY_HOP } from '../_shared/hop-by-hop.js';
 
 export type { CachePolicy };
 
@@ -295,7 +297,9 @@ export function policyHeaders(policy: CachePolicy): Record<string, string> {
 
 /**
  * The policy after a `304` (RFC 9111 §4.3.4): http-cache-semantics' update, plus the fields
- * the 304 brings that the stored response lacked (the library only replaces existing ones).
+ * the 304 brings that the stored response lacked (the library only replaces existing ones), and
+ * the 304's own `Age` in place of the stored one. `notModified`: the 304's fields as
+ * `storedFields` (stored-fields.ts) gives them.
  * `undefined` when the 304 does not select the stored response (another validator), or when
  * it changes `Vary` — the stored variant is then evicted.
  */
@@ -315,6 +319,11 @@ export function updatedPolicy(
   for (const [name, value] of Object.entries(notModified)) {
     if (!(name in object.resh) && !NOT_UPDATED.has(name)) object.resh[name] = value;
   }
+  // Its age starts again from the 304's own (the library would keep the stored `Age` and count
+  // the time since the 304 on top of it: an entry that came with an Age past its lifetime
+  // would then be revalidated on every request).
+  if (notModified.age === undefined) delete object.resh.age;
+  else object.resh.age = notModified.age;
   return policies().fromObject(object as unknown as CachePolicy.CachePolicyObject);
 }
 
@@ -356,19 +365,6 @@ export function cacheStatus(status: CacheStatus): string {
   if (status.detail) value += `; detail=${status.detail}`;
   return value;
 }
-
-/** Hop-by-hop fields (RFC 9110 §7.6.1), never served from the store. */
-export const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 /**
  * The header fields to serve a stored response with: its own (its `Date` kept, as nginx does),

@@ -5,7 +5,8 @@
  * short list, where http-cache-semantics would rebuild its headers object and re-read its
  * `Age` on every call.
  */
-import { type CachePolicy, HOP_BY_HOP, policyHeaders, statusOf } from './policy.js';
+import { HOP_BY_HOP } from '../_shared/hop-by-hop.js';
+import { type CachePolicy, policyHeaders, statusOf } from './policy.js';
 
 export interface Served {
   status: number;

@@ -4,19 +4,7 @@
  * `Connection: X-Forwarded-For` cannot remove them (Apache's CVE-2022-31813, which
  * @fastify/reply-from repeated).
  */
-
-/** Fields that describe one connection, never forwarded (RFC 9110 §7.6.1, RFC 9112 §6–7). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+import { connectionNames, HOP_BY_HOP, TOKEN } from '../_shared/hop-by-hop.js';
 
 /**
  * The client's fields the proxy replaces with its own: framing, the target's Host, and
@@ -33,24 +21,6 @@ const FORWARDING = new Set([
   'x-forwarded-prefix',
   'x-forwarded-port',
 ]);
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/**
- * The lower-case names `Connection` lists, or `undefined` when one is not a field name (the
- * request is malformed: RFC 9110 §7.6.1's `connection-option` is a token).
- */
-export function connectionNames(value: string | null): Set<string> | undefined {
-  const names = new Set<string>();
-  if (value === null) return names;
-  for (const raw of value.split(',')) {
-    const name = raw.trim().toLowerCase();
-    if (name === '') continue;
-    if (!TOKEN.test(name)) return undefined;
-    names.add(name);
-  }
-  return names;
-}
 
 /** What the proxy says about the client's request (`X-Forwarded-*` or RFC 7239 `Forwarded`). */
 export interface Forwarding {

@@ -3,7 +3,7 @@
  * parses, and how the upstream's URLs and cookie paths map onto the mount.
  */
 import { describe, expect, it } from 'vitest';
-import { connectionNames } from '../../../middleware/proxy/headers.js';
+import { connectionNames } from '../../../middleware/_shared/hop-by-hop.js';
 import { fetchTransport, proxy } from '../../../middleware/proxy/index.js';
 import { proxy as nodeProxy, nodeTransport } from '../../../middleware/proxy/node.js';
 import { parseTarget, unsafePath, upstreamPath } from '../../../middleware/proxy/path.js';
