@@ -3,31 +3,19 @@
  * stored, whether a stored one may answer a request, and the `Cache-Status` field (RFC 9211).
  * Freshness, age and the revalidation headers come from http-cache-semantics; mortar decides
  * reuse itself where that library has known gaps (kornelski/http-cache-semantics#54, #56):
- * a fresh `must-revalidate` response is a hit, and a client's `max-stale` never obtains a
- * response marked `must-revalidate`, `proxy-revalidate`, `no-cache` or `s-maxage`, nor one that
- * carried `Set-Cookie`.
+ * a fresh `must-revalidate` or `proxy-revalidate` response is a hit (shared-policy.ts), and a
+ * client's `max-stale` never obtains a response marked `must-revalidate`, `proxy-revalidate`,
+ * `no-cache` or `s-maxage`, nor one that carried `Set-Cookie`. What is stored is read by
+ * stored-fields.ts first (fields never stored, directive case, the corrected `Age`).
  */
 
 import type CachePolicy from 'http-cache-semantics';
-import { requireOptional } from '../../src/_internal/optional.js';
 import { HOP_BY_HOP } from '../_shared/hop-by-hop.js';
 
+import { policies } from './shared-policy.js';
+
 export type { CachePolicy };
-
-let policyClass: typeof CachePolicy | undefined;
-
-/**
- * http-cache-semantics' `CachePolicy`, an optional peer dependency loaded on the first
- * `cache()`, so that installing mortar installs no HTTP-cache code.
- * @throws Error saying to `npm install http-cache-semantics` when it is not installed.
- */
-export function policies(): typeof CachePolicy {
-  policyClass ??= requireOptional<typeof CachePolicy>(
-    'http-cache-semantics',
-    'cache() needs the http-cache-semantics package: npm install http-cache-semantics',
-  );
-  return policyClass;
-}
+export { policies };
 
 /** A request as http-cache-semantics reads it: lower-case header names. */
 export interface PolicyRequest {
@@ -254,6 +242,9 @@ export function evaluate(
       return 'fresh';
     }
   }
+  // `s-maxage` implies proxy-revalidate (§5.2.2.10), but a response that also says
+  // `stale-while-revalidate` asks for it by name (RFC 5861; `s-maxage=60,
+  // stale-while-revalidate=300` is what frameworks send their CDN): served stale, as CDNs do.
   const swr = seconds(rescc['stale-while-revalidate']) ?? 0;
   if (swr > 0 && age < lifetime + swr && !mustRevalidate(rescc)) return 'stale-while-revalidate';
   return 'revalidate';

@@ -121,3 +121,32 @@ describe('cache(): Vary on an absent field (RFC 9111 §4.1)', () => {
     expect(calls.n).toBe(2);
   });
 });
+
+describe('cache(): proxy-revalidate (RFC 9111 §5.2.2.8)', () => {
+  it('is fresh for its max-age, then revalidated and never served stale', async () => {
+    const { url, calls } = await served((n) =>
+      page(n, {
+        'cache-control': 'max-age=60, proxy-revalidate, stale-while-revalidate=600',
+        age: n === 1 ? '0' : '90',
+      }),
+    );
+    await request(`${url}/p`);
+    const hit = await request(`${url}/p`);
+    expect(hit.headers['cache-status']).toMatch(/^mortar; hit; ttl=(59|60)$/);
+    expect(hit.headers['cache-control']).toBe(
+      'max-age=60, proxy-revalidate, stale-while-revalidate=600',
+    );
+    expect(calls.n).toBe(1);
+    const stale = await served((n) =>
+      page(n, {
+        'cache-control': 'max-age=60, proxy-revalidate, stale-while-revalidate=600',
+        age: '90',
+        etag: '"e"',
+      }),
+    );
+    await request(`${stale.url}/p`);
+    const again = await request(`${stale.url}/p`, { 'cache-control': 'max-stale=600' });
+    expect(again.body).toBe('page 2'); // neither stale-while-revalidate nor max-stale serves it
+    expect(stale.calls.n).toBe(2);
+  });
+});
