@@ -20,8 +20,10 @@
  * ratio taken round by round; medians and quartiles reported. Every Node server runs in its own
  * process (NODE_ENV=production), bundled as production runs it (`startServer`'s `built`: no
  * tsx wrappers per closure); nginx with one worker, on core 0 with them. Environment:
- * BENCH_ROUNDS (default 8), BENCH_BURST seconds per load (default 1), BENCH_TRIALS (fresh
- * server processes per pair, default 4: the rounds are shared among them), BENCH_PAIRS (a
+ * BENCH_ROUNDS (default 16), BENCH_BURST seconds per load (default 1), BENCH_TRIALS (fresh
+ * server processes per pair, default 8: the rounds are shared among them — a ratio within a few
+ * per cent of 1, as the no-store pair's, moved by ±4 % between runs of 8 rounds over 4 process
+ * sets), BENCH_PAIRS (a
  * comma-separated list of `uncached`, `static`, `redis`, `nginx`, `no-store`, `data`: only
  * those pairs; default all).
  */
@@ -44,9 +46,9 @@ import {
   startServer,
 } from '../lib.js';
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 8);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 16);
 const burst = Number(process.env.BENCH_BURST ?? 1);
-const trials = Math.min(rounds, Number(process.env.BENCH_TRIALS ?? 4));
+const trials = Math.min(rounds, Number(process.env.BENCH_TRIALS ?? 8));
 const ALL = ['uncached', 'static', 'redis', 'nginx', 'no-store', 'data'];
 const wanted = new Set(process.env.BENCH_PAIRS?.split(',').map((p) => p.trim()) ?? ALL);
 for (const name of wanted) {
