@@ -80,10 +80,12 @@ class Decoded {
     const known = this.#records.get(key);
     if (known !== undefined && known.stored.equals(stored)) return known.record;
     const record = decode(stored);
-    this.keep(key, stored, record);
+    // A copy: the client's buffer may be a slice of a larger one it read, kept alive by it.
+    this.keep(key, Buffer.from(stored), record);
     return record;
   }
 
+  /** Keeps `record` as the decoding of `stored` (bytes of its own) under `key`. */
   keep(key: string, stored: Buffer, record: CacheRecord): void {
     this.forget(key);
     if (stored.length > DECODED_RECORD) return;
