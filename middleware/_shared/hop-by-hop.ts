@@ -2,6 +2,7 @@
  * Fields that describe one connection or one hop, which neither a proxy forwards nor a cache
  * stores — the proxy and the cache share this one list, and the reading of `Connection`.
  */
+import { isToken } from '../../src/_internal/response-parts.js';
 
 /**
  * RFC 9110 §7.6.1's hop-by-hop fields (with RFC 9112's `Transfer-Encoding` and `TE`), and the
@@ -21,9 +22,6 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'upgrade',
 ]);
 
-/** RFC 9110 §5.6.2 token. */
-export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
 /**
  * The lower-case names `Connection` lists, or `undefined` when one is not a field name (the
  * message is malformed: RFC 9110 §7.6.1's `connection-option` is a token).
@@ -34,7 +32,7 @@ export function connectionNames(value: string | null | undefined): Set<string> |
   for (const raw of value.split(',')) {
     const name = raw.trim().toLowerCase();
     if (name === '') continue;
-    if (!TOKEN.test(name)) return undefined;
+    if (!isToken(name)) return undefined;
     names.add(name);
   }
   return names;

@@ -35,6 +35,7 @@
 
 import { terminalSafe } from '../../src/_internal/log.js';
 import { ConfigError, is, optionChecker, valueKind } from '../../src/_internal/options.js';
+import { isToken } from '../../src/_internal/response-parts.js';
 import { assertEnviron } from '../../src/environ.js';
 import type { Environ, Middleware } from '../../src/types.js';
 import { isTrusted, type TrustSettings } from '../_shared/dev-trust.js';
@@ -84,9 +85,6 @@ export interface ProfileOptions {
   log?: (line: string) => void;
 }
 
-/** A header field name (RFC 9110 §5.1): a token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
 const checkOptions = optionChecker<ProfileOptions>('profile', {
   dir: is.required(
     valueKind('a folder (a non-empty string)', (v) => typeof v === 'string' && v !== ''),
@@ -115,7 +113,7 @@ const checkTrigger = optionChecker<NonNullable<ProfileOptions['trigger']>>(
       'a query parameter name (a non-empty string)',
       (v) => typeof v === 'string' && v !== '',
     ),
-    header: valueKind('a header field name', (v) => typeof v === 'string' && TOKEN.test(v)),
+    header: valueKind('a header field name', (v) => typeof v === 'string' && isToken(v)),
   },
   'trigger.',
 );

@@ -4,7 +4,8 @@
  * `Connection: X-Forwarded-For` cannot remove them (Apache's CVE-2022-31813, which
  * @fastify/reply-from repeated).
  */
-import { connectionNames, HOP_BY_HOP, TOKEN } from '../_shared/hop-by-hop.js';
+import { isToken } from '../../src/_internal/response-parts.js';
+import { connectionNames, HOP_BY_HOP } from '../_shared/hop-by-hop.js';
 
 /**
  * The client's fields the proxy replaces with its own: framing, the target's Host, and
@@ -99,11 +100,11 @@ function addForwarding(out: string[], f: Forwarding, incoming: Record<string, st
 function forwardedNode(address: string | undefined): string {
   if (address === undefined || address === '') return 'unknown';
   if (address.includes(':')) return `"[${address}]"`;
-  return TOKEN.test(address) ? address : `"${address.replace(/["\\]/g, '\\$&')}"`;
+  return isToken(address) ? address : `"${address.replace(/["\\]/g, '\\$&')}"`;
 }
 
 function quoted(value: string): string {
-  return TOKEN.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
+  return isToken(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
 }
 
 /**

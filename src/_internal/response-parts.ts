@@ -63,8 +63,11 @@ for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
   TCHAR[c.charCodeAt(0)] = 1;
 }
 
-/** RFC 9110 §5.1 field-name: a token. (A loop: cheaper than a RegExp on the hot path.) */
-function isToken(name: string): boolean {
+/**
+ * Whether `name` is an RFC 9110 §5.6.2 token (a field name, a `Connection` option, a cookie or
+ * parameter name). A loop: cheaper than a RegExp on the hot path.
+ */
+export function isToken(name: string): boolean {
   if (name.length === 0) return false;
   for (let i = 0; i < name.length; i++) {
     const code = name.charCodeAt(i);
