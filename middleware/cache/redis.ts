@@ -81,12 +81,12 @@ class Decoded {
     if (known !== undefined && known.stored.equals(stored)) return known.record;
     const record = decode(stored);
     // A copy: the client's buffer may be a slice of a larger one it read, kept alive by it.
-    this.keep(key, Buffer.from(stored), record);
+    this.#keep(key, Buffer.from(stored), record);
     return record;
   }
 
   /** Keeps `record` as the decoding of `stored` (bytes of its own) under `key`. */
-  keep(key: string, stored: Buffer, record: CacheRecord): void {
+  #keep(key: string, stored: Buffer, record: CacheRecord): void {
     this.forget(key);
     if (stored.length > DECODED_RECORD) return;
     this.#bytes += stored.length;

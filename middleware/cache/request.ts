@@ -54,12 +54,6 @@ class NodeHeaders implements HeaderOf {
       originalRequest(request) === request
     );
   }
-  /** `Cache-Control`, read by name (as {@link upgrade}): the pass path asks it on every request. */
-  cacheControl(): string | null {
-    const value = this.raw['cache-control'];
-    if (value === undefined) return null;
-    return typeof value === 'string' ? value : value.join(', ');
-  }
   /** `Upgrade`, read by name (a property load of its own, not a lookup by a variable key). */
   upgrade(): boolean {
     return this.raw.upgrade !== undefined;
@@ -88,7 +82,7 @@ const PLAIN = ['cache-control', 'pragma', 'range', 'if-none-match', 'if-modified
  * response or a 504, never the origin's.
  */
 export function onlyIfCached(header: HeaderOf): boolean {
-  const cc = header instanceof NodeHeaders ? header.cacheControl() : header.get('cache-control');
+  const cc = header.get('cache-control');
   return cc !== null && hasDirective(cc, 'only-if-cached');
 }
 
