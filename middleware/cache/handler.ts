@@ -73,7 +73,8 @@ function reqOf(ctx: Context): PolicyRequest {
 /**
  * Answers a `GET` or `HEAD` from the cache or through it. A URL this process saw answer
  * something not storable lately goes to the application at once (no store lookup, no URL
- * built, no promise of this function's own). The purger goes on `environ` only with a call.
+ * built): here unless remembered.ts asked already (`asked`). The purger goes on `environ`
+ * only with a call.
  */
 export function cachedRequest(
   app: Application,
@@ -81,19 +82,21 @@ export function cachedRequest(
   environ: Environ,
   header: HeaderOf,
   s: Settings,
+  asked?: { target: string; host: string },
 ): Response | Promise<Response> {
-  const target = passTarget(request, header);
-  const host = passHost(header);
-  if (s.passes.has(target, host)) {
+  const target = asked?.target ?? passTarget(request, header);
+  const host = asked?.host ?? passHost(header);
+  if (asked === undefined && s.passes.has(target, host)) {
     if (onlyIfCached(header)) return notCached(s);
     const inner = s.environFor(environ, request);
     const response = app(request, inner);
+    const cc = header.get('cache-control');
     if (isThenable<Response>(response)) {
       return Promise.resolve(response).then((later) =>
-        passed(app, request, inner, header, s, later),
+        passed(app, request, inner, cc, s, later, header),
       );
     }
-    return passed(app, request, inner, header, s, response);
+    return passed(app, request, inner, cc, s, response, header);
   }
   const plain = plainRequest(header);
   const found = lookup(s.store, s.keys.of(request, header, target, host), header);
@@ -136,28 +139,31 @@ function context(
  * The application's answer to a URL this process remembers as not storable (no lock held, no
  * stored response stands in, no promise of the cache's own when the application answers at
  * once): a refusal read from its fields in one pass over them; only an answer that may be
- * stored now has its URL read (for its key) and goes the whole way. Nothing else is made on
- * the way — a no-store route pays for what it reads.
+ * stored now has its URL read (for its key) and goes the whole way. `requestCacheControl`:
+ * the request's `Cache-Control` or null; `header`, its fields if the caller has them.
  */
-function passed(
+export function passed(
   app: Application,
   request: Request,
   environ: Environ,
-  header: HeaderOf,
+  requestCacheControl: string | null,
   s: Settings,
   response: Response,
+  header?: HeaderOf,
 ): Response | Promise<Response> {
   const parts = responseParts(response);
   const fields = refusalFields(parts.headers);
-  const why = notStored(request.method, header, parts.status, fields) ?? quickRefusal(fields);
+  const method = request.method;
+  const why = notStored(method, requestCacheControl, parts.status, fields) ?? quickRefusal(fields);
   if (why !== undefined) {
     return withStatusValue(parts, s.cacheStatus ? passStatus(parts.status, why) : undefined);
   }
   // ranged: false — a pass read the whole response, Range or not.
-  const target = passTarget(request, header);
-  const host = passHost(header);
-  const ctx = context(app, request, environ, header, s, target, host);
-  const primary = s.keys.of(request, header, target, host);
+  const fieldsOf = header ?? headersOf(request);
+  const target = passTarget(request, fieldsOf);
+  const host = passHost(fieldsOf);
+  const ctx = context(app, request, environ, fieldsOf, s, target, host);
+  const primary = s.keys.of(request, fieldsOf, target, host);
   const found: Lookup = { primary, key: primary, pass: 'here', miss: 'uri-miss' };
   return answer(ctx, found, parts, false, new Held(s.store, primary, undefined));
 }
@@ -303,7 +309,8 @@ function store(
   const { s } = ctx;
   const status: CacheStatus = { fwd: found.entry ? 'stale' : found.miss, fwdStatus: parts.status };
   const early =
-    notStored(ctx.request.method, ctx.header, parts.status, headers) ?? quickRefusal(headers);
+    notStored(ctx.request.method, ctx.header.get('cache-control'), parts.status, headers) ??
+    quickRefusal(headers);
   if (early !== undefined) return refuse(ctx, found, parts, status, early, unlock);
   const fields = storedFields(headers, ctx.sentAt, Date.now());
   const policy = new (policies())(

@@ -142,11 +142,12 @@ const joined = (had: string | undefined, value: string): string =>
 /**
  * Why this exchange is not stored whatever the response's fields say, or `undefined`: not a
  * GET, a 206, an event stream, or a request that says `no-store`.
- * @param header - The request's fields; `headers`, the response's refusal fields.
+ * @param requestCacheControl - The request's `Cache-Control` (null when it has none);
+ *   `headers`, the response's refusal fields.
  */
 export function notStored(
   method: string,
-  header: HeaderOf,
+  requestCacheControl: string | null,
   status: number,
   headers: RefusalFields,
 ): string | undefined {
@@ -154,7 +155,7 @@ export function notStored(
   if (status === 206) return 'partial';
   const type = headers['content-type'];
   if (type !== undefined && isEventStream(type)) return 'event-stream';
-  const cc = header.get('cache-control');
+  const cc = requestCacheControl;
   if (cc !== null && hasDirective(cc, 'no-store')) return 'request-no-store';
   return undefined;
 }

@@ -86,17 +86,33 @@ export function onlyIfCached(header: HeaderOf): boolean {
   return cc !== null && hasDirective(cc, 'only-if-cached');
 }
 
+/** Node's request behind a request mortar's HTTP gateway made: its parsed headers and target. */
+export interface NodeRequest {
+  headers: RawHeaders;
+  url: string;
+  socket?: NodeHeaders['socket'];
+}
+
+/** Node's request behind `request` when mortar's HTTP gateway made it, else undefined. */
+export function nodeRequestOf(request: Request): NodeRequest | undefined {
+  const req = nodeRuntime(request)?.req as Partial<NodeRequest> | undefined;
+  return req?.headers !== undefined && typeof req.url === 'string'
+    ? (req as NodeRequest)
+    : undefined;
+}
+
+/** The header fields of Node's request `req` ({@link nodeRequestOf}), read as `Headers.get` reads. */
+export function nodeHeadersOf(req: NodeRequest): HeaderOf {
+  return new NodeHeaders(req.headers, req.url, req.socket);
+}
+
 /**
  * The request's header fields: Node's parsed headers when mortar's HTTP gateway made the
  * request (as `requestHeader` reads them), else its `Headers`.
  */
 export function headersOf(request: Request): HeaderOf {
-  const req = nodeRuntime(request)?.req as
-    | { headers?: RawHeaders; url?: unknown; socket?: NodeHeaders['socket'] }
-    | undefined;
-  const raw = req?.headers;
-  if (raw === undefined || typeof req!.url !== 'string') return request.headers;
-  return new NodeHeaders(raw, req!.url as string, req!.socket);
+  const req = nodeRequestOf(request);
+  return req === undefined ? request.headers : nodeHeadersOf(req);
 }
 
 /**
@@ -116,8 +132,11 @@ export function passTarget(request: Request, header: HeaderOf): string {
  * `''` for a request whose `request.url` is the target.
  */
 export function passHost(header: HeaderOf): string {
-  if (!(header instanceof NodeHeaders)) return '';
-  const raw = header.raw;
+  return header instanceof NodeHeaders ? passHostOf(header.raw) : '';
+}
+
+/** {@link passHost} of Node's parsed header fields. */
+export function passHostOf(raw: RawHeaders): string {
   const host = typeof raw.host === 'string' ? raw.host : '';
   const forwardedHost = raw['x-forwarded-host'];
   const proto = raw['x-forwarded-proto'];

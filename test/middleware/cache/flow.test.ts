@@ -366,4 +366,25 @@ describe('cache(): a URL that answers something not storable', () => {
     await request(`${url}/x`);
     expect((await request(`${url}/x`)).headers['cache-status']).toMatch(/^mortar; hit/);
   });
+
+  it("still honours the request's no-store when a remembered URL answers storable", async () => {
+    let storable = false;
+    let calls = 0;
+    const app: Application = () => {
+      calls++;
+      return new FastResponse('x', {
+        headers: { 'cache-control': storable ? 'max-age=60' : 'no-store' },
+      });
+    };
+    const url = await listen(cache()(app));
+    await request(`${url}/x`); // remembered: it answered no-store
+    storable = true;
+    const refused = await request(`${url}/x`, { 'cache-control': 'no-store' });
+    expect(refused.headers['cache-status']).toBe(
+      'mortar; fwd=uri-miss; fwd-status=200; detail=request-no-store',
+    );
+    // Nothing was stored: the next request goes to the application again.
+    await request(`${url}/x`);
+    expect(calls).toBe(3);
+  });
 });
