@@ -13,18 +13,16 @@ import { acquire, Held } from './lock.js';
 import { PASS_REASONS } from './pass.js';
 import {
   type CacheStatus,
+  earlyRefusal,
   evaluate,
   fieldObject,
   type HeaderOf,
   hasValidator,
-  notStored,
   type PolicyRequest,
   policies,
   policyHeaders,
   policyRequest,
-  quickRefusal,
   refusal,
-  refusalFields,
   staleIfError,
   ttlOf,
   updatedPolicy,
@@ -152,9 +150,7 @@ export function passed(
   header?: HeaderOf,
 ): Response | Promise<Response> {
   const parts = responseParts(response);
-  const fields = refusalFields(parts.headers);
-  const method = request.method;
-  const why = notStored(method, requestCacheControl, parts.status, fields) ?? quickRefusal(fields);
+  const why = earlyRefusal(request.method, requestCacheControl, parts.status, parts.headers);
   if (why !== undefined) {
     return withStatusValue(parts, s.cacheStatus ? passStatus(parts.status, why) : undefined);
   }
@@ -308,9 +304,8 @@ function store(
 ): Response | Promise<Response> {
   const { s } = ctx;
   const status: CacheStatus = { fwd: found.entry ? 'stale' : found.miss, fwdStatus: parts.status };
-  const early =
-    notStored(ctx.request.method, ctx.header.get('cache-control'), parts.status, headers) ??
-    quickRefusal(headers);
+  const cc = ctx.header.get('cache-control');
+  const early = earlyRefusal(ctx.request.method, cc, parts.status, parts.headers);
   if (early !== undefined) return refuse(ctx, found, parts, status, early, unlock);
   const fields = storedFields(headers, ctx.sentAt, Date.now());
   const policy = new (policies())(

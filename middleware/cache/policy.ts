@@ -87,74 +87,28 @@ function seconds(value: string | true | undefined): number | undefined {
  * never handed to another client), `Vary: *`, and nothing to reuse (no lifetime, no validator).
  */
 export function refusal(policy: CachePolicy, headers: Record<string, string>): string | undefined {
-  const quick = quickRefusal(headers);
+  const quick = quickRefusal(headers['set-cookie'], headers['cache-control'], headers.vary);
   if (quick !== undefined) return quick;
   if (!policy.storable()) return 'not-storable';
   if (policy.timeToLive() <= 0 && !hasValidator(headers)) return 'no-lifetime';
   return undefined;
 }
 
-/** The response's fields the refusals read before any policy is built. */
-export interface RefusalFields {
-  'set-cookie'?: string | undefined;
-  'cache-control'?: string | undefined;
-  vary?: string | undefined;
-  'content-type'?: string | undefined;
-}
-
-/**
- * {@link RefusalFields} of a response's flat `[name, value, …]` list, its names in lower
- * case as `responseParts` gives them (repeated fields joined by `, `): one pass, one object
- * of one shape — what a pass reads of a response it does not store.
- */
-export function refusalFields(list: readonly string[]): RefusalFields {
-  const fields: RefusalFields = {
-    'set-cookie': undefined,
-    'cache-control': undefined,
-    vary: undefined,
-    'content-type': undefined,
-  };
-  // A switch of constant names: each store a named one (a store by a variable name is a keyed
-  // store, which V8 does not make fast here: it was a tenth of a pass's time).
-  for (let i = 0; i < list.length; i += 2) {
-    switch (list[i]) {
-      case 'set-cookie':
-        fields['set-cookie'] = joined(fields['set-cookie'], list[i + 1]!);
-        break;
-      case 'cache-control':
-        fields['cache-control'] = joined(fields['cache-control'], list[i + 1]!);
-        break;
-      case 'vary':
-        fields.vary = joined(fields.vary, list[i + 1]!);
-        break;
-      case 'content-type':
-        fields['content-type'] = joined(fields['content-type'], list[i + 1]!);
-        break;
-    }
-  }
-  return fields;
-}
-
-/** A repeated field's values as `Headers.get` joins them. */
-const joined = (had: string | undefined, value: string): string =>
-  had === undefined ? value : `${had}, ${value}`;
-
 /**
  * Why this exchange is not stored whatever the response's fields say, or `undefined`: not a
  * GET, a 206, an event stream, or a request that says `no-store`.
  * @param requestCacheControl - The request's `Cache-Control` (null when it has none);
- *   `headers`, the response's refusal fields.
+ *   `contentType`, the response's (repeated fields joined by `, `).
  */
 export function notStored(
   method: string,
   requestCacheControl: string | null,
   status: number,
-  headers: RefusalFields,
+  contentType: string | undefined,
 ): string | undefined {
   if (method !== 'GET') return 'method';
   if (status === 206) return 'partial';
-  const type = headers['content-type'];
-  if (type !== undefined && isEventStream(type)) return 'event-stream';
+  if (contentType !== undefined && isEventStream(contentType)) return 'event-stream';
   const cc = requestCacheControl;
   if (cc !== null && hasDirective(cc, 'no-store')) return 'request-no-store';
   return undefined;
@@ -162,19 +116,58 @@ export function notStored(
 
 /**
  * The refusals the response's own fields decide, before any policy is built (the cheap path of
- * a `no-store` route): `set-cookie`, `no-store`, `private`, `vary-star`.
+ * a `no-store` route): `set-cookie`, `no-store`, `private`, `vary-star`. Each field's value
+ * as `Headers.get` gives it (repeated fields joined by `, `), undefined when absent.
  */
-export function quickRefusal(headers: RefusalFields): string | undefined {
-  if (headers['set-cookie'] !== undefined) return 'set-cookie';
-  const cc = headers['cache-control'];
-  if (cc !== undefined) {
-    if (hasDirective(cc, 'no-store')) return 'no-store';
-    if (hasDirective(cc, 'private')) return 'private';
+export function quickRefusal(
+  setCookie: string | undefined,
+  cacheControl: string | undefined,
+  vary: string | undefined,
+): string | undefined {
+  if (setCookie !== undefined) return 'set-cookie';
+  if (cacheControl !== undefined) {
+    if (hasDirective(cacheControl, 'no-store')) return 'no-store';
+    if (hasDirective(cacheControl, 'private')) return 'private';
   }
-  const vary = headers.vary;
   if (vary !== undefined && /(?:^|,)\s*\*\s*(?:,|$)/.test(vary)) return 'vary-star';
   return undefined;
 }
+
+/**
+ * Why the application's answer is not stored, decided before any policy is built
+ * ({@link notStored}, then {@link quickRefusal}), or `undefined` when a policy decides: its
+ * fields read in one walk over the flat `[name, value, …]` list `responseParts` gives
+ * (lower-case names), the four a refusal reads kept as they come — no object made for them
+ * (what a remembered pass reads of an answer it does not store).
+ * @param requestCacheControl - The request's `Cache-Control`, or null.
+ */
+export function earlyRefusal(
+  method: string,
+  requestCacheControl: string | null,
+  status: number,
+  list: readonly string[],
+): string | undefined {
+  let setCookie: string | undefined;
+  let cacheControl: string | undefined;
+  let vary: string | undefined;
+  let contentType: string | undefined;
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i];
+    // Each a store to a local of its own (a keyed store by name is slow in V8 here).
+    if (name === 'cache-control') cacheControl = joined(cacheControl, list[i + 1]!);
+    else if (name === 'content-type') contentType = joined(contentType, list[i + 1]!);
+    else if (name === 'set-cookie') setCookie = joined(setCookie, list[i + 1]!);
+    else if (name === 'vary') vary = joined(vary, list[i + 1]!);
+  }
+  return (
+    notStored(method, requestCacheControl, status, contentType) ??
+    quickRefusal(setCookie, cacheControl, vary)
+  );
+}
+
+/** A repeated field's values as `Headers.get` joins them. */
+const joined = (had: string | undefined, value: string): string =>
+  had === undefined ? value : `${had}, ${value}`;
 
 /** Whether a `Content-Type` is `text/event-stream` (whitespace before it, any case). */
 export function isEventStream(type: string): boolean {

@@ -162,7 +162,9 @@ export function withStatus(
 export function withStatusValue(parts: ResponseParts, value: string | undefined): Response {
   if (value === undefined) return partsResponse(parts);
   const list = parts.headers;
-  for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === 'cache-status') list.splice(i, 2);
+  if (list.includes('cache-status')) {
+    for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === 'cache-status') list.splice(i, 2);
+  }
   list.push('cache-status', value);
   return partsResponse(parts);
 }
