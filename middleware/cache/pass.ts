@@ -11,7 +11,8 @@
  * clock read either: the memory is two generations, the older dropped every `ttl / 2`
  * seconds (by an unref'd timer while anything is remembered; where timers do not outlive a
  * request, when a URL is added and on every 256th question), so a URL is remembered between
- * `ttl / 2` and `ttl` seconds after it last answered.
+ * `ttl / 2` and `ttl` seconds after it was added — a pass answered from this memory does not
+ * add it again; the next request after that looks it up in the store, and is added once more.
  */
 
 /**
