@@ -71,8 +71,7 @@ function reqOf(ctx: Context): PolicyRequest {
 /**
  * Answers a `GET` or `HEAD` from the cache or through it. A URL this process saw answer
  * something not storable lately goes to the application at once (no store lookup, no URL
- * built): here unless remembered.ts asked already (`asked`). The purger goes on `environ`
- * only with a call.
+ * built, no promise of this function's own). The purger goes on `environ` only with a call.
  */
 export function cachedRequest(
   app: Application,
@@ -80,21 +79,20 @@ export function cachedRequest(
   environ: Environ,
   header: HeaderOf,
   s: Settings,
-  asked?: { target: string; host: string },
 ): Response | Promise<Response> {
-  const target = asked?.target ?? passTarget(request, header);
-  const host = asked?.host ?? passHost(header);
-  if (asked === undefined && s.passes.has(target, host)) {
-    if (onlyIfCached(header)) return notCached(s);
+  const target = passTarget(request, header);
+  const host = passHost(header);
+  if (s.passes.has(target, host)) {
+    const cc = header.get('cache-control');
+    if (onlyIfCached(cc)) return notCached(s);
     const inner = s.environFor(environ, request);
     const response = app(request, inner);
-    const cc = header.get('cache-control');
     if (isThenable<Response>(response)) {
       return Promise.resolve(response).then((later) =>
-        passed(app, request, inner, cc, s, later, header),
+        passed(app, request, inner, header, cc, s, later),
       );
     }
-    return passed(app, request, inner, cc, s, response, header);
+    return passed(app, request, inner, header, cc, s, response);
   }
   const plain = plainRequest(header);
   const found = lookup(s.store, s.keys.of(request, header, target, host), header);
@@ -137,17 +135,18 @@ function context(
  * The application's answer to a URL this process remembers as not storable (no lock held, no
  * stored response stands in, no promise of the cache's own when the application answers at
  * once): a refusal read from its fields in one pass over them; only an answer that may be
- * stored now has its URL read (for its key) and goes the whole way. `requestCacheControl`:
- * the request's `Cache-Control` or null; `header`, its fields if the caller has them.
+ * stored now has its URL read (for its key) and goes the whole way. Nothing else is made on
+ * the way — a no-store route pays for what it reads. `requestCacheControl`: the request's
+ * `Cache-Control` (or null), read once by the caller.
  */
-export function passed(
+function passed(
   app: Application,
   request: Request,
   environ: Environ,
+  header: HeaderOf,
   requestCacheControl: string | null,
   s: Settings,
   response: Response,
-  header?: HeaderOf,
 ): Response | Promise<Response> {
   const parts = responseParts(response);
   const why = earlyRefusal(request.method, requestCacheControl, parts.status, parts.headers);
@@ -155,11 +154,10 @@ export function passed(
     return withStatusValue(parts, s.cacheStatus ? passStatus(parts.status, why) : undefined);
   }
   // ranged: false — a pass read the whole response, Range or not.
-  const fieldsOf = header ?? headersOf(request);
-  const target = passTarget(request, fieldsOf);
-  const host = passHost(fieldsOf);
-  const ctx = context(app, request, environ, fieldsOf, s, target, host);
-  const primary = s.keys.of(request, fieldsOf, target, host);
+  const target = passTarget(request, header);
+  const host = passHost(header);
+  const ctx = context(app, request, environ, header, s, target, host);
+  const primary = s.keys.of(request, header, target, host);
   const found: Lookup = { primary, key: primary, pass: 'here', miss: 'uri-miss' };
   return answer(ctx, found, parts, false, new Held(s.store, primary, undefined));
 }
@@ -177,7 +175,7 @@ function decide(ctx: Context, found: Lookup): Response | Promise<Response> {
       return hit(ctx, entry, HIT, age);
     }
   }
-  if (!ctx.plain && onlyIfCached(ctx.header)) return notCached(ctx.s);
+  if (!ctx.plain && onlyIfCached(ctx.header.get('cache-control'))) return notCached(ctx.s);
   // Neither a HEAD nor a Range request can fill the store: no one waits for them.
   if (found.pass || ctx.request.method === 'HEAD' || ctx.ranged) {
     return forward(ctx, found, undefined);

@@ -62,8 +62,7 @@ import { cachedRequest } from './handler.js';
 import { invalidate } from './invalidate.js';
 import { Passes } from './pass.js';
 import { policies } from './policy.js';
-import { nodeRequest } from './remembered.js';
-import { hasUpgrade, headersOf, nodeRequestOf, UrlKeys } from './request.js';
+import { hasUpgrade, headersOf, UrlKeys } from './request.js';
 import { shownStatus, withStatus } from './respond.js';
 import type { Settings } from './settings.js';
 import { type CacheStore, MemoryCacheStore } from './store.js';
@@ -189,12 +188,6 @@ export function cache(options: CacheOptions = {}): Middleware {
   const direct = { store: options.store ?? s.store, prefix: s.prefix };
   return function cache(app) {
     return function cacheApp(request, environ) {
-      const req = nodeRequestOf(request);
-      if (req !== undefined && req.headers.upgrade === undefined) {
-        const method = request.method;
-        if (method === 'GET' || method === 'HEAD')
-          return nodeRequest(app, request, environ, req, s);
-      }
       const header = headersOf(request);
       if (hasUpgrade(header)) return upgrade(app, request, s.environFor(environ, request), s);
       const method = request.method;

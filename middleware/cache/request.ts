@@ -81,29 +81,8 @@ const PLAIN = ['cache-control', 'pragma', 'range', 'if-none-match', 'if-modified
  * Whether the request says `only-if-cached` (RFC 9111 §5.2.1.7): the client wants a stored
  * response or a 504, never the origin's.
  */
-export function onlyIfCached(header: HeaderOf): boolean {
-  const cc = header.get('cache-control');
-  return cc !== null && hasDirective(cc, 'only-if-cached');
-}
-
-/** Node's request behind a request mortar's HTTP gateway made: its parsed headers and target. */
-export interface NodeRequest {
-  headers: RawHeaders;
-  url: string;
-  socket?: NodeHeaders['socket'];
-}
-
-/** Node's request behind `request` when mortar's HTTP gateway made it, else undefined. */
-export function nodeRequestOf(request: Request): NodeRequest | undefined {
-  const req = nodeRuntime(request)?.req as Partial<NodeRequest> | undefined;
-  return req?.headers !== undefined && typeof req.url === 'string'
-    ? (req as NodeRequest)
-    : undefined;
-}
-
-/** The header fields of Node's request `req` ({@link nodeRequestOf}), read as `Headers.get` reads. */
-export function nodeHeadersOf(req: NodeRequest): HeaderOf {
-  return new NodeHeaders(req.headers, req.url, req.socket);
+export function onlyIfCached(cacheControl: string | null): boolean {
+  return cacheControl !== null && hasDirective(cacheControl, 'only-if-cached');
 }
 
 /**
@@ -111,8 +90,12 @@ export function nodeHeadersOf(req: NodeRequest): HeaderOf {
  * request (as `requestHeader` reads them), else its `Headers`.
  */
 export function headersOf(request: Request): HeaderOf {
-  const req = nodeRequestOf(request);
-  return req === undefined ? request.headers : nodeHeadersOf(req);
+  const req = nodeRuntime(request)?.req as
+    | { headers?: RawHeaders; url?: unknown; socket?: NodeHeaders['socket'] }
+    | undefined;
+  const raw = req?.headers;
+  if (raw === undefined || typeof req!.url !== 'string') return request.headers;
+  return new NodeHeaders(raw, req!.url as string, req!.socket);
 }
 
 /**
@@ -132,11 +115,8 @@ export function passTarget(request: Request, header: HeaderOf): string {
  * `''` for a request whose `request.url` is the target.
  */
 export function passHost(header: HeaderOf): string {
-  return header instanceof NodeHeaders ? passHostOf(header.raw) : '';
-}
-
-/** {@link passHost} of Node's parsed header fields. */
-export function passHostOf(raw: RawHeaders): string {
+  if (!(header instanceof NodeHeaders)) return '';
+  const raw = header.raw;
   const host = typeof raw.host === 'string' ? raw.host : '';
   const forwardedHost = raw['x-forwarded-host'];
   const proto = raw['x-forwarded-proto'];
